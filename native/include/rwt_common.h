@@ -1,0 +1,88 @@
+// Shared machinery of the shim: the thread-local error slot, the try/catch wrapper every export uses,
+// and the conversions between opaque handles and at::Tensor.
+//
+// Conventions (see README "Native boundary"):
+//  * every export is extern "C" and named rwt_*;
+//  * inputs are borrowed handles; every tensor output is a fresh heap handle the caller frees with
+//    rwt_tensor_free;
+//  * no C++ exception crosses the boundary: RWT_TRY stores the message in a thread-local slot;
+//  * failure is signalled by the return value alone, so the fast path costs no extra call: exports
+//    that make a tensor return nullptr, all others return an int32 status (0 ok, -1 failed) and pass
+//    results through out-pointers. On failure the C# side takes the message with rwt_take_error.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <torch/version.h>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#define RWT_EXPORT extern "C" __attribute__((visibility("default")))
+
+#define RWT_TORCH_AT_LEAST(major, minor) \
+  (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
+
+typedef at::Tensor* rwt_tensor;
+
+namespace rwt {
+
+void set_error(const char* message);
+
+// Live native tensor handles, for leak tests.
+extern std::atomic<int64_t> live_tensors;
+
+inline rwt_tensor wrap(at::Tensor t) {
+  live_tensors.fetch_add(1, std::memory_order_relaxed);
+  return new at::Tensor(std::move(t));
+}
+
+inline const at::Tensor& ref(rwt_tensor h) {
+  if (h == nullptr) throw std::invalid_argument("null tensor handle");
+  return *h;
+}
+
+// A nullable handle becomes an optional tensor (absent bias, absent mask, ...).
+inline c10::optional<at::Tensor> opt(rwt_tensor h) {
+  if (h == nullptr) return c10::nullopt;
+  return *h;
+}
+
+inline std::vector<at::Tensor> list(const rwt_tensor* hs, int64_t n) {
+  std::vector<at::Tensor> out;
+  out.reserve(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) out.push_back(ref(hs[i]));
+  return out;
+}
+
+inline at::IntArrayRef dims(const int64_t* p, int64_t n) { return at::IntArrayRef(p, static_cast<size_t>(n)); }
+
+at::Device device(int32_t type, int32_t index);
+at::ScalarType dtype(int32_t code);
+
+}  // namespace rwt
+
+// Wraps an export body. c10::Error's message without the C++ backtrace is what users need; anything
+// else, including non-standard exceptions, is caught too, because one escaping extern "C" kills the
+// process.
+#define RWT_TRY(...)                                        \
+  try {                                                     \
+    __VA_ARGS__                                             \
+  } catch (const c10::Error& e) {                           \
+    rwt::set_error(e.what_without_backtrace());             \
+  } catch (const std::exception& e) {                       \
+    rwt::set_error(e.what());                               \
+  } catch (...) {                                           \
+    rwt::set_error("unknown C++ exception in the shim");    \
+  }
+
+// Export body that returns a fresh tensor handle, or nullptr with the error slot set.
+#define RWT_RETURN_TENSOR(expr) \
+  RWT_TRY(return rwt::wrap(expr);) \
+  return nullptr;
+
+// Export body that returns a status: 0 when the statements ran, -1 with the error slot set.
+#define RWT_STATUS(...) \
+  RWT_TRY(__VA_ARGS__ return 0;) \
+  return -1;

@@ -1,0 +1,83 @@
+// Autograd: grad mode, requires_grad, backward, .grad, and gradients of outputs with respect to inputs.
+#include "rwt_common.h"
+
+#include <torch/csrc/autograd/autograd.h>
+
+// Sets grad mode for this thread and returns the previous mode (1/0), or -1 on failure.
+RWT_EXPORT int32_t rwt_set_grad_enabled(int32_t enabled) {
+  RWT_TRY(
+    const bool previous = at::GradMode::is_enabled();
+    at::GradMode::set_enabled(enabled != 0);
+    return previous ? 1 : 0;
+  )
+  return -1;
+}
+
+RWT_EXPORT int32_t rwt_is_grad_enabled() { return at::GradMode::is_enabled() ? 1 : 0; }
+
+RWT_EXPORT int32_t rwt_set_requires_grad(rwt_tensor t, int32_t requires) {
+  RWT_STATUS(rwt::ref(t); t->set_requires_grad(requires != 0);)
+}
+
+RWT_EXPORT int32_t rwt_is_leaf(rwt_tensor t) {
+  RWT_TRY(return rwt::ref(t).is_leaf() ? 1 : 0;)
+  return -1;
+}
+
+// Accumulates gradients into the leaves. grad may be null for a scalar output.
+RWT_EXPORT int32_t rwt_backward(rwt_tensor t, rwt_tensor grad, int32_t retain_graph, int32_t create_graph) {
+  RWT_STATUS(
+    const auto& x = rwt::ref(t);
+    at::Tensor g = grad == nullptr ? at::Tensor() : *grad;
+    c10::optional<bool> retain = retain_graph ? c10::optional<bool>(true) : c10::nullopt;
+    x.backward(g, retain, create_graph != 0);
+  )
+}
+
+// The accumulated gradient in *out, or nullptr there when the tensor has none.
+RWT_EXPORT int32_t rwt_grad(rwt_tensor t, rwt_tensor* out) {
+  RWT_STATUS(
+    const auto& g = rwt::ref(t).grad();
+    *out = g.defined() ? rwt::wrap(g) : nullptr;
+  )
+}
+
+RWT_EXPORT int32_t rwt_set_grad(rwt_tensor t, rwt_tensor grad) {
+  RWT_STATUS(rwt::ref(t); t->mutable_grad() = grad == nullptr ? at::Tensor() : rwt::ref(grad);)
+}
+
+// Zeroes (set_to_none = 0) or drops (1) the accumulated gradients of n tensors in one call.
+RWT_EXPORT int32_t rwt_zero_grad(const rwt_tensor* ts, int64_t n, int32_t set_to_none) {
+  RWT_STATUS(
+    for (int64_t i = 0; i < n; ++i) {
+      rwt::ref(ts[i]);
+      auto& grad = ts[i]->mutable_grad();
+      if (!grad.defined()) continue;
+      if (set_to_none) {
+        grad = at::Tensor();
+      } else {
+        grad = grad.detach();
+        grad.zero_();
+      }
+    }
+  )
+}
+
+// torch.autograd.grad: d(outputs)/d(inputs), weighted by grad_outputs (null entries mean ones for
+// scalars). results[i] is nullptr when input i is unused and allow_unused is set.
+RWT_EXPORT int32_t rwt_autograd_grad(const rwt_tensor* outputs, int64_t n_out, const rwt_tensor* inputs,
+                                     int64_t n_in, const rwt_tensor* grad_outputs, int32_t retain_graph,
+                                     int32_t create_graph, int32_t allow_unused, rwt_tensor* results) {
+  RWT_STATUS(
+    auto outs = rwt::list(outputs, n_out);
+    auto ins = rwt::list(inputs, n_in);
+    std::vector<at::Tensor> gouts;
+    if (grad_outputs != nullptr) {
+      for (int64_t i = 0; i < n_out; ++i) gouts.push_back(grad_outputs[i] ? *grad_outputs[i] : at::Tensor());
+    }
+    c10::optional<bool> retain = retain_graph ? c10::optional<bool>(true) : c10::nullopt;
+    auto grads = torch::autograd::grad(outs, ins, gouts, retain, create_graph != 0, allow_unused != 0);
+    for (int64_t i = 0; i < n_in; ++i)
+      results[i] = grads[static_cast<size_t>(i)].defined() ? rwt::wrap(grads[static_cast<size_t>(i)]) : nullptr;
+  )
+}

@@ -1,0 +1,88 @@
+// Neural-network functions: embedding, linear, layer norm, softmax, cross entropy, dropout, attention.
+#include "rwt_common.h"
+
+#include <cmath>
+#include <limits>
+
+RWT_EXPORT rwt_tensor rwt_embedding(rwt_tensor weight, rwt_tensor indices) {
+  RWT_RETURN_TENSOR(at::embedding(rwt::ref(weight), rwt::ref(indices)))
+}
+
+// x @ w^T + b, with w of shape (out, in) as in torch.nn.Linear.
+RWT_EXPORT rwt_tensor rwt_linear(rwt_tensor x, rwt_tensor w, rwt_tensor b) {
+  RWT_RETURN_TENSOR(at::linear(rwt::ref(x), rwt::ref(w), rwt::opt(b)))
+}
+
+RWT_EXPORT rwt_tensor rwt_layer_norm(rwt_tensor x, const int64_t* shape, int64_t ndim, rwt_tensor w, rwt_tensor b,
+                                     double eps) {
+  RWT_RETURN_TENSOR(at::layer_norm(rwt::ref(x), rwt::dims(shape, ndim), rwt::opt(w), rwt::opt(b), eps))
+}
+
+// dtype < 0: compute in the input's dtype; otherwise cast first (e.g. float32 softmax under autocast).
+RWT_EXPORT rwt_tensor rwt_softmax(rwt_tensor x, int64_t dim, int32_t dtype) {
+  RWT_RETURN_TENSOR(dtype < 0 ? at::softmax(rwt::ref(x), dim) : at::softmax(rwt::ref(x), dim, rwt::dtype(dtype)))
+}
+
+RWT_EXPORT rwt_tensor rwt_log_softmax(rwt_tensor x, int64_t dim, int32_t dtype) {
+  RWT_RETURN_TENSOR(dtype < 0 ? at::log_softmax(rwt::ref(x), dim)
+                              : at::log_softmax(rwt::ref(x), dim, rwt::dtype(dtype)))
+}
+
+// reduction: 0 none, 1 mean, 2 sum (at::Reduction's values). `target` holds class indices, or class
+// probabilities of the logits' shape (soft targets, for distillation).
+RWT_EXPORT rwt_tensor rwt_cross_entropy(rwt_tensor logits, rwt_tensor target, rwt_tensor weight, int32_t reduction,
+                                        int64_t ignore_index, double label_smoothing) {
+  RWT_RETURN_TENSOR(at::cross_entropy_loss(rwt::ref(logits), rwt::ref(target), rwt::opt(weight), reduction,
+                                           ignore_index, label_smoothing))
+}
+
+RWT_EXPORT rwt_tensor rwt_dropout(rwt_tensor x, double p, int32_t train) {
+  RWT_RETURN_TENSOR(at::dropout(rwt::ref(x), p, train != 0))
+}
+
+// Attention written out: softmax(q k^T / sqrt(d) + mask) v. The reference for the fused kernels and the
+// path on libtorch < 2.0. q, k, v: (B, nh, T, hs).
+static at::Tensor attention_explicit(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                     const c10::optional<at::Tensor>& mask, double dropout_p, bool causal) {
+  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
+  auto att = at::matmul(q, k.transpose(-2, -1)) * scale;  // (B, nh, T, T)
+  if (causal) {
+    const int64_t tq = q.size(-2), tk = k.size(-2);
+    auto keep = at::ones({tq, tk}, q.options().dtype(at::kBool)).tril(tk - tq);
+    att = att.masked_fill(keep.logical_not(), -std::numeric_limits<double>::infinity());
+  }
+  if (mask.has_value()) {
+    att = mask->scalar_type() == at::kBool
+              ? att.masked_fill(mask->logical_not(), -std::numeric_limits<double>::infinity())
+              : att + *mask;
+  }
+  att = at::softmax(att, -1);
+  if (dropout_p > 0) att = at::dropout(att, dropout_p, true);
+  return at::matmul(att, v);  // (B, nh, T, hs)
+}
+
+// Scaled-dot-product attention: the fused kernel (flash / memory-efficient where the build and inputs
+// allow) on libtorch >= 2.0, the explicit path otherwise or when force_explicit is set. dropout_p is
+// applied as given: pass 0 in eval mode.
+RWT_EXPORT rwt_tensor rwt_attention(rwt_tensor q, rwt_tensor k, rwt_tensor v, rwt_tensor mask, double dropout_p,
+                                    int32_t causal, int32_t force_explicit) {
+  RWT_RETURN_TENSOR(([&]() -> at::Tensor {
+    const auto& Q = rwt::ref(q);
+    const auto& K = rwt::ref(k);
+    const auto& V = rwt::ref(v);
+#if RWT_TORCH_AT_LEAST(2, 0)
+    if (!force_explicit) return at::scaled_dot_product_attention(Q, K, V, rwt::opt(mask), dropout_p, causal != 0);
+#else
+    (void)force_explicit;
+#endif
+    return attention_explicit(Q, K, V, rwt::opt(mask), dropout_p, causal != 0);
+  }()))
+}
+
+RWT_EXPORT int32_t rwt_has_fused_attention() {
+#if RWT_TORCH_AT_LEAST(2, 0)
+  return 1;
+#else
+  return 0;
+#endif
+}

@@ -1,0 +1,21 @@
+using Reweighting.Torch.Native;
+
+namespace Reweighting.Torch.NN;
+
+/// <summary>torch.nn.utils.clip_grad_norm_.</summary>
+public static class GradientClipping
+{
+    /// <summary>Scales the gradients of <paramref name="parameters"/> so their joint L2 norm is at most
+    /// <paramref name="maxNorm"/>; returns the norm before clipping.</summary>
+    public static unsafe double ClipGradNorm(IReadOnlyList<Tensor> parameters, double maxNorm)
+    {
+        if (maxNorm <= 0) throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "must be positive");
+        var ptrs = Tensor.Pointers(parameters);
+        int status;
+        double norm;
+        fixed (IntPtr* p = ptrs) status = NativeMethods.rwt_clip_grad_norm(p, ptrs.Length, maxNorm, out norm);
+        GC.KeepAlive(parameters);
+        Errors.Check(status, "clip_grad_norm");
+        return norm;
+    }
+}
