@@ -38,16 +38,16 @@ public sealed partial class Tensor
     public Tensor Norm() => Reduce(ReduceOp.Norm, [], false);
     public Tensor Norm(long dim, bool keepDim = false) => Reduce(ReduceOp.Norm, [dim], keepDim);
 
-    /// <summary>Variance over all elements; correction 0 is the population variance, 1 the sample variance.</summary>
-    public Tensor Var(long correction = 1) => Var([], correction, false);
+    /// <summary>Variance over one dimension, or over all elements when <paramref name="dim"/> is null; correction 0
+    /// is the population variance, 1 the sample variance.</summary>
+    public Tensor Var(long? dim = null, long correction = 1, bool keepDim = false) =>
+        Var(dim.HasValue ? [dim.Value] : [], correction, keepDim);
 
     public unsafe Tensor Var(long[] dims, long correction = 1, bool keepDim = false)
     {
         fixed (long* d = dims)
             return Errors.Wrap(NativeMethods.rwt_var(Handle, d, dims.Length, correction, keepDim ? 1 : 0), "var", this);
     }
-
-    public Tensor Var(long dim, long correction = 1, bool keepDim = false) => Var([dim], correction, keepDim);
 
     /// <summary>Largest values along a dimension and their indices (torch.max(dim)).</summary>
     public (Tensor Values, Tensor Indices) Max(long dim, bool keepDim = false)
