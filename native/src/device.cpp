@@ -34,7 +34,8 @@ RWT_EXPORT int32_t rwt_cuda_memory(int32_t device_index, int32_t which, int64_t*
   RWT_STATUS(
 #ifdef RWT_WITH_CUDA
     const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(device_index));
-    const auto agg = static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE);
+    // Index 0 is StatType::AGGREGATE in every version (the enum's namespace moved between versions).
+    const size_t agg = 0;
     *bytes = which == 0 ? stats.allocated_bytes[agg].current : stats.reserved_bytes[agg].current;
 #else
     (void)device_index; (void)which; (void)bytes;

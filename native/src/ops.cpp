@@ -206,13 +206,17 @@ RWT_EXPORT rwt_tensor rwt_reduce(int32_t op, rwt_tensor a, const int64_t* dims, 
   }()))
 }
 
-// Variance with Bessel-style correction (0 = population variance, 1 = sample variance).
+// Variance with correction 0 (population) or 1 (sample). The bool `unbiased` overload is used because it
+// has the same signature in libtorch 1.13 and 2.x (the `correction` overload changed type in 2.x).
 RWT_EXPORT rwt_tensor rwt_var(rwt_tensor a, const int64_t* dims, int64_t ndims, int64_t correction,
                               int32_t keepdim) {
   RWT_RETURN_TENSOR(([&]() -> at::Tensor {
+    if (correction != 0 && correction != 1) throw std::invalid_argument("variance correction must be 0 or 1");
     const auto& x = rwt::ref(a);
-    c10::optional<at::IntArrayRef> d = ndims == 0 ? c10::nullopt : c10::optional<at::IntArrayRef>(rwt::dims(dims, ndims));
-    return at::var(x, d, c10::optional<int64_t>(correction), keepdim != 0);
+    std::vector<int64_t> every;
+    if (ndims == 0) for (int64_t i = 0; i < x.dim(); ++i) every.push_back(i);
+    at::IntArrayRef d = ndims == 0 ? at::IntArrayRef(every) : rwt::dims(dims, ndims);
+    return at::var(x, d, correction == 1, keepdim != 0);
   }()))
 }
 
