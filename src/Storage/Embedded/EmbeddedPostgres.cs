@@ -137,6 +137,17 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops a cluster left running by a process that died (used to clean up after crashed test runs).</summary>
+    public static async Task StopOrphanAsync(string dataDirectory, CancellationToken ct = default)
+    {
+        if (!File.Exists(Path.Combine(dataDirectory, "postmaster.pid"))) return;
+        var binaries = PostgresBinaries.Locate();
+        var tool = await PostgresTool.ForCurrentUserAsync(ct);
+        var status = await tool.RunAsync(binaries.PgCtl, ["status", "-D", dataDirectory], ct);
+        if (status.ExitCode == 0)
+            await tool.RunAsync(binaries.PgCtl, ["stop", "-D", dataDirectory, "-m", "immediate", "-w"], ct);
+    }
+
     internal static string QuoteIdentifier(string name) => "\"" + name.Replace("\"", "\"\"") + "\"";
 
     private async Task InitialiseAsync(CancellationToken ct)

@@ -30,14 +30,18 @@ public sealed record PostgresBinaries(string BinDirectory)
         }
         candidates.AddRange((Environment.GetEnvironmentVariable("PATH") ?? "")
             .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries));
+        return Locate(candidates, explicitDirectory ?? fromEnv);
+    }
 
+    /// <summary>The first candidate directory holding initdb and pg_ctl; throws with the install command otherwise.</summary>
+    internal static PostgresBinaries Locate(IEnumerable<string> candidates, string? searched)
+    {
         foreach (var dir in candidates)
         {
             if (File.Exists(Path.Combine(dir, "initdb")) && File.Exists(Path.Combine(dir, "pg_ctl")))
                 return new PostgresBinaries(Path.GetFullPath(dir));
         }
 
-        var searched = explicitDirectory ?? fromEnv;
         throw new PostgresNotInstalledException(
             "PostgreSQL server binaries (initdb, pg_ctl) were not found" +
             (searched is null ? "" : $" (also looked in '{searched}')") + ". " +

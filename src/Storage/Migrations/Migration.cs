@@ -9,7 +9,7 @@ namespace Reweighting.Storage.Migrations;
 public sealed partial record Migration(int Version, string Name, string Sql)
 {
     /// <summary>SHA-256 of the script text, so an edit to an applied migration is caught instead of silently ignored.</summary>
-    public string Checksum { get; } = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(Sql.ReplaceLineEndings("\n")))).ToLowerInvariant();
+    public string Checksum => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(Sql.ReplaceLineEndings("\n")))).ToLowerInvariant();
 
     /// <summary>All migrations shipped with this build, in version order.</summary>
     public static IReadOnlyList<Migration> Embedded { get; } = LoadEmbedded();
