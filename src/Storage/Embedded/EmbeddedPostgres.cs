@@ -27,6 +27,12 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
     /// <summary>Directory holding the server's Unix socket.</summary>
     public string SocketDirectory { get; }
 
+    /// <summary>Port number naming the socket file (no TCP listener is opened).</summary>
+    public int Port => _options.Port;
+
+    /// <summary>Directory of the server binaries in use (psql usually sits beside them); known after start.</summary>
+    public string? BinDirectory => _binaries?.BinDirectory;
+
     /// <summary>True while the server this instance started (or attached to) is running.</summary>
     public bool IsRunning { get; private set; }
 

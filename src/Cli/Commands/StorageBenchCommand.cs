@@ -1,0 +1,231 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Npgsql;
+using Reweighting.Contracts;
+using Reweighting.Storage.Embedded;
+using Reweighting.Storage.Migrations;
+using Reweighting.Storage.Writing;
+
+namespace Reweighting.Cli.Commands;
+
+/// <summary>`reweight bench-storage`: sustained score rows/s through the bulk writer (with offsets, one transaction per
+/// batch) next to psql's plain COPY of the same rows into the same table, on a private throwaway cluster.</summary>
+internal static class StorageBenchCommand
+{
+    public static Command Create()
+    {
+        var rows = new Option<int>("--rows") { Description = "Score rows per run", DefaultValueFactory = _ => 1_000_000 };
+        var batch = new Option<int>("--batch") { Description = "Rows per writer batch (one transaction each)", DefaultValueFactory = _ => 50_000 };
+        var repeat = new Option<int>("--repeat") { Description = "Runs of each side; medians are reported", DefaultValueFactory = _ => 3 };
+        var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
+        var markdown = new Option<string?>("--markdown") { Description = "Also write a short Markdown report to this file" };
+        var command = new Command("bench-storage",
+            "Score rows/s through the bulk writer next to psql's plain COPY of the same rows (on a throwaway local cluster)")
+            { rows, batch, repeat, json, markdown };
+        command.SetAction(async (parse, ct) =>
+        {
+            try
+            {
+                return await RunAsync(parse.GetValue(rows), parse.GetValue(batch), parse.GetValue(repeat),
+                    parse.GetValue(json), parse.GetValue(markdown), ct);
+            }
+            catch (Exception ex) when (ex is PostgresNotInstalledException or EmbeddedPostgresException or NpgsqlException or BatchWriteException)
+            {
+                Console.Error.WriteLine($"error: {ex.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(int rowCount, int batchSize, int repeats, string? jsonPath, string? markdownPath, CancellationToken ct)
+    {
+        if (rowCount <= 0 || batchSize <= 0 || repeats <= 0)
+        {
+            Console.Error.WriteLine("error: --rows, --batch and --repeat must be positive");
+            return 1;
+        }
+        var root = Path.Combine(Path.GetTempPath(), "reweight-bench-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(root);
+        try
+        {
+            // Durable settings (fsync, synchronous commit): the figures are what a real deployment would see.
+            await using var server = new EmbeddedPostgres(new EmbeddedPostgresOptions { DataDirectory = Path.Combine(root, "data") });
+            await server.StartAsync(ct);
+            await using var dataSource = NpgsqlDataSource.Create(server.ConnectionString);
+            await new MigrationRunner(dataSource).MigrateAsync(ct);
+
+            Console.Error.WriteLine($"preparing {rowCount:N0} documents and score rows...");
+            var (documents, scores) = Generate(rowCount);
+            var writer = new ScoreBatchWriter(dataSource);
+            foreach (var chunk in documents.Chunk(batchSize))
+                await writer.WriteAsync(new ScoreBatch(Guid.NewGuid(), chunk, [], []), ct);
+
+            var psql = server.BinDirectory is { } bin && File.Exists(Path.Combine(bin, "psql")) ? Path.Combine(bin, "psql") : "psql";
+            var binaryFile = Path.Combine(root, "scores.bin");
+            var csvFile = Path.Combine(root, "scores.csv");
+            var writerRates = new List<double>();
+            var copyBinaryRates = new List<double>();
+            var copyCsvRates = new List<double>();
+            for (var r = 0; r < repeats; r++)
+            {
+                await ResetAsync(dataSource, ct);
+                var watch = Stopwatch.StartNew();
+                long offset = 0;
+                foreach (var chunk in scores.Chunk(batchSize))
+                {
+                    offset += chunk.Length;
+                    var id = Guid.NewGuid();
+                    await writer.WriteAsync(new ScoreBatch(id, [], chunk.Select(s => s with { BatchId = id }).ToList(),
+                        [new ConsumerOffset("bench", "documents", 0, offset)]), ct);
+                }
+                writerRates.Add(rowCount / watch.Elapsed.TotalSeconds);
+                Console.Error.WriteLine($"run {r + 1}: bulk writer       {writerRates[^1],12:N0} rows/s");
+
+                if (r == 0)
+                {
+                    // The reference copies exactly the rows the writer stored.
+                    await PsqlAsync(psql, server, $"\\copy sample_scores TO '{binaryFile}' WITH (FORMAT binary)", ct);
+                    await PsqlAsync(psql, server, $"\\copy sample_scores TO '{csvFile}' WITH (FORMAT csv)", ct);
+                }
+                copyBinaryRates.Add(rowCount / await TimedCopyAsync(psql, server, dataSource, binaryFile, "binary", ct));
+                Console.Error.WriteLine($"run {r + 1}: psql COPY binary  {copyBinaryRates[^1],12:N0} rows/s");
+                copyCsvRates.Add(rowCount / await TimedCopyAsync(psql, server, dataSource, csvFile, "csv", ct));
+                Console.Error.WriteLine($"run {r + 1}: psql COPY csv     {copyCsvRates[^1],12:N0} rows/s");
+            }
+
+            var result = new BenchResult(
+                rowCount, batchSize, repeats, Median(writerRates), Median(copyBinaryRates), Median(copyCsvRates),
+                Median(writerRates) / Median(copyBinaryRates), Median(writerRates) / Median(copyCsvRates),
+                await ScalarAsync(dataSource, "SHOW server_version", ct), Machine.Describe(),
+                "bulk writer: batches of --batch rows, each one transaction: binary COPY into a temp table, INSERT ... ON CONFLICT " +
+                "DO UPDATE into sample_scores, consumer offset upsert, COMMIT (fsync on). Reference: psql \\copy of the same rows " +
+                "into the same (truncated) table in one transaction, binary and CSV. Medians of --repeat runs.");
+            Print(result);
+            if (jsonPath is not null)
+                await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(result, new JsonSerializerOptions
+                {
+                    WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+                }), ct);
+            if (markdownPath is not null) await File.WriteAllTextAsync(markdownPath, Markdown(result), ct);
+            return 0;
+        }
+        finally
+        {
+            NpgsqlConnection.ClearAllPools();
+            try { Directory.Delete(root, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    private static (List<Document>, List<SampleScore>) Generate(int count)
+    {
+        var random = new Random(42);
+        var documents = new List<Document>(count);
+        var scores = new List<SampleScore>(count);
+        var at = DateTimeOffset.UtcNow;
+        for (var i = 0; i < count; i++)
+        {
+            var id = $"doc-{i:D9}";
+            var text = $"benchmark document {i}";
+            documents.Add(new Document(id, i % 5 == 0 ? "code" : "web", "bench", SHA256.HashData(Encoding.UTF8.GetBytes(text)), text.Length, text));
+            var a = random.NextDouble();
+            var b = random.NextDouble() * (1 - a);
+            double[] gamma = [a, b, 1 - a - b];
+            var label = (SampleLabel)Array.IndexOf(gamma, gamma.Max());
+            scores.Add(new SampleScore(id, "proxy-bench", 256 + random.Next(4096), 2 + random.NextDouble() * 6, random.NextDouble() * 4,
+                gamma, label, gamma.Max(), null, Guid.Empty, at));
+        }
+        return (documents, scores);
+    }
+
+    private static async Task ResetAsync(NpgsqlDataSource dataSource, CancellationToken ct)
+    {
+        await using (var truncate = dataSource.CreateCommand("TRUNCATE sample_scores, consumer_offsets"))
+            await truncate.ExecuteNonQueryAsync(ct);
+        // Start every timed run from the same point: no pending checkpoint work from the previous one.
+        await using var checkpoint = dataSource.CreateCommand("CHECKPOINT");
+        await checkpoint.ExecuteNonQueryAsync(ct);
+    }
+
+    private static async Task<double> TimedCopyAsync(string psql, EmbeddedPostgres server, NpgsqlDataSource dataSource, string file, string format, CancellationToken ct)
+    {
+        await ResetAsync(dataSource, ct);
+        var watch = Stopwatch.StartNew();
+        await PsqlAsync(psql, server, $"\\copy sample_scores FROM '{file}' WITH (FORMAT {format})", ct);
+        return watch.Elapsed.TotalSeconds;
+    }
+
+    private static async Task PsqlAsync(string psql, EmbeddedPostgres server, string command, CancellationToken ct)
+    {
+        var info = new ProcessStartInfo(psql) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in new[] { "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", server.SocketDirectory, "-p", server.Port.ToString(CultureInfo.InvariantCulture),
+                                  "-U", "postgres", "-d", "reweight", "-c", command })
+            info.ArgumentList.Add(a);
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"cannot start {psql}");
+        var stderr = process.StandardError.ReadToEndAsync(ct);
+        await process.StandardOutput.ReadToEndAsync(ct);
+        await process.WaitForExitAsync(ct);
+        if (process.ExitCode != 0) throw new InvalidOperationException($"psql failed ({command}): {await stderr}");
+    }
+
+    private static async Task<string> ScalarAsync(NpgsqlDataSource dataSource, string sql, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(sql);
+        return (string)(await cmd.ExecuteScalarAsync(ct))!;
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    private static void Print(BenchResult r)
+    {
+        Console.WriteLine($"rows {r.Rows:N0}, batches of {r.BatchRows:N0}, median of {r.Repeats} runs, PostgreSQL {r.PostgresVersion}");
+        Console.WriteLine($"  bulk writer (staging COPY + upsert + offsets) {r.WriterRowsPerSecond,12:N0} rows/s");
+        Console.WriteLine($"  psql COPY FROM STDIN, binary                  {r.CopyBinaryRowsPerSecond,12:N0} rows/s   ratio {r.RatioToBinaryCopy:F2}");
+        Console.WriteLine($"  psql COPY FROM STDIN, csv                     {r.CopyCsvRowsPerSecond,12:N0} rows/s   ratio {r.RatioToCsvCopy:F2}");
+    }
+
+    private static string Markdown(BenchResult r) => $"""
+        # Storage benchmark
+
+        Score rows through the bulk writer with consumer offsets, next to psql's plain `\copy ... FROM` of the same rows
+        into the same table, on a throwaway local PostgreSQL {r.PostgresVersion} cluster (fsync on). Medians of {r.Repeats} runs.
+
+        | path | rows/s | ratio to writer |
+        |---|---:|---:|
+        | bulk writer ({r.BatchRows:N0}-row batches, one transaction each) | {r.WriterRowsPerSecond:N0} | 1.00 |
+        | psql COPY binary, one transaction | {r.CopyBinaryRowsPerSecond:N0} | writer/COPY = {r.RatioToBinaryCopy:F2} |
+        | psql COPY csv, one transaction | {r.CopyCsvRowsPerSecond:N0} | writer/COPY = {r.RatioToCsvCopy:F2} |
+
+        Rows: {r.Rows:N0}. Goal: at least 100,000 rows/s and a ratio of at least 0.7.
+
+        Machine: {r.Machine.Cpus} CPUs ({r.Machine.CpuModel}), {r.Machine.MemoryGiB:F1} GiB RAM, {r.Machine.Os}.
+
+        Command: `reweight bench-storage --rows {r.Rows} --batch {r.BatchRows} --repeat {r.Repeats}`
+        """;
+
+    private sealed record BenchResult(
+        int Rows, int BatchRows, int Repeats, double WriterRowsPerSecond, double CopyBinaryRowsPerSecond, double CopyCsvRowsPerSecond,
+        double RatioToBinaryCopy, double RatioToCsvCopy, string PostgresVersion, Machine Machine, string Method);
+
+    private sealed record Machine(int Cpus, string CpuModel, double MemoryGiB, string Os)
+    {
+        public static Machine Describe()
+        {
+            string Read(string path, string key) => File.Exists(path)
+                ? File.ReadLines(path).FirstOrDefault(l => l.StartsWith(key, StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown"
+                : "unknown";
+            var memKb = Read("/proc/meminfo", "MemTotal").Split(' ')[0];
+            return new Machine(Environment.ProcessorCount, Read("/proc/cpuinfo", "model name"),
+                double.TryParse(memKb, CultureInfo.InvariantCulture, out var kb) ? kb / 1024 / 1024 : 0,
+                System.Runtime.InteropServices.RuntimeInformation.OSDescription);
+        }
+    }
+}
