@@ -33,8 +33,11 @@ CREATE TABLE gmm_models (
 );
 CREATE INDEX gmm_models_scorer_idx ON gmm_models (scorer_model, version DESC);
 
+-- document_id refers to documents(id) and gmm_version to gmm_models(version), without foreign keys: their per-row
+-- checks would cost the bulk path a large share of its throughput, and the writer stores a batch's documents in the
+-- batch's own transaction.
 CREATE TABLE sample_scores (
-    document_id       text        NOT NULL REFERENCES documents (id),
+    document_id       text        NOT NULL,
     scorer_model      text        NOT NULL,
     n_tokens          integer     NOT NULL CHECK (n_tokens >= 0),
     loss_mean         double precision NOT NULL,
@@ -42,15 +45,14 @@ CREATE TABLE sample_scores (
     responsibilities  double precision[] NOT NULL,
     label             sample_label NOT NULL,
     label_confidence  double precision NOT NULL CHECK (label_confidence BETWEEN 0 AND 1),
-    gmm_version       integer     REFERENCES gmm_models (version),
+    gmm_version       integer,
     batch_id          uuid        NOT NULL,
     scored_at         timestamptz NOT NULL,
     PRIMARY KEY (document_id, scorer_model)
 );
--- The people-facing views filter by label and sort by confidence; the histogram scans by label.
+-- The people-facing views filter by label and sort by confidence. Every further index costs the bulk writer
+-- throughput on each row, so ad-hoc lookups (by batch, by GMM version) scan instead.
 CREATE INDEX sample_scores_label_idx ON sample_scores (label, label_confidence DESC);
-CREATE INDEX sample_scores_batch_idx ON sample_scores (batch_id);
-CREATE INDEX sample_scores_gmm_idx ON sample_scores (gmm_version);
 
 CREATE TABLE consumer_offsets (
     consumer_group  text        NOT NULL,

@@ -148,14 +148,14 @@ public sealed class ScoreBatchWriterTests(PostgresCluster cluster)
         var writer = new ScoreBatchWriter(db, FastRetry);
         var attempts = 0;
         writer.BeforeCommit = (_, _, _) => { attempts++; return Task.CompletedTask; };
-        // A score for a document that was never stored violates the foreign key: no retry can fix that.
-        var batch = new ScoreBatch(Guid.NewGuid(), [], [TestData.Score("never-stored")], []);
+        // A confidence above 1 violates the table's CHECK constraint: no retry can fix that.
+        var batch = new ScoreBatch(Guid.NewGuid(), [TestData.Document("d1")], [TestData.Score("d1") with { LabelConfidence = 1.5 }], []);
 
         var act = () => writer.WriteAsync(batch);
 
         var thrown = await act.Should().ThrowAsync<BatchWriteException>();
         thrown.Which.BatchId.Should().Be(batch.BatchId);
-        thrown.Which.InnerException.Should().BeOfType<PostgresException>().Which.SqlState.Should().Be(PostgresErrorCodes.ForeignKeyViolation);
+        thrown.Which.InnerException.Should().BeOfType<PostgresException>().Which.SqlState.Should().Be(PostgresErrorCodes.CheckViolation);
         attempts.Should().Be(0);
     }
 

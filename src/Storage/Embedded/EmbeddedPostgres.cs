@@ -179,6 +179,7 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
             .AppendLine($"unix_socket_directories = '{SocketDirectory.Replace("'", "''")}'")
             .AppendLine("unix_socket_permissions = 0700")
             .AppendLine("max_connections = 50")
+            .AppendLine("shared_buffers = '256MB'")
             .AppendLine("max_wal_size = '2GB'");
         if (!_options.Durable)
             config.AppendLine("fsync = off").AppendLine("synchronous_commit = off").AppendLine("full_page_writes = off");
