@@ -1,0 +1,75 @@
+namespace Reweighting.Modeling.Training;
+
+/// <summary>Training sequences cut from documents joined by an end-of-text token. The order is a seeded
+/// permutation per epoch, and sequence i is a pure function of (seed, i): a resumed run reads exactly the
+/// data the uninterrupted run would have.</summary>
+public sealed class TokenStream
+{
+    private readonly long[] tokens;
+    private readonly int length;
+    private readonly ulong seed;
+    private readonly int chunks;
+    private readonly Dictionary<long, int[]> permutations = new();
+
+    /// <param name="documents">Token ids of each document.</param>
+    /// <param name="endOfText">Separator appended after each document.</param>
+    /// <param name="sequenceLength">Inputs per sequence; each chunk holds one more token for the last target.</param>
+    /// <param name="seed">Seed of the per-epoch order.</param>
+    public TokenStream(IEnumerable<IReadOnlyList<long>> documents, long endOfText, int sequenceLength, ulong seed)
+    {
+        var all = new List<long>();
+        foreach (var d in documents)
+        {
+            all.AddRange(d);
+            all.Add(endOfText);
+        }
+        tokens = all.ToArray();
+        length = sequenceLength;
+        this.seed = seed;
+        chunks = (tokens.Length - 1) / sequenceLength;
+        if (chunks < 1)
+            throw new ArgumentException($"the corpus has {tokens.Length} tokens, too few for one sequence of {sequenceLength}");
+    }
+
+    /// <summary>Sequences per epoch.</summary>
+    public int SequencesPerEpoch => chunks;
+
+    public long TokenCount => tokens.Length;
+
+    /// <summary>The index-th training sequence: (inputs, targets) of the sequence length each.</summary>
+    public (long[] Inputs, long[] Targets) Sequence(long index)
+    {
+        var epoch = index / chunks;
+        var chunk = Permutation(epoch)[index % chunks];
+        var start = chunk * length;
+        return (tokens[start..(start + length)], tokens[(start + 1)..(start + length + 1)]);
+    }
+
+    /// <summary>A batch of consecutive sequences starting at <paramref name="first"/>, row-major (B, T).</summary>
+    public (long[] Inputs, long[] Targets) Batch(long first, int batchSize)
+    {
+        var inputs = new long[batchSize * length];
+        var targets = new long[batchSize * length];
+        for (var b = 0; b < batchSize; b++)
+        {
+            var (x, y) = Sequence(first + b);
+            x.CopyTo(inputs, b * length);
+            y.CopyTo(targets, b * length);
+        }
+        return (inputs, targets);
+    }
+
+    private int[] Permutation(long epoch)
+    {
+        lock (permutations)
+        {
+            if (permutations.TryGetValue(epoch, out var p)) return p;
+            p = Enumerable.Range(0, chunks).ToArray();
+            // A fixed mix of seed and epoch (HashCode is randomised per process, so it cannot be used here).
+            var mixed = (seed + 1) * 0x9E3779B97F4A7C15UL ^ (ulong)(epoch + 1) * 0xBF58476D1CE4E5B9UL;
+            new Random((int)(mixed ^ (mixed >> 32))).Shuffle(p);
+            if (permutations.Count > 4) permutations.Clear();
+            return permutations[epoch] = p;
+        }
+    }
+}

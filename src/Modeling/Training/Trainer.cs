@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Reweighting.Modeling.Checkpoints;
+using Reweighting.Modeling.Gpt;
+using Reweighting.Torch;
+using Reweighting.Torch.NN;
+using Reweighting.Torch.Optim;
+using static Reweighting.Torch.Torch;
+
+namespace Reweighting.Modeling.Training;
+
+/// <summary>What the trainer reports after each optimiser step.</summary>
+public sealed record TrainingProgress(long Step, long TotalSteps, double Loss, double LearningRate, double GradNorm, double TokensPerSecond, TimeSpan Eta,
+    IReadOnlyDictionary<string, double>? HeldOutLoss = null);
+
+/// <summary>Pretrains a GPT with uniform weighting: AdamW (no decay on biases, norms, embeddings), warm-up then
+/// cosine decay, clipping, gradient accumulation, bfloat16 autocast on CUDA, periodic held-out loss per domain,
+/// and checkpoints from which a run resumes on the same trajectory.</summary>
+public sealed class Trainer(GptModel model, TokenStream data, TrainingOptions options)
+{
+    private readonly TrainingOptions options = options.Validate();
+
+    /// <summary>Held-out documents (token ids) per domain, evaluated every EvalEvery steps and at the end.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<IReadOnlyList<long>>> HeldOut { get; init; } =
+        new Dictionary<string, IReadOnlyList<IReadOnlyList<long>>>();
+
+    /// <summary>Directory checkpoints are written to (null: none).</summary>
+    public string? CheckpointDirectory { get; init; }
+
+    /// <summary>Tokenizer files copied into every checkpoint.</summary>
+    public string? TokenizerDirectory { get; init; }
+
+    /// <summary>Runs to <see cref="TrainingOptions.Steps"/>, resuming from <paramref name="resumeFrom"/> when given.
+    /// Cancellation stops after the current step and writes a checkpoint. Returns the loss of every step run.</summary>
+    public List<double> Run(string? resumeFrom = null, Action<TrainingProgress>? progress = null, CancellationToken cancel = default)
+    {
+        var device = Device.Parse(options.Device);
+        var (decay, noDecay) = model.DecayGroups();
+        using var optimizer = new AdamW([
+            new ParamGroup(decay, options.LearningRate, options.WeightDecay, options.Beta1, options.Beta2),
+            new ParamGroup(noDecay, options.LearningRate, 0.0, options.Beta1, options.Beta2),
+        ]);
+        long step = 0;
+        if (resumeFrom is not null)
+        {
+            Checkpoint.LoadWeightsInto(resumeFrom, model);
+            var state = Checkpoint.LoadTrainingState(resumeFrom, optimizer)
+                        ?? throw new InvalidDataException($"{resumeFrom} holds no training state to resume from");
+            step = state.Step;
+        }
+        var losses = new List<double>();
+        var sequencesPerStep = (long)options.BatchSize * options.GradientAccumulation;
+        var tokensPerStep = sequencesPerStep * options.SequenceLength;
+        var clock = Stopwatch.StartNew();
+        var startStep = step;
+        model.Train();
+        while (step < options.Steps && !cancel.IsCancellationRequested)
+        {
+            // Dropout draws from the global generator: seeding it per step makes a resumed run identical.
+            ManualSeed(options.Seed * 1_000_003UL + (ulong)step);
+            var lr = LearningRateSchedule.At(step, options);
+            foreach (var g in optimizer.Groups) g.LearningRate = lr;
+            optimizer.ZeroGrad();
+            double stepLoss = 0;
+            for (var micro = 0; micro < options.GradientAccumulation; micro++)
+            {
+                using var scope = DisposeScope.Open();
+                var (x, y) = data.Batch(step * sequencesPerStep + (long)micro * options.BatchSize, options.BatchSize);
+                var ids = FromSpan<long>(x, [options.BatchSize, options.SequenceLength], device);
+                var targets = FromSpan<long>(y, [options.BatchSize, options.SequenceLength], device);
+                Tensor loss;
+                using (device.Type == DeviceType.Cuda ? Autocast(DeviceType.Cuda) : default(AutocastScope?))
+                    loss = model.TokenLosses(ids, targets).Mean();
+                (loss / options.GradientAccumulation).Backward();
+                stepLoss += loss.ToDouble() / options.GradientAccumulation;
+            }
+            var norm = GradientClipping.ClipGradNorm(model.Parameters().ToList(), options.ClipNorm);
+            optimizer.Step();
+            step++;
+            losses.Add(stepLoss);
+
+            IReadOnlyDictionary<string, double>? heldOut = null;
+            if (step == options.Steps || (options.EvalEvery > 0 && step % options.EvalEvery == 0)) heldOut = Evaluate(device);
+            var rate = (step - startStep) * tokensPerStep / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
+            var eta = TimeSpan.FromSeconds((options.Steps - step) * tokensPerStep / Math.Max(1e-9, rate));
+            progress?.Invoke(new TrainingProgress(step, options.Steps, stepLoss, lr, norm, rate, eta, heldOut));
+            if (CheckpointDirectory is not null && options.CheckpointEvery > 0 && step % options.CheckpointEvery == 0 && step < options.Steps)
+                Save(optimizer, step);
+        }
+        if (CheckpointDirectory is not null) Save(optimizer, step);
+        return losses;
+    }
+
+    /// <summary>Mean token loss (nats) of the held-out documents per domain, plus "all" over every token.</summary>
+    public IReadOnlyDictionary<string, double> Evaluate(Device device)
+    {
+        var result = new Dictionary<string, double>();
+        if (HeldOut.Count == 0) return result;
+        var wasTraining = model.IsTraining;
+        model.Eval();
+        using var noGrad = NoGrad();
+        double totalLoss = 0;
+        long totalTokens = 0;
+        foreach (var (domain, documents) in HeldOut.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            var windows = documents.SelectMany((d, i) => TokenWindows.Plan(d, model.Config.ContextLength, model.Config.ContextLength, i)).ToList();
+            double sum = 0;
+            long count = 0;
+            foreach (var chunk in windows.Chunk(Math.Max(1, options.BatchSize)))
+            {
+                using var scope = DisposeScope.Open();
+                var (x, y, length) = TokenWindows.Pack(chunk);
+                var losses = model.TokenLosses(FromSpan<long>(x, [chunk.Length, length], device), FromSpan<long>(y, [chunk.Length, length], device));
+                sum += losses.To(ScalarType.Float64).Sum().ToDouble();
+                count += chunk.Sum(w => w.ScoredCount);
+            }
+            if (count > 0) result[domain] = sum / count;
+            totalLoss += sum;
+            totalTokens += count;
+        }
+        if (totalTokens > 0) result["all"] = totalLoss / totalTokens;
+        model.Train(wasTraining);
+        return result;
+    }
+
+    private void Save(AdamW optimizer, long step)
+    {
+        var state = new TrainingState(step, step * options.BatchSize * options.GradientAccumulation * options.SequenceLength, "",
+            JsonSerializer.Serialize(options));
+        Checkpoint.Save(CheckpointDirectory!, model, TokenizerDirectory, optimizer, state);
+    }
+}

@@ -1,0 +1,102 @@
+using FluentAssertions;
+using Reweighting.Modeling.Checkpoints;
+using Reweighting.Modeling.Gpt;
+using Reweighting.Modeling.Training;
+using Xunit;
+
+namespace Reweighting.Modeling.Tests;
+
+public sealed class TrainerTests
+{
+    private static readonly GptConfig Config = new(VocabSize: 32, ContextLength: 16, Layers: 2, Heads: 2, Embedding: 32, Dropout: 0.1);
+
+    private static TokenStream Data(ulong seed = 3)
+    {
+        var rng = new Random(1);
+        // Documents with structure (counting sequences) so the loss can fall.
+        var docs = Enumerable.Range(0, 40).Select(_ =>
+        {
+            var start = rng.Next(28);
+            return (IReadOnlyList<long>)Enumerable.Range(0, 20).Select(i => (long)((start + i) % 31)).ToArray();
+        });
+        return new TokenStream(docs, endOfText: 31, sequenceLength: 16, seed);
+    }
+
+    private static readonly TrainingOptions Options = new()
+    {
+        Steps = 8, BatchSize = 4, SequenceLength = 16, GradientAccumulation = 2, LearningRate = 3e-3, MinLearningRate = 3e-4, WarmupSteps = 2,
+    };
+
+    [Fact]
+    public void Resuming_from_a_checkpoint_reproduces_the_uninterrupted_run()
+    {
+        using var dir = new TestSupport.TempDirectory();
+        using var full = new GptModel(Config, seed: 4);
+        var expected = new Trainer(full, Data(), Options).Run();
+
+        using var first = new GptModel(Config, seed: 4);
+        var ckpt = Path.Combine(dir.Path, "ckpt");
+        var head = new Trainer(first, Data(), Options with { Steps = 8 }) { CheckpointDirectory = ckpt }
+            .Run(cancel: CancelAfter(3, out var progress), progress: progress);
+        head.Should().HaveCount(3);
+
+        using var resumed = new GptModel(Config, seed: 99); // weights come from the checkpoint
+        var tail = new Trainer(resumed, Data(), Options).Run(resumeFrom: ckpt);
+        head.Concat(tail).Should().Equal(expected, "the same data, dropout masks and optimizer state");
+        expected.Last().Should().BeLessThan(expected.First());
+    }
+
+    [Fact]
+    public void Held_out_loss_is_reported_per_domain_and_overall()
+    {
+        using var model = new GptModel(Config with { Dropout = 0 }, seed: 4);
+        var heldOut = new Dictionary<string, IReadOnlyList<IReadOnlyList<long>>>
+        {
+            ["code"] = [new long[] { 1, 2, 3, 4, 5 }],
+            ["web"] = [new long[] { 7, 8, 9 }, Enumerable.Range(0, 40).Select(i => (long)(i % 30)).ToArray()],
+        };
+        var reports = new List<TrainingProgress>();
+        new Trainer(model, Data(), Options with { Steps = 2, EvalEvery = 1 }) { HeldOut = heldOut }.Run(progress: reports.Add);
+        reports.Should().HaveCount(2).And.OnlyContain(r => r.HeldOutLoss != null);
+        var last = reports.Last().HeldOutLoss!;
+        last.Keys.Should().BeEquivalentTo(["code", "web", "all"]);
+        // "all" is the token-weighted mean: 4 predictions of code, 2 + 39 of web.
+        last["all"].Should().BeApproximately((last["code"] * 4 + last["web"] * 41) / 45, 1e-9);
+        reports.Should().OnlyContain(r => r.TokensPerSecond > 0 && r.LearningRate > 0);
+    }
+
+    [Fact]
+    public void The_learning_rate_warms_up_linearly_then_decays_by_cosine_to_the_floor()
+    {
+        var o = new TrainingOptions { Steps = 110, WarmupSteps = 10, LearningRate = 1.0, MinLearningRate = 0.1 };
+        LearningRateSchedule.At(0, o).Should().BeApproximately(0.1, 1e-12);
+        LearningRateSchedule.At(9, o).Should().BeApproximately(1.0, 1e-12);
+        LearningRateSchedule.At(10, o).Should().BeApproximately(1.0, 1e-12);
+        LearningRateSchedule.At(60, o).Should().BeApproximately(0.55, 1e-12);
+        LearningRateSchedule.At(110, o).Should().BeApproximately(0.1, 1e-12);
+        Assert.Throws<ArgumentException>(() => (o with { MinLearningRate = 2 }).Validate());
+    }
+
+    [Fact]
+    public void The_data_order_is_a_seeded_function_of_the_sequence_index()
+    {
+        var a = Data(seed: 5);
+        var b = Data(seed: 5);
+        var c = Data(seed: 6);
+        Enumerable.Range(0, 50).Select(i => a.Sequence(i).Inputs[0]).Should().Equal(Enumerable.Range(0, 50).Select(i => b.Sequence(i).Inputs[0]));
+        Enumerable.Range(0, 50).Select(i => a.Sequence(i).Inputs[0]).Should().NotEqual(Enumerable.Range(0, 50).Select(i => c.Sequence(i).Inputs[0]));
+        var (x, y) = a.Sequence(7);
+        y[..^1].Should().Equal(x[1..], "targets are the inputs shifted by one");
+        Assert.Throws<ArgumentException>(() => new TokenStream([new long[] { 1 }], 0, 16, 1));
+    }
+
+    private static CancellationToken CancelAfter(int steps, out Action<TrainingProgress> progress)
+    {
+        var cts = new CancellationTokenSource();
+        progress = p =>
+        {
+            if (p.Step >= steps) cts.Cancel();
+        };
+        return cts.Token;
+    }
+}
