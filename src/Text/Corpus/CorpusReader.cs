@@ -1,0 +1,228 @@
+using System.IO.Compression;
+using System.Text;
+using System.Text.Json;
+using System.Text.Unicode;
+
+namespace Reweighting.Text.Corpus;
+
+/// <summary>Streams documents from JSONL, JSONL.gz and plain-text files, or directories of them, reporting every skipped record.</summary>
+/// <remarks>
+/// Files are read line by line and never loaded whole (except one-document-per-file text, one document at a time).
+/// Blank lines hold no record and are passed over. Every other line either becomes a record or is reported through
+/// the callback and <see cref="Problems"/> with its file and line: invalid JSON, invalid UTF-8, a missing, empty or
+/// non-string text field. Directories are walked recursively in ordinal order of relative path, so a corpus always
+/// reads in the same order; files with other extensions are reported and skipped.
+/// </remarks>
+public sealed class CorpusReader
+{
+    /// <summary>At most this many problems are kept in <see cref="Problems"/>; the callback sees them all.</summary>
+    public const int MaxKeptProblems = 10_000;
+
+    private static readonly string[] JsonlExtensions = [".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz"];
+    private static readonly string[] TextExtensions = [".txt", ".text", ".txt.gz"];
+
+    private readonly CorpusReaderOptions _options;
+    private readonly Action<CorpusProblem>? _onProblem;
+    private readonly List<CorpusProblem> _problems = new();
+
+    /// <summary>Creates a reader; <paramref name="onProblem"/> hears about each skipped record as it happens.</summary>
+    public CorpusReader(CorpusReaderOptions? options = null, Action<CorpusProblem>? onProblem = null)
+    {
+        _options = options ?? CorpusReaderOptions.Default;
+        if (string.IsNullOrEmpty(_options.TextField)) throw new ArgumentException("the text field name is empty", nameof(options));
+        _onProblem = onProblem;
+    }
+
+    /// <summary>The first <see cref="MaxKeptProblems"/> skipped records, in the order met.</summary>
+    public IReadOnlyList<CorpusProblem> Problems => _problems;
+
+    /// <summary>How many records were skipped in all.</summary>
+    public long ProblemCount { get; private set; }
+
+    /// <summary>The corpus files under a path in reading order: the path itself if it is a file, else every file below it.</summary>
+    /// <exception cref="FileNotFoundException">Nothing exists at the path.</exception>
+    public static IReadOnlyList<string> ListFiles(string path)
+    {
+        if (File.Exists(path)) return [path];
+        if (!Directory.Exists(path)) throw new FileNotFoundException($"corpus not found: {path}", path);
+        return Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories)
+            .OrderBy(f => Relative(path, f), StringComparer.Ordinal)
+            .ToList();
+    }
+
+    /// <summary>Reads every record under a file or directory, lazily.</summary>
+    /// <exception cref="FileNotFoundException">Nothing exists at the path (thrown at the call, not on enumeration).</exception>
+    public IEnumerable<CorpusRecord> Read(string path)
+    {
+        var files = ListFiles(path);
+        var isFile = File.Exists(path);
+        return ReadFiles(path, isFile, files);
+    }
+
+    /// <summary>The texts of <see cref="Read"/>, for tokenizer training.</summary>
+    public IEnumerable<string> ReadTexts(string path) => Read(path).Select(r => r.Text);
+
+    private IEnumerable<CorpusRecord> ReadFiles(string root, bool isFile, IReadOnlyList<string> files)
+    {
+        foreach (var file in files)
+        {
+            var relative = isFile ? Path.GetFileName(file) : Relative(root, file);
+            var kind = Kind(file, explicitlyNamed: isFile);
+            if (kind is null)
+            {
+                Report(file, $"skipped: not a corpus file (expected {string.Join(", ", JsonlExtensions.Concat(TextExtensions))})");
+                continue;
+            }
+            var records = kind == FileKind.Jsonl ? ReadLines(file, relative, json: true)
+                : _options.PlainText == PlainTextLayout.DocumentPerLine ? ReadLines(file, relative, json: false)
+                : ReadWholeFile(file, relative);
+            foreach (var record in records) yield return record;
+        }
+    }
+
+    private IEnumerable<CorpusRecord> ReadLines(string file, string relative, bool json)
+    {
+        using var lines = TryOpen(file) is { } stream ? new Utf8LineReader(stream) : null;
+        if (lines is null) yield break;
+        while (true)
+        {
+            CorpusRecord? record;
+            try
+            {
+                if (!lines.TryReadLine(out var line)) yield break;
+                record = json ? ParseJsonLine(line, file, relative, lines.LineNumber) : ParseTextLine(line, file, relative, lines.LineNumber);
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException)
+            {
+                Report($"{file}:{lines.LineNumber + 1}", $"cannot read past this point (truncated or corrupt file?): {e.Message}");
+                yield break;
+            }
+            if (record is not null) yield return record;
+        }
+    }
+
+    private IEnumerable<CorpusRecord> ReadWholeFile(string file, string relative)
+    {
+        byte[] bytes;
+        try
+        {
+            using var stream = TryOpen(file);
+            if (stream is null) yield break;
+            using var memory = new MemoryStream();
+            stream.CopyTo(memory);
+            bytes = memory.ToArray();
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException)
+        {
+            Report(file, $"cannot read (truncated or corrupt file?): {e.Message}");
+            yield break;
+        }
+        var body = bytes.AsSpan();
+        if (body.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) body = body[3..];
+        if (!Utf8.IsValid(body)) { Report(file, "not valid UTF-8"); yield break; }
+        var text = Encoding.UTF8.GetString(body);
+        if (string.IsNullOrWhiteSpace(text)) { Report(file, "empty document"); yield break; }
+        yield return new CorpusRecord(relative, text, null, file);
+    }
+
+    private CorpusRecord? ParseTextLine(ReadOnlySpan<byte> line, string file, string relative, long lineNumber)
+    {
+        if (IsBlank(line)) return null;
+        if (!Utf8.IsValid(line)) { Report($"{file}:{lineNumber}", "not valid UTF-8"); return null; }
+        return new CorpusRecord($"{relative}:{lineNumber}", Encoding.UTF8.GetString(line), null, $"{file}:{lineNumber}");
+    }
+
+    private CorpusRecord? ParseJsonLine(ReadOnlySpan<byte> line, string file, string relative, long lineNumber)
+    {
+        if (IsBlank(line)) return null;
+        var source = $"{file}:{lineNumber}";
+        JsonDocument document;
+        try
+        {
+            var reader = new Utf8JsonReader(line);
+            document = JsonDocument.ParseValue(ref reader);
+            // ParseValue stops after one value; anything but whitespace after it makes the line invalid.
+            if (reader.Read()) { document.Dispose(); Report(source, "invalid JSON: more than one value on the line"); return null; }
+        }
+        catch (JsonException e)
+        {
+            Report(source, $"invalid JSON: {e.Message}");
+            return null;
+        }
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) { Report(source, $"expected a JSON object, found {Describe(root.ValueKind)}"); return null; }
+            if (!root.TryGetProperty(_options.TextField, out var textElement)) { Report(source, $"no \"{_options.TextField}\" field"); return null; }
+            if (textElement.ValueKind != JsonValueKind.String) { Report(source, $"\"{_options.TextField}\" is {Describe(textElement.ValueKind)}, not a string"); return null; }
+            var text = textElement.GetString()!;
+            if (string.IsNullOrWhiteSpace(text)) { Report(source, $"\"{_options.TextField}\" is empty"); return null; }
+            var id = Scalar(root, _options.IdField) is { Length: > 0 } given ? given : $"{relative}:{lineNumber}";
+            var domain = Scalar(root, _options.DomainField) is { Length: > 0 } d ? d : null;
+            return new CorpusRecord(id, text, domain, source);
+        }
+    }
+
+    private static string? Scalar(JsonElement root, string field)
+    {
+        if (string.IsNullOrEmpty(field) || !root.TryGetProperty(field, out var value)) return null;
+        return value.ValueKind switch
+        {
+            JsonValueKind.String => value.GetString(),
+            JsonValueKind.Number => value.GetRawText(),
+            _ => null,
+        };
+    }
+
+    private Stream? TryOpen(string file)
+    {
+        try
+        {
+            Stream stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+            return file.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(stream, CompressionMode.Decompress) : stream;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Report(file, $"cannot open: {e.Message}");
+            return null;
+        }
+    }
+
+    private enum FileKind { Jsonl, Text }
+
+    private static FileKind? Kind(string file, bool explicitlyNamed)
+    {
+        var name = file.ToLowerInvariant();
+        if (JsonlExtensions.Any(name.EndsWith)) return FileKind.Jsonl;
+        if (TextExtensions.Any(name.EndsWith)) return FileKind.Text;
+        // A file named on its own is read as text whatever its extension; inside a directory, only known kinds.
+        return explicitlyNamed ? FileKind.Text : null;
+    }
+
+    private void Report(string source, string reason)
+    {
+        var problem = new CorpusProblem(source, reason);
+        ProblemCount++;
+        if (_problems.Count < MaxKeptProblems) _problems.Add(problem);
+        _onProblem?.Invoke(problem);
+    }
+
+    private static bool IsBlank(ReadOnlySpan<byte> line)
+    {
+        foreach (var b in line)
+            if (b is not ((byte)' ' or (byte)'\t' or (byte)'\r')) return false;
+        return true;
+    }
+
+    private static string Describe(JsonValueKind kind) => kind switch
+    {
+        JsonValueKind.Array => "an array",
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Null => "null",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        JsonValueKind.Number => "a number",
+        _ => kind.ToString().ToLowerInvariant(),
+    };
+
+    private static string Relative(string root, string file) => Path.GetRelativePath(root, file).Replace('\\', '/');
+}

@@ -1,0 +1,26 @@
+namespace Reweighting.Text.Corpus;
+
+/// <summary>How plain-text files are split into documents.</summary>
+public enum PlainTextLayout
+{
+    /// <summary>Every non-blank line is a document (streams files of any size).</summary>
+    DocumentPerLine,
+
+    /// <summary>Each file is one document.</summary>
+    DocumentPerFile,
+}
+
+/// <summary>Field names and layout for reading a corpus.</summary>
+/// <param name="TextField">JSONL field holding the document text.</param>
+/// <param name="IdField">JSONL field holding the document id (string or number); optional in each record.</param>
+/// <param name="DomainField">JSONL field holding the document's domain; optional in each record.</param>
+/// <param name="PlainText">Whether .txt files hold one document per line or per file.</param>
+public sealed record CorpusReaderOptions(
+    string TextField = "text",
+    string IdField = "id",
+    string DomainField = "domain",
+    PlainTextLayout PlainText = PlainTextLayout.DocumentPerLine)
+{
+    /// <summary>The defaults: "text", "id", "domain", one document per line.</summary>
+    public static CorpusReaderOptions Default { get; } = new();
+}
