@@ -200,17 +200,18 @@ internal static class StorageBenchCommand
         Score rows through the bulk writer with consumer offsets, next to psql's plain `\copy ... FROM` of the same rows
         into the same table, on a throwaway local PostgreSQL {r.PostgresVersion} cluster (fsync on). Medians of {r.Repeats} runs.
 
-        | path | rows/s | ratio to writer |
+        | path | rows/s | writer ÷ this |
         |---|---:|---:|
-        | bulk writer ({r.BatchRows:N0}-row batches, one transaction each) | {r.WriterRowsPerSecond:N0} | 1.00 |
-        | psql COPY binary, one transaction | {r.CopyBinaryRowsPerSecond:N0} | writer/COPY = {r.RatioToBinaryCopy:F2} |
-        | psql COPY csv, one transaction | {r.CopyCsvRowsPerSecond:N0} | writer/COPY = {r.RatioToCsvCopy:F2} |
+        | bulk writer ({r.BatchRows:N0}-row batches, one transaction each, with offsets) | {r.WriterRowsPerSecond:N0} | 1.00 |
+        | psql `\copy` binary, one transaction | {r.CopyBinaryRowsPerSecond:N0} | {r.RatioToBinaryCopy:F2} |
+        | psql `\copy` csv, one transaction | {r.CopyCsvRowsPerSecond:N0} | {r.RatioToCsvCopy:F2} |
 
         Rows: {r.Rows:N0}. Goal: at least 100,000 rows/s and a ratio of at least 0.7.
 
         Machine: {r.Machine.Cpus} CPUs ({r.Machine.CpuModel}), {r.Machine.MemoryGiB:F1} GiB RAM, {r.Machine.Os}.
 
-        Command: `reweight bench-storage --rows {r.Rows} --batch {r.BatchRows} --repeat {r.Repeats}`
+        Command: `reweight bench-storage --rows {r.Rows} --batch {r.BatchRows} --repeat {r.Repeats}` (what `bench/storage.bench.sh` runs).
+
         """;
 
     private sealed record BenchResult(
