@@ -36,7 +36,7 @@ internal static class RelabelCommand
             }
             var labeller = GmmLabeller.FromModel(model);
             var scorerModel = parse.GetValue(scorer) ?? model.ScorerModel;
-            var progress = new Progress<long>(n => Console.Error.Write($"\rrelabelled {n:N0} scores"));
+            var progress = new StderrProgress();
             var result = await new ScoreRelabeller(database.DataSource, logger: loggers.CreateLogger<ScoreRelabeller>())
                 .RelabelAsync(v, scorerModel, labeller.Assign, progress, token);
             if (result.RowsRelabelled > 0) Console.Error.WriteLine();
@@ -61,5 +61,12 @@ internal static class RelabelCommand
             return 0;
         }, ct));
         return command;
+    }
+
+    /// <summary>Reports on the calling thread (Progress&lt;T&gt; posts to the thread pool, so its last line could land
+    /// after the summary).</summary>
+    private sealed class StderrProgress : IProgress<long>
+    {
+        public void Report(long value) => Console.Error.Write($"\rrelabelled {value:N0} scores");
     }
 }
