@@ -222,6 +222,14 @@ RWT_EXPORT rwt_generator rwt_generator_new(uint64_t seed, int32_t device_type, i
 
 RWT_EXPORT void rwt_generator_free(rwt_generator g) { delete g; }
 
+RWT_EXPORT int32_t rwt_generator_seed(rwt_generator g, uint64_t seed) {
+  RWT_STATUS(
+    if (g == nullptr) throw std::invalid_argument("null generator");
+    std::lock_guard<std::mutex> lock(g->mutex());
+    g->set_current_seed(seed);
+  )
+}
+
 // The generator's full state (a byte tensor), so training can checkpoint and restore its RNG.
 RWT_EXPORT rwt_tensor rwt_generator_get_state(rwt_generator g) {
   RWT_RETURN_TENSOR(([&] {

@@ -36,14 +36,25 @@ RWT_EXPORT rwt_tensor rwt_cross_entropy(rwt_tensor logits, rwt_tensor target, rw
                                            ignore_index, label_smoothing))
 }
 
-RWT_EXPORT rwt_tensor rwt_dropout(rwt_tensor x, double p, int32_t train) {
-  RWT_RETURN_TENSOR(at::dropout(rwt::ref(x), p, train != 0))
+// Dropout drawing its mask from `gen` when given (a model's private generator makes training reproducible
+// whatever else the process does with the global one), from the global generator otherwise.
+static at::Tensor dropout(const at::Tensor& x, double p, bool train, at::Generator* gen) {
+  if (!train || p == 0) return x;
+  if (gen == nullptr) return at::dropout(x, p, true);
+  if (p >= 1) return x * 0;
+  auto keep = at::empty_like(x).bernoulli_(1 - p, *gen);
+  return x * keep / (1 - p);
+}
+
+RWT_EXPORT rwt_tensor rwt_dropout(rwt_tensor x, double p, int32_t train, at::Generator* gen) {
+  RWT_RETURN_TENSOR(dropout(rwt::ref(x), p, train != 0, gen))
 }
 
 // Attention written out: softmax(q k^T / sqrt(d) + mask) v. The reference for the fused kernels and the
 // path on libtorch < 2.0. q, k, v: (B, nh, T, hs).
 static at::Tensor attention_explicit(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                                     const c10::optional<at::Tensor>& mask, double dropout_p, bool causal) {
+                                     const c10::optional<at::Tensor>& mask, double dropout_p, bool causal,
+                                     at::Generator* gen) {
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
   auto att = at::matmul(q, k.transpose(-2, -1)) * scale;  // (B, nh, T, T)
   if (causal) {
@@ -57,15 +68,16 @@ static at::Tensor attention_explicit(const at::Tensor& q, const at::Tensor& k, c
               : att + *mask;
   }
   att = at::softmax(att, -1);
-  if (dropout_p > 0) att = at::dropout(att, dropout_p, true);
+  if (dropout_p > 0) att = dropout(att, dropout_p, true, gen);
   return at::matmul(att, v);  // (B, nh, T, hs)
 }
 
 // Scaled-dot-product attention: the fused kernel (flash / memory-efficient where the build and inputs
 // allow) on libtorch >= 2.0, the explicit path otherwise or when force_explicit is set. dropout_p is
-// applied as given: pass 0 in eval mode.
+// applied as given: pass 0 in eval mode. `gen` feeds the explicit path's dropout; the fused kernel draws
+// from the device's global generator.
 RWT_EXPORT rwt_tensor rwt_attention(rwt_tensor q, rwt_tensor k, rwt_tensor v, rwt_tensor mask, double dropout_p,
-                                    int32_t causal, int32_t force_explicit) {
+                                    int32_t causal, int32_t force_explicit, at::Generator* gen) {
   RWT_RETURN_TENSOR(([&]() -> at::Tensor {
     const auto& Q = rwt::ref(q);
     const auto& K = rwt::ref(k);
@@ -75,7 +87,7 @@ RWT_EXPORT rwt_tensor rwt_attention(rwt_tensor q, rwt_tensor k, rwt_tensor v, rw
 #else
     (void)force_explicit;
 #endif
-    return attention_explicit(Q, K, V, rwt::opt(mask), dropout_p, causal != 0);
+    return attention_explicit(Q, K, V, rwt::opt(mask), dropout_p, causal != 0, gen);
   }()))
 }
 

@@ -48,19 +48,20 @@ public static class Functional
         Errors.Wrap(NativeMethods.rwt_cross_entropy(logits.Handle, target.Handle, weight?.Handle ?? TensorHandle.Null, (int)reduction,
             ignoreIndex, labelSmoothing), "cross_entropy", logits, target);
 
-    /// <summary>Zeroes elements with probability p and scales the rest by 1/(1-p) when training; identity otherwise.</summary>
-    public static Tensor Dropout(Tensor x, double p, bool training)
+    /// <summary>Zeroes elements with probability p and scales the rest by 1/(1-p) when training; identity otherwise.
+    /// The mask comes from <paramref name="generator"/> when given, else from the global generator.</summary>
+    public static Tensor Dropout(Tensor x, double p, bool training, Generator? generator = null)
     {
         if (p is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(p), p, "dropout probability must be in [0, 1]");
-        return Errors.Wrap(NativeMethods.rwt_dropout(x.Handle, p, training ? 1 : 0), "dropout", x);
+        return Errors.Wrap(NativeMethods.rwt_dropout(x.Handle, p, training ? 1 : 0, generator?.Handle ?? GeneratorHandle.Null), "dropout", x);
     }
 
     /// <summary>softmax(q kᵀ/√d + mask) v over (B, nh, T, hs) inputs, causal when asked. Uses libtorch's fused
     /// scaled-dot-product attention where it exists (libtorch ≥ 2.0) unless <paramref name="forceExplicit"/>;
     /// the explicit matmul/mask/softmax path otherwise. A boolean mask keeps positions where it is true; a float
-    /// mask is added to the scores.</summary>
+    /// mask is added to the scores. The explicit path's dropout draws from <paramref name="generator"/> when given.</summary>
     public static Tensor ScaledDotProductAttention(Tensor q, Tensor k, Tensor v, Tensor? mask = null, double dropoutP = 0,
-        bool isCausal = false, bool forceExplicit = false) =>
+        bool isCausal = false, bool forceExplicit = false, Generator? generator = null) =>
         Errors.Wrap(NativeMethods.rwt_attention(q.Handle, k.Handle, v.Handle, mask?.Handle ?? TensorHandle.Null, dropoutP,
-            isCausal ? 1 : 0, forceExplicit ? 1 : 0), "scaled_dot_product_attention", q, k, v);
+            isCausal ? 1 : 0, forceExplicit ? 1 : 0, generator?.Handle ?? GeneratorHandle.Null), "scaled_dot_product_attention", q, k, v);
 }

@@ -212,6 +212,9 @@ public sealed class Generator : IDisposable
         Handle = new GeneratorHandle(h);
     }
 
+    /// <summary>Re-seeds the generator.</summary>
+    public void ManualSeed(ulong seed) => Errors.Check(NativeMethods.rwt_generator_seed(Handle, seed), "generator manual_seed");
+
     /// <summary>The full generator state as a byte tensor (to checkpoint).</summary>
     public Tensor GetState() => Errors.Wrap(NativeMethods.rwt_generator_get_state(Handle), "generator get_state");
 

@@ -8,13 +8,15 @@ namespace Reweighting.Modeling.Gpt;
 public sealed class CausalSelfAttention : Module<Tensor, Tensor>
 {
     private readonly GptConfig config;
+    private readonly Generator dropoutGenerator;
 
     public Linear QueryKeyValue { get; }
     public Linear Projection { get; }
 
-    public CausalSelfAttention(GptConfig config)
+    public CausalSelfAttention(GptConfig config, Generator dropoutGenerator)
     {
         this.config = config;
+        this.dropoutGenerator = dropoutGenerator;
         QueryKeyValue = RegisterModule("c_attn", new Linear(config.Embedding, 3 * config.Embedding));
         Projection = RegisterModule("c_proj", new Linear(config.Embedding, config.Embedding));
     }
@@ -26,9 +28,10 @@ public sealed class CausalSelfAttention : Module<Tensor, Tensor>
         var q = qkv.Narrow(2, 0, c).View(b, t, nh, hs).Transpose(1, 2); // (B, nh, T, hs)
         var k = qkv.Narrow(2, c, c).View(b, t, nh, hs).Transpose(1, 2);
         var v = qkv.Narrow(2, 2 * c, c).View(b, t, nh, hs).Transpose(1, 2);
-        var y = Functional.ScaledDotProductAttention(q, k, v, dropoutP: IsTraining ? config.Dropout : 0, isCausal: true); // (B, nh, T, hs)
+        var y = Functional.ScaledDotProductAttention(q, k, v, dropoutP: IsTraining ? config.Dropout : 0, isCausal: true,
+            generator: dropoutGenerator); // (B, nh, T, hs)
         y = y.Transpose(1, 2).Contiguous().View(b, t, c); // (B, T, C)
-        return Functional.Dropout(Projection.Forward(y), config.Dropout, IsTraining);
+        return Functional.Dropout(Projection.Forward(y), config.Dropout, IsTraining, dropoutGenerator);
     }
 }
 
@@ -36,19 +39,21 @@ public sealed class CausalSelfAttention : Module<Tensor, Tensor>
 public sealed class Mlp : Module<Tensor, Tensor>
 {
     private readonly double dropout;
+    private readonly Generator dropoutGenerator;
 
     public Linear Expand { get; }
     public Linear Projection { get; }
 
-    public Mlp(GptConfig config)
+    public Mlp(GptConfig config, Generator dropoutGenerator)
     {
         dropout = config.Dropout;
+        this.dropoutGenerator = dropoutGenerator;
         Expand = RegisterModule("c_fc", new Linear(config.Embedding, 4 * config.Embedding));
         Projection = RegisterModule("c_proj", new Linear(4 * config.Embedding, config.Embedding));
     }
 
     public override Tensor Forward(Tensor x) =>
-        Functional.Dropout(Projection.Forward(Functional.Gelu(Expand.Forward(x), tanhApproximation: true)), dropout, IsTraining);
+        Functional.Dropout(Projection.Forward(Functional.Gelu(Expand.Forward(x), tanhApproximation: true)), dropout, IsTraining, dropoutGenerator);
 }
 
 /// <summary>A pre-LayerNorm transformer block.</summary>
@@ -59,12 +64,12 @@ public sealed class Block : Module<Tensor, Tensor>
     public LayerNorm Norm2 { get; }
     public Mlp Mlp { get; }
 
-    public Block(GptConfig config)
+    public Block(GptConfig config, Generator dropoutGenerator)
     {
         Norm1 = RegisterModule("ln_1", new LayerNorm(config.Embedding, config.LayerNormEps));
-        Attention = RegisterModule("attn", new CausalSelfAttention(config));
+        Attention = RegisterModule("attn", new CausalSelfAttention(config, dropoutGenerator));
         Norm2 = RegisterModule("ln_2", new LayerNorm(config.Embedding, config.LayerNormEps));
-        Mlp = RegisterModule("mlp", new Mlp(config));
+        Mlp = RegisterModule("mlp", new Mlp(config, dropoutGenerator));
     }
 
     public override Tensor Forward(Tensor x)
@@ -87,13 +92,18 @@ public sealed class GptModel : Module<Tensor, Tensor>
     public ModuleList<Block> Blocks { get; }
     public LayerNorm FinalNorm { get; }
 
+    /// <summary>The model's own source of dropout masks: training re-seeds it per step, so a run is reproducible
+    /// whatever else the process does with the global generator.</summary>
+    public Generator DropoutGenerator { get; }
+
     /// <summary>A freshly initialised model (GPT-2 initialisation, seeded).</summary>
     public GptModel(GptConfig config, ulong seed = 1337)
     {
         Config = config.Validate();
+        DropoutGenerator = new Generator(seed ^ 0x5DEECE66DUL);
         TokenEmbedding = RegisterModule("wte", new Embedding(config.VocabSize, config.Embedding));
         PositionEmbedding = RegisterModule("wpe", new Embedding(config.ContextLength, config.Embedding));
-        Blocks = RegisterModule("h", new ModuleList<Block>(Enumerable.Range(0, config.Layers).Select(_ => new Block(config))));
+        Blocks = RegisterModule("h", new ModuleList<Block>(Enumerable.Range(0, config.Layers).Select(_ => new Block(config, DropoutGenerator))));
         FinalNorm = RegisterModule("ln_f", new LayerNorm(config.Embedding, config.LayerNormEps));
         Initialise(seed);
     }
@@ -122,7 +132,7 @@ public sealed class GptModel : Module<Tensor, Tensor>
             throw new ArgumentException($"sequence length {t} exceeds the context length {Config.ContextLength}; score long documents in windows");
         var positions = Arange(t, device: ids.Device); // (T)
         var x = TokenEmbedding.Forward(ids) + PositionEmbedding.Forward(positions); // (B, T, C)
-        x = Functional.Dropout(x, Config.Dropout, IsTraining);
+        x = Functional.Dropout(x, Config.Dropout, IsTraining, DropoutGenerator);
         foreach (var block in Blocks) x = block.Forward(x);
         x = FinalNorm.Forward(x);
         return Functional.Linear(x, TokenEmbedding.Weight); // (B, T, V), the head tied to wte
@@ -137,6 +147,8 @@ public sealed class GptModel : Module<Tensor, Tensor>
         var losses = Functional.CrossEntropy(logits.View(-1, Config.VocabSize), targets.Reshape(-1), Reduction.None, IgnoreIndex);
         return losses.View(b, t).To(ScalarType.Float32);
     }
+
+    protected override void DisposeOwned() => DropoutGenerator.Dispose();
 
     /// <summary>Parameters that take weight decay (the matrices of linear layers) and those that do not
     /// (biases, LayerNorm weights, embeddings), for AdamW's two groups.</summary>

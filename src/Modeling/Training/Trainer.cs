@@ -56,8 +56,8 @@ public sealed class Trainer(GptModel model, TokenStream data, TrainingOptions op
         model.Train();
         while (step < options.Steps && !cancel.IsCancellationRequested)
         {
-            // Dropout draws from the global generator: seeding it per step makes a resumed run identical.
-            ManualSeed(options.Seed * 1_000_003UL + (ulong)step);
+            // Seeding the model's dropout generator per step makes a resumed run identical.
+            model.DropoutGenerator.ManualSeed(options.Seed * 1_000_003UL + (ulong)step);
             var lr = LearningRateSchedule.At(step, options);
             foreach (var g in optimizer.Groups) g.LearningRate = lr;
             optimizer.ZeroGrad();

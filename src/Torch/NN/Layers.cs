@@ -55,10 +55,10 @@ public sealed class LayerNorm : Module<Tensor, Tensor>
     public override Tensor Forward(Tensor input) => Functional.LayerNorm(input, normalizedShape, Weight, Bias, eps);
 }
 
-/// <summary>Dropout active in training mode only.</summary>
-public sealed class Dropout(double p) : Module<Tensor, Tensor>
+/// <summary>Dropout active in training mode only; masks come from <paramref name="generator"/> when given.</summary>
+public sealed class Dropout(double p, Generator? generator = null) : Module<Tensor, Tensor>
 {
     public double P { get; } = p is >= 0 and <= 1 ? p : throw new ArgumentOutOfRangeException(nameof(p), p, "must be in [0, 1]");
 
-    public override Tensor Forward(Tensor input) => Functional.Dropout(input, P, IsTraining && P > 0);
+    public override Tensor Forward(Tensor input) => Functional.Dropout(input, P, IsTraining && P > 0, generator);
 }

@@ -134,7 +134,13 @@ public abstract class Module : IDisposable
         foreach (var (_, m) in modules) m.Dispose();
         foreach (var (_, p) in parameters) p.Dispose();
         foreach (var (_, b) in buffers) b.Dispose();
+        DisposeOwned();
         GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Frees native objects a subclass owns besides its tensors (e.g. a generator).</summary>
+    protected virtual void DisposeOwned()
+    {
     }
 }
 

@@ -39,6 +39,7 @@ internal static partial class NativeMethods
     [LibraryImport(Library)] internal static partial int rwt_manual_seed(ulong seed);
     [LibraryImport(Library)] internal static partial IntPtr rwt_generator_new(ulong seed, int deviceType, int deviceIndex);
     [LibraryImport(Library)] internal static partial void rwt_generator_free(IntPtr g);
+    [LibraryImport(Library)] internal static partial int rwt_generator_seed(GeneratorHandle g, ulong seed);
     [LibraryImport(Library)] internal static partial IntPtr rwt_generator_get_state(GeneratorHandle g);
     [LibraryImport(Library)] internal static partial int rwt_generator_set_state(GeneratorHandle g, TensorHandle state);
     [LibraryImport(Library)] internal static unsafe partial IntPtr rwt_randn(long* shape, long ndim, GeneratorHandle g, int dtype, int deviceType, int deviceIndex);
@@ -101,8 +102,8 @@ internal static partial class NativeMethods
     [LibraryImport(Library)] internal static partial IntPtr rwt_softmax(TensorHandle x, long dim, int dtype);
     [LibraryImport(Library)] internal static partial IntPtr rwt_log_softmax(TensorHandle x, long dim, int dtype);
     [LibraryImport(Library)] internal static partial IntPtr rwt_cross_entropy(TensorHandle logits, TensorHandle target, TensorHandle weight, int reduction, long ignoreIndex, double labelSmoothing);
-    [LibraryImport(Library)] internal static partial IntPtr rwt_dropout(TensorHandle x, double p, int train);
-    [LibraryImport(Library)] internal static partial IntPtr rwt_attention(TensorHandle q, TensorHandle k, TensorHandle v, TensorHandle mask, double dropoutP, int causal, int forceExplicit);
+    [LibraryImport(Library)] internal static partial IntPtr rwt_dropout(TensorHandle x, double p, int train, GeneratorHandle g);
+    [LibraryImport(Library)] internal static partial IntPtr rwt_attention(TensorHandle q, TensorHandle k, TensorHandle v, TensorHandle mask, double dropoutP, int causal, int forceExplicit, GeneratorHandle g);
     [LibraryImport(Library)] internal static partial int rwt_has_fused_attention();
 
     // autograd
