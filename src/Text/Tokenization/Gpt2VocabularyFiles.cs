@@ -36,7 +36,7 @@ public static class Gpt2VocabularyFiles
         });
         AtomicFile.Write(vocabBpePath, stream =>
         {
-            using var writer = new StreamWriter(stream, new UTF8Encoding(false)) { NewLine = "\n" };
+            using var writer = new StreamWriter(stream, new UTF8Encoding(false), bufferSize: 1 << 16, leaveOpen: true) { NewLine = "\n" };
             writer.WriteLine("#version: 0.2");
             foreach (var (left, right) in tokenizer.Merges) writer.WriteLine($"{left} {right}");
         });
