@@ -82,14 +82,20 @@ public sealed class CorpusReader
 
     private IEnumerable<CorpusRecord> ReadLines(string file, string relative, bool json)
     {
-        using var lines = TryOpen(file) is { } stream ? new Utf8LineReader(stream) : null;
-        if (lines is null) yield break;
+        var stream = TryOpen(file);
+        if (stream is null) yield break;
+        var counted = new CountingStream(stream);
+        using var lines = new Utf8LineReader(counted);
         while (true)
         {
             CorpusRecord? record;
             try
             {
-                if (!lines.TryReadLine(out var line)) yield break;
+                if (!lines.TryReadLine(out var line))
+                {
+                    CheckGzipLength(file, counted.BytesRead, lines.LineNumber);
+                    yield break;
+                }
                 record = json ? ParseJsonLine(line, file, relative, lines.LineNumber) : ParseTextLine(line, file, relative, lines.LineNumber);
             }
             catch (Exception e) when (e is IOException or InvalidDataException)
@@ -136,6 +142,8 @@ public sealed class CorpusReader
     {
         if (IsBlank(line)) return null;
         var source = $"{file}:{lineNumber}";
+        // The JSON reader checks UTF-8 only where it decodes strings, and then throws a non-JSON exception.
+        if (!Utf8.IsValid(line)) { Report(source, "not valid UTF-8"); return null; }
         JsonDocument document;
         try
         {
@@ -172,6 +180,30 @@ public sealed class CorpusReader
             JsonValueKind.Number => value.GetRawText(),
             _ => null,
         };
+    }
+
+    /// <summary>Reports a gzip file whose data ends short of the length its trailer records.</summary>
+    /// <remarks>
+    /// .NET's GZipStream ends quietly when compressed data stops mid-stream, so a file cut at a line boundary would
+    /// lose records unseen. The trailer's last four bytes hold the (last member's) uncompressed length mod 2^32.
+    /// </remarks>
+    private void CheckGzipLength(string file, long bytesRead, long lines)
+    {
+        if (!file.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)) return;
+        try
+        {
+            using var raw = File.OpenRead(file);
+            if (raw.Length < 18) { Report(file, "gzip file too short to be complete (truncated?)"); return; }
+            raw.Seek(-4, SeekOrigin.End);
+            Span<byte> size = stackalloc byte[4];
+            raw.ReadExactly(size);
+            if (BitConverter.ToUInt32(size) != (uint)bytesRead)
+                Report($"{file}:{lines + 1}", $"decompressed {bytesRead} bytes but the gzip trailer records a different length: the file is probably truncated (or is multi-member) and records after line {lines} may be missing");
+        }
+        catch (IOException e)
+        {
+            Report(file, $"cannot check the gzip trailer: {e.Message}");
+        }
     }
 
     private Stream? TryOpen(string file)
