@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Reweighting.Modeling.Checkpoints;
+using Reweighting.Modeling.Evaluation;
 using Reweighting.Modeling.Gpt;
 using Reweighting.Torch;
 using Reweighting.Torch.NN;
@@ -92,36 +93,10 @@ public sealed class Trainer(GptModel model, TokenStream data, TrainingOptions op
     }
 
     /// <summary>Mean token loss (nats) of the held-out documents per domain, plus "all" over every token.</summary>
-    public IReadOnlyDictionary<string, double> Evaluate(Device device)
-    {
-        var result = new Dictionary<string, double>();
-        if (HeldOut.Count == 0) return result;
-        var wasTraining = model.IsTraining;
-        model.Eval();
-        using var noGrad = NoGrad();
-        double totalLoss = 0;
-        long totalTokens = 0;
-        foreach (var (domain, documents) in HeldOut.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-        {
-            var windows = documents.SelectMany((d, i) => TokenWindows.Plan(d, model.Config.ContextLength, model.Config.ContextLength, i)).ToList();
-            double sum = 0;
-            long count = 0;
-            foreach (var chunk in windows.Chunk(Math.Max(1, options.BatchSize)))
-            {
-                using var scope = DisposeScope.Open();
-                var (x, y, length) = TokenWindows.Pack(chunk);
-                var losses = model.TokenLosses(FromSpan<long>(x, [chunk.Length, length], device), FromSpan<long>(y, [chunk.Length, length], device));
-                sum += losses.To(ScalarType.Float64).Sum().ToDouble();
-                count += chunk.Sum(w => w.ScoredCount);
-            }
-            if (count > 0) result[domain] = sum / count;
-            totalLoss += sum;
-            totalTokens += count;
-        }
-        if (totalTokens > 0) result["all"] = totalLoss / totalTokens;
-        model.Train(wasTraining);
-        return result;
-    }
+    public IReadOnlyDictionary<string, double> Evaluate(Device device) =>
+        HeldOut.Count == 0
+            ? new Dictionary<string, double>()
+            : HeldOutLoss.Compute(model, HeldOut, device, options.BatchSize).ToDictionary(kv => kv.Key, kv => kv.Value.Loss);
 
     private void Save(AdamW optimizer, long step)
     {
