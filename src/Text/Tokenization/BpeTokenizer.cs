@@ -243,8 +243,8 @@ public sealed class BpeTokenizer
         return MergeWithQueue(symbols);
     }
 
-    /// <summary>Encodes text without consulting or filling the word cache (for measuring the cold path).</summary>
-    internal void EncodeUncached(ReadOnlySpan<char> text, List<int> output)
+    /// <summary>Encodes text without consulting or filling the word cache (for measuring the uncached path); same ids as Encode.</summary>
+    public void EncodeUncached(ReadOnlySpan<char> text, List<int> output)
     {
         var symbols = new List<int>();
         for (var i = 0; i < text.Length;)
