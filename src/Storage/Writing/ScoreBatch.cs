@@ -21,4 +21,24 @@ public sealed record ScoreBatch(
 /// <param name="ScoreRows">Score rows inserted or updated.</param>
 /// <param name="AlreadyApplied">True when the stored offsets showed the batch was committed before, so nothing was written.</param>
 /// <param name="Attempts">Tries it took, 1 when no transient failure occurred.</param>
-public sealed record ScoreBatchResult(Guid BatchId, bool AlreadyApplied, int DocumentRows, int ScoreRows, int Attempts);
+public sealed record ScoreBatchResult(Guid BatchId, bool AlreadyApplied, int DocumentRows, int ScoreRows, int Attempts)
+{
+    /// <summary>How the documents were stored in the attempt that committed.</summary>
+    public RowWritePath DocumentPath { get; init; }
+
+    /// <summary>How the score rows were stored in the attempt that committed.</summary>
+    public RowWritePath ScorePath { get; init; }
+}
+
+/// <summary>How one table's rows of a batch were stored.</summary>
+public enum RowWritePath
+{
+    /// <summary>Nothing to store (no rows, or the batch was already applied).</summary>
+    None,
+
+    /// <summary>Every key was new: one binary COPY straight into the table.</summary>
+    Copied,
+
+    /// <summary>Some key was stored already: COPY into a staging table, then INSERT ... ON CONFLICT DO UPDATE.</summary>
+    Upserted,
+}

@@ -8,13 +8,16 @@ using Reweighting.Contracts;
 
 namespace Reweighting.Storage.Writing;
 
-/// <summary>Stores scored batches exactly once: documents and score rows go through binary COPY into temporary
-/// staging tables and are upserted from there, in the same transaction that advances the consumer offsets.</summary>
+/// <summary>Stores scored batches exactly once: documents and score rows go by binary COPY straight into their tables
+/// when their keys are new, or into temporary staging tables and are upserted from there when some are stored
+/// already, in the same transaction that advances the consumer offsets.</summary>
 /// <remarks>A batch whose offsets are already stored is recognised and skipped, so a scorer that crashed after
 /// committing but before acknowledging Kafka does not apply it twice. Without offsets, a rewrite converges on the
 /// same rows because every table upserts on its natural key.</remarks>
 public sealed class ScoreBatchWriter
 {
+    private const string FreshRowsSavepoint = "fresh_rows";
+
     private readonly NpgsqlDataSource _dataSource;
     private readonly ResiliencePipeline _pipeline;
     private readonly ILogger _logger;
@@ -26,7 +29,7 @@ public sealed class ScoreBatchWriter
         _pipeline = (retry ?? new WriteRetryOptions()).BuildPipeline(_logger);
     }
 
-    /// <summary>Test seam: runs after all rows are staged and upserted, just before COMMIT, with the attempt number.</summary>
+    /// <summary>Test seam: runs after all rows are copied or upserted, just before COMMIT, with the attempt number.</summary>
     internal Func<NpgsqlConnection, int, CancellationToken, Task>? BeforeCommit { get; set; }
 
     /// <summary>Writes the batch, retrying transient failures; throws <see cref="BatchWriteException"/> when it cannot.</summary>
@@ -51,8 +54,8 @@ public sealed class ScoreBatchWriter
                 attempts++;
                 return await WriteOnceAsync(prepared, attempts, token);
             }, ct);
-            _logger.LogDebug("Batch {BatchId}: {Scores} scores, {Documents} documents in {Milliseconds} ms ({Attempts} attempts, already applied: {AlreadyApplied})",
-                batch.BatchId, result.ScoreRows, result.DocumentRows, watch.ElapsedMilliseconds, attempts, result.AlreadyApplied);
+            _logger.LogDebug("Batch {BatchId}: {Scores} scores ({ScorePath}), {Documents} documents ({DocumentPath}) in {Milliseconds} ms ({Attempts} attempts, already applied: {AlreadyApplied})",
+                batch.BatchId, result.ScoreRows, result.ScorePath, result.DocumentRows, result.DocumentPath, watch.ElapsedMilliseconds, attempts, result.AlreadyApplied);
             return result;
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -80,14 +83,18 @@ public sealed class ScoreBatchWriter
             return new ScoreBatchResult(batch.BatchId, AlreadyApplied: true, 0, 0, attempt);
         }
 
-        var documentRows = batch.Documents.Count == 0 ? 0 : await UpsertDocumentsAsync(conn, tx, batch.Documents, ct);
-        var scoreRows = batch.Scores.Count == 0 ? 0 : await UpsertScoresAsync(conn, tx, batch.Scores, ct);
+        var (documentRows, documentPath) = batch.Documents.Count == 0 ? (0, RowWritePath.None) : await StoreDocumentsAsync(conn, tx, batch.Documents, ct);
+        var (scoreRows, scorePath) = batch.Scores.Count == 0 ? (0, RowWritePath.None) : await StoreScoresAsync(conn, tx, batch.Scores, ct);
         if (batch.Offsets.Count > 0) await AdvanceOffsetsAsync(conn, tx, batch, ct);
         if (batch.OutboxPayload is not null) await AddToOutboxAsync(conn, tx, batch, ct);
 
         if (BeforeCommit is not null) await BeforeCommit(conn, attempt, ct);
         await tx.CommitAsync(ct);
-        return new ScoreBatchResult(batch.BatchId, AlreadyApplied: false, documentRows, scoreRows, attempt);
+        return new ScoreBatchResult(batch.BatchId, AlreadyApplied: false, documentRows, scoreRows, attempt)
+        {
+            DocumentPath = documentPath,
+            ScorePath = scorePath,
+        };
     }
 
     /// <summary>Locks the batch's offset rows and reports whether every one is already at or past the batch.</summary>
@@ -144,34 +151,23 @@ public sealed class ScoreBatchWriter
         cmd.Parameters.Add(new NpgsqlParameter { Value = batch.Offsets.Select(o => o.NextOffset).ToArray() });
     }
 
-    private static async Task<int> UpsertDocumentsAsync(NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<Document> documents, CancellationToken ct)
+    /// <summary>Stores the batch's documents: straight COPY when every one is new, otherwise staging and upsert.</summary>
+    private static async Task<(int Rows, RowWritePath Path)> StoreDocumentsAsync(
+        NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<Document> documents, CancellationToken ct)
     {
+        if (await TryCopyFreshAsync(tx, () => RowCopy.DocumentsAsync(conn, "documents", documents, ct), ct) is { } copied)
+            return (copied, RowWritePath.Copied);
+
         await ExecuteAsync(conn, tx, """
             CREATE TEMP TABLE document_staging (
                 id text, domain text, source text, content_hash bytea, length_chars integer, snippet text, full_text text
             ) ON COMMIT DROP
             """, ct);
-        await using (var importer = await conn.BeginBinaryImportAsync(
-            "COPY document_staging (id, domain, source, content_hash, length_chars, snippet, full_text) FROM STDIN (FORMAT BINARY)", ct))
-        {
-            foreach (var d in documents)
-            {
-                await importer.StartRowAsync(ct);
-                await importer.WriteAsync(d.Id, NpgsqlDbType.Text, ct);
-                await WriteNullableAsync(importer, d.Domain, NpgsqlDbType.Text, ct);
-                await WriteNullableAsync(importer, d.Source, NpgsqlDbType.Text, ct);
-                await importer.WriteAsync(d.ContentHash, NpgsqlDbType.Bytea, ct);
-                await importer.WriteAsync(d.Length, NpgsqlDbType.Integer, ct);
-                await importer.WriteAsync(d.Snippet, NpgsqlDbType.Text, ct);
-                await WriteNullableAsync(importer, d.Text, NpgsqlDbType.Text, ct);
-            }
-            // Without Complete the server rolls the COPY back.
-            await importer.CompleteAsync(ct);
-        }
+        await RowCopy.DocumentsAsync(conn, "document_staging", documents, ct);
         // Unchanged documents are not rewritten: a replayed batch then costs no dead tuples.
-        return await ExecuteAsync(conn, tx, """
-            INSERT INTO documents AS d (id, domain, source, content_hash, length_chars, snippet, full_text)
-            SELECT id, domain, source, content_hash, length_chars, snippet, full_text FROM document_staging
+        var upserted = await ExecuteAsync(conn, tx, $"""
+            INSERT INTO documents AS d ({RowCopy.DocumentColumns})
+            SELECT {RowCopy.DocumentColumns} FROM document_staging
             ON CONFLICT (id) DO UPDATE
                SET domain = EXCLUDED.domain, source = EXCLUDED.source, content_hash = EXCLUDED.content_hash,
                    length_chars = EXCLUDED.length_chars, snippet = EXCLUDED.snippet,
@@ -180,10 +176,16 @@ public sealed class ScoreBatchWriter
                    IS DISTINCT FROM (EXCLUDED.domain, EXCLUDED.source, EXCLUDED.content_hash, EXCLUDED.length_chars, EXCLUDED.snippet)
                 OR (EXCLUDED.full_text IS NOT NULL AND d.full_text IS DISTINCT FROM EXCLUDED.full_text)
             """, ct);
+        return (upserted, RowWritePath.Upserted);
     }
 
-    private static async Task<int> UpsertScoresAsync(NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<SampleScore> scores, CancellationToken ct)
+    /// <summary>Stores the batch's score rows: straight COPY when every key is new, otherwise staging and upsert.</summary>
+    private static async Task<(int Rows, RowWritePath Path)> StoreScoresAsync(
+        NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<SampleScore> scores, CancellationToken ct)
     {
+        if (await TryCopyFreshAsync(tx, () => RowCopy.ScoresAsync(conn, "sample_scores", scores, ct), ct) is { } copied)
+            return (copied, RowWritePath.Copied);
+
         await ExecuteAsync(conn, tx, """
             CREATE TEMP TABLE score_staging (
                 document_id text, scorer_model text, n_tokens integer, loss_mean double precision,
@@ -191,34 +193,9 @@ public sealed class ScoreBatchWriter
                 label_confidence double precision, gmm_version integer, batch_id uuid, scored_at timestamptz
             ) ON COMMIT DROP
             """, ct);
-        await using (var importer = await conn.BeginBinaryImportAsync(
-            "COPY score_staging (document_id, scorer_model, n_tokens, loss_mean, loss_variance, responsibilities, label, " +
-            "label_confidence, gmm_version, batch_id, scored_at) FROM STDIN (FORMAT BINARY)", ct))
-        {
-            // Synchronous field writes: they only fill Npgsql's buffer and flush when it is full, and skipping an async
-            // state machine per field is worth a large share of the client's time on a hundred thousand rows.
-            foreach (var s in scores)
-            {
-                ct.ThrowIfCancellationRequested();
-                importer.StartRow();
-                importer.Write(s.DocumentId, NpgsqlDbType.Text);
-                importer.Write(s.ScorerModel, NpgsqlDbType.Text);
-                importer.Write(s.TokenCount, NpgsqlDbType.Integer);
-                importer.Write(s.LossMean, NpgsqlDbType.Double);
-                importer.Write(s.LossVariance, NpgsqlDbType.Double);
-                importer.Write(s.Responsibilities, NpgsqlDbType.Array | NpgsqlDbType.Double);
-                importer.Write(s.Label.ToWire(), NpgsqlDbType.Text);
-                importer.Write(s.LabelConfidence, NpgsqlDbType.Double);
-                if (s.GmmVersion is { } v) importer.Write(v, NpgsqlDbType.Integer);
-                else importer.WriteNull();
-                importer.Write(s.BatchId, NpgsqlDbType.Uuid);
-                importer.Write(s.ScoredAt.ToUniversalTime(), NpgsqlDbType.TimestampTz);
-            }
-            // Without Complete the server rolls the COPY back.
-            await importer.CompleteAsync(ct);
-        }
+        await RowCopy.ScoresAsync(conn, "score_staging", scores, ct);
         // A score older than the stored one never overwrites it, so a late replay cannot roll a label back.
-        return await ExecuteAsync(conn, tx, """
+        var upserted = await ExecuteAsync(conn, tx, """
             INSERT INTO sample_scores AS s (document_id, scorer_model, n_tokens, loss_mean, loss_variance, responsibilities,
                                             label, label_confidence, gmm_version, batch_id, scored_at)
             SELECT document_id, scorer_model, n_tokens, loss_mean, loss_variance, responsibilities,
@@ -231,6 +208,30 @@ public sealed class ScoreBatchWriter
                    batch_id = EXCLUDED.batch_id, scored_at = EXCLUDED.scored_at
              WHERE s.scored_at <= EXCLUDED.scored_at
             """, ct);
+        return (upserted, RowWritePath.Upserted);
+    }
+
+    /// <summary>The fast path: COPY the rows straight into their table under a savepoint. Returns null, with the
+    /// savepoint rolled back and the transaction intact, when a row's key is already stored.</summary>
+    /// <remarks>Fresh keys (each document scored once per scorer model) are the common case, and a plain COPY stores
+    /// them at close to COPY's own speed; an upsert costs a speculative insertion per row and a second write of every
+    /// row through the staging table. A stored key means the upsert rules (older never overwrites newer, unchanged
+    /// documents untouched) must decide, so the batch takes the staging path. Keys are unique within the batch
+    /// (<see cref="PreparedBatch"/>), so a unique violation here always means "stored before".</remarks>
+    private static async Task<int?> TryCopyFreshAsync(NpgsqlTransaction tx, Func<Task<int>> copy, CancellationToken ct)
+    {
+        await tx.SaveAsync(FreshRowsSavepoint, ct);
+        try
+        {
+            var rows = await copy();
+            await tx.ReleaseAsync(FreshRowsSavepoint, ct);
+            return rows;
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            await tx.RollbackAsync(FreshRowsSavepoint, ct);
+            return null;
+        }
     }
 
     private static async Task AddToOutboxAsync(NpgsqlConnection conn, NpgsqlTransaction tx, PreparedBatch batch, CancellationToken ct)
@@ -245,12 +246,6 @@ public sealed class ScoreBatchWriter
             },
         };
         await cmd.ExecuteNonQueryAsync(ct);
-    }
-
-    private static async Task WriteNullableAsync(NpgsqlBinaryImporter importer, string? value, NpgsqlDbType type, CancellationToken ct)
-    {
-        if (value is null) await importer.WriteNullAsync(ct);
-        else await importer.WriteAsync(value, type, ct);
     }
 
     private static async Task<int> ExecuteAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string sql, CancellationToken ct)
