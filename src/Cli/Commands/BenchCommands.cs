@@ -20,6 +20,6 @@ internal static class BenchCommands
         var model = new Command("model", "Scoring and training tokens/s of a GPT preset") { preset, vocab, batch, seq, repeats, device, json };
         model.SetAction(parse => Bench.ModelBenchmark.Run(parse.GetValue(preset)!, parse.GetValue(vocab), parse.GetValue(batch), parse.GetValue(seq),
             parse.GetValue(repeats), parse.GetValue(device)!, parse.GetValue(json)));
-        return new Command("bench", "Benchmarks") { torch, model };
+        return new Command("bench", "Benchmarks") { torch, model, StorageBenchCommand.CreateSubcommand() };
     }
 }

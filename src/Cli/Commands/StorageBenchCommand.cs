@@ -12,18 +12,19 @@ using Reweighting.Storage.Writing;
 
 namespace Reweighting.Cli.Commands;
 
-/// <summary>`reweight bench-storage`: sustained score rows/s through the bulk writer (with offsets, one transaction per
+/// <summary>`reweight bench storage`: sustained score rows/s through the bulk writer (with offsets, one transaction per
 /// batch) next to psql's plain COPY of the same rows into the same table, on a private throwaway cluster.</summary>
 internal static class StorageBenchCommand
 {
-    public static Command Create()
+    /// <summary>The `storage` subcommand of `reweight bench`.</summary>
+    public static Command CreateSubcommand()
     {
         var rows = new Option<int>("--rows") { Description = "Score rows per run", DefaultValueFactory = _ => 1_000_000 };
         var batch = new Option<int>("--batch") { Description = "Rows per writer batch (one transaction each)", DefaultValueFactory = _ => 50_000 };
         var repeat = new Option<int>("--repeat") { Description = "Runs of each side; medians are reported", DefaultValueFactory = _ => 3 };
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
         var markdown = new Option<string?>("--markdown") { Description = "Also write a short Markdown report to this file" };
-        var command = new Command("bench-storage",
+        var command = new Command("storage",
             "Score rows/s through the bulk writer next to psql's plain COPY of the same rows (on a throwaway local cluster)")
             { rows, batch, repeat, json, markdown };
         command.SetAction(async (parse, ct) =>
@@ -69,24 +70,18 @@ internal static class StorageBenchCommand
             var binaryFile = Path.Combine(root, "scores.bin");
             var csvFile = Path.Combine(root, "scores.csv");
             var writerRates = new List<double>();
+            var rescoreRates = new List<double>();
             var copyBinaryRates = new List<double>();
             var copyCsvRates = new List<double>();
             for (var r = 0; r < repeats; r++)
             {
                 // Batches are built before the clock starts: the figure is the writer's, not record construction's.
-                long offset = 0;
-                var batches = scores.Chunk(batchSize).Select(chunk =>
-                {
-                    offset += chunk.Length;
-                    var id = Guid.NewGuid();
-                    return new ScoreBatch(id, [], chunk.Select(s => s with { BatchId = id }).ToList(),
-                        [new ConsumerOffset("bench", "documents", 0, offset)]);
-                }).ToList();
+                var fresh = Batches(scores, batchSize, firstOffset: 0, TimeSpan.Zero);
+                // The same keys scored again an hour later: every batch meets stored keys and takes the upsert path.
+                var rescored = Batches(scores, batchSize, firstOffset: rowCount, TimeSpan.FromHours(1));
                 await ResetAsync(dataSource, ct);
-                var watch = Stopwatch.StartNew();
-                foreach (var b in batches) await writer.WriteAsync(b, ct);
-                writerRates.Add(rowCount / watch.Elapsed.TotalSeconds);
-                Console.Error.WriteLine($"run {r + 1}: bulk writer       {writerRates[^1],12:N0} rows/s");
+                writerRates.Add(await TimedWritesAsync(writer, fresh, rowCount, RowWritePath.Copied, ct));
+                Console.Error.WriteLine($"run {r + 1}: bulk writer, new keys      {writerRates[^1],12:N0} rows/s");
 
                 if (r == 0)
                 {
@@ -94,19 +89,26 @@ internal static class StorageBenchCommand
                     await PsqlAsync(psql, server, $"\\copy sample_scores TO '{binaryFile}' WITH (FORMAT binary)", ct);
                     await PsqlAsync(psql, server, $"\\copy sample_scores TO '{csvFile}' WITH (FORMAT csv)", ct);
                 }
+                await CheckpointAsync(dataSource, ct);
+                rescoreRates.Add(await TimedWritesAsync(writer, rescored, rowCount, RowWritePath.Upserted, ct));
+                Console.Error.WriteLine($"run {r + 1}: bulk writer, stored keys   {rescoreRates[^1],12:N0} rows/s");
                 copyBinaryRates.Add(rowCount / await TimedCopyAsync(psql, server, dataSource, binaryFile, "binary", ct));
-                Console.Error.WriteLine($"run {r + 1}: psql COPY binary  {copyBinaryRates[^1],12:N0} rows/s");
+                Console.Error.WriteLine($"run {r + 1}: psql COPY binary           {copyBinaryRates[^1],12:N0} rows/s");
                 copyCsvRates.Add(rowCount / await TimedCopyAsync(psql, server, dataSource, csvFile, "csv", ct));
-                Console.Error.WriteLine($"run {r + 1}: psql COPY csv     {copyCsvRates[^1],12:N0} rows/s");
+                Console.Error.WriteLine($"run {r + 1}: psql COPY csv              {copyCsvRates[^1],12:N0} rows/s");
             }
 
             var result = new BenchResult(
-                rowCount, batchSize, repeats, Median(writerRates), Median(copyBinaryRates), Median(copyCsvRates),
+                rowCount, batchSize, repeats, Median(writerRates), Median(rescoreRates), Median(copyBinaryRates), Median(copyCsvRates),
                 Median(writerRates) / Median(copyBinaryRates), Median(writerRates) / Median(copyCsvRates),
                 await ScalarAsync(dataSource, "SHOW server_version", ct), Machine.Describe(),
-                "bulk writer: batches of --batch rows, each one transaction: binary COPY into a temp table, INSERT ... ON CONFLICT " +
-                "DO UPDATE into sample_scores, consumer offset upsert, COMMIT (fsync on). Reference: psql \\copy of the same rows " +
-                "into the same (truncated) table in one transaction, binary and CSV. Medians of --repeat runs.");
+                "bulk writer, new keys: batches of --batch rows into the truncated sample_scores, each one transaction: consumer offset " +
+                "lock, SAVEPOINT, binary COPY straight into sample_scores, consumer offset upsert, COMMIT (fsync and synchronous_commit " +
+                "on). Stored keys: the same keys again with a later scored_at into the full table: the direct COPY meets a stored key " +
+                "and rolls back to the savepoint, then binary COPY into a temp table and INSERT ... ON CONFLICT DO UPDATE. Documents are " +
+                "stored before timing and the batches carry none. Reference: psql \\copy of the rows the writer stored into the same " +
+                "(truncated) sample_scores, with the same indexes, in one transaction, binary and CSV; psql writes no offsets. " +
+                "Medians of --repeat runs.");
             Print(result);
             if (jsonPath is not null)
                 await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(result, new JsonSerializerOptions
@@ -144,11 +146,42 @@ internal static class StorageBenchCommand
         return (documents, scores);
     }
 
+    /// <summary>One writer batch per chunk of rows, each with its own id, advancing partition 0 past its rows.</summary>
+    private static List<ScoreBatch> Batches(List<SampleScore> scores, int batchSize, long firstOffset, TimeSpan later)
+    {
+        var offset = firstOffset;
+        return scores.Chunk(batchSize).Select(chunk =>
+        {
+            offset += chunk.Length;
+            var id = Guid.NewGuid();
+            return new ScoreBatch(id, [], chunk.Select(s => s with { BatchId = id, ScoredAt = s.ScoredAt + later }).ToList(),
+                [new ConsumerOffset("bench", "documents", 0, offset)]);
+        }).ToList();
+    }
+
+    /// <summary>Writes the batches one after another; rows/s. Fails when a batch did not take the expected path, so the
+    /// figure is for the path it is labelled with.</summary>
+    private static async Task<double> TimedWritesAsync(ScoreBatchWriter writer, List<ScoreBatch> batches, int rowCount, RowWritePath expected, CancellationToken ct)
+    {
+        var watch = Stopwatch.StartNew();
+        var paths = new List<RowWritePath>(batches.Count);
+        foreach (var b in batches) paths.Add((await writer.WriteAsync(b, ct)).ScorePath);
+        var seconds = watch.Elapsed.TotalSeconds;
+        if (paths.Any(p => p != expected))
+            throw new InvalidOperationException($"expected every batch to be {expected}, got {string.Join(", ", paths.Distinct())}");
+        return rowCount / seconds;
+    }
+
     private static async Task ResetAsync(NpgsqlDataSource dataSource, CancellationToken ct)
     {
         await using (var truncate = dataSource.CreateCommand("TRUNCATE sample_scores, consumer_offsets"))
             await truncate.ExecuteNonQueryAsync(ct);
-        // Start every timed run from the same point: no pending checkpoint work from the previous one.
+        await CheckpointAsync(dataSource, ct);
+    }
+
+    // Start every timed run from the same point: no pending checkpoint work from the previous one.
+    private static async Task CheckpointAsync(NpgsqlDataSource dataSource, CancellationToken ct)
+    {
         await using var checkpoint = dataSource.CreateCommand("CHECKPOINT");
         await checkpoint.ExecuteNonQueryAsync(ct);
     }
@@ -189,33 +222,42 @@ internal static class StorageBenchCommand
     private static void Print(BenchResult r)
     {
         Console.WriteLine($"rows {r.Rows:N0}, batches of {r.BatchRows:N0}, median of {r.Repeats} runs, PostgreSQL {r.PostgresVersion}");
-        Console.WriteLine($"  bulk writer (staging COPY + upsert + offsets) {r.WriterRowsPerSecond,12:N0} rows/s");
-        Console.WriteLine($"  psql COPY FROM STDIN, binary                  {r.CopyBinaryRowsPerSecond,12:N0} rows/s   ratio {r.RatioToBinaryCopy:F2}");
-        Console.WriteLine($"  psql COPY FROM STDIN, csv                     {r.CopyCsvRowsPerSecond,12:N0} rows/s   ratio {r.RatioToCsvCopy:F2}");
+        Console.WriteLine($"  bulk writer, new keys (COPY + offsets)          {r.WriterRowsPerSecond,12:N0} rows/s");
+        Console.WriteLine($"  bulk writer, stored keys (staging + upsert)     {r.WriterStoredKeysRowsPerSecond,12:N0} rows/s");
+        Console.WriteLine($"  psql COPY FROM STDIN, binary                    {r.CopyBinaryRowsPerSecond,12:N0} rows/s   new keys ÷ this {r.RatioToBinaryCopy:F2}");
+        Console.WriteLine($"  psql COPY FROM STDIN, csv                       {r.CopyCsvRowsPerSecond,12:N0} rows/s   new keys ÷ this {r.RatioToCsvCopy:F2}");
     }
 
     private static string Markdown(BenchResult r) => $"""
         # Storage benchmark
 
         Score rows through the bulk writer with consumer offsets, next to psql's plain `\copy ... FROM` of the same rows
-        into the same table, on a throwaway local PostgreSQL {r.PostgresVersion} cluster (fsync on). Medians of {r.Repeats} runs.
+        into the same table, on a throwaway local PostgreSQL {r.PostgresVersion} cluster (fsync and synchronous commit on).
+        Medians of {r.Repeats} runs.
 
-        | path | rows/s | writer ÷ this |
+        | path | rows/s | new keys ÷ this |
         |---|---:|---:|
-        | bulk writer ({r.BatchRows:N0}-row batches, one transaction each, with offsets) | {r.WriterRowsPerSecond:N0} | 1.00 |
+        | bulk writer, new keys ({r.BatchRows:N0}-row batches, one transaction each, with offsets: direct COPY) | {r.WriterRowsPerSecond:N0} | 1.00 |
+        | bulk writer, stored keys (same, keys already stored: staging COPY + upsert) | {r.WriterStoredKeysRowsPerSecond:N0} | |
         | psql `\copy` binary, one transaction | {r.CopyBinaryRowsPerSecond:N0} | {r.RatioToBinaryCopy:F2} |
         | psql `\copy` csv, one transaction | {r.CopyCsvRowsPerSecond:N0} | {r.RatioToCsvCopy:F2} |
+
+        What each side writes: the writer, the score rows into `sample_scores` (documents are stored before timing; the
+        batches carry none), and per batch a consumer-offset row lock and upsert and a COMMIT; psql, the same score rows
+        (exported from the writer's run) into the same truncated `sample_scores`, with the same indexes, in one
+        transaction, and no offsets.
 
         Rows: {r.Rows:N0}. Goal: at least 100,000 rows/s and a ratio of at least 0.7.
 
         Machine: {r.Machine.Cpus} CPUs ({r.Machine.CpuModel}), {r.Machine.MemoryGiB:F1} GiB RAM, {r.Machine.Os}.
 
-        Command: `reweight bench-storage --rows {r.Rows} --batch {r.BatchRows} --repeat {r.Repeats}` (what `bench/storage.bench.sh` runs).
+        Command: `reweight bench storage --rows {r.Rows} --batch {r.BatchRows} --repeat {r.Repeats}` (what `bench/storage.bench.sh` runs).
 
         """;
 
     private sealed record BenchResult(
-        int Rows, int BatchRows, int Repeats, double WriterRowsPerSecond, double CopyBinaryRowsPerSecond, double CopyCsvRowsPerSecond,
+        int Rows, int BatchRows, int Repeats, double WriterRowsPerSecond, double WriterStoredKeysRowsPerSecond,
+        double CopyBinaryRowsPerSecond, double CopyCsvRowsPerSecond,
         double RatioToBinaryCopy, double RatioToCsvCopy, string PostgresVersion, Machine Machine, string Method);
 
     private sealed record Machine(int Cpus, string CpuModel, double MemoryGiB, string Os)
