@@ -1,0 +1,154 @@
+using System.CommandLine;
+using System.Text.Json;
+using Reweighting.Modeling.Checkpoints;
+using Reweighting.Modeling.Evaluation;
+using Reweighting.Modeling.Gpt;
+using Reweighting.Modeling.Scoring;
+using Reweighting.Text.Tokenization;
+using Reweighting.Torch;
+
+namespace Reweighting.Cli.Commands;
+
+/// <summary>`reweight lm score|eval|tasks`: per-document loss statistics, held-out loss and few-shot accuracy of a checkpoint.</summary>
+internal static class LanguageModelCommands
+{
+    public static Command Create()
+    {
+        var lm = new Command("lm", "Use a trained language model checkpoint");
+        lm.Subcommands.Add(ScoreCommand());
+        lm.Subcommands.Add(EvalCommand());
+        lm.Subcommands.Add(TasksCommand());
+        return lm;
+    }
+
+    private static Option<string> ModelOption() => new("--model") { Description = "Checkpoint directory (config.json, model.safetensors, tokenizer)", Required = true };
+    private static Option<string> DeviceOption() => new("--device") { Description = "cpu or cuda[:n]", DefaultValueFactory = _ => "cpu" };
+    private static Option<int> BatchOption() => new("--batch") { Description = "Windows per forward pass", DefaultValueFactory = _ => 16 };
+    private static Option<string> TextFieldOption() => new("--text-field") { Description = "JSONL field holding the text", DefaultValueFactory = _ => "text" };
+
+    private static Command ScoreCommand()
+    {
+        var model = ModelOption();
+        var corpus = new Option<string>("--corpus") { Description = "Documents to score", Required = true };
+        var output = new Option<string>("--out") { Description = "JSONL file: {id, domain, n_tokens, loss_mean, loss_var} per document", Required = true };
+        var stride = new Option<int?>("--stride") { Description = "Window stride for documents longer than the context (default: the context length)" };
+        var device = DeviceOption();
+        var batch = BatchOption();
+        var textField = TextFieldOption();
+        var command = new Command("score", "Per-document token-loss statistics (mean and population variance, nats)") { model, corpus, output, stride, device, batch, textField };
+        command.SetAction(parse => Guard(() =>
+        {
+            var dev = Device.Parse(parse.GetValue(device)!);
+            using var gpt = Checkpoint.LoadModel(parse.GetValue(model)!, dev);
+            var tokenizer = BpeTokenizer.Load(parse.GetValue(model)!);
+            var records = CorpusLoading.Read(parse.GetValue(corpus)!, parse.GetValue(textField)!);
+            var progress = new ConsoleProgress();
+            var documents = records.Select(r => (IReadOnlyList<long>)tokenizer.Encode(r.Text).Select(i => (long)i).ToArray());
+            var scorer = new DocumentScorer(gpt, dev, parse.GetValue(batch), parse.GetValue(stride));
+            using var writer = new StreamWriter(parse.GetValue(output)!);
+            var done = 0;
+            foreach (var doc in scorer.Score(documents))
+            {
+                var r = records[doc.Index];
+                var (mean, variance) = MeanAndPopulationVariance(doc.Losses);
+                writer.WriteLine(JsonSerializer.Serialize(new { id = r.Id, domain = r.Domain, n_tokens = doc.Losses.Length, loss_mean = mean, loss_var = variance }));
+                if (++done % 100 == 0) progress.Report($"scored {done}/{records.Count} documents");
+            }
+            progress.Report($"scored {done} documents → {parse.GetValue(output)}", force: true);
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command EvalCommand()
+    {
+        var model = ModelOption();
+        var corpus = new Option<string>("--corpus") { Description = "Held-out documents", Required = true };
+        var json = new Option<bool>("--json") { Description = "Print {loss, perplexity, tokens, domains: {NAME: {...}}}" };
+        var device = DeviceOption();
+        var batch = BatchOption();
+        var textField = TextFieldOption();
+        var command = new Command("eval", "Held-out loss (nats per token) and perplexity, overall and per domain") { model, corpus, json, device, batch, textField };
+        command.SetAction(parse => Guard(() =>
+        {
+            var dev = Device.Parse(parse.GetValue(device)!);
+            using var gpt = Checkpoint.LoadModel(parse.GetValue(model)!, dev);
+            var tokenizer = BpeTokenizer.Load(parse.GetValue(model)!);
+            var records = CorpusLoading.Read(parse.GetValue(corpus)!, parse.GetValue(textField)!);
+            var byDomain = records.GroupBy(r => r.Domain ?? "default").ToDictionary(g => g.Key,
+                g => (IReadOnlyList<IReadOnlyList<long>>)g.Select(r => (IReadOnlyList<long>)tokenizer.Encode(r.Text).Select(i => (long)i).ToArray()).ToList());
+            var result = HeldOutLoss.Compute(gpt, byDomain, dev, parse.GetValue(batch));
+            if (!result.TryGetValue(HeldOutLoss.AllDomains, out var all)) throw new InvalidDataException("the corpus has no document of two or more tokens");
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    loss = all.Loss, perplexity = all.Perplexity, tokens = all.Tokens,
+                    domains = result.Where(kv => kv.Key != HeldOutLoss.AllDomains)
+                        .ToDictionary(kv => kv.Key, kv => new { loss = kv.Value.Loss, perplexity = kv.Value.Perplexity, tokens = kv.Value.Tokens }),
+                }));
+            }
+            else
+            {
+                Console.WriteLine($"{"domain",-20} {"loss",10} {"perplexity",12} {"tokens",10}");
+                foreach (var (name, d) in result) Console.WriteLine($"{name,-20} {d.Loss,10:F4} {d.Perplexity,12:F2} {d.Tokens,10}");
+            }
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command TasksCommand()
+    {
+        var model = ModelOption();
+        var tasks = new Option<string>("--tasks") { Description = "Directory of task files (*.jsonl: {\"context\", \"choices\", \"gold\"} per line)", Required = true };
+        var shots = new Option<int>("--shots") { Description = "Solved examples before each question", DefaultValueFactory = _ => 5 };
+        var seed = new Option<int>("--seed") { Description = "Seed for drawing the examples", DefaultValueFactory = _ => 1234 };
+        var json = new Option<bool>("--json") { Description = "Print JSON" };
+        var device = DeviceOption();
+        var command = new Command("tasks", "Few-shot multiple-choice accuracy (acc and acc_norm, as the LM Evaluation Harness scores them)") { model, tasks, shots, seed, json, device };
+        command.SetAction(parse => Guard(() =>
+        {
+            var dev = Device.Parse(parse.GetValue(device)!);
+            var dir = parse.GetValue(tasks)!;
+            if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"task directory {dir} does not exist");
+            var files = Directory.GetFiles(dir, "*.jsonl").OrderBy(f => f, StringComparer.Ordinal).ToList();
+            if (files.Count == 0) throw new InvalidDataException($"{dir} holds no *.jsonl task files");
+            using var gpt = Checkpoint.LoadModel(parse.GetValue(model)!, dev);
+            var tokenizer = BpeTokenizer.Load(parse.GetValue(model)!);
+            var evaluator = new FewShotEvaluator(gpt, text => tokenizer.Encode(text).Select(i => (long)i).ToArray(), dev);
+            var results = files.Select(f => evaluator.Evaluate(Path.GetFileNameWithoutExtension(f), MultipleChoiceItem.ReadJsonl(f), parse.GetValue(shots), parse.GetValue(seed))).ToList();
+            if (parse.GetValue(json))
+                Console.WriteLine(JsonSerializer.Serialize(results.ToDictionary(r => r.Task, r => new { acc = r.Accuracy, acc_norm = r.NormalizedAccuracy, items = r.Items, shots = r.Shots })));
+            else
+            {
+                Console.WriteLine($"{"task",-20} {"items",6} {"acc",8} {"acc_norm",9}");
+                foreach (var r in results) Console.WriteLine($"{r.Task,-20} {r.Items,6} {r.Accuracy,8:F4} {r.NormalizedAccuracy,9:F4}");
+            }
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>Mean and population variance in float64 (two passes: exact enough for any document length).</summary>
+    private static (double? Mean, double? Variance) MeanAndPopulationVariance(float[] xs)
+    {
+        if (xs.Length == 0) return (null, null); // a one-token document has no prediction to score
+        var mean = xs.Average(v => (double)v);
+        return (mean, xs.Average(v => (v - mean) * (v - mean)));
+    }
+
+    /// <summary>Runs a command body, turning expected failures into a message on stderr and exit code 1.</summary>
+    internal static int Guard(Func<int> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or IOException or TorchException or TokenizerFormatException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,140 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using Reweighting.Modeling.Checkpoints;
+using Reweighting.Modeling.Gpt;
+using Reweighting.Modeling.Training;
+using Reweighting.Text.Tokenization;
+using Reweighting.Torch;
+
+namespace Reweighting.Cli.Commands;
+
+/// <summary>`reweight proxy train`: pretrains a proxy GPT on a corpus (training a tokenizer first when none is given).</summary>
+internal static class ProxyCommands
+{
+    private static readonly Dictionary<string, int> DefaultVocab = new() { ["tiny"] = 2048, ["gpt2-small"] = 50257, ["gpt2-medium"] = 50257, ["gpt2-large"] = 50257 };
+
+    public static Command Create()
+    {
+        var corpus = new Option<string>("--corpus") { Description = "JSONL(.gz), text file or directory of them", Required = true };
+        var preset = new Option<string>("--preset") { Description = "Model size: " + string.Join(", ", GptConfig.PresetNames), DefaultValueFactory = _ => "tiny" };
+        preset.AcceptOnlyFromAmong([.. GptConfig.PresetNames]);
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "Tokenizer directory (default: train one on the corpus)" };
+        var vocab = new Option<int?>("--vocab-size") { Description = "Vocabulary size when training a tokenizer (default: set by the preset)" };
+        var steps = new Option<int>("--steps") { Description = "Optimiser steps", Required = true };
+        var output = new Option<string>("--out") { Description = "Checkpoint directory to write", Required = true };
+        var batch = new Option<int>("--batch") { Description = "Sequences per micro-batch", DefaultValueFactory = _ => 8 };
+        var seq = new Option<int?>("--seq") { Description = "Tokens per sequence (default: the model's context)" };
+        var accumulation = new Option<int>("--accumulation") { Description = "Micro-batches per step", DefaultValueFactory = _ => 1 };
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate", DefaultValueFactory = _ => 6e-4 };
+        var warmup = new Option<int?>("--warmup") { Description = "Warm-up steps (default: 10% of the steps)" };
+        var device = new Option<string>("--device") { Description = "cpu or cuda[:n]", DefaultValueFactory = _ => "cpu" };
+        var evalEvery = new Option<int>("--eval-every") { Description = "Held-out evaluation every N steps (0: at the end)", DefaultValueFactory = _ => 0 };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Checkpoint every N steps (0: at the end and on shutdown)", DefaultValueFactory = _ => 0 };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out" };
+        var valid = new Option<string?>("--valid") { Description = "Held-out corpus (default: 1 in 50 documents of --corpus, by id)" };
+        var textField = new Option<string>("--text-field") { Description = "JSONL field holding the text", DefaultValueFactory = _ => "text" };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of initialisation and data order", DefaultValueFactory = _ => 1337UL };
+        var train = new Command("train", "Pretrain a proxy GPT on a corpus; the output is a complete checkpoint with its tokenizer")
+        {
+            corpus, preset, tokenizer, vocab, steps, output, batch, seq, accumulation, lr, warmup, device, evalEvery, checkpointEvery, resume, valid, textField, seed,
+        };
+        train.SetAction(parse =>
+        {
+            try
+            {
+                return Train(parse.GetValue(corpus)!, parse.GetValue(preset)!, parse.GetValue(tokenizer), parse.GetValue(vocab), parse.GetValue(output)!,
+                    parse.GetValue(resume), parse.GetValue(valid), parse.GetValue(textField)!, parse.GetValue(seq), new TrainingOptions
+                    {
+                        Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), GradientAccumulation = parse.GetValue(accumulation),
+                        LearningRate = parse.GetValue(lr), MinLearningRate = parse.GetValue(lr) / 10,
+                        WarmupSteps = parse.GetValue(warmup) ?? Math.Max(1, parse.GetValue(steps) / 10), Device = parse.GetValue(device)!,
+                        EvalEvery = parse.GetValue(evalEvery), CheckpointEvery = parse.GetValue(checkpointEvery), Seed = parse.GetValue(seed),
+                    });
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidDataException or IOException or TorchException or TokenizerFormatException)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 1;
+            }
+        });
+        return new Command("proxy", "The proxy model that scores documents") { train };
+    }
+
+    private static int Train(string corpusPath, string preset, string? tokenizerDir, int? vocabSize, string output, bool resume, string? validPath,
+        string textField, int? sequence, TrainingOptions options)
+    {
+        options.Validate(); // fail on bad arguments before any slow work
+        if (resume && !File.Exists(Path.Combine(output, Checkpoint.StateFile)))
+            throw new ArgumentException($"--resume: {output} holds no training run to continue");
+        var progress = new ConsoleProgress();
+        var records = CorpusLoading.Read(corpusPath, textField);
+        var heldOutRecords = validPath is null ? records.Where(r => CorpusLoading.IsHeldOut(r.Id, 50)).ToList() : CorpusLoading.Read(validPath, textField);
+        var trainRecords = validPath is null ? records.Where(r => !CorpusLoading.IsHeldOut(r.Id, 50)).ToList() : records;
+        if (trainRecords.Count == 0) throw new InvalidDataException("no training documents remain after holding out the validation split");
+
+        var tokenizerSource = resume ? output : tokenizerDir;
+        BpeTokenizer tok;
+        string tokenizerFiles;
+        if (tokenizerSource is not null)
+        {
+            tok = BpeTokenizer.Load(tokenizerSource);
+            tokenizerFiles = tokenizerSource;
+        }
+        else
+        {
+            var size = vocabSize ?? DefaultVocab[preset];
+            Console.Error.WriteLine($"training a {size}-token byte-level BPE vocabulary on {trainRecords.Count} documents ...");
+            tok = BpeTrainer.Train(trainRecords.Select(r => r.Text), size,
+                new Progress<BpeTrainingProgress>(p => progress.Report($"tokenizer {p.Phase}: {p.Done}/{p.Total}")));
+            tokenizerFiles = Path.Combine(Path.GetTempPath(), $"reweight-tokenizer-{Guid.NewGuid():N}");
+            tok.Save(tokenizerFiles);
+            progress.Report($"tokenizer: {tok.VocabSize} tokens", force: true);
+        }
+
+        var config = resume ? Checkpoint.LoadConfig(output) : GptConfig.Preset(preset, tok.VocabSize);
+        var seqLength = sequence ?? config.ContextLength;
+        options = (options with { SequenceLength = seqLength }).Validate();
+        if (seqLength > config.ContextLength) throw new ArgumentException($"--seq {seqLength} exceeds the context length {config.ContextLength}");
+
+        var trainTokens = CorpusLoading.Encode(tok, trainRecords, progress, "training corpus");
+        var heldOut = heldOutRecords.Zip(CorpusLoading.Encode(tok, heldOutRecords, progress, "held-out corpus"))
+            .GroupBy(x => x.First.Domain ?? "default")
+            .ToDictionary(g => g.Key, g => (IReadOnlyList<IReadOnlyList<long>>)g.Select(x => (IReadOnlyList<long>)x.Second).ToList());
+        var data = new TokenStream(trainTokens, tok.EndOfTextId, seqLength, options.Seed);
+
+        using var model = new GptModel(config, options.Seed);
+        model.To(Device.Parse(options.Device));
+        Console.Error.WriteLine($"{preset}: {model.ParameterCount() / 1e6:F1}M parameters, {data.TokenCount} training tokens, " +
+                                $"{heldOut.Values.Sum(d => d.Count)} held-out documents, {options.Steps} steps of {options.BatchSize * options.GradientAccumulation}x{seqLength} tokens");
+
+        using var cancel = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = true;
+            cancel.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
+        {
+            ctx.Cancel = true;
+            cancel.Cancel();
+        });
+        try
+        {
+            var trainer = new Trainer(model, data, options) { HeldOut = heldOut, CheckpointDirectory = output, TokenizerDirectory = tokenizerFiles };
+            trainer.Run(resume ? output : null, p =>
+            {
+                var eval = p.HeldOutLoss is { } h && h.TryGetValue("all", out var v) ? $"  held-out {v:F4}" : "";
+                progress.Report($"step {p.Step}/{p.TotalSteps}  loss {p.Loss:F4}  lr {p.LearningRate:E2}  {p.TokensPerSecond:F0} tok/s  ETA {p.Eta:hh\\:mm\\:ss}{eval}",
+                    force: p.HeldOutLoss is not null || p.Step == p.TotalSteps);
+            }, cancel.Token);
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+            if (tokenizerDir is null && !resume && Directory.Exists(tokenizerFiles)) Directory.Delete(tokenizerFiles, recursive: true);
+        }
+        Console.Error.WriteLine(cancel.IsCancellationRequested ? $"interrupted: checkpoint saved to {output} (resume with --resume)" : $"checkpoint saved to {output}");
+        return cancel.IsCancellationRequested ? 130 : 0;
+    }
+}

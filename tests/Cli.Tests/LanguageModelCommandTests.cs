@@ -1,0 +1,88 @@
+using System.Text.Json;
+using FluentAssertions;
+using Xunit;
+
+namespace Reweighting.Cli.Tests;
+
+/// <summary>The model commands end to end, as separate processes: train a proxy from a corpus, score, evaluate.</summary>
+public sealed class LanguageModelCommandTests : IDisposable
+{
+    private readonly CliRunner.TempDirectory dir = new();
+
+    public void Dispose() => dir.Dispose();
+
+    private string Corpus(int documents)
+    {
+        var path = Path.Combine(dir.Path, "corpus.jsonl");
+        var rng = new Random(1);
+        string[] words = ["alpha", "beta", "gamma", "delta", "tensor", "loss", "token", "model", "score", "batch"];
+        File.WriteAllLines(path, Enumerable.Range(0, documents).Select(i => JsonSerializer.Serialize(new
+        {
+            id = $"doc-{i}",
+            domain = i % 2 == 0 ? "prose" : "lists",
+            text = string.Join(i % 2 == 0 ? " " : ", ", Enumerable.Range(0, 60 + rng.Next(60)).Select(_ => words[rng.Next(words.Length)])),
+        })).Append("{\"id\": \"empty\", \"text\": \"\"}"));
+        return path;
+    }
+
+    [Fact]
+    public void A_proxy_trained_from_a_corpus_scores_and_evaluates_documents()
+    {
+        var corpus = Corpus(80);
+        var ckpt = Path.Combine(dir.Path, "proxy");
+        var train = CliRunner.Run("proxy", "train", "--corpus", corpus, "--preset", "tiny", "--vocab-size", "300", "--steps", "6", "--batch", "4",
+            "--seq", "32", "--out", ckpt);
+        train.ExitCode.Should().Be(0, train.Stderr);
+        train.Stderr.Should().Contain("corpus.jsonl:81").And.Contain("skipped", "the record without text is reported with file and line");
+        Directory.GetFiles(ckpt).Select(Path.GetFileName).Should().Contain(["config.json", "model.safetensors", "optimizer.safetensors", "trainer_state.json", "tokenizer.json"]);
+
+        var scores = Path.Combine(dir.Path, "scores.jsonl");
+        var score = CliRunner.Run("lm", "score", "--model", ckpt, "--corpus", corpus, "--out", scores, "--stride", "32");
+        score.ExitCode.Should().Be(0, score.Stderr);
+        var rows = File.ReadAllLines(scores).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        rows.Should().HaveCount(80);
+        rows[0].GetProperty("id").GetString().Should().Be("doc-0");
+        rows.Should().OnlyContain(r => r.GetProperty("n_tokens").GetInt32() > 0 && r.GetProperty("loss_mean").GetDouble() > 0 && r.GetProperty("loss_var").GetDouble() >= 0);
+
+        var eval = CliRunner.Run("lm", "eval", "--model", ckpt, "--corpus", corpus, "--json");
+        eval.ExitCode.Should().Be(0, eval.Stderr);
+        var json = JsonDocument.Parse(eval.Stdout).RootElement;
+        json.GetProperty("domains").EnumerateObject().Select(p => p.Name).Should().BeEquivalentTo(["prose", "lists"]);
+        json.GetProperty("perplexity").GetDouble().Should().BeApproximately(Math.Exp(json.GetProperty("loss").GetDouble()), 1e-6);
+        // Every token but the first of each document is predicted once: the total equals the score file's counts.
+        json.GetProperty("tokens").GetInt64().Should().Be(rows.Sum(r => r.GetProperty("n_tokens").GetInt64()));
+
+        var tasks = Path.Combine(dir.Path, "tasks");
+        Directory.CreateDirectory(tasks);
+        File.WriteAllLines(Path.Combine(tasks, "toy.jsonl"), Enumerable.Range(0, 4).Select(i =>
+            JsonSerializer.Serialize(new { context = $"alpha beta {i}", choices = new[] { " gamma", " delta" }, gold = i % 2 })));
+        var fewShot = CliRunner.Run("lm", "tasks", "--model", ckpt, "--tasks", tasks, "--shots", "2", "--json");
+        fewShot.ExitCode.Should().Be(0, fewShot.Stderr);
+        JsonDocument.Parse(fewShot.Stdout).RootElement.GetProperty("toy").GetProperty("items").GetInt32().Should().Be(4);
+
+        var resume = CliRunner.Run("proxy", "train", "--corpus", corpus, "--steps", "8", "--batch", "4", "--seq", "32", "--out", ckpt, "--resume");
+        resume.ExitCode.Should().Be(0, resume.Stderr);
+        File.ReadAllText(Path.Combine(ckpt, "trainer_state.json")).Should().Contain("\"step\": 8");
+    }
+
+    [Fact]
+    public void Bad_arguments_fail_with_a_message_and_a_non_zero_exit()
+    {
+        var missing = CliRunner.Run("lm", "score", "--model", Path.Combine(dir.Path, "none"), "--corpus", "x", "--out", "y");
+        missing.ExitCode.Should().NotBe(0);
+        missing.Stderr.Should().Contain("not a checkpoint");
+
+        var noCorpus = CliRunner.Run("proxy", "train", "--corpus", Path.Combine(dir.Path, "absent.jsonl"), "--steps", "5", "--out", Path.Combine(dir.Path, "o"));
+        noCorpus.ExitCode.Should().NotBe(0);
+        noCorpus.Stderr.Should().Contain("does not exist");
+
+        var zeroSteps = CliRunner.Run("proxy", "train", "--corpus", Corpus(4), "--steps", "0", "--out", Path.Combine(dir.Path, "o"));
+        zeroSteps.ExitCode.Should().NotBe(0);
+        zeroSteps.Stderr.Should().Contain("steps must be positive");
+
+        var badPreset = CliRunner.Run("proxy", "train", "--corpus", "c", "--steps", "1", "--out", "o", "--preset", "huge");
+        badPreset.ExitCode.Should().NotBe(0);
+
+        CliRunner.Run("lm", "--help").Stdout.Should().Contain("score").And.Contain("eval").And.Contain("tasks");
+    }
+}
