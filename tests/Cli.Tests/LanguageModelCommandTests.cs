@@ -60,6 +60,12 @@ public sealed class LanguageModelCommandTests : IDisposable
         fewShot.ExitCode.Should().Be(0, fewShot.Stderr);
         JsonDocument.Parse(fewShot.Stdout).RootElement.GetProperty("toy").GetProperty("items").GetInt32().Should().Be(4);
 
+        var custom = Path.Combine(dir.Path, "custom.json");
+        File.WriteAllText(custom, "{\"vocab_size\": 1, \"n_positions\": 16, \"n_layer\": 1, \"n_head\": 2, \"n_embd\": 8}");
+        var small = CliRunner.Run("proxy", "train", "--corpus", corpus, "--config", custom, "--tokenizer", ckpt, "--steps", "2", "--batch", "2", "--out", Path.Combine(dir.Path, "custom"));
+        small.ExitCode.Should().Be(0, small.Stderr);
+        File.ReadAllText(Path.Combine(dir.Path, "custom", "config.json")).Should().Contain("\"n_embd\": 8").And.Contain("\"vocab_size\": 300");
+
         var resume = CliRunner.Run("proxy", "train", "--corpus", corpus, "--steps", "8", "--batch", "4", "--seq", "32", "--out", ckpt, "--resume");
         resume.ExitCode.Should().Be(0, resume.Stderr);
         File.ReadAllText(Path.Combine(ckpt, "trainer_state.json")).Should().Contain("\"step\": 8");
@@ -82,6 +88,12 @@ public sealed class LanguageModelCommandTests : IDisposable
 
         var badPreset = CliRunner.Run("proxy", "train", "--corpus", "c", "--steps", "1", "--out", "o", "--preset", "huge");
         badPreset.ExitCode.Should().NotBe(0);
+
+        var custom = Path.Combine(dir.Path, "custom.json");
+        File.WriteAllText(custom, "{\"vocab_size\": 1, \"n_positions\": 16, \"n_layer\": 1, \"n_head\": 3, \"n_embd\": 8}");
+        var badConfig = CliRunner.Run("proxy", "train", "--corpus", Corpus(4), "--steps", "1", "--out", Path.Combine(dir.Path, "o"), "--config", custom, "--vocab-size", "260");
+        badConfig.ExitCode.Should().NotBe(0);
+        badConfig.Stderr.Should().Contain("multiple of n_head");
 
         CliRunner.Run("lm", "--help").Stdout.Should().Contain("score").And.Contain("eval").And.Contain("tasks");
     }

@@ -66,11 +66,11 @@ public sealed class CheckpointTests
         model.TokenLosses(Ones([1, 4], ScalarType.Int64), Ones([1, 4], ScalarType.Int64)).Mean().Backward();
         opt.Step();
         opt.Step();
-        Checkpoint.Save(dir.Path, model, optimizer: opt, state: new TrainingState(2, 8, "AAEC", "{}"));
+        Checkpoint.Save(dir.Path, model, optimizer: opt, state: new TrainingState(2, 8, "{\"steps\":2}"));
         using var opt2 = new AdamW(model.Parameters().ToList(), 1e-3);
         var state = Checkpoint.LoadTrainingState(dir.Path, opt2)!;
         state.Step.Should().Be(2);
-        state.GeneratorState.Should().Be("AAEC");
+        state.RunConfig.Should().Be("{\"steps\":2}");
         opt2.StepCount.Should().Be(2);
         var (_, a) = opt.StateDict();
         var (_, b) = opt2.StateDict();

@@ -18,6 +18,7 @@ internal static class ProxyCommands
         var corpus = new Option<string>("--corpus") { Description = "JSONL(.gz), text file or directory of them", Required = true };
         var preset = new Option<string>("--preset") { Description = "Model size: " + string.Join(", ", GptConfig.PresetNames), DefaultValueFactory = _ => "tiny" };
         preset.AcceptOnlyFromAmong([.. GptConfig.PresetNames]);
+        var modelConfig = new Option<string?>("--config") { Description = "GPT-2 style config.json for a custom size (n_layer, n_head, n_embd, n_positions); overrides --preset" };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Tokenizer directory (default: train one on the corpus)" };
         var vocab = new Option<int?>("--vocab-size") { Description = "Vocabulary size when training a tokenizer (default: set by the preset)" };
         var steps = new Option<int>("--steps") { Description = "Optimiser steps", Required = true };
@@ -36,13 +37,13 @@ internal static class ProxyCommands
         var seed = new Option<ulong>("--seed") { Description = "Seed of initialisation and data order", DefaultValueFactory = _ => 1337UL };
         var train = new Command("train", "Pretrain a proxy GPT on a corpus; the output is a complete checkpoint with its tokenizer")
         {
-            corpus, preset, tokenizer, vocab, steps, output, batch, seq, accumulation, lr, warmup, device, evalEvery, checkpointEvery, resume, valid, textField, seed,
+            corpus, preset, modelConfig, tokenizer, vocab, steps, output, batch, seq, accumulation, lr, warmup, device, evalEvery, checkpointEvery, resume, valid, textField, seed,
         };
         train.SetAction(parse =>
         {
             try
             {
-                return Train(parse.GetValue(corpus)!, parse.GetValue(preset)!, parse.GetValue(tokenizer), parse.GetValue(vocab), parse.GetValue(output)!,
+                return Train(parse.GetValue(corpus)!, parse.GetValue(preset)!, parse.GetValue(modelConfig), parse.GetValue(tokenizer), parse.GetValue(vocab), parse.GetValue(output)!,
                     parse.GetValue(resume), parse.GetValue(valid), parse.GetValue(textField)!, parse.GetValue(seq), new TrainingOptions
                     {
                         Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), GradientAccumulation = parse.GetValue(accumulation),
@@ -60,10 +61,11 @@ internal static class ProxyCommands
         return new Command("proxy", "The proxy model that scores documents") { train };
     }
 
-    private static int Train(string corpusPath, string preset, string? tokenizerDir, int? vocabSize, string output, bool resume, string? validPath,
+    private static int Train(string corpusPath, string preset, string? configPath, string? tokenizerDir, int? vocabSize, string output, bool resume, string? validPath,
         string textField, int? sequence, TrainingOptions options)
     {
         options.Validate(); // fail on bad arguments before any slow work
+        if (configPath is not null && !File.Exists(configPath)) throw new FileNotFoundException($"--config {configPath} does not exist");
         if (resume && !File.Exists(Path.Combine(output, Checkpoint.StateFile)))
             throw new ArgumentException($"--resume: {output} holds no training run to continue");
         var progress = new ConsoleProgress();
@@ -91,7 +93,10 @@ internal static class ProxyCommands
             progress.Report($"tokenizer: {tok.VocabSize} tokens", force: true);
         }
 
-        var config = resume ? Checkpoint.LoadConfig(output) : GptConfig.Preset(preset, tok.VocabSize);
+        // A custom config's vocab_size is the tokenizer's: the embedding must cover every id it produces.
+        var config = resume ? Checkpoint.LoadConfig(output)
+            : configPath is not null ? (GptConfig.FromJson(File.ReadAllText(configPath)) with { VocabSize = tok.VocabSize }).Validate()
+            : GptConfig.Preset(preset, tok.VocabSize);
         var seqLength = sequence ?? config.ContextLength;
         options = (options with { SequenceLength = seqLength }).Validate();
         if (seqLength > config.ContextLength) throw new ArgumentException($"--seq {seqLength} exceeds the context length {config.ContextLength}");
@@ -104,7 +109,7 @@ internal static class ProxyCommands
 
         using var model = new GptModel(config, options.Seed);
         model.To(Device.Parse(options.Device));
-        Console.Error.WriteLine($"{preset}: {model.ParameterCount() / 1e6:F1}M parameters, {data.TokenCount} training tokens, " +
+        Console.Error.WriteLine($"{(configPath is null ? preset : Path.GetFileName(configPath))}: {model.ParameterCount() / 1e6:F1}M parameters, {data.TokenCount} training tokens, " +
                                 $"{heldOut.Values.Sum(d => d.Count)} held-out documents, {options.Steps} steps of {options.BatchSize * options.GradientAccumulation}x{seqLength} tokens");
 
         using var cancel = new CancellationTokenSource();

@@ -5,8 +5,10 @@ using Reweighting.Torch.Optim;
 
 namespace Reweighting.Modeling.Checkpoints;
 
-/// <summary>The training state saved beside the weights so a run resumes on the same trajectory.</summary>
-public sealed record TrainingState(long Step, long TokensSeen, string GeneratorState, string RunConfig, IReadOnlyDictionary<string, long>? Offsets = null);
+/// <summary>The training state saved beside the weights so a run resumes on the same trajectory. Dropout masks and
+/// the data order are pure functions of (seed, step), so no generator state needs saving; <see cref="Offsets"/> holds
+/// the consumed stream offsets of a streaming trainer.</summary>
+public sealed record TrainingState(long Step, long TokensSeen, string RunConfig, IReadOnlyDictionary<string, long>? Offsets = null);
 
 /// <summary>The product's checkpoint: a directory holding <c>config.json</c> (GPT-2 names), <c>model.safetensors</c>,
 /// the tokenizer files, and for training runs <c>optimizer.safetensors</c> and <c>trainer_state.json</c>. A

@@ -100,7 +100,7 @@ public sealed class Trainer(GptModel model, TokenStream data, TrainingOptions op
 
     private void Save(AdamW optimizer, long step)
     {
-        var state = new TrainingState(step, step * options.BatchSize * options.GradientAccumulation * options.SequenceLength, "",
+        var state = new TrainingState(step, step * options.BatchSize * options.GradientAccumulation * options.SequenceLength,
             JsonSerializer.Serialize(options));
         Checkpoint.Save(CheckpointDirectory!, model, TokenizerDirectory, optimizer, state);
     }
