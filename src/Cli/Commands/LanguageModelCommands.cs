@@ -18,7 +18,37 @@ internal static class LanguageModelCommands
         lm.Subcommands.Add(ScoreCommand());
         lm.Subcommands.Add(EvalCommand());
         lm.Subcommands.Add(TasksCommand());
+        lm.Subcommands.Add(ImportCommand());
         return lm;
+    }
+
+    private static Command ImportCommand()
+    {
+        var from = new Option<string>("--from") { Description = "Hugging Face GPT-2 directory (config.json, model.safetensors, tokenizer.json or vocab.json + merges.txt)", Required = true };
+        var output = new Option<string>("--out") { Description = "Checkpoint directory to write", Required = true };
+        var command = new Command("import", "Convert a Hugging Face GPT-2 checkpoint into this product's checkpoint format") { from, output };
+        command.SetAction(parse => Guard(() =>
+        {
+            var source = parse.GetValue(from)!;
+            if (!Directory.Exists(source)) throw new DirectoryNotFoundException($"{source} does not exist");
+            var tokenizer = BpeTokenizer.Load(source);
+            using var model = HuggingFaceGpt2.Import(source);
+            if (tokenizer.VocabSize > model.Config.VocabSize)
+                throw new InvalidDataException($"the tokenizer has {tokenizer.VocabSize} ids but the model's vocab_size is {model.Config.VocabSize}");
+            var tokenizerFiles = Path.Combine(Path.GetTempPath(), $"reweight-tokenizer-{Guid.NewGuid():N}");
+            try
+            {
+                tokenizer.Save(tokenizerFiles);
+                Checkpoint.Save(parse.GetValue(output)!, model, tokenizerFiles);
+            }
+            finally
+            {
+                if (Directory.Exists(tokenizerFiles)) Directory.Delete(tokenizerFiles, recursive: true);
+            }
+            Console.Error.WriteLine($"imported {model.ParameterCount() / 1e6:F1}M parameters ({model.Config.Layers} layers, {model.Config.Embedding} wide) → {parse.GetValue(output)}");
+            return 0;
+        }));
+        return command;
     }
 
     private static Option<string> ModelOption() => new("--model") { Description = "Checkpoint directory (config.json, model.safetensors, tokenizer)", Required = true };
