@@ -27,7 +27,7 @@ internal static class LanguageModelCommands
         var from = new Option<string>("--from") { Description = "Hugging Face GPT-2 directory (config.json, model.safetensors, tokenizer.json or vocab.json + merges.txt)", Required = true };
         var output = new Option<string>("--out") { Description = "Checkpoint directory to write", Required = true };
         var command = new Command("import", "Convert a Hugging Face GPT-2 checkpoint into this product's checkpoint format") { from, output };
-        command.SetAction(parse => Guard(() =>
+        command.SetAction(parse => TokenizerCommands.Guard(() =>
         {
             var source = parse.GetValue(from)!;
             if (!Directory.Exists(source)) throw new DirectoryNotFoundException($"{source} does not exist");
@@ -66,7 +66,7 @@ internal static class LanguageModelCommands
         var batch = BatchOption();
         var textField = TextFieldOption();
         var command = new Command("score", "Per-document token-loss statistics (mean and population variance, nats)") { model, corpus, output, stride, device, batch, textField };
-        command.SetAction(parse => Guard(() =>
+        command.SetAction(parse => TokenizerCommands.Guard(() =>
         {
             var dev = Device.Parse(parse.GetValue(device)!);
             using var gpt = Checkpoint.LoadModel(parse.GetValue(model)!, dev);
@@ -99,7 +99,7 @@ internal static class LanguageModelCommands
         var batch = BatchOption();
         var textField = TextFieldOption();
         var command = new Command("eval", "Held-out loss (nats per token) and perplexity, overall and per domain") { model, corpus, json, device, batch, textField };
-        command.SetAction(parse => Guard(() =>
+        command.SetAction(parse => TokenizerCommands.Guard(() =>
         {
             var dev = Device.Parse(parse.GetValue(device)!);
             using var gpt = Checkpoint.LoadModel(parse.GetValue(model)!, dev);
@@ -137,7 +137,7 @@ internal static class LanguageModelCommands
         var json = new Option<bool>("--json") { Description = "Print JSON" };
         var device = DeviceOption();
         var command = new Command("tasks", "Few-shot multiple-choice accuracy (acc and acc_norm, as the LM Evaluation Harness scores them)") { model, tasks, shots, seed, json, device };
-        command.SetAction(parse => Guard(() =>
+        command.SetAction(parse => TokenizerCommands.Guard(() =>
         {
             var dev = Device.Parse(parse.GetValue(device)!);
             var dir = parse.GetValue(tasks)!;
@@ -166,19 +166,5 @@ internal static class LanguageModelCommands
         if (xs.Length == 0) return (null, null); // a one-token document has no prediction to score
         var mean = xs.Average(v => (double)v);
         return (mean, xs.Average(v => (v - mean) * (v - mean)));
-    }
-
-    /// <summary>Runs a command body, turning expected failures into a message on stderr and exit code 1.</summary>
-    internal static int Guard(Func<int> body)
-    {
-        try
-        {
-            return body();
-        }
-        catch (Exception e) when (e is ArgumentException or InvalidDataException or IOException or TorchException or TokenizerFormatException)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 1;
-        }
     }
 }

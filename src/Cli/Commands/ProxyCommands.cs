@@ -39,25 +39,17 @@ internal static class ProxyCommands
         {
             corpus, preset, modelConfig, tokenizer, vocab, steps, output, batch, seq, accumulation, lr, warmup, device, evalEvery, checkpointEvery, resume, valid, textField, seed,
         };
-        train.SetAction(parse =>
+        train.SetAction(parse => TokenizerCommands.Guard(() =>
         {
-            try
-            {
-                return Train(parse.GetValue(corpus)!, parse.GetValue(preset)!, parse.GetValue(modelConfig), parse.GetValue(tokenizer), parse.GetValue(vocab), parse.GetValue(output)!,
-                    parse.GetValue(resume), parse.GetValue(valid), parse.GetValue(textField)!, parse.GetValue(seq), new TrainingOptions
-                    {
-                        Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), GradientAccumulation = parse.GetValue(accumulation),
-                        LearningRate = parse.GetValue(lr), MinLearningRate = parse.GetValue(lr) / 10,
-                        WarmupSteps = parse.GetValue(warmup) ?? Math.Max(1, parse.GetValue(steps) / 10), Device = parse.GetValue(device)!,
-                        EvalEvery = parse.GetValue(evalEvery), CheckpointEvery = parse.GetValue(checkpointEvery), Seed = parse.GetValue(seed),
-                    });
-            }
-            catch (Exception e) when (e is ArgumentException or InvalidDataException or IOException or TorchException or TokenizerFormatException)
-            {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 1;
-            }
-        });
+            return Train(parse.GetValue(corpus)!, parse.GetValue(preset)!, parse.GetValue(modelConfig), parse.GetValue(tokenizer), parse.GetValue(vocab), parse.GetValue(output)!,
+                parse.GetValue(resume), parse.GetValue(valid), parse.GetValue(textField)!, parse.GetValue(seq), new TrainingOptions
+                {
+                    Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), GradientAccumulation = parse.GetValue(accumulation),
+                    LearningRate = parse.GetValue(lr), MinLearningRate = parse.GetValue(lr) / 10,
+                    WarmupSteps = parse.GetValue(warmup) ?? Math.Max(1, parse.GetValue(steps) / 10), Device = parse.GetValue(device)!,
+                    EvalEvery = parse.GetValue(evalEvery), CheckpointEvery = parse.GetValue(checkpointEvery), Seed = parse.GetValue(seed),
+                });
+        }));
         return new Command("proxy", "The proxy model that scores documents") { train };
     }
 

@@ -155,14 +155,15 @@ internal static class TokenizerCommands
     internal static Option<string> TokenizerOption() =>
         new("--tokenizer") { Description = "Tokenizer directory (tokenizer.json, or encoder.json + vocab.bpe, or vocab.json + merges.txt)", Required = true };
 
-    /// <summary>Runs a command body, turning the errors a user can cause into a message and a non-zero exit code.</summary>
+    /// <summary>Runs a command body, turning the errors a user can cause into a message and a non-zero exit code. The model
+    /// commands use it too.</summary>
     internal static int Guard(Func<int> body)
     {
         try
         {
             return body();
         }
-        catch (Exception e) when (e is TokenizerFormatException or FileNotFoundException or DirectoryNotFoundException or ArgumentException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is TokenizerFormatException or ArgumentException or IOException or UnauthorizedAccessException or InvalidDataException or Torch.TorchException)
         {
             return Fail(e.Message, 1);
         }

@@ -1,3 +1,4 @@
+using Reweighting.Text.IO;
 using System.Text.Json;
 using Reweighting.Modeling.Gpt;
 using Reweighting.Torch;

@@ -1,3 +1,4 @@
+using Reweighting.Text.IO;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 

@@ -1,4 +1,4 @@
-namespace Reweighting.Modeling.Checkpoints;
+namespace Reweighting.Text.IO;
 
 /// <summary>Writes a file so that readers see either the old content or the complete new one: write to a
 /// temporary file in the same directory, fsync it, rename it over the target, fsync the directory.</summary>
