@@ -28,6 +28,18 @@ typedef at::Tensor* rwt_tensor;
 
 namespace rwt {
 
+// libtorch 2.5+ spells optional arguments std::optional (c10::optional became an alias, later deprecated);
+// 1.13 has its own c10::optional. One name for both.
+#if RWT_TORCH_AT_LEAST(2, 5)
+template <class T>
+using optional = std::optional<T>;
+inline constexpr auto nullopt = std::nullopt;
+#else
+template <class T>
+using optional = c10::optional<T>;
+inline constexpr auto nullopt = c10::nullopt;
+#endif
+
 void set_error(const char* message);
 
 // Live native tensor handles, for leak tests.
@@ -44,8 +56,8 @@ inline const at::Tensor& ref(rwt_tensor h) {
 }
 
 // A nullable handle becomes an optional tensor (absent bias, absent mask, ...).
-inline c10::optional<at::Tensor> opt(rwt_tensor h) {
-  if (h == nullptr) return c10::nullopt;
+inline rwt::optional<at::Tensor> opt(rwt_tensor h) {
+  if (h == nullptr) return rwt::nullopt;
   return *h;
 }
 

@@ -29,7 +29,7 @@ RWT_EXPORT int32_t rwt_backward(rwt_tensor t, rwt_tensor grad, int32_t retain_gr
   RWT_STATUS(
     const auto& x = rwt::ref(t);
     at::Tensor g = grad == nullptr ? at::Tensor() : *grad;
-    c10::optional<bool> retain = retain_graph ? c10::optional<bool>(true) : c10::nullopt;
+    rwt::optional<bool> retain = retain_graph ? rwt::optional<bool>(true) : rwt::nullopt;
     x.backward(g, retain, create_graph != 0);
   )
 }
@@ -75,7 +75,7 @@ RWT_EXPORT int32_t rwt_autograd_grad(const rwt_tensor* outputs, int64_t n_out, c
     if (grad_outputs != nullptr) {
       for (int64_t i = 0; i < n_out; ++i) gouts.push_back(grad_outputs[i] ? *grad_outputs[i] : at::Tensor());
     }
-    c10::optional<bool> retain = retain_graph ? c10::optional<bool>(true) : c10::nullopt;
+    rwt::optional<bool> retain = retain_graph ? rwt::optional<bool>(true) : rwt::nullopt;
     auto grads = torch::autograd::grad(outs, ins, gouts, retain, create_graph != 0, allow_unused != 0);
     for (int64_t i = 0; i < n_in; ++i)
       results[i] = grads[static_cast<size_t>(i)].defined() ? rwt::wrap(grads[static_cast<size_t>(i)]) : nullptr;

@@ -247,8 +247,8 @@ RWT_EXPORT int32_t rwt_generator_set_state(rwt_generator g, rwt_tensor state) {
   )
 }
 
-static c10::optional<at::Generator> gen(rwt_generator g) {
-  if (g == nullptr) return c10::nullopt;
+static rwt::optional<at::Generator> gen(rwt_generator g) {
+  if (g == nullptr) return rwt::nullopt;
   return *g;
 }
 

@@ -53,7 +53,7 @@ RWT_EXPORT rwt_tensor rwt_dropout(rwt_tensor x, double p, int32_t train, at::Gen
 // Attention written out: softmax(q k^T / sqrt(d) + mask) v. The reference for the fused kernels and the
 // path on libtorch < 2.0. q, k, v: (B, nh, T, hs).
 static at::Tensor attention_explicit(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                                     const c10::optional<at::Tensor>& mask, double dropout_p, bool causal,
+                                     const rwt::optional<at::Tensor>& mask, double dropout_p, bool causal,
                                      at::Generator* gen) {
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
   auto att = at::matmul(q, k.transpose(-2, -1)) * scale;  // (B, nh, T, T)

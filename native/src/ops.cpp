@@ -156,8 +156,8 @@ RWT_EXPORT rwt_tensor rwt_addmm(rwt_tensor input, rwt_tensor m1, rwt_tensor m2, 
 }
 
 RWT_EXPORT rwt_tensor rwt_clamp(rwt_tensor a, double min, double max, int32_t has_min, int32_t has_max) {
-  RWT_RETURN_TENSOR(at::clamp(rwt::ref(a), has_min ? c10::optional<at::Scalar>(min) : c10::nullopt,
-                              has_max ? c10::optional<at::Scalar>(max) : c10::nullopt))
+  RWT_RETURN_TENSOR(at::clamp(rwt::ref(a), has_min ? rwt::optional<at::Scalar>(min) : rwt::nullopt,
+                              has_max ? rwt::optional<at::Scalar>(max) : rwt::nullopt))
 }
 
 RWT_EXPORT rwt_tensor rwt_where(rwt_tensor cond, rwt_tensor a, rwt_tensor b) {
@@ -232,7 +232,7 @@ RWT_EXPORT int32_t rwt_max_min_dim(int32_t is_min, rwt_tensor a, int64_t dim, in
 
 // argmax over one dimension, or over the flattened tensor when has_dim == 0.
 RWT_EXPORT rwt_tensor rwt_argmax(rwt_tensor a, int64_t dim, int32_t has_dim, int32_t keepdim) {
-  RWT_RETURN_TENSOR(at::argmax(rwt::ref(a), has_dim ? c10::optional<int64_t>(dim) : c10::nullopt, keepdim != 0))
+  RWT_RETURN_TENSOR(at::argmax(rwt::ref(a), has_dim ? rwt::optional<int64_t>(dim) : rwt::nullopt, keepdim != 0))
 }
 
 RWT_EXPORT int32_t rwt_topk(rwt_tensor a, int64_t k, int64_t dim, int32_t largest, int32_t sorted,
