@@ -11,7 +11,7 @@ NATIVE_SRC  := $(wildcard native/src/*.cpp native/include/*.h) native/CMakeLists
 # Debian packages the build and the tests need; the benchmark adds its Python reference.
 # libopenblas0-pthread replaces the reference BLAS that libtorch-dev links by default (about 15x faster matmul).
 APT_BUILD   := cmake g++ make libtorch-dev libopenblas0-pthread postgresql
-APT_BENCH   := python3 python3-torch
+APT_BENCH   := python3 python3-torch python3-sklearn
 
 .PHONY: build deps deps-bench native test demo bench clean
 

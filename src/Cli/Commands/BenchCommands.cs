@@ -20,6 +20,11 @@ internal static class BenchCommands
         var model = new Command("model", "Scoring and training tokens/s of a GPT preset") { preset, vocab, batch, seq, repeats, device, json };
         model.SetAction(parse => Bench.ModelBenchmark.Run(parse.GetValue(preset)!, parse.GetValue(vocab), parse.GetValue(batch), parse.GetValue(seq),
             parse.GetValue(repeats), parse.GetValue(device)!, parse.GetValue(json)));
-        return new Command("bench", "Benchmarks") { torch, model, StorageBenchCommand.CreateSubcommand() };
+        var points = new Option<int>("--points") { Description = "Synthetic 2-D points to fit", DefaultValueFactory = _ => 1_000_000 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the data and the initialisation", DefaultValueFactory = _ => 0 };
+        var pointsOut = new Option<string?>("--points-out") { Description = "Also write the points as raw float64 (for a reference fit)" };
+        var gmm = new Command("gmm", "EM fit time of a Gaussian mixture on synthetic score statistics") { points, seed, pointsOut, json };
+        gmm.SetAction(parse => Bench.GmmBenchmark.Run(parse.GetValue(points), parse.GetValue(seed), parse.GetValue(pointsOut), parse.GetValue(json)));
+        return new Command("bench", "Benchmarks") { torch, model, gmm, StorageBenchCommand.CreateSubcommand() };
     }
 }
