@@ -49,7 +49,7 @@ public sealed class MarkupJunk : NoiseFamily
                 if (random.Next(4) == 0) text.Append('\n');
             }
         }
-        return text.ToString();
+        return text.ToString().TrimEnd();
     }
 
     private static string Identifier(Random random) => $"{(char)('a' + random.Next(26))}{random.Next(0x1000, 0xFFFF):x4}";
