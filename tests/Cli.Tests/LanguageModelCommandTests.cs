@@ -66,6 +66,12 @@ public sealed class LanguageModelCommandTests : IDisposable
         small.ExitCode.Should().Be(0, small.Stderr);
         File.ReadAllText(Path.Combine(dir.Path, "custom", "config.json")).Should().Contain("\"n_embd\": 8").And.Contain("\"vocab_size\": 300");
 
+        var weighted = CliRunner.Run("train", "--corpus", corpus, "--tokenizer", ckpt, "--strategy", "extremes", "--temperature", "0.5", "--steps", "3",
+            "--batch", "4", "--seq", "32", "--out", Path.Combine(dir.Path, "weighted"));
+        weighted.ExitCode.Should().Be(0, weighted.Stderr);
+        weighted.Stderr.Should().Contain("max w·M").And.Contain("r 0.50");
+        CliRunner.Run("train", "--corpus", corpus, "--strategy", "nonsense", "--steps", "1", "--out", "o").ExitCode.Should().NotBe(0);
+
         var resume = CliRunner.Run("proxy", "train", "--corpus", corpus, "--steps", "8", "--batch", "4", "--seq", "32", "--out", ckpt, "--resume");
         resume.ExitCode.Should().Be(0, resume.Stderr);
         File.ReadAllText(Path.Combine(ckpt, "trainer_state.json")).Should().Contain("\"step\": 8");

@@ -90,6 +90,34 @@ public sealed class TrainerTests
         Assert.Throws<ArgumentException>(() => new TokenStream([new long[] { 1 }], 0, 16, 1));
     }
 
+    [Fact]
+    public void Uniform_sample_coefficients_reproduce_plain_training_and_other_weights_change_it()
+    {
+        using var plainModel = new GptModel(Config with { Dropout = 0 }, seed: 4);
+        var plain = new Trainer(plainModel, Data(), Options).Run();
+        using var uniformModel = new GptModel(Config with { Dropout = 0 }, seed: 4);
+        var seen = new List<SampleLosses>();
+        var uniform = new Trainer(uniformModel, Data(), Options)
+        {
+            SampleWeights = (batch, _) =>
+            {
+                seen.Add(batch);
+                return batch.Losses.Select(_ => 1.0 / batch.Losses.Length).ToArray();
+            },
+        }.Run();
+        for (var i = 0; i < plain.Count; i++) uniform[i].Should().BeApproximately(plain[i], 1e-5);
+        seen.Should().HaveCount(Options.Steps * Options.GradientAccumulation);
+        seen.Should().OnlyContain(b => b.Losses.Length == Options.BatchSize && b.TokenCounts.All(n => n == Options.SequenceLength));
+
+        using var skewedModel = new GptModel(Config with { Dropout = 0 }, seed: 4);
+        var skewed = new Trainer(skewedModel, Data(), Options)
+        {
+            SampleWeights = (batch, _) => batch.Losses.Select((_, i) => i == 0 ? 1.0 : 0.0).ToArray(), // only the first sequence counts
+        }.Run();
+        skewed.Skip(1).Should().NotEqual(plain.Skip(1));
+        skewed[0].Should().BeApproximately(plain[0], 1e-6, "the reported loss is the plain token mean before any update");
+    }
+
     private static CancellationToken CancelAfter(int steps, out Action<TrainingProgress> progress)
     {
         var cts = new CancellationTokenSource();

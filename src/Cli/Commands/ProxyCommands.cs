@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Reweighting.Modeling.Checkpoints;
 using Reweighting.Modeling.Gpt;
 using Reweighting.Modeling.Training;
+using Reweighting.Strategies;
 using Reweighting.Text.Tokenization;
 using Reweighting.Torch;
 
@@ -13,7 +14,19 @@ internal static class ProxyCommands
 {
     private static readonly Dictionary<string, int> DefaultVocab = new() { ["tiny"] = 2048, ["gpt2-small"] = 50257, ["gpt2-medium"] = 50257, ["gpt2-large"] = 50257 };
 
-    public static Command Create()
+    public static Command Create() =>
+        new("proxy", "The proxy model that scores documents")
+        {
+            TrainCommand("train", "Pretrain a proxy GPT on a corpus; the output is a complete checkpoint with its tokenizer", withStrategy: false),
+        };
+
+    /// <summary>`reweight train`: pretraining with a weighting strategy, on a corpus file (no streaming needed).</summary>
+    public static Command CreateWeightedTrain() =>
+        TrainCommand("train", "Pretrain a GPT on a corpus with per-sample weights from a strategy (" + string.Join(", ", StrategyNames) + ")", withStrategy: true);
+
+    private static readonly string[] StrategyNames = ["uniform", "linupper", "quadratic", "extremes"];
+
+    private static Command TrainCommand(string name, string description, bool withStrategy)
     {
         var corpus = new Option<string>("--corpus") { Description = "JSONL(.gz), text file or directory of them", Required = true };
         var preset = new Option<string>("--preset") { Description = "Model size: " + string.Join(", ", GptConfig.PresetNames), DefaultValueFactory = _ => "tiny" };
@@ -35,13 +48,29 @@ internal static class ProxyCommands
         var valid = new Option<string?>("--valid") { Description = "Held-out corpus (default: 1 in 50 documents of --corpus, by id)" };
         var textField = new Option<string>("--text-field") { Description = "JSONL field holding the text", DefaultValueFactory = _ => "text" };
         var seed = new Option<ulong>("--seed") { Description = "Seed of initialisation and data order", DefaultValueFactory = _ => 1337UL };
-        var train = new Command("train", "Pretrain a proxy GPT on a corpus; the output is a complete checkpoint with its tokenizer")
+        var strategy = new Option<string>("--strategy") { Description = "Weighting strategy", DefaultValueFactory = _ => "uniform" };
+        strategy.AcceptOnlyFromAmong(StrategyNames);
+        var temperature = new Option<double>("--temperature") { Description = "Final softmax temperature r of the loss-shape strategies", DefaultValueFactory = _ => 0.4 };
+        var burnIn = new Option<int>("--burn-in") { Description = "Uniform steps before reweighting starts", DefaultValueFactory = _ => 0 };
+        var anneal = new Option<int?>("--anneal-steps") { Description = "Steps over which r falls from 100 to --temperature (default: half the steps)" };
+        var train = new Command(name, description)
         {
             corpus, preset, modelConfig, tokenizer, vocab, steps, output, batch, seq, accumulation, lr, warmup, device, evalEvery, checkpointEvery, resume, valid, textField, seed,
         };
+        if (withStrategy)
+        {
+            train.Options.Add(strategy);
+            train.Options.Add(temperature);
+            train.Options.Add(burnIn);
+            train.Options.Add(anneal);
+        }
         train.SetAction(parse => TokenizerCommands.Guard(() =>
         {
-            return Train(parse.GetValue(corpus)!, parse.GetValue(preset)!, parse.GetValue(modelConfig), parse.GetValue(tokenizer), parse.GetValue(vocab), parse.GetValue(output)!,
+            var weighting = withStrategy
+                ? CreateStrategy(parse.GetValue(strategy)!, new LossShapeOptions(parse.GetValue(temperature), 100, parse.GetValue(burnIn),
+                    parse.GetValue(anneal) ?? Math.Max(1, parse.GetValue(steps) / 2)))
+                : null;
+            return Train(weighting, parse.GetValue(corpus)!, parse.GetValue(preset)!, parse.GetValue(modelConfig), parse.GetValue(tokenizer), parse.GetValue(vocab), parse.GetValue(output)!,
                 parse.GetValue(resume), parse.GetValue(valid), parse.GetValue(textField)!, parse.GetValue(seq), new TrainingOptions
                 {
                     Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), GradientAccumulation = parse.GetValue(accumulation),
@@ -50,10 +79,19 @@ internal static class ProxyCommands
                     EvalEvery = parse.GetValue(evalEvery), CheckpointEvery = parse.GetValue(checkpointEvery), Seed = parse.GetValue(seed),
                 });
         }));
-        return new Command("proxy", "The proxy model that scores documents") { train };
+        return train;
     }
 
-    private static int Train(string corpusPath, string preset, string? configPath, string? tokenizerDir, int? vocabSize, string output, bool resume, string? validPath,
+    private static IWeightingStrategy CreateStrategy(string name, LossShapeOptions options) => name switch
+    {
+        "uniform" => new UniformStrategy(),
+        "linupper" => new LinUpperStrategy(options),
+        "quadratic" => new QuadraticStrategy(options),
+        "extremes" => new ExtremesStrategy(options),
+        _ => throw new ArgumentException($"unknown strategy '{name}'"),
+    };
+
+    private static int Train(IWeightingStrategy? strategy, string corpusPath, string preset, string? configPath, string? tokenizerDir, int? vocabSize, string output, bool resume, string? validPath,
         string textField, int? sequence, TrainingOptions options)
     {
         options.Validate(); // fail on bad arguments before any slow work
@@ -118,11 +156,22 @@ internal static class ProxyCommands
         });
         try
         {
-            var trainer = new Trainer(model, data, options) { HeldOut = heldOut, CheckpointDirectory = output, TokenizerDirectory = tokenizerFiles };
+            var weightLog = new StrategyLog();
+            var trainer = new Trainer(model, data, options)
+            {
+                HeldOut = heldOut, CheckpointDirectory = output, TokenizerDirectory = tokenizerFiles,
+                SampleWeights = strategy is null ? null : (batch, step) =>
+                {
+                    var weights = strategy.Weigh(new BatchScores(batch.Losses, batch.TokenCounts), new StrategyState(step));
+                    weightLog.Add(weights);
+                    return weights.LossCoefficients(batch.TokenCounts);
+                },
+            };
             trainer.Run(resume ? output : null, p =>
             {
                 var eval = p.HeldOutLoss is { } h && h.TryGetValue("all", out var v) ? $"  held-out {v:F4}" : "";
-                progress.Report($"step {p.Step}/{p.TotalSteps}  loss {p.Loss:F4}  lr {p.LearningRate:E2}  {p.TokensPerSecond:F0} tok/s  ETA {p.Eta:hh\\:mm\\:ss}{eval}",
+                var weights = strategy is null ? "" : "  " + weightLog.TakeSummary();
+                progress.Report($"step {p.Step}/{p.TotalSteps}  loss {p.Loss:F4}  lr {p.LearningRate:E2}  {p.TokensPerSecond:F0} tok/s  ETA {p.Eta:hh\\:mm\\:ss}{weights}{eval}",
                     force: p.HeldOutLoss is not null || p.Step == p.TotalSteps);
             }, cancel.Token);
         }
@@ -133,5 +182,28 @@ internal static class ProxyCommands
         }
         Console.Error.WriteLine(cancel.IsCancellationRequested ? $"interrupted: checkpoint saved to {output} (resume with --resume)" : $"checkpoint saved to {output}");
         return cancel.IsCancellationRequested ? 130 : 0;
+    }
+}
+
+/// <summary>Collects what the 2/M bound and the temperature did since the last progress line.</summary>
+internal sealed class StrategyLog
+{
+    private double maxWeightTimesM;
+    private double temperature = double.PositiveInfinity;
+    private int capped;
+
+    public void Add(BatchWeights w)
+    {
+        maxWeightTimesM = Math.Max(maxWeightTimesM, w.MaxWeightTimesM);
+        temperature = w.Temperature;
+        if (w.CapActive) capped++;
+    }
+
+    /// <summary>"r …, max w·M …, capped …" for the progress line; resets the maximum.</summary>
+    public string TakeSummary()
+    {
+        var text = $"r {(double.IsPositiveInfinity(temperature) ? "inf" : temperature.ToString("F2"))}  max w·M {maxWeightTimesM:F2}  capped {capped} batches";
+        maxWeightTimesM = 0;
+        return text;
     }
 }

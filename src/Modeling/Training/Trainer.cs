@@ -10,6 +10,9 @@ using static Reweighting.Torch.Torch;
 
 namespace Reweighting.Modeling.Training;
 
+/// <summary>The detached per-sample mean losses and token counts of one micro-batch, for a weighting strategy.</summary>
+public sealed record SampleLosses(double[] Losses, long[] TokenCounts);
+
 /// <summary>What the trainer reports after each optimiser step.</summary>
 public sealed record TrainingProgress(long Step, long TotalSteps, double Loss, double LearningRate, double GradNorm, double TokensPerSecond, TimeSpan Eta,
     IReadOnlyDictionary<string, double>? HeldOutLoss = null);
@@ -69,10 +72,12 @@ public sealed class Trainer(GptModel model, TokenStream data, TrainingOptions op
                 var (x, y) = data.Batch(step * sequencesPerStep + (long)micro * options.BatchSize, options.BatchSize);
                 var ids = FromSpan<long>(x, [options.BatchSize, options.SequenceLength], device);
                 var targets = FromSpan<long>(y, [options.BatchSize, options.SequenceLength], device);
-                Tensor loss;
+                Tensor tokenLosses;
                 using (device.Type == DeviceType.Cuda ? Autocast(DeviceType.Cuda) : default(AutocastScope?))
-                    loss = model.TokenLosses(ids, targets).Mean();
-                (loss / options.GradientAccumulation).Backward();
+                    tokenLosses = model.TokenLosses(ids, targets); // (B, T)
+                var loss = tokenLosses.Mean();
+                var objective = SampleWeights is null ? loss : WeightedObjective(tokenLosses, step);
+                (objective / options.GradientAccumulation).Backward();
                 stepLoss += loss.ToDouble() / options.GradientAccumulation;
             }
             var norm = GradientClipping.ClipGradNorm(model.Parameters().ToList(), options.ClipNorm);
@@ -90,6 +95,21 @@ public sealed class Trainer(GptModel model, TokenStream data, TrainingOptions op
         }
         if (CheckpointDirectory is not null) Save(optimizer, step);
         return losses;
+    }
+
+    /// <summary>Per-sample loss coefficients a_i for a step (the objective becomes sum_i a_i l_i, l_i a sequence's mean
+    /// token loss); null trains on the plain token mean. A weighting strategy plugs in here.</summary>
+    public Func<SampleLosses, long, double[]>? SampleWeights { get; init; }
+
+    private Tensor WeightedObjective(Tensor tokenLosses, long step)
+    {
+        var perSample = tokenLosses.Mean(1); // (B): every training sequence has SequenceLength scored tokens
+        var losses = perSample.Detach().To(ScalarType.Float64).ToArray<double>();
+        var counts = Enumerable.Repeat((long)options.SequenceLength, losses.Length).ToArray();
+        var coefficients = SampleWeights!(new SampleLosses(losses, counts), step);
+        if (coefficients.Length != losses.Length) throw new InvalidOperationException($"{coefficients.Length} coefficients for {losses.Length} samples");
+        var a = FromSpan<float>(coefficients.Select(c => (float)c).ToArray(), [coefficients.Length], perSample.Device);
+        return (perSample * a).Sum();
     }
 
     /// <summary>Mean token loss (nats) of the held-out documents per domain, plus "all" over every token.</summary>
