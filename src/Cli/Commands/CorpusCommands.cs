@@ -38,10 +38,11 @@ internal static class CorpusCommands
                 new CorpusReaderOptions(TextField: parse.GetValue(textField)!));
             var corruptor = new CorpusCorruptor(options);
             var shown = 0;
+            var display = new ConsoleProgress();
             var summary = corruptor.Run(parse.GetValue(input)!, parse.GetValue(output)!, problem =>
             {
                 if (shown++ < ProblemsShown) Console.Error.WriteLine($"skipped {problem}");
-            });
+            }, new ProgressLine(display));
             if (summary.SkippedRecords > ProblemsShown) Console.Error.WriteLine($"... {summary.SkippedRecords - ProblemsShown} more skipped records not shown");
 
             Console.Error.WriteLine($"corrupted {summary.Corrupted:N0} of {summary.Documents:N0} documents (vocabulary {summary.VocabularySize:N0} words):");
@@ -60,5 +61,13 @@ internal static class CorpusCommands
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>Reports synchronously (Progress&lt;T&gt; would post to the thread pool and print out of order).</summary>
+    private sealed class ProgressLine(ConsoleProgress display) : IProgress<CorruptionProgress>
+    {
+        public void Report(CorruptionProgress value) => display.Report(value.Phase == CorruptionPhase.Counting
+            ? $"counting: {value.Documents:N0} documents"
+            : $"writing: {value.Documents:N0} / {value.Total:N0} documents", force: value.Documents == value.Total);
     }
 }

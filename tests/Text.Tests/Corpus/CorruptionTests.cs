@@ -132,6 +132,24 @@ public class CorruptionTests
         records.Select(r => r.Id).Should().Equal(Enumerable.Range(0, 30).Select(i => $"doc-{i}"));
     }
 
+    [Fact]
+    public void Progress_ends_with_each_pass_complete()
+    {
+        using var dir = new TempDirectory();
+        var input = WriteCleanCorpus(dir, 25);
+        var reports = new List<CorruptionProgress>();
+        new CorpusCorruptor(new CorruptionOptions(0.2, 1)).Run(input, Path.Combine(dir.Path, "out.jsonl"), progress: new Recorder(reports));
+
+        reports.Should().Equal(
+            new CorruptionProgress(CorruptionPhase.Counting, 25, null),
+            new CorruptionProgress(CorruptionPhase.Writing, 25, 25));
+    }
+
+    private sealed class Recorder(List<CorruptionProgress> reports) : IProgress<CorruptionProgress>
+    {
+        public void Report(CorruptionProgress value) => reports.Add(value);
+    }
+
     [Theory]
     [InlineData(-0.01)]
     [InlineData(1.01)]

@@ -17,6 +17,9 @@ public sealed class CorpusCorruptor
 {
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    /// <summary>How many documents pass between progress reports.</summary>
+    public const int ProgressInterval = 10_000;
+
     private readonly CorruptionOptions _options;
     private readonly IReadOnlyList<NoiseFamily> _families;
 
@@ -33,8 +36,9 @@ public sealed class CorpusCorruptor
     /// <param name="input">A corpus file or directory, as <see cref="CorpusReader"/> reads it.</param>
     /// <param name="output">The JSONL file to write (.jsonl or .jsonl.gz).</param>
     /// <param name="onProblem">Hears about each skipped input record once.</param>
+    /// <param name="progress">Told every <see cref="ProgressInterval"/> documents of each pass, and at the end of each.</param>
     /// <exception cref="InvalidDataException">The input holds no usable documents or changed between the two passes.</exception>
-    public CorruptionSummary Run(string input, string output, Action<CorpusProblem>? onProblem = null)
+    public CorruptionSummary Run(string input, string output, Action<CorpusProblem>? onProblem = null, IProgress<CorruptionProgress>? progress = null)
     {
         var readerOptions = _options.Reader ?? CorpusReaderOptions.Default;
         var firstPass = new CorpusReader(readerOptions, onProblem);
@@ -43,11 +47,12 @@ public sealed class CorpusCorruptor
         long count = 0;
         foreach (var record in firstPass.Read(input))
         {
-            count++;
+            if (++count % ProgressInterval == 0) progress?.Report(new CorruptionProgress(CorruptionPhase.Counting, count, null));
             if (vocabulary.Count >= CorruptionOptions.MaxVocabulary) continue;
             foreach (var word in NoiseFamily.Words(record.Text))
                 if (vocabulary.Count < CorruptionOptions.MaxVocabulary && seen.Add(word)) vocabulary.Add(word);
         }
+        if (count % ProgressInterval != 0) progress?.Report(new CorruptionProgress(CorruptionPhase.Counting, count, null));
         if (count == 0) throw new InvalidDataException($"no documents in {input} ({firstPass.ProblemCount} skipped)");
         if (count > Array.MaxLength) throw new InvalidDataException($"{count} documents are more than one run can corrupt");
 
@@ -74,9 +79,10 @@ public sealed class CorpusCorruptor
                 json.Flush();
                 json.Reset();
                 stream.WriteByte((byte)'\n');
-                written++;
+                if (++written % ProgressInterval == 0) progress?.Report(new CorruptionProgress(CorruptionPhase.Writing, written, count));
             }
         });
+        if (written % ProgressInterval != 0) progress?.Report(new CorruptionProgress(CorruptionPhase.Writing, written, count));
         if (written != count) throw new InvalidDataException($"{input} changed while being corrupted ({count} documents, then {written})");
         return new CorruptionSummary(count, perFamily.Values.Sum(), perFamily, firstPass.ProblemCount, vocabulary.Count);
     }
