@@ -227,6 +227,17 @@ public class CorruptionTests
         }
     }
 
+    [Theory]
+    [InlineData("left right")]
+    [InlineData("same same same")]
+    [InlineData("alone")]
+    public void Shuffling_a_short_document_never_gives_back_the_original(string original)
+    {
+        var family = new ShuffledText();
+        for (var seed = 0; seed < 20; seed++)
+            family.Generate(new NoiseInput(original, Vocabulary, 256), new Random(seed)).Should().NotBe(original);
+    }
+
     [Fact]
     public void Encoded_blobs_decode_as_base64_or_hex_and_both_forms_occur()
     {

@@ -19,27 +19,3 @@ public sealed record CorruptionOptions(double Fraction, int Seed, IReadOnlyList<
         NoiseFamilies.Select(Families);
     }
 }
-
-/// <summary>What a corruption run did.</summary>
-/// <param name="Documents">Records read and written.</param>
-/// <param name="Corrupted">Records replaced by noise.</param>
-/// <param name="PerFamily">Replaced records per family name, every selected family listed.</param>
-/// <param name="SkippedRecords">Input records the reader could not use (they are not written).</param>
-/// <param name="VocabularySize">Distinct words sampled from the input.</param>
-public sealed record CorruptionSummary(long Documents, long Corrupted, IReadOnlyDictionary<string, long> PerFamily, long SkippedRecords, int VocabularySize);
-
-/// <summary>Which pass over the input a corruption run is in.</summary>
-public enum CorruptionPhase
-{
-    /// <summary>First pass: counting documents and collecting the vocabulary.</summary>
-    Counting,
-
-    /// <summary>Second pass: writing the labelled corpus.</summary>
-    Writing,
-}
-
-/// <summary>How far a corruption run has got.</summary>
-/// <param name="Phase">The pass under way.</param>
-/// <param name="Documents">Documents done in this pass.</param>
-/// <param name="Total">Documents in the corpus, once the first pass has counted them.</param>
-public sealed record CorruptionProgress(CorruptionPhase Phase, long Documents, long? Total);

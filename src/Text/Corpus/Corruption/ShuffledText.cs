@@ -13,11 +13,14 @@ public sealed class ShuffledText : NoiseFamily
     /// <inheritdoc />
     public override string Generate(NoiseInput input, Random random)
     {
-        var words = input.Original.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        var original = input.Original.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        // A document whose words are all equal cannot be reordered; words from the vocabulary keep it noisy.
+        if (original.Distinct(StringComparer.Ordinal).Count() < 2)
+            return string.Join(' ', Enumerable.Range(0, 16).Select(_ => Pick(input.Vocabulary, random)));
+        var words = (string[])original.Clone();
         random.Shuffle(words);
-        // A one-word document (or one whose words are all equal) cannot be reordered; swapping in vocabulary keeps it noisy.
-        if (words.Length < 2 && input.Vocabulary.Count > 0)
-            words = Enumerable.Range(0, 16).Select(_ => Pick(input.Vocabulary, random)).ToArray();
+        // Short documents can shuffle back into their own order; a rotation by one then differs, as two words differ.
+        if (words.SequenceEqual(original, StringComparer.Ordinal)) words = [.. words[1..], words[0]];
         return string.Join(' ', words);
     }
 }
