@@ -66,6 +66,20 @@ public sealed class LanguageModelCommandTests : IDisposable
         small.ExitCode.Should().Be(0, small.Stderr);
         File.ReadAllText(Path.Combine(dir.Path, "custom", "config.json")).Should().Contain("\"n_embd\": 8").And.Contain("\"vocab_size\": 300");
 
+        var noisy = Path.Combine(dir.Path, "noisy.jsonl");
+        CliRunner.Run("corpus", "corrupt", "--in", corpus, "--out", noisy, "--fraction", "0.25", "--seed", "2").ExitCode.Should().Be(0);
+        var detection = CliRunner.Run("eval", "noise-detection", "--model", ckpt, "--corpus", noisy, "--json");
+        detection.ExitCode.Should().Be(0, detection.Stderr);
+        var report = JsonDocument.Parse(detection.Stdout).RootElement;
+        report.GetProperty("noisy").GetInt32().Should().Be(20, "a quarter of the 80 documents");
+        foreach (var method in new[] { "gmm", "mean_loss", "variance" })
+        {
+            var m = report.GetProperty("methods").GetProperty(method);
+            m.GetProperty("auroc").GetDouble().Should().BeInRange(0, 1);
+            m.GetProperty("average_precision").GetDouble().Should().BeInRange(0, 1);
+        }
+        CliRunner.Run("eval", "noise-detection", "--model", ckpt, "--corpus", corpus).Stderr.Should().Contain("no records with \"label\"");
+
         var weighted = CliRunner.Run("train", "--corpus", corpus, "--tokenizer", ckpt, "--strategy", "extremes", "--temperature", "0.5", "--steps", "3",
             "--batch", "4", "--seq", "32", "--out", Path.Combine(dir.Path, "weighted"));
         weighted.ExitCode.Should().Be(0, weighted.Stderr);
