@@ -21,8 +21,10 @@ public static class Checkpoint
     public const string OptimizerFile = "optimizer.safetensors";
     public const string StateFile = "trainer_state.json";
 
-    /// <summary>Saves a model (and optionally tokenizer files and optimizer/training state) to <paramref name="directory"/>.</summary>
-    public static void Save(string directory, GptModel model, string? tokenizerDirectory = null, AdamW? optimizer = null, TrainingState? state = null)
+    /// <summary>Saves a model (and optionally tokenizer files, optimizer/training state and extra text files by name) to
+    /// <paramref name="directory"/>, replacing it as a whole.</summary>
+    public static void Save(string directory, GptModel model, string? tokenizerDirectory = null, AdamW? optimizer = null, TrainingState? state = null,
+        IReadOnlyDictionary<string, string>? extraFiles = null)
     {
         var target = Path.GetFullPath(directory);
         var parent = Path.GetDirectoryName(target)!;
@@ -32,6 +34,11 @@ public static class Checkpoint
         try
         {
             AtomicFile.WriteAllText(Path.Combine(staging, ConfigFile), model.Config.ToJson());
+            foreach (var (name, text) in extraFiles ?? new Dictionary<string, string>())
+            {
+                if (name != Path.GetFileName(name)) throw new ArgumentException($"extra checkpoint file '{name}' must be a plain file name");
+                AtomicFile.WriteAllText(Path.Combine(staging, name), text);
+            }
             SafeTensors.Save(Path.Combine(staging, ModelFile), model.StateDict(),
                 new Dictionary<string, string> { ["format"] = "pt", ["producer"] = "reweighting" });
             if (tokenizerDirectory is not null)

@@ -15,7 +15,7 @@ public sealed record SampleLosses(double[] Losses, long[] TokenCounts);
 
 /// <summary>What the trainer reports after each optimiser step.</summary>
 public sealed record TrainingProgress(long Step, long TotalSteps, double Loss, double LearningRate, double GradNorm, double TokensPerSecond, TimeSpan Eta,
-    IReadOnlyDictionary<string, double>? HeldOutLoss = null);
+    IReadOnlyDictionary<string, double>? HeldOutLoss = null, string? ObjectiveSummary = null);
 
 /// <summary>Pretrains a GPT with uniform weighting: AdamW (no decay on biases, norms, embeddings), warm-up then
 /// cosine decay, clipping, gradient accumulation, bfloat16 autocast on CUDA, periodic held-out loss per domain,
@@ -44,9 +44,12 @@ public sealed class Trainer(GptModel model, TokenStream data, TrainingOptions op
             new ParamGroup(decay, options.LearningRate, options.WeightDecay, options.Beta1, options.Beta2),
             new ParamGroup(noDecay, options.LearningRate, 0.0, options.Beta1, options.Beta2),
         ]);
+        var objective = Objective ?? (SampleWeights is null ? new MeanTokenLossObjective() : new SampleCoefficientObjective(SampleWeights));
         long step = 0;
         if (resumeFrom is not null)
         {
+            var objectiveState = Path.Combine(resumeFrom, ObjectiveStateFile);
+            if (File.Exists(objectiveState)) objective.LoadState(File.ReadAllText(objectiveState));
             Checkpoint.LoadWeightsInto(resumeFrom, model);
             var state = Checkpoint.LoadTrainingState(resumeFrom, optimizer)
                         ?? throw new InvalidDataException($"{resumeFrom} holds no training state to resume from");
@@ -66,19 +69,25 @@ public sealed class Trainer(GptModel model, TokenStream data, TrainingOptions op
             foreach (var g in optimizer.Groups) g.LearningRate = lr;
             optimizer.ZeroGrad();
             double stepLoss = 0;
-            for (var micro = 0; micro < options.GradientAccumulation; micro++)
+            using (var stepScope = DisposeScope.Open())
             {
-                using var scope = DisposeScope.Open();
-                var (x, y) = data.Batch(step * sequencesPerStep + (long)micro * options.BatchSize, options.BatchSize);
-                var ids = FromSpan<long>(x, [options.BatchSize, options.SequenceLength], device);
-                var targets = FromSpan<long>(y, [options.BatchSize, options.SequenceLength], device);
-                Tensor tokenLosses;
-                using (device.Type == DeviceType.Cuda ? Autocast(DeviceType.Cuda) : default(AutocastScope?))
-                    tokenLosses = model.TokenLosses(ids, targets); // (B, T)
-                var loss = tokenLosses.Mean();
-                var objective = SampleWeights is null ? loss : WeightedObjective(tokenLosses, step);
-                (objective / options.GradientAccumulation).Backward();
-                stepLoss += loss.ToDouble() / options.GradientAccumulation;
+                var microBatches = new List<MicroBatch>(options.GradientAccumulation);
+                for (var micro = 0; micro < options.GradientAccumulation; micro++)
+                {
+                    var (x, y) = data.Batch(step * sequencesPerStep + (long)micro * options.BatchSize, options.BatchSize);
+                    microBatches.Add(new MicroBatch(FromSpan<long>(x, [options.BatchSize, options.SequenceLength], device),
+                        FromSpan<long>(y, [options.BatchSize, options.SequenceLength], device), step, micro));
+                }
+                objective.BeginStep(model, new StepContext(step, lr, microBatches));
+                foreach (var batch in microBatches)
+                {
+                    using var scope = DisposeScope.Open();
+                    ObjectiveValue value;
+                    using (device.Type == DeviceType.Cuda ? Autocast(DeviceType.Cuda) : default(AutocastScope?))
+                        value = objective.Compute(model, batch);
+                    (value.Objective / options.GradientAccumulation).Backward();
+                    stepLoss += value.MeanTokenLoss.ToDouble() / options.GradientAccumulation;
+                }
             }
             var norm = GradientClipping.ClipGradNorm(model.Parameters().ToList(), options.ClipNorm);
             optimizer.Step();
@@ -89,28 +98,23 @@ public sealed class Trainer(GptModel model, TokenStream data, TrainingOptions op
             if (step == options.Steps || (options.EvalEvery > 0 && step % options.EvalEvery == 0)) heldOut = Evaluate(device);
             var rate = (step - startStep) * tokensPerStep / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
             var eta = TimeSpan.FromSeconds((options.Steps - step) * tokensPerStep / Math.Max(1e-9, rate));
-            progress?.Invoke(new TrainingProgress(step, options.Steps, stepLoss, lr, norm, rate, eta, heldOut));
+            progress?.Invoke(new TrainingProgress(step, options.Steps, stepLoss, lr, norm, rate, eta, heldOut, objective.TakeSummary()));
             if (CheckpointDirectory is not null && options.CheckpointEvery > 0 && step % options.CheckpointEvery == 0 && step < options.Steps)
-                Save(optimizer, step);
+                Save(optimizer, objective, step);
         }
-        if (CheckpointDirectory is not null) Save(optimizer, step);
+        if (CheckpointDirectory is not null) Save(optimizer, objective, step);
         return losses;
     }
 
     /// <summary>Per-sample loss coefficients a_i for a step (the objective becomes sum_i a_i l_i, l_i a sequence's mean
-    /// token loss); null trains on the plain token mean. A weighting strategy plugs in here.</summary>
+    /// token loss); a shorthand for <see cref="Objective"/> = <see cref="SampleCoefficientObjective"/>.</summary>
     public Func<SampleLosses, long, double[]>? SampleWeights { get; init; }
 
-    private Tensor WeightedObjective(Tensor tokenLosses, long step)
-    {
-        var perSample = tokenLosses.Mean(1); // (B): every training sequence has SequenceLength scored tokens
-        var losses = perSample.Detach().To(ScalarType.Float64).ToArray<double>();
-        var counts = Enumerable.Repeat((long)options.SequenceLength, losses.Length).ToArray();
-        var coefficients = SampleWeights!(new SampleLosses(losses, counts), step);
-        if (coefficients.Length != losses.Length) throw new InvalidOperationException($"{coefficients.Length} coefficients for {losses.Length} samples");
-        var a = FromSpan<float>(coefficients.Select(c => (float)c).ToArray(), [coefficients.Length], perSample.Device);
-        return (perSample * a).Sum();
-    }
+    /// <summary>What each step minimises (default: the mean token loss, or <see cref="SampleWeights"/> when set).</summary>
+    public ITrainingObjective? Objective { get; init; }
+
+    /// <summary>The file in a checkpoint directory holding the objective's state (phi of meta-em), when it has one.</summary>
+    public const string ObjectiveStateFile = "objective_state.json";
 
     /// <summary>Mean token loss (nats) of the held-out documents per domain, plus "all" over every token.</summary>
     public IReadOnlyDictionary<string, double> Evaluate(Device device) =>
@@ -118,10 +122,11 @@ public sealed class Trainer(GptModel model, TokenStream data, TrainingOptions op
             ? new Dictionary<string, double>()
             : HeldOutLoss.Compute(model, HeldOut, device, options.BatchSize).ToDictionary(kv => kv.Key, kv => kv.Value.Loss);
 
-    private void Save(AdamW optimizer, long step)
+    private void Save(AdamW optimizer, ITrainingObjective objective, long step)
     {
         var state = new TrainingState(step, step * options.BatchSize * options.GradientAccumulation * options.SequenceLength,
             JsonSerializer.Serialize(options));
-        Checkpoint.Save(CheckpointDirectory!, model, TokenizerDirectory, optimizer, state);
+        Checkpoint.Save(CheckpointDirectory!, model, TokenizerDirectory, optimizer, state,
+            objective.SaveState() is { } json ? new Dictionary<string, string> { [ObjectiveStateFile] = json } : null);
     }
 }
