@@ -10,6 +10,7 @@ public sealed class TokenStream
     private readonly ulong seed;
     private readonly int chunks;
     private readonly Dictionary<long, int[]> permutations = new();
+    private readonly long[] documentStarts;
 
     /// <param name="documents">Token ids of each document.</param>
     /// <param name="endOfText">Separator appended after each document.</param>
@@ -18,12 +19,15 @@ public sealed class TokenStream
     public TokenStream(IEnumerable<IReadOnlyList<long>> documents, long endOfText, int sequenceLength, ulong seed)
     {
         var all = new List<long>();
+        var starts = new List<long>();
         foreach (var d in documents)
         {
+            starts.Add(all.Count);
             all.AddRange(d);
             all.Add(endOfText);
         }
         tokens = all.ToArray();
+        documentStarts = starts.ToArray();
         length = sequenceLength;
         this.seed = seed;
         chunks = (tokens.Length - 1) / sequenceLength;
@@ -43,6 +47,25 @@ public sealed class TokenStream
         var chunk = Permutation(epoch)[index % chunks];
         var start = chunk * length;
         return (tokens[start..(start + length)], tokens[(start + 1)..(start + length + 1)]);
+    }
+
+    /// <summary>Which documents (by their position in the constructor's list) the index-th sequence's targets come
+    /// from, with how many target tokens each contributes (a document's end-of-text token counts as its own).</summary>
+    public IReadOnlyList<(int Document, int Tokens)> Composition(long index)
+    {
+        var chunk = Permutation(index / chunks)[index % chunks];
+        long first = (long)chunk * length + 1, end = first + length; // target positions [first, end)
+        var result = new List<(int, int)>();
+        var doc = Array.BinarySearch(documentStarts, first);
+        if (doc < 0) doc = ~doc - 1;
+        for (var position = first; position < end; doc++)
+        {
+            var docEnd = doc + 1 < documentStarts.Length ? documentStarts[doc + 1] : tokens.Length;
+            var take = (int)(Math.Min(end, docEnd) - position);
+            result.Add((doc, take));
+            position += take;
+        }
+        return result;
     }
 
     /// <summary>A batch of consecutive sequences starting at <paramref name="first"/>, row-major (B, T).</summary>

@@ -1,0 +1,183 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Reweighting.MetaEm;
+using Reweighting.Modeling.Gpt;
+using Reweighting.Modeling.Training;
+using Reweighting.Strategies;
+using Reweighting.Torch;
+using static Reweighting.Torch.Torch;
+
+namespace Reweighting.Training;
+
+/// <summary>Settings of the meta-update of phi.</summary>
+/// <param name="MetaLearningRate">Step size of the ascent on U_t(phi) (Adam-normalised, in units of phi's raw coordinates).</param>
+/// <param name="UpdateEvery">Meta-update every this many steps (1: every step).</param>
+/// <param name="ExactGradient">Double backward (exact for the unrolled SGD step; small models) instead of the estimate.</param>
+/// <param name="Epsilon">Central-difference step of the estimate along the unit validation gradient.</param>
+/// <param name="BurnInSteps">Steps before the first meta-update (phi stays at its GMM initialisation).</param>
+/// <param name="ValidationBatch">Validation sequences per meta-update.</param>
+public sealed record MetaEmOptions(double MetaLearningRate = 0.02, int UpdateEvery = 1, bool ExactGradient = false, double Epsilon = 1e-2,
+    long BurnInSteps = 0, int ValidationBatch = 8)
+{
+    public MetaEmOptions Validate()
+    {
+        if (!(MetaLearningRate >= 0) || UpdateEvery < 1 || !(Epsilon > 0) || BurnInSteps < 0 || ValidationBatch < 1)
+            throw new ArgumentException("meta-em needs a meta learning rate >= 0, update interval >= 1, epsilon > 0, burn-in >= 0 and a validation batch >= 1");
+        return this;
+    }
+}
+
+/// <summary>One meta-update, as logged: phi after it, the gradient's norm, and the first-order predicted
+/// validation improvement of the step (sum_i w_i dU/dw_i).</summary>
+public sealed record PhiUpdate(long Step, ClusterPhi Phi, double GradientNorm, double PredictedImprovement);
+
+/// <summary>Meta-EM reweighting (Snegha et al.): each sequence's proxy statistics s_i get weights from phi
+/// (<see cref="ClusterPhi"/>, capped at 2/M), training minimises sum_i a_i l_i, and before each step phi
+/// ascends the validation improvement U_t(phi) = l_val(theta_t) − l_val(theta_{t+1}(phi)) of one unrolled weighted SGD
+/// step at the step's learning rate: dU/dphi = sum_i dU/dw_i · dw_i/dphi with dU/dw_i from <see cref="MetaGradient"/>.
+/// The ascent uses Adam's normalisation so one meta learning rate serves every model size; phi is logged every update
+/// and saved with checkpoints.</summary>
+public sealed class MetaEmObjective : ITrainingObjective
+{
+    private readonly ISampleStatisticsSource statistics;
+    private readonly TokenStream validation;
+    private readonly MetaEmOptions options;
+    private readonly StrategyObjective weighting;
+    private readonly List<PhiUpdate> history = [];
+    private double[] adamM, adamV;
+    private long adamT;
+    private long validationCursor;
+    private int updatesSinceSummary;
+
+    public MetaEmObjective(MetaEmStrategy strategy, ISampleStatisticsSource statistics, TokenStream validation, MetaEmOptions? options = null)
+    {
+        Strategy = strategy;
+        this.statistics = statistics;
+        this.validation = validation;
+        this.options = (options ?? new MetaEmOptions()).Validate();
+        weighting = new StrategyObjective(strategy, statistics) { WeightsObserved = (b, w) => WeightsObserved?.Invoke(b, w) };
+        adamM = new double[strategy.Phi.Count];
+        adamV = new double[strategy.Phi.Count];
+    }
+
+    public MetaEmStrategy Strategy { get; }
+
+    /// <summary>Every meta-update so far (phi after it).</summary>
+    public IReadOnlyList<PhiUpdate> History => history;
+
+    /// <summary>Called after each meta-update (e.g. to append phi to a log file).</summary>
+    public Action<PhiUpdate>? PhiUpdated { get; init; }
+
+    /// <summary>Called with every micro-batch's weights.</summary>
+    public Action<MicroBatch, BatchWeights>? WeightsObserved { get; init; }
+
+    public void BeginStep(GptModel model, StepContext step)
+    {
+        // The proxy's statistics of every micro-batch, computed once for the meta-update and the weighting.
+        var stats = step.MicroBatches.Select(b => statistics.Compute(b.Ids, b.Targets)).ToList();
+        for (var i = 0; i < stats.Count; i++) weighting.Prepared[step.MicroBatches[i].Index] = stats[i];
+        if (step.Step < options.BurnInSteps || step.Step % options.UpdateEvery != 0 || options.MetaLearningRate == 0) return;
+
+        using var scope = DisposeScope.Open();
+        var device = step.MicroBatches[0].Ids.Device;
+        var (vx, vy) = validation.Batch(validationCursor, options.ValidationBatch);
+        validationCursor += options.ValidationBatch;
+        var length = vx.Length / options.ValidationBatch;
+        var validIds = FromSpan<long>(vx, [options.ValidationBatch, length], device);
+        var validTargets = FromSpan<long>(vy, [options.ValidationBatch, length], device);
+        var direction = options.ExactGradient ? null : MetaGradient.ValidationGradient(model, validIds, validTargets);
+
+        var phi = Strategy.Phi;
+        var gradient = new double[phi.Count];
+        var predicted = 0.0;
+        var accumulation = step.MicroBatches.Count;
+        for (var b = 0; b < step.MicroBatches.Count; b++)
+        {
+            var batch = step.MicroBatches[b];
+            var counts = Enumerable.Repeat(batch.Targets.Size(1), stats[b].Means.Length).ToArray();
+            var scores = new BatchScores(stats[b].Means, counts, stats[b].Variances);
+            var features = Strategy.FeaturesOf(scores);
+            var weights = phi.Weigh(features);
+            // a_i = w_i k_i with k_i = M n_i (the trainer divides each micro-batch by the accumulation count).
+            var k = new BatchWeights(Enumerable.Repeat(1.0, counts.Length).ToArray(), double.PositiveInfinity, false).LossCoefficients(counts);
+            var coefficients = weights.Weights.Select((w, i) => w * k[i] / accumulation).ToArray();
+            var alignment = options.ExactGradient
+                ? MetaGradient.Exact(model, batch.Ids, batch.Targets, coefficients, validIds, validTargets, step.LearningRate)
+                : MetaGradient.Estimate(model, batch.Ids, batch.Targets, direction!, options.Epsilon);
+            var dUdw = alignment.Select((g, i) => step.LearningRate * k[i] / accumulation * g).ToArray();
+            predicted += dUdw.Select((d, i) => d * weights.Weights[i]).Sum();
+            var g = phi.Gradient(weights, features, dUdw);
+            for (var j = 0; j < g.Length; j++) gradient[j] += g[j];
+        }
+        Strategy.Phi = phi.WithVector(AdamAscent(phi.ToVector(), gradient));
+        var update = new PhiUpdate(step.Step, Strategy.Phi, Math.Sqrt(gradient.Sum(v => v * v)), predicted);
+        history.Add(update);
+        updatesSinceSummary++;
+        PhiUpdated?.Invoke(update);
+    }
+
+    public ObjectiveValue Compute(GptModel model, MicroBatch batch) => weighting.Compute(model, batch);
+
+    private double[] AdamAscent(double[] phi, double[] gradient)
+    {
+        const double beta1 = 0.9, beta2 = 0.999, eps = 1e-12;
+        adamT++;
+        var result = new double[phi.Length];
+        for (var j = 0; j < phi.Length; j++)
+        {
+            adamM[j] = beta1 * adamM[j] + (1 - beta1) * gradient[j];
+            adamV[j] = beta2 * adamV[j] + (1 - beta2) * gradient[j] * gradient[j];
+            var mHat = adamM[j] / (1 - Math.Pow(beta1, adamT));
+            var vHat = adamV[j] / (1 - Math.Pow(beta2, adamT));
+            result[j] = phi[j] + options.MetaLearningRate * mHat / (Math.Sqrt(vHat) + eps); // ascent
+        }
+        return result;
+    }
+
+    public string? TakeSummary()
+    {
+        var weights = weighting.TakeSummary();
+        var phi = Strategy.Phi;
+        var pi = phi.MixingWeights();
+        var text = $"{weights}  phi: lambda [{string.Join(" ", Enumerable.Range(0, phi.Components).Select(c => phi.Precision(c).ToString("G3")))}]" +
+                   $" pi [{string.Join(" ", pi.Select(p => p.ToString("F2")))}] ({updatesSinceSummary} meta-updates)";
+        updatesSinceSummary = 0;
+        return text;
+    }
+
+    public string? SaveState() => new JsonObject
+    {
+        ["phi"] = Strategy.Phi.ToJson(),
+        ["adam_m"] = new JsonArray(adamM.Select(v => (JsonNode)v).ToArray()),
+        ["adam_v"] = new JsonArray(adamV.Select(v => (JsonNode)v).ToArray()),
+        ["adam_t"] = adamT,
+        ["validation_cursor"] = validationCursor,
+        ["history"] = new JsonArray(history.Select(h => (JsonNode)new JsonObject
+        {
+            ["step"] = h.Step, ["phi"] = h.Phi.ToJson(), ["gradient_norm"] = h.GradientNorm, ["predicted_improvement"] = h.PredictedImprovement,
+        }).ToArray()),
+    }.ToJsonString();
+
+    public void LoadState(string json)
+    {
+        try
+        {
+            var root = JsonNode.Parse(json) ?? throw new InvalidDataException("empty meta-em state");
+            var phi = ClusterPhi.FromJson(root["phi"]!);
+            if (phi.Count != Strategy.Phi.Count) throw new InvalidDataException($"saved phi has {phi.Count} entries, this run {Strategy.Phi.Count}");
+            Strategy.Phi = phi;
+            adamM = root["adam_m"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+            adamV = root["adam_v"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+            adamT = root["adam_t"]!.GetValue<long>();
+            validationCursor = root["validation_cursor"]!.GetValue<long>();
+            history.Clear();
+            foreach (var h in root["history"]!.AsArray())
+                history.Add(new PhiUpdate(h!["step"]!.GetValue<long>(), ClusterPhi.FromJson(h["phi"]!), h["gradient_norm"]!.GetValue<double>(),
+                    h["predicted_improvement"]!.GetValue<double>()));
+        }
+        catch (Exception e) when (e is NullReferenceException or InvalidOperationException or FormatException or JsonException)
+        {
+            throw new InvalidDataException($"malformed meta-em state: {e.Message}", e);
+        }
+    }
+}

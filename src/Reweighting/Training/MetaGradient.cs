@@ -1,0 +1,109 @@
+using Reweighting.Modeling.Gpt;
+using Reweighting.Torch;
+using static Reweighting.Torch.Torch;
+
+namespace Reweighting.Training;
+
+/// <summary>The per-sample alignments the meta-gradient of phi is made of. One weighted SGD step
+/// theta' = theta − eta sum_i a_i grad l_i(theta) (a_i = w_i k_i) changes the validation loss by
+/// U = l_val(theta) − l_val(theta'), so dU/dw_i = eta k_i &lt;grad l_val(theta'), grad l_i(theta)&gt; exactly.
+/// <see cref="Exact"/> computes that inner product by double backward; <see cref="Estimate"/> approximates it for
+/// large models from two extra forward passes, with grad l_val taken at theta (first order in eta):
+/// &lt;g, grad l_i&gt; ≈ (l_i(theta + eps ĝ) − l_i(theta − eps ĝ)) / (2 eps) · ||g||, ĝ = g / ||g||.
+/// Both run the model in evaluation mode (no dropout) and leave parameters and their gradients as they found them.</summary>
+public static class MetaGradient
+{
+    /// <summary>grad l_val(theta) of a validation batch (one tensor per parameter, detached), without touching .grad.</summary>
+    public static Tensor[] ValidationGradient(GptModel model, Tensor validIds, Tensor validTargets)
+    {
+        var parameters = model.Parameters().ToList();
+        using var mode = EvaluationMode.Enter(model);
+        using var scope = DisposeScope.Open();
+        var loss = model.TokenLosses(validIds, validTargets).Mean();
+        var grads = Autograd.Grad([loss], parameters);
+        return grads.Select(g => g!.Detach().MoveToOuterScope()).ToArray();
+    }
+
+    /// <summary>&lt;g, grad l_i(theta)&gt; for every sequence i of (ids, targets), l_i its mean token loss, by central
+    /// differences along g/||g|| with step <paramref name="epsilon"/> (in parameter units).</summary>
+    public static double[] Estimate(GptModel model, Tensor ids, Tensor targets, IReadOnlyList<Tensor> direction, double epsilon = 1e-2)
+    {
+        var parameters = model.Parameters().ToList();
+        if (direction.Count != parameters.Count) throw new ArgumentException($"{direction.Count} direction tensors for {parameters.Count} parameters");
+        using var mode = EvaluationMode.Enter(model);
+        using var scope = DisposeScope.Open();
+        using var noGrad = NoGrad();
+        var norm = Math.Sqrt(direction.Sum(d => d.Square().Sum().ToDouble()));
+        if (!(norm > 0)) return new double[ids.Size(0)];
+        var backup = parameters.Select(p => p.Clone()).ToList();
+        try
+        {
+            var step = epsilon / norm;
+            for (var j = 0; j < parameters.Count; j++) parameters[j].AddInPlace(direction[j] * step);
+            var plus = model.TokenLosses(ids, targets).To(ScalarType.Float64).Mean(1).ToArray<double>();
+            for (var j = 0; j < parameters.Count; j++) parameters[j].CopyInPlace(backup[j]).AddInPlace(direction[j] * -step);
+            var minus = model.TokenLosses(ids, targets).To(ScalarType.Float64).Mean(1).ToArray<double>();
+            return plus.Select((p, i) => (p - minus[i]) / (2 * epsilon) * norm).ToArray();
+        }
+        finally
+        {
+            for (var j = 0; j < parameters.Count; j++) parameters[j].CopyInPlace(backup[j]);
+        }
+    }
+
+    /// <summary>&lt;grad l_val(theta'), grad l_i(theta)&gt; exactly, theta' = theta − eta sum_i a_i grad l_i(theta) with
+    /// a = <paramref name="coefficients"/>: theta' is taken numerically, then the inner products come from one
+    /// backward pass through the gradient itself (create_graph) with respect to the coefficients.</summary>
+    public static double[] Exact(GptModel model, Tensor ids, Tensor targets, double[] coefficients, Tensor validIds, Tensor validTargets, double learningRate)
+    {
+        var parameters = model.Parameters().ToList();
+        if (coefficients.Length != ids.Size(0)) throw new ArgumentException($"{coefficients.Length} coefficients for {ids.Size(0)} sequences");
+        using var mode = EvaluationMode.Enter(model);
+        using var scope = DisposeScope.Open();
+        var device = parameters[0].Device;
+
+        // 1. theta' = theta − eta G with G = sum_i a_i grad l_i(theta), evaluated numerically.
+        var a = FromSpan<float>(coefficients.Select(c => (float)c).ToArray(), [coefficients.Length], device);
+        var g = Autograd.Grad([(model.TokenLosses(ids, targets).Mean(1) * a).Sum()], parameters);
+        var backup = parameters.Select(p => p.Detach().Clone()).ToList();
+        Tensor[] validGrad;
+        try
+        {
+            using (NoGrad())
+                for (var j = 0; j < parameters.Count; j++) parameters[j].AddInPlace(g[j]!.Detach() * -learningRate);
+            var validLoss = model.TokenLosses(validIds, validTargets).Mean();
+            validGrad = Autograd.Grad([validLoss], parameters).Select(v => v!.Detach()).ToArray();
+        }
+        finally
+        {
+            using (NoGrad())
+                for (var j = 0; j < parameters.Count; j++) parameters[j].CopyInPlace(backup[j]);
+        }
+
+        // 2. d/da_i <G(a), grad l_val(theta')> = <grad l_i(theta), grad l_val(theta')>: double backward through G.
+        var leaf = a.Detach().Clone().RequiresGradInPlace();
+        var weightedGrad = Autograd.Grad([(model.TokenLosses(ids, targets).Mean(1) * leaf).Sum()], parameters, createGraph: true);
+        Tensor inner = weightedGrad[0]!.Mul(validGrad[0]).Sum();
+        for (var j = 1; j < parameters.Count; j++) inner = inner + weightedGrad[j]!.Mul(validGrad[j]).Sum();
+        var dA = Autograd.Grad([inner], [leaf])[0]!;
+        return dA.To(ScalarType.Float64).ToArray<double>();
+    }
+}
+
+/// <summary>Puts a model in evaluation mode for a scope and restores its previous mode.</summary>
+internal readonly struct EvaluationMode : IDisposable
+{
+    private readonly GptModel model;
+    private readonly bool wasTraining;
+
+    private EvaluationMode(GptModel model)
+    {
+        this.model = model;
+        wasTraining = model.IsTraining;
+        model.Eval();
+    }
+
+    public static EvaluationMode Enter(GptModel model) => new(model);
+
+    public void Dispose() => model.Train(wasTraining);
+}

@@ -1,0 +1,49 @@
+using Reweighting.Modeling.Gpt;
+using Reweighting.Torch;
+using static Reweighting.Torch.Torch;
+
+namespace Reweighting.Training;
+
+/// <summary>Per-sequence (loss mean, population loss variance) of a micro-batch, the statistics s_i the
+/// statistics-based strategies weigh.</summary>
+public readonly record struct SampleStats(double[] Means, double[] Variances);
+
+/// <summary>Where a training objective gets a micro-batch's statistics from.</summary>
+public interface ISampleStatisticsSource
+{
+    SampleStats Compute(Tensor ids, Tensor targets);
+}
+
+/// <summary>Statistics from a proxy model's token losses, computed without gradients in evaluation mode (the
+/// scorer's numbers, so training weighs what the labels in PostgreSQL describe). The proxy must share the training
+/// model's tokenizer.</summary>
+public sealed class ProxyStatistics(GptModel proxy) : ISampleStatisticsSource
+{
+    public GptModel Proxy { get; } = proxy;
+
+    public SampleStats Compute(Tensor ids, Tensor targets)
+    {
+        using var scope = DisposeScope.Open();
+        using var noGrad = NoGrad();
+        var wasTraining = Proxy.IsTraining;
+        Proxy.Eval();
+        try
+        {
+            var device = Proxy.Parameters().First().Device;
+            var losses = Proxy.TokenLosses(ids.To(device), targets.To(device)); // (B, T)
+            return Of(losses);
+        }
+        finally
+        {
+            Proxy.Train(wasTraining);
+        }
+    }
+
+    /// <summary>Mean and population variance of each row of token losses (B, T).</summary>
+    public static SampleStats Of(Tensor tokenLosses)
+    {
+        using var scope = DisposeScope.Open();
+        var detached = tokenLosses.Detach().To(ScalarType.Float64);
+        return new SampleStats(detached.Mean(1).ToArray<double>(), detached.Var(1, correction: 0).ToArray<double>());
+    }
+}
