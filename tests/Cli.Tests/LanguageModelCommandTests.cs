@@ -78,6 +78,34 @@ public sealed class LanguageModelCommandTests : IDisposable
             m.GetProperty("auroc").GetDouble().Should().BeInRange(0, 1);
             m.GetProperty("average_precision").GetDouble().Should().BeInRange(0, 1);
         }
+        report.GetProperty("label_rule").GetString().Should().Be("mean-loss");
+        report.GetProperty("transform").GetString().Should().Be("log-variance-std");
+        var rules = report.GetProperty("label_rules");
+        rules.EnumerateObject().Select(p => p.Name).Should().Contain(["mean-loss", "variance", "mean-plus-spread"]);
+        foreach (var rule in rules.EnumerateObject())
+        {
+            rule.Value.EnumerateObject().Select(p => p.Name).Should().BeEquivalentTo(["log-variance-std", "raw-std", "log-variance", "raw"], rule.Name);
+            foreach (var cell in rule.Value.EnumerateObject())
+            foreach (var metric in new[] { "auroc", "average_precision", "noisy_precision", "noisy_recall" })
+            {
+                var value = cell.Value.GetProperty(metric);
+                // Precision is undefined (NaN) only when that rule flags nothing.
+                if (metric == "noisy_precision" && value.ValueKind == JsonValueKind.String)
+                    cell.Value.GetProperty("flagged").GetInt32().Should().Be(0, $"{rule.Name}/{cell.Name}");
+                else
+                    value.GetDouble().Should().BeInRange(0, 1, $"{rule.Name}/{cell.Name}/{metric}");
+            }
+        }
+        // methods.gmm is the chosen cell of the comparison.
+        rules.GetProperty("mean-loss").GetProperty("log-variance-std").GetProperty("auroc").GetDouble()
+            .Should().Be(report.GetProperty("methods").GetProperty("gmm").GetProperty("auroc").GetDouble());
+        var variance = CliRunner.Run("eval", "noise-detection", "--model", ckpt, "--corpus", noisy, "--json", "--label-rule", "variance", "--transform", "raw");
+        variance.ExitCode.Should().Be(0, variance.Stderr);
+        var chosen = JsonDocument.Parse(variance.Stdout).RootElement;
+        chosen.GetProperty("label_rule").GetString().Should().Be("variance");
+        chosen.GetProperty("methods").GetProperty("gmm").GetProperty("average_precision").GetDouble()
+            .Should().Be(chosen.GetProperty("label_rules").GetProperty("variance").GetProperty("raw").GetProperty("average_precision").GetDouble());
+        CliRunner.Run("eval", "noise-detection", "--model", ckpt, "--corpus", noisy, "--label-rule", "loudest").ExitCode.Should().NotBe(0);
         CliRunner.Run("eval", "noise-detection", "--model", ckpt, "--corpus", corpus).Stderr.Should().Contain("no records with \"label\"");
 
         var weighted = CliRunner.Run("train", "--corpus", corpus, "--tokenizer", ckpt, "--strategy", "extremes", "--temperature", "0.5", "--steps", "3",

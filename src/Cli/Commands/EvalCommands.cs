@@ -13,25 +13,63 @@ using Reweighting.Torch;
 namespace Reweighting.Cli.Commands;
 
 /// <summary>`reweight eval noise-detection`: how well the GMM's noisy label finds injected noise, next to the
-/// baselines users would otherwise use (mean-loss/perplexity filtering, variance alone).</summary>
+/// baselines users would otherwise use (mean-loss/perplexity filtering, variance alone), and how that depends on the
+/// label rule that names the components and on the features the mixture is fitted over.</summary>
 internal static class EvalCommands
 {
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "Proxy checkpoint", Required = true };
         var corpus = new Option<string>("--corpus") { Description = "Labelled JSONL(.gz): records with \"label\": clean|noisy and \"noise_type\" (see corpus corrupt)", Required = true };
-        var json = new Option<bool>("--json") { Description = "Print JSON: methods.{gmm,mean_loss,variance}.{auroc,average_precision,noisy_precision,noisy_recall}" };
+        var json = new Option<bool>("--json")
+        {
+            Description = "Print JSON: methods.{gmm,mean_loss,variance}.{auroc,average_precision,noisy_precision,noisy_recall} and " +
+                          "label_rules.{rule}.{features}.{auroc,average_precision,noisy_precision,noisy_recall,flagged}",
+        };
         var device = new Option<string>("--device") { Description = "cpu or cuda[:n]", DefaultValueFactory = _ => "cpu" };
         var batch = new Option<int>("--batch") { Description = "Windows per forward pass", DefaultValueFactory = _ => 16 };
         var seed = new Option<int>("--seed") { Description = "Seed of the GMM initialisation", DefaultValueFactory = _ => 0 };
-        var detection = new Command("noise-detection", "Score a labelled corpus, fit the GMM, and measure how well each method finds the noisy documents")
-            { model, corpus, json, device, batch, seed };
+        var labelRule = new Option<string>("--label-rule")
+        {
+            Description = "Label rule behind methods.gmm: " + string.Join("; ", LabelRules.All.Select(r => $"{r.Name} ({r.Description})")),
+            DefaultValueFactory = _ => LabelRules.Default.Name,
+        };
+        labelRule.AcceptOnlyFromAmong(LabelRules.All.Select(r => r.Name).ToArray());
+        var transform = new Option<string>("--transform")
+        {
+            Description = "GMM features behind methods.gmm: " + string.Join("; ", FeatureSettings.Select(f => $"{f.Name} ({f.Description})")),
+            DefaultValueFactory = _ => FeatureSettings[0].Name,
+        };
+        transform.AcceptOnlyFromAmong(FeatureSettings.Select(f => f.Name).ToArray());
+        var detection = new Command("noise-detection", "Score a labelled corpus, fit the GMM, and measure how well each method (and each label rule " +
+            "under each feature transform) finds the noisy documents")
+            { model, corpus, json, device, batch, seed, labelRule, transform };
         detection.SetAction(parse => TokenizerCommands.Guard(() => NoiseDetection(parse.GetValue(model)!, parse.GetValue(corpus)!, parse.GetValue(json),
-            Device.Parse(parse.GetValue(device)!), parse.GetValue(batch), parse.GetValue(seed))));
+            Device.Parse(parse.GetValue(device)!), parse.GetValue(batch), parse.GetValue(seed),
+            LabelRules.Get(parse.GetValue(labelRule)!), FeatureSetting.Get(parse.GetValue(transform)!))));
         return new Command("eval", "Evaluations that measure whether the methods work") { detection };
     }
 
-    private static int NoiseDetection(string modelDir, string corpusPath, bool json, Device device, int batch, int seed)
+    /// <summary>A feature map the GMM is fitted under: a transform of (mean, variance), standardised over the corpus or not.</summary>
+    private sealed record FeatureSetting(string Name, FeatureTransform Transform, bool Standardise, string Description)
+    {
+        public static FeatureSetting Get(string name) => FeatureSettings.FirstOrDefault(f => f.Name == name)
+            ?? throw new ArgumentException($"unknown feature transform '{name}' (known: {string.Join(", ", FeatureSettings.Select(f => f.Name))})");
+    }
+
+    // The first is the default: standardised so neither feature dominates the k-means++ seeding.
+    private static readonly FeatureSetting[] FeatureSettings =
+    [
+        new("log-variance-std", FeatureTransform.LogVariance, true, "(mean, ln variance), standardised"),
+        new("raw-std", FeatureTransform.Raw, true, "(mean, variance), standardised"),
+        new("log-variance", FeatureTransform.LogVariance, false, "(mean, ln variance) as measured"),
+        new("raw", FeatureTransform.Raw, false, "(mean, variance) as measured"),
+    ];
+
+    /// <summary>One label rule under one feature setting: the noisy-label responsibility as the score, the hard label as the flag.</summary>
+    private sealed record Detection(double[] Score, bool[] Flag);
+
+    private static int NoiseDetection(string modelDir, string corpusPath, bool json, Device device, int batch, int seed, ILabelRule chosenRule, FeatureSetting chosenFeatures)
     {
         var labels = ReadLabels(corpusPath);
         var records = CorpusLoading.Read(corpusPath, "text").Where(r => labels.ContainsKey(r.Id)).ToList();
@@ -48,25 +86,17 @@ internal static class EvalCommands
         }
         progress.Report($"scored {records.Count} documents", force: true);
         var usable = Enumerable.Range(0, records.Count).Where(i => stats[i].Count > 0).ToList();
-
-        // GMM over (mean, log variance), standardised so neither feature dominates the k-means++ seeding.
-        var raw = usable.Select(i => new[] { stats[i].Mean, Math.Log(Math.Max(stats[i].Variance, StatFeatures.VarianceFloor)) }).ToList();
-        double[] mu = [raw.Average(r => r[0]), raw.Average(r => r[1])];
-        double[] sd = [Std(raw.Select(r => r[0]), mu[0]), Std(raw.Select(r => r[1]), mu[1])];
-        var features = new StatFeatures(FeatureTransform.LogVariance, mu, sd);
-        var points = new double[2 * usable.Count];
-        for (var j = 0; j < usable.Count; j++) features.Apply(stats[usable[j]].Mean, stats[usable[j]].Variance, points.AsSpan(2 * j, 2));
-        var fit = GaussianMixtureFitter.Fit(points, 2, new GmmFitOptions(Seed: seed), FeatureTransform.LogVariance);
-        var parameters = fit.Parameters with { StandardizeMean = mu, StandardizeStd = sd };
-        var labelMap = ComponentLabels.ByAscendingMeanLoss(parameters.Means);
-        var labeller = new GmmLabeller(GaussianMixture.FromParameters(parameters), features, labelMap);
-
+        var usableStats = usable.Select(i => stats[i]).ToArray();
         var truth = usable.Select(i => labels[records[i].Id].Noisy).ToArray();
-        var assignments = usable.Select(i => labeller.Assign(stats[i].Mean, stats[i].Variance)).ToArray();
-        var gmmScore = assignments.Select(a => a.Responsibilities.Where((_, c) => labelMap[c] == SampleLabel.Noisy).Sum()).ToArray();
-        var gmmFlag = assignments.Select(a => a.Label == SampleLabel.Noisy).ToArray();
-        var meanScore = usable.Select(i => stats[i].Mean).ToArray();
-        var varianceScore = usable.Select(i => stats[i].Variance).ToArray();
+
+        // One GMM per feature setting; every label rule reads its own map off the same fit.
+        var fits = FeatureSettings.ToDictionary(f => f.Name, f => FitMixture(usableStats, f, seed));
+        var grid = LabelRules.All.ToDictionary(r => r.Name, r => FeatureSettings.ToDictionary(f => f.Name, f => Detect(usableStats, fits[f.Name], r)));
+        progress.Report($"fitted {FeatureSettings.Length} mixtures, compared {LabelRules.All.Count} label rules", force: true);
+
+        var (gmmScore, gmmFlag) = grid[chosenRule.Name][chosenFeatures.Name];
+        var meanScore = usableStats.Select(s => s.Mean).ToArray();
+        var varianceScore = usableStats.Select(s => s.Variance).ToArray();
         // The baselines flag as many documents as the GMM does, their highest-scoring ones: the same budget.
         var flagged = gmmFlag.Count(f => f);
         var methods = new Dictionary<string, (double[] Score, bool[] Flag)>
@@ -78,29 +108,37 @@ internal static class EvalCommands
         var types = usable.Select(i => labels[records[i].Id].Type).ToArray();
         var report = methods.ToDictionary(m => m.Key, m =>
         {
-            var (precision, recall) = DetectionMetrics.PrecisionRecall(m.Value.Flag, truth);
             var perType = types.Where(t => t is not null).Distinct().OrderBy(t => t, StringComparer.Ordinal).ToDictionary(t => t!, t =>
             {
                 var idx = Enumerable.Range(0, truth.Length).Where(j => !truth[j] || types[j] == t).ToArray();
                 return DetectionMetrics.RocAuc(idx.Select(j => m.Value.Score[j]).ToArray(), idx.Select(j => truth[j]).ToArray());
             });
-            return new Dictionary<string, object>
-            {
-                ["auroc"] = DetectionMetrics.RocAuc(m.Value.Score, truth), ["average_precision"] = DetectionMetrics.AveragePrecision(m.Value.Score, truth),
-                ["noisy_precision"] = precision, ["noisy_recall"] = recall, ["auroc_by_noise_type"] = perType,
-            };
+            var metrics = Metrics(m.Value.Score, m.Value.Flag, truth);
+            metrics.Remove("flagged");
+            metrics["auroc_by_noise_type"] = perType;
+            return metrics;
         });
+        var comparison = grid.ToDictionary(r => r.Key, r => r.Value.ToDictionary(f => f.Key, f => Metrics(f.Value.Score, f.Value.Flag, truth)));
         if (json)
         {
             Console.WriteLine(JsonSerializer.Serialize(new
             {
-                documents = usable.Count, noisy = truth.Count(t => t), flagged_noisy_by_gmm = flagged, gmm_mean_log_likelihood = fit.MeanLogLikelihood,
+                documents = usable.Count, noisy = truth.Count(t => t), flagged_noisy_by_gmm = flagged,
+                gmm_mean_log_likelihood = fits[chosenFeatures.Name].Fit.MeanLogLikelihood,
+                label_rule = chosenRule.Name, transform = chosenFeatures.Name,
                 methods = report,
+                label_rules = comparison,
+                feature_transforms = FeatureSettings.ToDictionary(f => f.Name, f => new
+                {
+                    transform = f.Transform.ToString(), standardised = f.Standardise,
+                    mean_log_likelihood = fits[f.Name].Fit.MeanLogLikelihood, converged = fits[f.Name].Fit.Converged,
+                }),
             }, new JsonSerializerOptions { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         }
         else
         {
-            Console.WriteLine($"{usable.Count} documents, {truth.Count(t => t)} noisy; the GMM labels {flagged} noisy (baselines flag as many)");
+            Console.WriteLine($"{usable.Count} documents, {truth.Count(t => t)} noisy; the GMM ({chosenRule.Name}, {chosenFeatures.Name}) labels {flagged} noisy " +
+                "(baselines flag as many)");
             Console.WriteLine($"{"method",-10} {"ROC-AUC",8} {"AP",8} {"precision",10} {"recall",8}");
             foreach (var (name, r) in report)
                 Console.WriteLine($"{name,-10} {(double)r["auroc"],8:F4} {(double)r["average_precision"],8:F4} {(double)r["noisy_precision"],10:F4} {(double)r["noisy_recall"],8:F4}");
@@ -108,8 +146,59 @@ internal static class EvalCommands
             var typeNames = ((Dictionary<string, double>)report["gmm"]["auroc_by_noise_type"]).Keys;
             foreach (var t in typeNames)
                 Console.WriteLine($"  {t,-16} " + string.Join("  ", report.Select(r => $"{r.Key} {((Dictionary<string, double>)r.Value["auroc_by_noise_type"])[t]:F3}")));
+            Console.WriteLine();
+            Console.WriteLine("GMM label rule x features (score: noisy responsibility; flag: the hard label; * = the gmm row above):");
+            Console.WriteLine($"  {"label rule",-20} {"features",-18} {"ROC-AUC",8} {"AP",8} {"precision",10} {"recall",8} {"flagged",8}");
+            foreach (var (rule, byFeatures) in comparison)
+            foreach (var (features, r) in byFeatures)
+            {
+                var mark = rule == chosenRule.Name && features == chosenFeatures.Name ? "*" : " ";
+                Console.WriteLine($"{mark} {rule,-20} {features,-18} {(double)r["auroc"],8:F4} {(double)r["average_precision"],8:F4} " +
+                                  $"{(double)r["noisy_precision"],10:F4} {(double)r["noisy_recall"],8:F4} {(int)r["flagged"],8}");
+            }
         }
         return 0;
+    }
+
+    /// <summary>Fits the document GMM under one feature setting; with standardisation, the corpus's own feature mean and
+    /// deviation are stored in the parameters so the labeller applies the same map.</summary>
+    private static (GmmFit Fit, StatFeatures Features) FitMixture(IReadOnlyList<LossStatistics> stats, FeatureSetting setting, int seed)
+    {
+        var transformed = new StatFeatures(setting.Transform);
+        var raw = new double[StatFeatures.Dimensions * stats.Count]; // (N, 2) row-major
+        for (var j = 0; j < stats.Count; j++) transformed.Apply(stats[j].Mean, stats[j].Variance, raw.AsSpan(2 * j, 2));
+        if (!setting.Standardise)
+            return (GaussianMixtureFitter.Fit(raw, 2, new GmmFitOptions(Seed: seed), setting.Transform), transformed);
+
+        var column = (int d) => Enumerable.Range(0, stats.Count).Select(j => raw[2 * j + d]).ToArray();
+        double[] mu = [column(0).Average(), column(1).Average()];
+        double[] sd = [Std(column(0), mu[0]), Std(column(1), mu[1])];
+        var features = new StatFeatures(setting.Transform, mu, sd);
+        var points = new double[raw.Length];
+        for (var j = 0; j < stats.Count; j++) features.Apply(stats[j].Mean, stats[j].Variance, points.AsSpan(2 * j, 2));
+        var fit = GaussianMixtureFitter.Fit(points, 2, new GmmFitOptions(Seed: seed), setting.Transform);
+        return (fit with { Parameters = fit.Parameters with { StandardizeMean = mu, StandardizeStd = sd } }, features);
+    }
+
+    /// <summary>Labels every document with <paramref name="rule"/>'s map of the fitted mixture.</summary>
+    private static Detection Detect(IReadOnlyList<LossStatistics> stats, (GmmFit Fit, StatFeatures Features) fitted, ILabelRule rule)
+    {
+        var labelMap = rule.Map(fitted.Fit.Parameters);
+        var labeller = new GmmLabeller(GaussianMixture.FromParameters(fitted.Fit.Parameters), fitted.Features, labelMap);
+        var assignments = stats.Select(s => labeller.Assign(s.Mean, s.Variance)).ToArray();
+        return new Detection(
+            assignments.Select(a => a.Responsibilities.Where((_, c) => labelMap[c] == SampleLabel.Noisy).Sum()).ToArray(),
+            assignments.Select(a => a.Label == SampleLabel.Noisy).ToArray());
+    }
+
+    private static Dictionary<string, object> Metrics(double[] score, bool[] flag, bool[] truth)
+    {
+        var (precision, recall) = DetectionMetrics.PrecisionRecall(flag, truth);
+        return new Dictionary<string, object>
+        {
+            ["auroc"] = DetectionMetrics.RocAuc(score, truth), ["average_precision"] = DetectionMetrics.AveragePrecision(score, truth),
+            ["noisy_precision"] = precision, ["noisy_recall"] = recall, ["flagged"] = flag.Count(f => f),
+        };
     }
 
     private static bool[] TopFlags(double[] scores, int count)

@@ -12,6 +12,9 @@ public sealed class GmmLabeller
     /// <summary>The mixture in use.</summary>
     public GaussianMixture Mixture { get; }
 
+    /// <summary>The feature map from (loss mean, loss variance) to the mixture's feature space.</summary>
+    public StatFeatures Features => _features;
+
     public GmmLabeller(GaussianMixture mixture, StatFeatures features, SampleLabel[] labelMap)
     {
         if (mixture.Dimensions != StatFeatures.Dimensions)
