@@ -37,39 +37,23 @@ internal static class EvalCommands
         labelRule.AcceptOnlyFromAmong(LabelRules.All.Select(r => r.Name).ToArray());
         var transform = new Option<string>("--transform")
         {
-            Description = "GMM features behind methods.gmm: " + string.Join("; ", FeatureSettings.Select(f => $"{f.Name} ({f.Description})")),
-            DefaultValueFactory = _ => FeatureSettings[0].Name,
+            Description = "GMM features behind methods.gmm: " + string.Join("; ", GmmFeatureSetting.All.Select(f => $"{f.Name} ({f.Description})")),
+            DefaultValueFactory = _ => GmmFeatureSetting.Default.Name,
         };
-        transform.AcceptOnlyFromAmong(FeatureSettings.Select(f => f.Name).ToArray());
+        transform.AcceptOnlyFromAmong(GmmFeatureSetting.All.Select(f => f.Name).ToArray());
         var detection = new Command("noise-detection", "Score a labelled corpus, fit the GMM, and measure how well each method (and each label rule " +
             "under each feature transform) finds the noisy documents")
             { model, corpus, json, device, batch, seed, labelRule, transform };
         detection.SetAction(parse => TokenizerCommands.Guard(() => NoiseDetection(parse.GetValue(model)!, parse.GetValue(corpus)!, parse.GetValue(json),
             Device.Parse(parse.GetValue(device)!), parse.GetValue(batch), parse.GetValue(seed),
-            LabelRules.Get(parse.GetValue(labelRule)!), FeatureSetting.Get(parse.GetValue(transform)!))));
+            LabelRules.Get(parse.GetValue(labelRule)!), GmmFeatureSetting.Get(parse.GetValue(transform)!))));
         return new Command("eval", "Evaluations that measure whether the methods work") { detection };
     }
-
-    /// <summary>A feature map the GMM is fitted under: a transform of (mean, variance), standardised over the corpus or not.</summary>
-    private sealed record FeatureSetting(string Name, FeatureTransform Transform, bool Standardise, string Description)
-    {
-        public static FeatureSetting Get(string name) => FeatureSettings.FirstOrDefault(f => f.Name == name)
-            ?? throw new ArgumentException($"unknown feature transform '{name}' (known: {string.Join(", ", FeatureSettings.Select(f => f.Name))})");
-    }
-
-    // The first is the default: standardised so neither feature dominates the k-means++ seeding.
-    private static readonly FeatureSetting[] FeatureSettings =
-    [
-        new("log-variance-std", FeatureTransform.LogVariance, true, "(mean, ln variance), standardised"),
-        new("raw-std", FeatureTransform.Raw, true, "(mean, variance), standardised"),
-        new("log-variance", FeatureTransform.LogVariance, false, "(mean, ln variance) as measured"),
-        new("raw", FeatureTransform.Raw, false, "(mean, variance) as measured"),
-    ];
 
     /// <summary>One label rule under one feature setting: the noisy-label responsibility as the score, the hard label as the flag.</summary>
     private sealed record Detection(double[] Score, bool[] Flag);
 
-    private static int NoiseDetection(string modelDir, string corpusPath, bool json, Device device, int batch, int seed, ILabelRule chosenRule, FeatureSetting chosenFeatures)
+    private static int NoiseDetection(string modelDir, string corpusPath, bool json, Device device, int batch, int seed, ILabelRule chosenRule, GmmFeatureSetting chosenFeatures)
     {
         var labels = ReadLabels(corpusPath);
         var records = CorpusLoading.Read(corpusPath, "text").Where(r => labels.ContainsKey(r.Id)).ToList();
@@ -90,9 +74,9 @@ internal static class EvalCommands
         var truth = usable.Select(i => labels[records[i].Id].Noisy).ToArray();
 
         // One GMM per feature setting; every label rule reads its own map off the same fit.
-        var fits = FeatureSettings.ToDictionary(f => f.Name, f => FitMixture(usableStats, f, seed));
-        var grid = LabelRules.All.ToDictionary(r => r.Name, r => FeatureSettings.ToDictionary(f => f.Name, f => Detect(usableStats, fits[f.Name], r)));
-        progress.Report($"fitted {FeatureSettings.Length} mixtures, compared {LabelRules.All.Count} label rules", force: true);
+        var fits = GmmFeatureSetting.All.ToDictionary(f => f.Name, f => StatisticsMixture.Fit(usableStats.Select(x => (x.Mean, x.Variance)).ToArray(), f, new GmmFitOptions(Seed: seed)));
+        var grid = LabelRules.All.ToDictionary(r => r.Name, r => GmmFeatureSetting.All.ToDictionary(f => f.Name, f => Detect(usableStats, fits[f.Name], r)));
+        progress.Report($"fitted {GmmFeatureSetting.All.Count} mixtures, compared {LabelRules.All.Count} label rules", force: true);
 
         var (gmmScore, gmmFlag) = grid[chosenRule.Name][chosenFeatures.Name];
         var meanScore = usableStats.Select(s => s.Mean).ToArray();
@@ -128,7 +112,7 @@ internal static class EvalCommands
                 label_rule = chosenRule.Name, transform = chosenFeatures.Name,
                 methods = report,
                 label_rules = comparison,
-                feature_transforms = FeatureSettings.ToDictionary(f => f.Name, f => new
+                feature_transforms = GmmFeatureSetting.All.ToDictionary(f => f.Name, f => new
                 {
                     transform = f.Transform.ToString(), standardised = f.Standardise,
                     mean_log_likelihood = fits[f.Name].Fit.MeanLogLikelihood, converged = fits[f.Name].Fit.Converged,
@@ -160,26 +144,6 @@ internal static class EvalCommands
         return 0;
     }
 
-    /// <summary>Fits the document GMM under one feature setting; with standardisation, the corpus's own feature mean and
-    /// deviation are stored in the parameters so the labeller applies the same map.</summary>
-    private static (GmmFit Fit, StatFeatures Features) FitMixture(IReadOnlyList<LossStatistics> stats, FeatureSetting setting, int seed)
-    {
-        var transformed = new StatFeatures(setting.Transform);
-        var raw = new double[StatFeatures.Dimensions * stats.Count]; // (N, 2) row-major
-        for (var j = 0; j < stats.Count; j++) transformed.Apply(stats[j].Mean, stats[j].Variance, raw.AsSpan(2 * j, 2));
-        if (!setting.Standardise)
-            return (GaussianMixtureFitter.Fit(raw, 2, new GmmFitOptions(Seed: seed), setting.Transform), transformed);
-
-        var column = (int d) => Enumerable.Range(0, stats.Count).Select(j => raw[2 * j + d]).ToArray();
-        double[] mu = [column(0).Average(), column(1).Average()];
-        double[] sd = [Std(column(0), mu[0]), Std(column(1), mu[1])];
-        var features = new StatFeatures(setting.Transform, mu, sd);
-        var points = new double[raw.Length];
-        for (var j = 0; j < stats.Count; j++) features.Apply(stats[j].Mean, stats[j].Variance, points.AsSpan(2 * j, 2));
-        var fit = GaussianMixtureFitter.Fit(points, 2, new GmmFitOptions(Seed: seed), setting.Transform);
-        return (fit with { Parameters = fit.Parameters with { StandardizeMean = mu, StandardizeStd = sd } }, features);
-    }
-
     /// <summary>Labels every document with <paramref name="rule"/>'s map of the fitted mixture.</summary>
     private static Detection Detect(IReadOnlyList<LossStatistics> stats, (GmmFit Fit, StatFeatures Features) fitted, ILabelRule rule)
     {
@@ -208,14 +172,8 @@ internal static class EvalCommands
         return flags;
     }
 
-    private static double Std(IEnumerable<double> xs, double mean)
-    {
-        var s = Math.Sqrt(xs.Average(x => (x - mean) * (x - mean)));
-        return s > 0 ? s : 1;
-    }
-
     /// <summary>id → (noisy?, noise type) from the labelled corpus; records without a valid label are skipped.</summary>
-    private static Dictionary<string, (bool Noisy, string? Type)> ReadLabels(string path)
+    internal static Dictionary<string, (bool Noisy, string? Type)> ReadLabels(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"corpus {path} does not exist");
         using var file = File.OpenRead(path);
