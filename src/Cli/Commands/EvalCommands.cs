@@ -47,7 +47,7 @@ internal static class EvalCommands
         detection.SetAction(parse => TokenizerCommands.Guard(() => NoiseDetection(parse.GetValue(model)!, parse.GetValue(corpus)!, parse.GetValue(json),
             Device.Parse(parse.GetValue(device)!), parse.GetValue(batch), parse.GetValue(seed),
             LabelRules.Get(parse.GetValue(labelRule)!), GmmFeatureSetting.Get(parse.GetValue(transform)!))));
-        return new Command("eval", "Evaluations that measure whether the methods work") { detection };
+        return new Command("eval", "Evaluations that measure whether the methods work") { detection, ReweightingEvaluation.Create() };
     }
 
     /// <summary>One label rule under one feature setting: the noisy-label responsibility as the score, the hard label as the flag.</summary>

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using Reweighting.Modeling.Checkpoints;
 using Reweighting.Modeling.Gpt;
 using Reweighting.Modeling.Training;
-using Reweighting.Strategies;
+using Reweighting.Training;
 using Reweighting.Text.Tokenization;
 using Reweighting.Torch;
 
@@ -22,9 +22,7 @@ internal static class ProxyCommands
 
     /// <summary>`reweight train`: pretraining with a weighting strategy, on a corpus file (no streaming needed).</summary>
     public static Command CreateWeightedTrain() =>
-        TrainCommand("train", "Pretrain a GPT on a corpus with per-sample weights from a strategy (" + string.Join(", ", StrategyNames) + ")", withStrategy: true);
-
-    private static readonly string[] StrategyNames = ["uniform", "linupper", "quadratic", "extremes"];
+        TrainCommand("train", "Pretrain a GPT on a corpus with a reweighting strategy (" + string.Join(", ", StrategySetup.Names) + ")", withStrategy: true);
 
     private static Command TrainCommand(string name, string description, bool withStrategy)
     {
@@ -45,14 +43,21 @@ internal static class ProxyCommands
         var evalEvery = new Option<int>("--eval-every") { Description = "Held-out evaluation every N steps (0: at the end)", DefaultValueFactory = _ => 0 };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Checkpoint every N steps (0: at the end and on shutdown)", DefaultValueFactory = _ => 0 };
         var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out" };
-        var valid = new Option<string?>("--valid") { Description = "Held-out corpus (default: 1 in 50 documents of --corpus, by id)" };
+        var valid = new Option<string?>("--valid") { Description = "Held-out corpus, evaluated and (meta-em) the clean validation stream its meta-update learns from (default: 1 in 50 documents of --corpus, by id)" };
         var textField = new Option<string>("--text-field") { Description = "JSONL field holding the text", DefaultValueFactory = _ => "text" };
         var seed = new Option<ulong>("--seed") { Description = "Seed of initialisation and data order", DefaultValueFactory = _ => 1337UL };
         var strategy = new Option<string>("--strategy") { Description = "Weighting strategy", DefaultValueFactory = _ => "uniform" };
-        strategy.AcceptOnlyFromAmong(StrategyNames);
+        strategy.AcceptOnlyFromAmong(StrategySetup.Names);
         var temperature = new Option<double>("--temperature") { Description = "Final softmax temperature r of the loss-shape strategies", DefaultValueFactory = _ => 0.4 };
         var burnIn = new Option<int>("--burn-in") { Description = "Uniform steps before reweighting starts", DefaultValueFactory = _ => 0 };
         var anneal = new Option<int?>("--anneal-steps") { Description = "Steps over which r falls from 100 to --temperature (default: half the steps)" };
+        var proxy = new Option<string?>("--proxy") { Description = "Proxy checkpoint (meta-em, cluster-heuristic: its statistics; token-masked: the reference); its tokenizer is used" };
+        var metaLr = new Option<double>("--meta-lr") { Description = "meta-em: step size of the ascent on the validation improvement (Adam-normalised)", DefaultValueFactory = _ => new MetaEmOptions().MetaLearningRate };
+        var metaEvery = new Option<int>("--meta-every") { Description = "meta-em: meta-update every N steps", DefaultValueFactory = _ => 1 };
+        var metaExact = new Option<bool>("--meta-exact") { Description = "meta-em: exact meta-gradient by double backward (small models) instead of the two-forward estimate" };
+        var topQ = new Option<double>("--top-q") { Description = "token-masked: fraction of each sequence's highest-loss tokens trained by MLE", DefaultValueFactory = _ => 0.25 };
+        var gmmSample = new Option<int>("--gmm-sample") { Description = "meta-em, cluster-heuristic: training sequences scored to fit the GMM", DefaultValueFactory = _ => 512 };
+        var phiLog = new Option<string?>("--phi-log") { Description = "meta-em: append phi after every meta-update to this JSONL file" };
         var train = new Command(name, description)
         {
             corpus, preset, modelConfig, tokenizer, vocab, steps, output, batch, seq, accumulation, lr, warmup, device, evalEvery, checkpointEvery, resume, valid, textField, seed,
@@ -63,14 +68,22 @@ internal static class ProxyCommands
             train.Options.Add(temperature);
             train.Options.Add(burnIn);
             train.Options.Add(anneal);
+            foreach (var option in new Option[] { proxy, metaLr, metaEvery, metaExact, topQ, gmmSample, phiLog }) train.Options.Add(option);
         }
         train.SetAction(parse => TokenizerCommands.Guard(() =>
         {
             var weighting = withStrategy
-                ? CreateStrategy(parse.GetValue(strategy)!, new LossShapeOptions(parse.GetValue(temperature), 100, parse.GetValue(burnIn),
-                    parse.GetValue(anneal) ?? Math.Max(1, parse.GetValue(steps) / 2)))
+                ? new StrategyChoice(parse.GetValue(strategy)!, parse.GetValue(proxy), parse.GetValue(phiLog), new StrategySettings
+                {
+                    Temperature = parse.GetValue(temperature), BurnIn = parse.GetValue(burnIn), AnnealSteps = parse.GetValue(anneal),
+                    Meta = new MetaEmOptions(parse.GetValue(metaLr), parse.GetValue(metaEvery), parse.GetValue(metaExact), BurnInSteps: parse.GetValue(burnIn)).Validate(),
+                    TopFraction = parse.GetValue(topQ), GmmSample = parse.GetValue(gmmSample), Seed = parse.GetValue(seed),
+                })
                 : null;
-            return Train(weighting, parse.GetValue(corpus)!, parse.GetValue(preset)!, parse.GetValue(modelConfig), parse.GetValue(tokenizer), parse.GetValue(vocab), parse.GetValue(output)!,
+            if (weighting is not null && StrategySetup.NeedsProxy(weighting.Name) && weighting.Proxy is null)
+                throw new ArgumentException($"--strategy {weighting.Name} needs --proxy (a proxy checkpoint, e.g. from `reweight proxy train`)");
+            return Train(weighting, parse.GetValue(corpus)!, parse.GetValue(preset)!, parse.GetValue(modelConfig),
+                parse.GetValue(tokenizer) ?? weighting?.Proxy, parse.GetValue(vocab), parse.GetValue(output)!,
                 parse.GetValue(resume), parse.GetValue(valid), parse.GetValue(textField)!, parse.GetValue(seq), new TrainingOptions
                 {
                     Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), GradientAccumulation = parse.GetValue(accumulation),
@@ -82,16 +95,7 @@ internal static class ProxyCommands
         return train;
     }
 
-    private static IWeightingStrategy CreateStrategy(string name, LossShapeOptions options) => name switch
-    {
-        "uniform" => new UniformStrategy(),
-        "linupper" => new LinUpperStrategy(options),
-        "quadratic" => new QuadraticStrategy(options),
-        "extremes" => new ExtremesStrategy(options),
-        _ => throw new ArgumentException($"unknown strategy '{name}'"),
-    };
-
-    private static int Train(IWeightingStrategy? strategy, string corpusPath, string preset, string? configPath, string? tokenizerDir, int? vocabSize, string output, bool resume, string? validPath,
+    private static int Train(StrategyChoice? strategy, string corpusPath, string preset, string? configPath, string? tokenizerDir, int? vocabSize, string output, bool resume, string? validPath,
         string textField, int? sequence, TrainingOptions options)
     {
         options.Validate(); // fail on bad arguments before any slow work
@@ -137,6 +141,9 @@ internal static class ProxyCommands
             .ToDictionary(g => g.Key, g => (IReadOnlyList<IReadOnlyList<long>>)g.Select(x => (IReadOnlyList<long>)x.Second).ToList());
         var data = new TokenStream(trainTokens, tok.EndOfTextId, seqLength, options.Seed);
 
+        using var proxyModel = strategy?.Proxy is { } proxyDir ? Checkpoint.LoadModel(proxyDir, Device.Parse(options.Device)) : null;
+        if (proxyModel is not null && proxyModel.Config.VocabSize != config.VocabSize)
+            throw new ArgumentException($"the proxy's vocabulary ({proxyModel.Config.VocabSize}) differs from the model's ({config.VocabSize}): train with the proxy's tokenizer");
         using var model = new GptModel(config, options.Seed);
         model.To(Device.Parse(options.Device));
         Console.Error.WriteLine($"{(configPath is null ? preset : Path.GetFileName(configPath))}: {model.ParameterCount() / 1e6:F1}M parameters, {data.TokenCount} training tokens, " +
@@ -156,21 +163,21 @@ internal static class ProxyCommands
         });
         try
         {
-            var weightLog = new StrategyLog();
+            var objective = strategy is null ? null : StrategySetup.Create(strategy.Name, strategy.Settings, options.Steps, proxyModel, data,
+                strategy.Name == "meta-em" ? new TokenStream(heldOut.Values.SelectMany(d => d), tok.EndOfTextId, seqLength, options.Seed) : null, options,
+                phiUpdated: strategy.PhiLog is null ? null : update => File.AppendAllText(strategy.PhiLog, new System.Text.Json.Nodes.JsonObject
+                {
+                    ["step"] = update.Step, ["phi"] = update.Phi.ToJson(), ["gradient_norm"] = update.GradientNorm, ["predicted_improvement"] = update.PredictedImprovement,
+                }.ToJsonString() + "\n"),
+                log: line => Console.Error.WriteLine(line));
             var trainer = new Trainer(model, data, options)
             {
-                HeldOut = heldOut, CheckpointDirectory = output, TokenizerDirectory = tokenizerFiles,
-                SampleWeights = strategy is null ? null : (batch, step) =>
-                {
-                    var weights = strategy.Weigh(new BatchScores(batch.Losses, batch.TokenCounts), new StrategyState(step));
-                    weightLog.Add(weights);
-                    return weights.LossCoefficients(batch.TokenCounts);
-                },
+                HeldOut = heldOut, CheckpointDirectory = output, TokenizerDirectory = tokenizerFiles, Objective = objective,
             };
             trainer.Run(resume ? output : null, p =>
             {
                 var eval = p.HeldOutLoss is { } h && h.TryGetValue("all", out var v) ? $"  held-out {v:F4}" : "";
-                var weights = strategy is null ? "" : "  " + weightLog.TakeSummary();
+                var weights = p.ObjectiveSummary is { } summary ? "  " + summary : "";
                 progress.Report($"step {p.Step}/{p.TotalSteps}  loss {p.Loss:F4}  lr {p.LearningRate:E2}  {p.TokensPerSecond:F0} tok/s  ETA {p.Eta:hh\\:mm\\:ss}{weights}{eval}",
                     force: p.HeldOutLoss is not null || p.Step == p.TotalSteps);
             }, cancel.Token);
@@ -185,25 +192,5 @@ internal static class ProxyCommands
     }
 }
 
-/// <summary>Collects what the 2/M bound and the temperature did since the last progress line.</summary>
-internal sealed class StrategyLog
-{
-    private double maxWeightTimesM;
-    private double temperature = double.PositiveInfinity;
-    private int capped;
-
-    public void Add(BatchWeights w)
-    {
-        maxWeightTimesM = Math.Max(maxWeightTimesM, w.MaxWeightTimesM);
-        temperature = w.Temperature;
-        if (w.CapActive) capped++;
-    }
-
-    /// <summary>"r …, max w·M …, capped …" for the progress line; resets the maximum.</summary>
-    public string TakeSummary()
-    {
-        var text = $"r {(double.IsPositiveInfinity(temperature) ? "inf" : temperature.ToString("F2"))}  max w·M {maxWeightTimesM:F2}  capped {capped} batches";
-        maxWeightTimesM = 0;
-        return text;
-    }
-}
+/// <summary>The strategy a `reweight train` run uses, with its proxy and settings.</summary>
+internal sealed record StrategyChoice(string Name, string? Proxy, string? PhiLog, StrategySettings Settings);

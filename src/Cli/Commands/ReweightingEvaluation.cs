@@ -1,0 +1,249 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Reweighting.Modeling.Checkpoints;
+using Reweighting.Modeling.Gpt;
+using Reweighting.Modeling.Training;
+using Reweighting.Strategies;
+using Reweighting.Text.Tokenization;
+using Reweighting.Torch;
+using Reweighting.Training;
+
+namespace Reweighting.Cli.Commands;
+
+/// <summary>`reweight eval reweighting`: every strategy trains the same model from the same initialisation on the same
+/// noisy stream for the same number of steps, per seed; the clean validation loss, the time per step and where the
+/// weight went are compared with uniform training.</summary>
+internal static class ReweightingEvaluation
+{
+    public static Command Create()
+    {
+        var train = new Option<string>("--train") { Description = "Training corpus, ideally labelled (label: clean|noisy, from `reweight corpus corrupt`) for the noisy weight share", Required = true };
+        var valid = new Option<string>("--valid") { Description = "Clean validation corpus: half its documents (by id) feed meta-em's meta-update, the other half are the reported loss", Required = true };
+        var proxy = new Option<string?>("--proxy") { Description = "Proxy checkpoint (needed by meta-em, cluster-heuristic, token-masked); its tokenizer is used" };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "Tokenizer directory when no proxy is given (default: train one on --train)" };
+        var preset = new Option<string>("--preset") { Description = "Model size: " + string.Join(", ", GptConfig.PresetNames), DefaultValueFactory = _ => "tiny" };
+        preset.AcceptOnlyFromAmong([.. GptConfig.PresetNames]);
+        var steps = new Option<int>("--steps") { Description = "Optimiser steps per run (at least 3)", Required = true };
+        var strategies = new Option<string>("--strategies") { Description = "Comma-separated strategies (uniform is always run)", DefaultValueFactory = _ => string.Join(",", StrategySetup.Names) };
+        var seeds = new Option<int>("--seeds") { Description = "Runs per strategy, seeds 1..N (initialisation and data order)", DefaultValueFactory = _ => 3 };
+        var batch = new Option<int>("--batch") { Description = "Sequences per step", DefaultValueFactory = _ => 16 };
+        var seq = new Option<int?>("--seq") { Description = "Tokens per sequence (default: the model's context)" };
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate", DefaultValueFactory = _ => 1e-3 };
+        var device = new Option<string>("--device") { Description = "cpu or cuda[:n]", DefaultValueFactory = _ => "cpu" };
+        var json = new Option<bool>("--json") { Description = "Print JSON: strategies.NAME.{valid_loss_mean, valid_loss_std, step_time_ratio, max_weight_times_m, noisy_weight_share, ...}" };
+        var output = new Option<string?>("--out") { Description = "Also write the JSON report to this file" };
+        var temperature = new Option<double>("--temperature") { Description = "Final temperature of the loss-shape strategies", DefaultValueFactory = _ => 0.4 };
+        var metaLr = new Option<double>("--meta-lr") { Description = "meta-em meta learning rate", DefaultValueFactory = _ => new MetaEmOptions().MetaLearningRate };
+        var command = new Command("reweighting", "Train one model per strategy and seed at equal budget and compare clean validation loss, step time and weights")
+            { train, valid, proxy, tokenizer, preset, steps, strategies, seeds, batch, seq, lr, device, json, output, temperature, metaLr };
+        command.SetAction(parse => TokenizerCommands.Guard(() =>
+        {
+            var names = parse.GetValue(strategies)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+            foreach (var n in names.Where(n => !StrategySetup.Names.Contains(n)))
+                throw new ArgumentException($"unknown strategy '{n}' (known: {string.Join(", ", StrategySetup.Names)})");
+            if (!names.Contains("uniform")) names.Insert(0, "uniform");
+            if (parse.GetValue(seeds) < 1) throw new ArgumentException("--seeds must be at least 1");
+            if (parse.GetValue(steps) < 3) throw new ArgumentException("--steps must be at least 3 (the first and last steps are not timed)");
+            if (names.Any(StrategySetup.NeedsProxy) && parse.GetValue(proxy) is null)
+                throw new ArgumentException($"{string.Join(", ", names.Where(StrategySetup.NeedsProxy))} need --proxy");
+            var settings = new StrategySettings { Temperature = parse.GetValue(temperature), Meta = new MetaEmOptions(parse.GetValue(metaLr)).Validate() };
+            return Run(new Setup(parse.GetValue(train)!, parse.GetValue(valid)!, parse.GetValue(proxy), parse.GetValue(tokenizer), parse.GetValue(preset)!, names,
+                parse.GetValue(seeds), parse.GetValue(seq), settings, new TrainingOptions
+                {
+                    Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), LearningRate = parse.GetValue(lr), MinLearningRate = parse.GetValue(lr) / 10,
+                    WarmupSteps = Math.Max(1, parse.GetValue(steps) / 10), Device = parse.GetValue(device)!,
+                }), parse.GetValue(json), parse.GetValue(output));
+        }));
+        return command;
+    }
+
+    private sealed record Setup(string Train, string Valid, string? Proxy, string? Tokenizer, string Preset, List<string> Strategies, int Seeds, int? Sequence,
+        StrategySettings Settings, TrainingOptions Options);
+
+    /// <summary>One run's outcome.</summary>
+    private sealed record RunResult(double ValidLoss, double StepSeconds, double MaxWeightTimesM, double WeightEntropy, double NoisyWeightShare, bool HasWeights);
+
+    private static int Run(Setup setup, bool json, string? outputPath)
+    {
+        setup.Options.Validate();
+        var progress = new ConsoleProgress();
+        var labels = TryReadLabels(setup.Train);
+        var trainRecords = CorpusLoading.Read(setup.Train, "text");
+        var validRecords = CorpusLoading.Read(setup.Valid, "text");
+        var metaRecords = validRecords.Where(r => CorpusLoading.IsHeldOut(r.Id, 2)).ToList();
+        var reportRecords = validRecords.Where(r => !CorpusLoading.IsHeldOut(r.Id, 2)).ToList();
+        if (metaRecords.Count == 0 || reportRecords.Count == 0) throw new InvalidDataException($"{setup.Valid} needs enough documents to split into meta and report halves");
+
+        var tokenizerDir = setup.Proxy ?? setup.Tokenizer;
+        BpeTokenizer tok;
+        if (tokenizerDir is not null) tok = BpeTokenizer.Load(tokenizerDir);
+        else
+        {
+            Console.Error.WriteLine($"training a 4096-token vocabulary on {trainRecords.Count} documents ...");
+            tok = BpeTrainer.Train(trainRecords.Select(r => r.Text), 4096, new Progress<BpeTrainingProgress>(p => progress.Report($"tokenizer {p.Phase}: {p.Done}/{p.Total}")));
+        }
+        var config = GptConfig.Preset(setup.Preset, tok.VocabSize);
+        var options = (setup.Options with { SequenceLength = setup.Sequence ?? config.ContextLength }).Validate();
+        var device = Device.Parse(options.Device);
+        using var proxy = setup.Proxy is null ? null : Checkpoint.LoadModel(setup.Proxy, device);
+        if (proxy is not null && proxy.Config.VocabSize != tok.VocabSize) throw new InvalidDataException("the proxy's vocabulary differs from its tokenizer's");
+
+        var trainTokens = CorpusLoading.Encode(tok, trainRecords, progress, "training corpus");
+        var noisyDoc = trainRecords.Select(r => labels is not null && labels.TryGetValue(r.Id, out var l) && l.Noisy).ToArray();
+        var metaTokens = CorpusLoading.Encode(tok, metaRecords, progress, "meta-validation half");
+        var reportDocs = new Dictionary<string, IReadOnlyList<IReadOnlyList<long>>>
+        {
+            ["all"] = CorpusLoading.Encode(tok, reportRecords, progress, "reported validation half").Select(d => (IReadOnlyList<long>)d).ToList(),
+        };
+        Console.Error.WriteLine($"{setup.Preset}: {setup.Strategies.Count} strategies x {setup.Seeds} seeds, {options.Steps} steps of {options.BatchSize}x{options.SequenceLength} tokens; " +
+                                $"{noisyDoc.Count(n => n)}/{noisyDoc.Length} training documents labelled noisy");
+
+        var results = setup.Strategies.ToDictionary(s => s, _ => new List<RunResult>());
+        for (var seed = 1; seed <= setup.Seeds; seed++)
+        {
+            foreach (var name in setup.Strategies)
+            {
+                var runOptions = options with { Seed = (ulong)seed };
+                var data = new TokenStream(trainTokens, tok.EndOfTextId, options.SequenceLength, (ulong)seed);
+                var meta = new TokenStream(metaTokens, tok.EndOfTextId, options.SequenceLength, (ulong)seed);
+                var weights = new WeightStatistics(data, noisyDoc, options.BatchSize * options.GradientAccumulation, options.BatchSize);
+                var objective = StrategySetup.Create(name, setup.Settings with { Seed = (ulong)seed }, options.Steps, proxy, data, meta, runOptions, weights.Observe,
+                    log: line => progress.Report($"seed {seed} {name}: {line}", force: true));
+                using var model = new GptModel(config, (ulong)seed);
+                model.To(device);
+                var clock = new Stopwatch();
+                double validLoss = double.NaN;
+                long timedSteps = 0;
+                new Trainer(model, data, runOptions) { HeldOut = reportDocs, Objective = objective }.Run(progress: p =>
+                {
+                    // Steps 2..N-1 are timed: the first carries one-off allocations, the last the final evaluation.
+                    if (p.Step == 1) clock.Start();
+                    else if (p.Step < p.TotalSteps) timedSteps++;
+                    if (p.Step == p.TotalSteps - 1) clock.Stop();
+                    if (p.HeldOutLoss is { } h && h.TryGetValue("all", out var v)) validLoss = v;
+                    progress.Report($"seed {seed}/{setup.Seeds} {name}: step {p.Step}/{p.TotalSteps} loss {p.Loss:F4}");
+                });
+                var run = weights.Result(validLoss, clock.Elapsed.TotalSeconds / Math.Max(1, timedSteps));
+                results[name].Add(run);
+                progress.Report($"seed {seed}/{setup.Seeds} {name}: clean validation loss {validLoss:F4}, {run.StepSeconds * 1000:F0} ms/step", force: true);
+            }
+        }
+
+        var report = Report(setup, options, results);
+        var text = report.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        if (outputPath is not null) Text.IO.AtomicFile.WriteAllText(outputPath, text + "\n");
+        if (json) Console.WriteLine(text);
+        else PrintTable(report, setup.Seeds);
+        return 0;
+    }
+
+    private static Dictionary<string, (bool Noisy, string? Type)>? TryReadLabels(string path)
+    {
+        try
+        {
+            return EvalCommands.ReadLabels(path);
+        }
+        catch (InvalidDataException)
+        {
+            Console.Error.WriteLine($"note: {path} carries no clean/noisy labels; the noisy weight share is not reported");
+            return null;
+        }
+    }
+
+    private static JsonObject Report(Setup setup, TrainingOptions options, Dictionary<string, List<RunResult>> results)
+    {
+        var uniform = results["uniform"];
+        var strategies = new JsonObject();
+        foreach (var (name, runs) in results)
+        {
+            var losses = runs.Select(r => r.ValidLoss).ToArray();
+            var diffs = runs.Select((r, i) => r.ValidLoss - uniform[i].ValidLoss).ToArray();
+            var (mean, std) = MeanStd(losses);
+            var (diffMean, diffStd) = MeanStd(diffs);
+            var half = diffs.Length > 1 ? StudentT975(diffs.Length - 1) * diffStd / Math.Sqrt(diffs.Length) : double.NaN;
+            var (_, uniformStd) = MeanStd(uniform.Select(r => r.ValidLoss).ToArray());
+            var pooled = Math.Sqrt((std * std + uniformStd * uniformStd) / 2);
+            var hasWeights = runs.All(r => r.HasWeights);
+            strategies[name] = new JsonObject
+            {
+                ["valid_loss_mean"] = mean,
+                ["valid_loss_std"] = std,
+                ["valid_losses"] = new JsonArray(losses.Select(l => (JsonNode)l).ToArray()),
+                ["diff_to_uniform"] = new JsonObject
+                {
+                    ["mean"] = diffMean, ["std"] = diffStd, ["ci95_low"] = diffMean - half, ["ci95_high"] = diffMean + half,
+                    ["gap_in_pooled_std"] = pooled > 0 ? -diffMean / pooled : null,
+                },
+                ["step_seconds"] = runs.Average(r => r.StepSeconds),
+                ["step_time_ratio"] = runs.Average(r => r.StepSeconds) / uniform.Average(r => r.StepSeconds),
+                ["max_weight_times_m"] = hasWeights ? runs.Max(r => r.MaxWeightTimesM) : null,
+                ["weight_entropy"] = hasWeights ? runs.Average(r => r.WeightEntropy) : null,
+                ["noisy_weight_share"] = hasWeights && !double.IsNaN(runs[0].NoisyWeightShare) ? runs.Average(r => r.NoisyWeightShare) : null,
+            };
+        }
+        return new JsonObject
+        {
+            ["train"] = setup.Train, ["valid"] = setup.Valid, ["proxy"] = setup.Proxy, ["preset"] = setup.Preset, ["steps"] = options.Steps,
+            ["batch"] = options.BatchSize, ["sequence_length"] = options.SequenceLength, ["learning_rate"] = options.LearningRate, ["seeds"] = setup.Seeds,
+            ["device"] = options.Device, ["strategies"] = strategies,
+        };
+    }
+
+    private static void PrintTable(JsonObject report, int seeds)
+    {
+        Console.WriteLine($"clean validation loss after {report["steps"]} steps, {seeds} seed(s); difference to uniform with its 95% confidence interval");
+        Console.WriteLine($"{"strategy",-18} {"loss mean",10} {"std",8} {"diff",9} {"95% CI",22} {"time x",7} {"max w·M",8} {"entropy",8} {"noisy w",8}");
+        foreach (var (name, node) in report["strategies"]!.AsObject())
+        {
+            double D(string key) => node![key]?.GetValue<double>() ?? double.NaN;
+            var diff = node!["diff_to_uniform"]!;
+            Console.WriteLine($"{name,-18} {D("valid_loss_mean"),10:F4} {D("valid_loss_std"),8:F4} {diff["mean"]!.GetValue<double>(),9:+0.0000;-0.0000} " +
+                              $"{$"[{diff["ci95_low"]!.GetValue<double>():F4}, {diff["ci95_high"]!.GetValue<double>():F4}]",22} {D("step_time_ratio"),7:F3} " +
+                              $"{D("max_weight_times_m"),8:F2} {D("weight_entropy"),8:F3} {D("noisy_weight_share"),8:F3}");
+        }
+    }
+
+    private static (double Mean, double Std) MeanStd(double[] xs)
+    {
+        var mean = xs.Average();
+        var std = xs.Length > 1 ? Math.Sqrt(xs.Sum(x => (x - mean) * (x - mean)) / (xs.Length - 1)) : 0;
+        return (mean, std);
+    }
+
+    /// <summary>The 97.5% quantile of Student's t with <paramref name="df"/> degrees of freedom (two-sided 95%).</summary>
+    internal static double StudentT975(int df) => df switch
+    {
+        1 => 12.706, 2 => 4.303, 3 => 3.182, 4 => 2.776, 5 => 2.571, 6 => 2.447, 7 => 2.365, 8 => 2.306, 9 => 2.262, 10 => 2.228,
+        <= 15 => 2.131, <= 20 => 2.086, <= 30 => 2.042, _ => 1.960,
+    };
+
+    /// <summary>Accumulates, over a run's micro-batches, the largest M·w_i, the normalised entropy of the weights, and
+    /// the share of weight on noisy documents (each sequence counts by the fraction of its target tokens that come from
+    /// documents labelled noisy).</summary>
+    private sealed class WeightStatistics(TokenStream data, bool[] noisyDocument, long sequencesPerStep, int batchSize)
+    {
+        private double maxWeightTimesM, entropy, noisyShare;
+        private int batches;
+
+        public void Observe(MicroBatch batch, BatchWeights weights)
+        {
+            var w = weights.Weights;
+            maxWeightTimesM = Math.Max(maxWeightTimesM, weights.MaxWeightTimesM);
+            entropy += w.Length > 1 ? -w.Where(v => v > 0).Sum(v => v * Math.Log(v)) / Math.Log(w.Length) : 1;
+            var first = batch.Step * sequencesPerStep + (long)batch.Index * batchSize;
+            for (var i = 0; i < w.Length; i++)
+            {
+                var parts = data.Composition(first + i);
+                var noisy = parts.Where(p => noisyDocument[Math.Min(p.Document, noisyDocument.Length - 1)]).Sum(p => p.Tokens);
+                noisyShare += w[i] * noisy / (double)parts.Sum(p => p.Tokens);
+            }
+            batches++;
+        }
+
+        public RunResult Result(double validLoss, double stepSeconds) => batches == 0
+            ? new RunResult(validLoss, stepSeconds, double.NaN, double.NaN, double.NaN, false)
+            : new RunResult(validLoss, stepSeconds, maxWeightTimesM, entropy / batches, noisyDocument.Any(n => n) ? noisyShare / batches : double.NaN, true);
+    }
+}

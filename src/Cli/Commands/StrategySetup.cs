@@ -1,0 +1,87 @@
+using Reweighting.Gmm;
+using Reweighting.MetaEm;
+using Reweighting.Modeling.Gpt;
+using Reweighting.Modeling.Training;
+using Reweighting.Strategies;
+using Reweighting.Torch;
+using Reweighting.Training;
+using static Reweighting.Torch.Torch;
+
+namespace Reweighting.Cli.Commands;
+
+/// <summary>How a strategy is set up for a run (the command-line choices).</summary>
+internal sealed record StrategySettings
+{
+    public double Temperature { get; init; } = 0.4;
+    public int BurnIn { get; init; }
+    public int? AnnealSteps { get; init; }
+    public MetaEmOptions Meta { get; init; } = new();
+    public double TopFraction { get; init; } = 0.25;
+    public int GmmSample { get; init; } = 512;
+    public string GmmFeatures { get; init; } = GmmFeatureSetting.Default.Name;
+    public string LabelRule { get; init; } = LabelRules.Default.Name;
+    public ulong Seed { get; init; }
+}
+
+/// <summary>Builds the training objective of each strategy: the Sow strategies weigh the model's own losses; meta-em and
+/// cluster-heuristic weigh the proxy's statistics under a GMM fitted on a sample of the training stream; token-masked
+/// distils from the proxy (or another reference checkpoint).</summary>
+internal static class StrategySetup
+{
+    public static readonly string[] Names = ["uniform", "linupper", "quadratic", "extremes", "meta-em", "cluster-heuristic", "token-masked"];
+
+    /// <summary>Whether the strategy needs the proxy (statistics or reference distribution).</summary>
+    public static bool NeedsProxy(string name) => name is "meta-em" or "cluster-heuristic" or "token-masked";
+
+    /// <summary>A strategy's objective. <paramref name="observe"/> sees each micro-batch's weights (not for token-masked,
+    /// which weighs tokens rather than samples); <paramref name="log"/> gets one-off setup lines.</summary>
+    public static ITrainingObjective Create(string name, StrategySettings settings, int totalSteps, GptModel? proxy, TokenStream train, TokenStream? validation,
+        TrainingOptions options, Action<MicroBatch, BatchWeights>? observe = null, Action<PhiUpdate>? phiUpdated = null, Action<string>? log = null)
+    {
+        if (NeedsProxy(name) && proxy is null) throw new ArgumentException($"--strategy {name} needs --proxy: a proxy checkpoint with the same tokenizer");
+        var shape = new LossShapeOptions(settings.Temperature, 100, settings.BurnIn, settings.AnnealSteps ?? Math.Max(1, totalSteps / 2));
+        switch (name)
+        {
+            case "uniform": return new StrategyObjective(new UniformStrategy()) { WeightsObserved = observe };
+            case "linupper": return new StrategyObjective(new LinUpperStrategy(shape)) { WeightsObserved = observe };
+            case "quadratic": return new StrategyObjective(new QuadraticStrategy(shape)) { WeightsObserved = observe };
+            case "extremes": return new StrategyObjective(new ExtremesStrategy(shape)) { WeightsObserved = observe };
+            case "token-masked": return new TokenMaskedObjective(proxy!, new TokenMaskedOptions(settings.TopFraction));
+        }
+        var statistics = new ProxyStatistics(proxy!);
+        var fitted = FitMixture(statistics, train, settings, options, log);
+        if (name == "cluster-heuristic")
+        {
+            var labeller = StatisticsMixture.Labeller(fitted, LabelRules.Get(settings.LabelRule));
+            return new StrategyObjective(new ClusterHeuristicStrategy(labeller), statistics) { WeightsObserved = observe };
+        }
+        if (name != "meta-em") throw new ArgumentException($"unknown strategy '{name}' (known: {string.Join(", ", Names)})");
+        if (validation is null) throw new ArgumentException("meta-em needs a clean validation stream for its meta-update");
+        var phi = ClusterPhi.FromMixture(fitted.Fit.Parameters);
+        log?.Invoke($"meta-em: phi initialised from the GMM: lambda [{string.Join(" ", Enumerable.Range(0, phi.Components).Select(c => phi.Precision(c).ToString("G3")))}]" +
+                    $" pi [{string.Join(" ", phi.MixingWeights().Select(p => p.ToString("F2")))}]");
+        return new MetaEmObjective(new MetaEmStrategy(phi, fitted.Features), statistics, validation, settings.Meta) { WeightsObserved = observe, PhiUpdated = phiUpdated };
+    }
+
+    /// <summary>Scores the first <see cref="StrategySettings.GmmSample"/> training sequences on the proxy and fits the
+    /// document GMM on their statistics (the trainer's warm-up reservoir).</summary>
+    private static (GmmFit Fit, StatFeatures Features) FitMixture(ProxyStatistics statistics, TokenStream train, StrategySettings settings, TrainingOptions options,
+        Action<string>? log)
+    {
+        var device = Device.Parse(options.Device);
+        var sample = new List<(double, double)>();
+        for (long first = 0; first < settings.GmmSample; first += options.BatchSize)
+        {
+            using var scope = DisposeScope.Open();
+            var count = (int)Math.Min(options.BatchSize, settings.GmmSample - first);
+            var (x, y) = train.Batch(first, count);
+            var stats = statistics.Compute(FromSpan<long>(x, [count, options.SequenceLength], device), FromSpan<long>(y, [count, options.SequenceLength], device));
+            for (var i = 0; i < count; i++) sample.Add((stats.Means[i], stats.Variances[i]));
+        }
+        var fitted = StatisticsMixture.Fit(sample, GmmFeatureSetting.Get(settings.GmmFeatures), new GmmFitOptions(Seed: (int)(settings.Seed % int.MaxValue)));
+        var labels = LabelRules.Get(settings.LabelRule).Map(fitted.Fit.Parameters);
+        log?.Invoke($"GMM fitted on the proxy statistics of {sample.Count} training sequences: " + string.Join(", ",
+            Enumerable.Range(0, labels.Length).Select(c => $"{labels[c].ToString().ToLowerInvariant()} {fitted.Fit.Parameters.Weights[c]:P0}")));
+        return fitted;
+    }
+}
