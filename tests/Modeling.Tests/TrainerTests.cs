@@ -91,6 +91,24 @@ public sealed class TrainerTests
     }
 
     [Fact]
+    public void Composition_names_the_documents_behind_each_sequences_targets()
+    {
+        // Documents of 5, 3 and 6 tokens, joined by end-of-text (99): 0..4 99 | 10..12 99 | 20..25 99.
+        var docs = new[] { new long[] { 0, 1, 2, 3, 4 }, new long[] { 10, 11, 12 }, new long[] { 20, 21, 22, 23, 24, 25 } };
+        var stream = new TokenStream(docs, 99, 4, seed: 7);
+        for (var i = 0; i < stream.SequencesPerEpoch; i++)
+        {
+            var (_, targets) = stream.Sequence(i);
+            var parts = stream.Composition(i);
+            parts.Sum(p => p.Tokens).Should().Be(4);
+            var expanded = parts.SelectMany(p => Enumerable.Repeat(p.Document, p.Tokens)).ToArray();
+            // Each target token belongs to the document whose ids (or end-of-text) it is.
+            for (var t = 0; t < 4; t++)
+                expanded[t].Should().Be(targets[t] == 99 ? expanded[t] : (int)(targets[t] / 10), $"sequence {i} position {t}");
+        }
+    }
+
+    [Fact]
     public void Uniform_sample_coefficients_reproduce_plain_training_and_other_weights_change_it()
     {
         using var plainModel = new GptModel(Config with { Dropout = 0 }, seed: 4);

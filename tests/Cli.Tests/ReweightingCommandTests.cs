@@ -1,0 +1,85 @@
+using System.Text.Json;
+using FluentAssertions;
+using Xunit;
+
+namespace Reweighting.Cli.Tests;
+
+/// <summary>`reweight train --strategy` with every strategy and `reweight eval reweighting`, as separate processes.</summary>
+public sealed class ReweightingCommandTests : IDisposable
+{
+    private readonly CliRunner.TempDirectory dir = new();
+
+    public void Dispose() => dir.Dispose();
+
+    private string Corpus(string name, int documents, int seed)
+    {
+        var path = Path.Combine(dir.Path, name);
+        var rng = new Random(seed);
+        string[] words = ["alpha", "beta", "gamma", "delta", "tensor", "loss", "token", "model", "score", "batch"];
+        File.WriteAllLines(path, Enumerable.Range(0, documents).Select(i => JsonSerializer.Serialize(new
+        {
+            id = $"{name}-{i}",
+            text = string.Join(" ", Enumerable.Range(0, 80 + rng.Next(40)).Select(j => words[(i + j * (i % 3 + 1)) % words.Length])),
+        })));
+        return path;
+    }
+
+    [Fact]
+    public void Every_strategy_trains_from_a_corpus_and_the_evaluation_compares_them_with_uniform()
+    {
+        var clean = Corpus("clean.jsonl", 60, 1);
+        var valid = Corpus("valid.jsonl", 24, 2);
+        var noisy = Path.Combine(dir.Path, "noisy.jsonl");
+        CliRunner.Run("corpus", "corrupt", "--in", clean, "--out", noisy, "--fraction", "0.25", "--seed", "3").ExitCode.Should().Be(0);
+        var proxy = Path.Combine(dir.Path, "proxy");
+        var proxyRun = CliRunner.Run("proxy", "train", "--corpus", noisy, "--preset", "tiny", "--vocab-size", "300", "--steps", "8", "--batch", "4", "--seq", "32", "--out", proxy);
+        proxyRun.ExitCode.Should().Be(0, proxyRun.Stderr);
+
+        var phiLog = Path.Combine(dir.Path, "phi.jsonl");
+        var meta = CliRunner.Run("train", "--corpus", noisy, "--valid", valid, "--proxy", proxy, "--strategy", "meta-em", "--steps", "3", "--batch", "4", "--seq", "32",
+            "--gmm-sample", "32", "--phi-log", phiLog, "--out", Path.Combine(dir.Path, "meta"));
+        meta.ExitCode.Should().Be(0, meta.Stderr);
+        meta.Stderr.Should().Contain("phi initialised from the GMM").And.Contain("phi: lambda").And.Contain("max w·M");
+        var updates = File.ReadAllLines(phiLog).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        updates.Select(u => u.GetProperty("step").GetInt64()).Should().Equal(0, 1, 2);
+        updates[0].GetProperty("phi").GetProperty("pi").EnumerateArray().Sum(p => p.GetDouble()).Should().BeApproximately(1, 1e-9);
+        File.Exists(Path.Combine(dir.Path, "meta", "objective_state.json")).Should().BeTrue("phi travels with the checkpoint");
+
+        var heuristic = CliRunner.Run("train", "--corpus", noisy, "--proxy", proxy, "--strategy", "cluster-heuristic", "--steps", "2", "--batch", "4", "--seq", "32",
+            "--gmm-sample", "32", "--out", Path.Combine(dir.Path, "heuristic"));
+        heuristic.ExitCode.Should().Be(0, heuristic.Stderr);
+        heuristic.Stderr.Should().Contain("GMM fitted on the proxy statistics of 32 training sequences");
+        var masked = CliRunner.Run("train", "--corpus", noisy, "--proxy", proxy, "--strategy", "token-masked", "--top-q", "0.5", "--steps", "2", "--batch", "4", "--seq", "32",
+            "--out", Path.Combine(dir.Path, "masked"));
+        masked.ExitCode.Should().Be(0, masked.Stderr);
+        masked.Stderr.Should().Contain("mle 50% of tokens");
+        var noProxy = CliRunner.Run("train", "--corpus", noisy, "--strategy", "meta-em", "--steps", "2", "--out", Path.Combine(dir.Path, "x"));
+        noProxy.ExitCode.Should().NotBe(0);
+        noProxy.Stderr.Should().Contain("needs --proxy");
+
+        var eval = CliRunner.Run("eval", "reweighting", "--train", noisy, "--valid", valid, "--proxy", proxy, "--strategies", "linupper,meta-em,token-masked",
+            "--seeds", "2", "--steps", "3", "--batch", "4", "--seq", "32", "--json", "--out", Path.Combine(dir.Path, "report.json"));
+        eval.ExitCode.Should().Be(0, eval.Stderr);
+        var report = JsonDocument.Parse(eval.Stdout).RootElement;
+        File.ReadAllText(Path.Combine(dir.Path, "report.json")).Should().Contain("\"strategies\"");
+        var strategies = report.GetProperty("strategies");
+        strategies.EnumerateObject().Select(p => p.Name).Should().Equal("uniform", "linupper", "meta-em", "token-masked");
+        foreach (var s in strategies.EnumerateObject())
+        {
+            s.Value.GetProperty("valid_losses").GetArrayLength().Should().Be(2);
+            s.Value.GetProperty("valid_loss_mean").GetDouble().Should().BeInRange(0.1, 20);
+            s.Value.GetProperty("valid_loss_std").GetDouble().Should().BeGreaterThanOrEqualTo(0);
+            s.Value.GetProperty("step_time_ratio").GetDouble().Should().BePositive();
+        }
+        var uniform = strategies.GetProperty("uniform");
+        uniform.GetProperty("step_time_ratio").GetDouble().Should().Be(1);
+        uniform.GetProperty("max_weight_times_m").GetDouble().Should().BeApproximately(1, 1e-9);
+        uniform.GetProperty("diff_to_uniform").GetProperty("mean").GetDouble().Should().Be(0);
+        uniform.GetProperty("noisy_weight_share").GetDouble().Should().BeInRange(0.05, 0.6, "a quarter of the documents are noisy");
+        strategies.GetProperty("meta-em").GetProperty("max_weight_times_m").GetDouble().Should().BeLessThanOrEqualTo(2 + 1e-9, "the 2/M bound");
+        strategies.GetProperty("token-masked").GetProperty("noisy_weight_share").ValueKind.Should().Be(JsonValueKind.Null, "token-masked weighs tokens, not samples");
+
+        CliRunner.Run("eval", "reweighting", "--train", noisy, "--valid", valid, "--strategies", "uniform,loudest", "--steps", "3").ExitCode.Should().NotBe(0);
+        CliRunner.Run("eval", "reweighting", "--train", noisy, "--valid", valid, "--strategies", "meta-em", "--steps", "3").Stderr.Should().Contain("need --proxy");
+    }
+}
