@@ -25,6 +25,16 @@ internal static class BenchCommands
         var pointsOut = new Option<string?>("--points-out") { Description = "Also write the points as raw float64 (for a reference fit)" };
         var gmm = new Command("gmm", "EM fit time of a Gaussian mixture on synthetic score statistics") { points, seed, pointsOut, json };
         gmm.SetAction(parse => Bench.GmmBenchmark.Run(parse.GetValue(points), parse.GetValue(seed), parse.GetValue(pointsOut), parse.GetValue(json)));
-        return new Command("bench", "Benchmarks") { torch, model, gmm, StorageBenchCommand.CreateSubcommand() };
+        var steps = new Option<int>("--steps") { Description = "Training steps per round (the first is not timed)", DefaultValueFactory = _ => 12 };
+        var rounds = new Option<int>("--rounds") { Description = "Interleaved rounds over the strategies (the median is reported)", DefaultValueFactory = _ => 3 };
+        var strategyList = new Option<string>("--strategies") { Description = "Comma-separated strategies (uniform is always the reference)", DefaultValueFactory = _ => "linupper,quadratic,extremes,meta-em,cluster-heuristic,token-masked" };
+        var strategyBatch = new Option<int>("--batch") { Description = "Sequences per step", DefaultValueFactory = _ => 8 };
+        var strategyVocab = new Option<int>("--vocab") { Description = "Vocabulary size", DefaultValueFactory = _ => 8192 };
+        var strategyBench = new Command("strategies", "Time per training step of each weighting strategy relative to uniform, interleaved")
+            { preset, strategyVocab, strategyBatch, seq, steps, rounds, strategyList, device, json };
+        strategyBench.SetAction(parse => TokenizerCommands.Guard(() => Bench.StrategyBenchmark.Run(parse.GetValue(preset)!, parse.GetValue(strategyVocab), parse.GetValue(strategyBatch),
+            parse.GetValue(seq), parse.GetValue(steps), parse.GetValue(rounds),
+            parse.GetValue(strategyList)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), parse.GetValue(device)!, parse.GetValue(json))));
+        return new Command("bench", "Benchmarks") { torch, model, gmm, strategyBench, StorageBenchCommand.CreateSubcommand() };
     }
 }

@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Reweighting.Cli.Commands;
+using Reweighting.Modeling.Gpt;
+using Reweighting.Modeling.Training;
+using Reweighting.Torch;
+
+namespace Reweighting.Cli.Bench;
+
+/// <summary>Time per training step of each strategy relative to uniform training of the same model on the same batches,
+/// measured in interleaved rounds so background load falls on every strategy alike. Proxy-based strategies use a
+/// `tiny` proxy of the same vocabulary (a proxy is smaller than the model it serves).</summary>
+internal static class StrategyBenchmark
+{
+    public static int Run(string preset, int vocab, int batch, int sequence, int steps, int rounds, string[] strategies, string device, string? jsonPath)
+    {
+        if (steps < 3 || rounds < 1) throw new ArgumentException("--steps must be at least 3 and --rounds at least 1");
+        foreach (var s in strategies.Where(s => !StrategySetup.Names.Contains(s))) throw new ArgumentException($"unknown strategy '{s}'");
+        var names = strategies.Contains("uniform") ? strategies : ["uniform", .. strategies];
+        var dev = Device.Parse(device);
+        var config = GptConfig.Preset(preset, vocab) with { Dropout = 0 };
+        if (sequence > config.ContextLength) throw new ArgumentException($"--seq {sequence} exceeds the preset's context {config.ContextLength}");
+        // Structured synthetic documents (a few repeating patterns plus random ones) so losses differ between samples.
+        var rng = new Random(0);
+        var documents = Enumerable.Range(0, 400).Select(d => (IReadOnlyList<long>)Enumerable.Range(0, 3 * sequence)
+            .Select(i => d % 5 == 4 ? (long)rng.Next(vocab) : (d * 7 + i) % Math.Min(vocab, 97)).ToArray()).ToList();
+        var data = new TokenStream(documents, vocab - 1, sequence, 1);
+        var validation = new TokenStream(documents.Where((_, d) => d % 5 != 4), vocab - 1, sequence, 2);
+        using var proxy = new GptModel(GptConfig.Preset("tiny", vocab) with { ContextLength = Math.Max(64, sequence) }, 5);
+        proxy.To(dev);
+        using var model = new GptModel(config, 3);
+        model.To(dev);
+        var options = new TrainingOptions { Steps = steps, BatchSize = batch, SequenceLength = sequence, LearningRate = 1e-4, MinLearningRate = 1e-5, WarmupSteps = 1, Device = device };
+        var settings = new StrategySettings { GmmSample = 4 * batch, Seed = 1 };
+        var seconds = names.ToDictionary(n => n, _ => new List<double>());
+        for (var round = -1; round < rounds; round++) // round -1 warms every path up and is not recorded
+        {
+            foreach (var name in names)
+            {
+                var objective = StrategySetup.Create(name, settings, steps, proxy, data, validation, options);
+                var clock = new Stopwatch();
+                long timed = 0;
+                new Trainer(model, data, options) { Objective = objective }.Run(progress: p =>
+                {
+                    if (p.Step == 1) clock.Start();
+                    else timed++;
+                });
+                clock.Stop();
+                if (round < 0) continue;
+                seconds[name].Add(clock.Elapsed.TotalSeconds / timed);
+                Console.Error.WriteLine($"round {round + 1}/{rounds} {name,-18} {seconds[name][^1] * 1000,8:F1} ms/step");
+            }
+        }
+        double Median(List<double> xs)
+        {
+            var s = xs.Order().ToArray();
+            return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
+        }
+        var uniform = Median(seconds["uniform"]);
+        Console.WriteLine($"{preset} ({model.ParameterCount() / 1e6:F1}M parameters), batch {batch}x{sequence} on {dev}, median of {rounds} rounds of {steps - 1} timed steps:");
+        foreach (var name in names)
+            Console.WriteLine($"  {name,-18} {Median(seconds[name]) * 1000,9:F1} ms/step   x{Median(seconds[name]) / uniform:F3} of uniform");
+        if (jsonPath is not null)
+            File.WriteAllText(jsonPath, JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["preset"] = preset, ["parameters"] = model.ParameterCount(), ["vocab"] = vocab, ["batch"] = batch, ["sequence"] = sequence, ["device"] = device,
+                ["steps"] = steps, ["rounds"] = rounds,
+                ["strategies"] = names.ToDictionary(n => n, n => new Dictionary<string, object>
+                {
+                    ["step_seconds_median"] = Median(seconds[n]), ["step_seconds"] = seconds[n], ["ratio_to_uniform"] = Median(seconds[n]) / uniform,
+                }),
+            }, new JsonSerializerOptions { WriteIndented = true }));
+        return 0;
+    }
+}
