@@ -1,0 +1,44 @@
+namespace Reweighting.Contracts.Batches;
+
+/// <summary>One message of the <c>scored-batches</c> topic: documents the proxy model scored together, with their
+/// statistics, GMM verdicts and token windows. Kafka key = <see cref="BatchId"/>; value = <see cref="ScoredBatchCodec"/>.</summary>
+/// <param name="BatchId">Stable id; a resend after a crash carries the same id (the trainer deduplicates on it).</param>
+/// <param name="ScorerModel">Id of the proxy model that scored the documents.</param>
+/// <param name="GmmVersion">Stored GMM version that labelled them, or null before the first fit.</param>
+/// <param name="CreatedAt">When the scorer built the batch; the wire keeps whole microseconds, UTC.</param>
+/// <param name="Components">K, the number of GMM components; every document carries K responsibilities (0 before the first fit).</param>
+/// <param name="Documents">The scored documents.</param>
+public sealed record ScoredBatch(
+    Guid BatchId,
+    string ScorerModel,
+    int? GmmVersion,
+    DateTimeOffset CreatedAt,
+    int Components,
+    IReadOnlyList<ScoredDocument> Documents)
+{
+    /// <summary>The score rows of this batch, as the store keeps them.</summary>
+    public IEnumerable<SampleScore> ToSampleScores() =>
+        Documents.Select(d => new SampleScore(d.Id, ScorerModel, d.TokenCount, d.LossMean, d.LossVariance,
+            Array.ConvertAll(d.Responsibilities, r => (double)r), d.Label, d.Confidence, GmmVersion, BatchId, CreatedAt));
+}
+
+/// <summary>One document of a <see cref="ScoredBatch"/>.</summary>
+/// <param name="Id">The document id.</param>
+/// <param name="Domain">Its domain tag, when the producer gave one.</param>
+/// <param name="TokenCount">Tokens the statistics aggregate (all windows); not necessarily the windows' total.</param>
+/// <param name="LossMean">Mean per-token loss, in nats.</param>
+/// <param name="LossVariance">Variance of the per-token loss.</param>
+/// <param name="Label">The GMM label.</param>
+/// <param name="Confidence">Posterior probability of the label, in [0, 1].</param>
+/// <param name="Responsibilities">GMM posterior of each component, K values in [0, 1].</param>
+/// <param name="Windows">The token windows the trainer trains on.</param>
+public sealed record ScoredDocument(
+    string Id,
+    string? Domain,
+    int TokenCount,
+    double LossMean,
+    double LossVariance,
+    SampleLabel Label,
+    float Confidence,
+    float[] Responsibilities,
+    WindowedTokens Windows);

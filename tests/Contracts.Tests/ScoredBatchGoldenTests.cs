@@ -1,0 +1,42 @@
+using FluentAssertions;
+using Reweighting.Contracts.Batches;
+using Xunit;
+
+namespace Reweighting.Contracts.Tests;
+
+public class ScoredBatchGoldenTests
+{
+    // SampleBatches.Small() in schema 1.0, annotated field by field in docs/contracts.md. If this changes, the wire
+    // format changed: bump the schema version (docs/contracts.md, "Versioning") instead of editing the string.
+    private const string SmallBatchHex =
+        "52575342" + "01" + "00" + "2D000000"                       // magic "RWSB", schema 1.0, header length 45
+        + "00112233445566778899AABBCCDDEEFF"                       // batch id
+        + "807502D34E300600"                                       // created at 2025-03-14T15:09:26Z in Unix microseconds
+        + "03000000" + "0200" + "02000000"                         // GMM version 3, K = 2, 2 documents
+        + "0A" + "677074322D70726F7879"                            // scorer model "gpt2-proxy"
+        + "2B000000"                                               // document 0: 43 bytes
+        + "02" + "6431" + "04" + "776562" + "04"                   //   id "d1", domain "web" (length + 1), 4 tokens
+        + "0000000000000440" + "000000000000D03F"                  //   loss mean 2.5, loss variance 0.25
+        + "00" + "0000003F" + "0000003F" + "0000003F"              //   easy, confidence 0.5, responsibilities 0.5 0.5
+        + "02" + "02" + "00" + "01" + "C801"                       //   2 windows of 2 and 0 tokens; tokens 1, 200
+        + "23000000"                                               // document 1: 35 bytes
+        + "02" + "C3A9" + "00" + "00"                              //   id "é", no domain, 0 tokens
+        + "0000000000000000" + "0000000000000000"                  //   loss mean 0, loss variance 0
+        + "02" + "0000803F" + "00000000" + "0000803F"              //   noisy, confidence 1, responsibilities 0 1
+        + "00";                                                    //   no windows
+
+    [Fact]
+    public void A_small_batch_encodes_to_the_documented_bytes()
+    {
+        Convert.ToHexString(ScoredBatchCodec.Encode(SampleBatches.Small())).Should().Be(SmallBatchHex);
+    }
+
+    [Fact]
+    public void The_documented_bytes_decode_to_the_small_batch()
+    {
+        var batch = ScoredBatchCodec.Decode(Convert.FromHexString(SmallBatchHex));
+
+        batch.Should().BeEquivalentTo(SampleBatches.Small(), o => o.Excluding(m => m.Path.EndsWith("Windows")));
+        batch.Documents[0].Windows.ToArrays().Should().BeEquivalentTo(new[] { new[] { 1, 200 }, [] }, o => o.WithStrictOrdering());
+    }
+}

@@ -1,0 +1,32 @@
+using FluentAssertions;
+using Reweighting.Contracts.Batches;
+using Reweighting.Contracts.Control;
+using Xunit;
+
+namespace Reweighting.Contracts.Tests;
+
+public class TopicsTests
+{
+    [Fact]
+    public void Topic_and_header_names_are_the_documented_ones()
+    {
+        // Producers outside this codebase (kcat, Python, Spark) use these literals; renaming one breaks them.
+        Topics.Documents.Should().Be("documents");
+        Topics.DocumentsDeadLetter.Should().Be("documents.dlq");
+        Topics.ScoredBatches.Should().Be("scored-batches");
+        Topics.Headers.ContentType.Should().Be("content-type");
+        Topics.Headers.SchemaVersion.Should().Be("schema-version");
+        Topics.Headers.DeadLetterReason.Should().Be("dlq-reason");
+        ScoredBatchCodec.SchemaVersion.Should().Be("1.0");
+    }
+
+    [Fact]
+    public void Control_events_are_values_stamped_with_their_time()
+    {
+        var at = DateTimeOffset.UnixEpoch;
+
+        new GmmRefitted(3, "m", 3, 1000, -1.5) { OccurredAt = at }.Should().Be(new GmmRefitted(3, "m", 3, 1000, -1.5) { OccurredAt = at });
+        new PauseRequested(PipelineComponent.Scorer, "refit", "cli").OccurredAt.Should().BeCloseTo(DateTimeOffset.UtcNow, TimeSpan.FromMinutes(1));
+        new ResumeRequested(PipelineComponent.All, "cli").Should().BeAssignableTo<ControlEvent>();
+    }
+}
