@@ -19,7 +19,8 @@ internal static class EvalCommands
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Proxy checkpoint", Required = true };
+        var model = new Option<string?>("--model") { Description = "Proxy checkpoint that scores the corpus (or give --scores)" };
+        var scores = new Option<string?>("--scores") { Description = "Scores already computed by `reweight lm score` for this corpus (JSONL: id, n_tokens, loss_mean, loss_var): no scoring pass" };
         var corpus = new Option<string>("--corpus") { Description = "Labelled JSONL(.gz): records with \"label\": clean|noisy and \"noise_type\" (see corpus corrupt)", Required = true };
         var json = new Option<bool>("--json")
         {
@@ -43,19 +44,16 @@ internal static class EvalCommands
         transform.AcceptOnlyFromAmong(GmmFeatureSetting.All.Select(f => f.Name).ToArray());
         var detection = new Command("noise-detection", "Score a labelled corpus, fit the GMM, and measure how well each method (and each label rule " +
             "under each feature transform) finds the noisy documents")
-            { model, corpus, json, device, batch, seed, labelRule, transform };
-        detection.SetAction(parse => TokenizerCommands.Guard(() => NoiseDetection(parse.GetValue(model)!, parse.GetValue(corpus)!, parse.GetValue(json),
+            { model, scores, corpus, json, device, batch, seed, labelRule, transform };
+        detection.SetAction(parse => TokenizerCommands.Guard(() => NoiseDetection(parse.GetValue(model), parse.GetValue(scores), parse.GetValue(corpus)!, parse.GetValue(json),
             Device.Parse(parse.GetValue(device)!), parse.GetValue(batch), parse.GetValue(seed),
             LabelRules.Get(parse.GetValue(labelRule)!), GmmFeatureSetting.Get(parse.GetValue(transform)!))));
         return new Command("eval", "Evaluations that measure whether the methods work") { detection, ReweightingEvaluation.Create() };
     }
 
-    /// <summary>One label rule under one feature setting: the noisy-label responsibility as the score, the hard label as the flag.</summary>
-    private sealed record Detection(double[] Score, bool[] Flag);
-
-    private static int NoiseDetection(string modelDir, string corpusPath, bool json, Device device, int batch, int seed, ILabelRule chosenRule, GmmFeatureSetting chosenFeatures)
+    /// <summary>Scores the labelled documents of a corpus on the proxy: their ids and loss statistics, in corpus order.</summary>
+    private static (List<string> Ids, LossStatistics[] Stats) Score(string modelDir, string corpusPath, Dictionary<string, (bool Noisy, string? Type)> labels, Device device, int batch)
     {
-        var labels = ReadLabels(corpusPath);
         var records = CorpusLoading.Read(corpusPath, "text").Where(r => labels.ContainsKey(r.Id)).ToList();
         if (records.Count < 10) throw new InvalidDataException($"{corpusPath} has {records.Count} labelled documents; the evaluation needs at least 10");
         using var gpt = Checkpoint.LoadModel(modelDir, device);
@@ -69,6 +67,50 @@ internal static class EvalCommands
             if ((doc.Index + 1) % 100 == 0) progress.Report($"scored {doc.Index + 1}/{records.Count} documents");
         }
         progress.Report($"scored {records.Count} documents", force: true);
+        return (records.Select(r => r.Id).ToList(), stats);
+    }
+
+    /// <summary>Loss statistics of the labelled documents from a `reweight lm score` file (documents without a label are skipped).</summary>
+    private static (List<string> Ids, LossStatistics[] Stats) ReadScores(string path, Dictionary<string, (bool Noisy, string? Type)> labels)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"scores {path} do not exist");
+        var ids = new List<string>();
+        var stats = new List<LossStatistics>();
+        var line = 0;
+        foreach (var text in File.ReadLines(path))
+        {
+            line++;
+            if (string.IsNullOrWhiteSpace(text)) continue;
+            try
+            {
+                var root = JsonDocument.Parse(text).RootElement;
+                var id = root.GetProperty("id").GetString() ?? throw new InvalidDataException("null id");
+                if (!labels.ContainsKey(id)) continue;
+                var n = root.GetProperty("n_tokens").GetInt64();
+                var mean = root.GetProperty("loss_mean").GetDouble();
+                var variance = root.GetProperty("loss_var").GetDouble();
+                ids.Add(id);
+                stats.Add(new LossStatistics(n, mean, variance * n));
+            }
+            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+            {
+                throw new InvalidDataException($"{path}:{line}: not a `reweight lm score` row ({e.Message})");
+            }
+        }
+        return (ids, stats.ToArray());
+    }
+
+    /// <summary>One label rule under one feature setting: the noisy-label responsibility as the score, the hard label as the flag.</summary>
+    private sealed record Detection(double[] Score, bool[] Flag);
+
+    private static int NoiseDetection(string? modelDir, string? scoresPath, string corpusPath, bool json, Device device, int batch, int seed, ILabelRule chosenRule,
+        GmmFeatureSetting chosenFeatures)
+    {
+        if ((modelDir is null) == (scoresPath is null)) throw new ArgumentException("give either --model (score the corpus) or --scores (a `reweight lm score` output)");
+        var labels = ReadLabels(corpusPath);
+        var (ids, stats) = modelDir is not null ? Score(modelDir, corpusPath, labels, device, batch) : ReadScores(scoresPath!, labels);
+        if (ids.Count < 10) throw new InvalidDataException($"{corpusPath} has {ids.Count} labelled, scored documents; the evaluation needs at least 10");
+        var records = ids.Select(id => new { Id = id }).ToList();
         var usable = Enumerable.Range(0, records.Count).Where(i => stats[i].Count > 0).ToList();
         var usableStats = usable.Select(i => stats[i]).ToArray();
         var truth = usable.Select(i => labels[records[i].Id].Noisy).ToArray();
@@ -76,7 +118,7 @@ internal static class EvalCommands
         // One GMM per feature setting; every label rule reads its own map off the same fit.
         var fits = GmmFeatureSetting.All.ToDictionary(f => f.Name, f => StatisticsMixture.Fit(usableStats.Select(x => (x.Mean, x.Variance)).ToArray(), f, new GmmFitOptions(Seed: seed)));
         var grid = LabelRules.All.ToDictionary(r => r.Name, r => GmmFeatureSetting.All.ToDictionary(f => f.Name, f => Detect(usableStats, fits[f.Name], r)));
-        progress.Report($"fitted {GmmFeatureSetting.All.Count} mixtures, compared {LabelRules.All.Count} label rules", force: true);
+        Console.Error.WriteLine($"fitted {GmmFeatureSetting.All.Count} mixtures, compared {LabelRules.All.Count} label rules");
 
         var (gmmScore, gmmFlag) = grid[chosenRule.Name][chosenFeatures.Name];
         var meanScore = usableStats.Select(s => s.Mean).ToArray();
