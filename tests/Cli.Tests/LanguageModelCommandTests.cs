@@ -78,10 +78,10 @@ public sealed class LanguageModelCommandTests : IDisposable
             m.GetProperty("auroc").GetDouble().Should().BeInRange(0, 1);
             m.GetProperty("average_precision").GetDouble().Should().BeInRange(0, 1);
         }
-        report.GetProperty("label_rule").GetString().Should().Be("mean-loss");
-        report.GetProperty("transform").GetString().Should().Be("log-variance-std");
+        report.GetProperty("label_rule").GetString().Should().Be("atypical");
+        report.GetProperty("transform").GetString().Should().Be("raw-std");
         var rules = report.GetProperty("label_rules");
-        rules.EnumerateObject().Select(p => p.Name).Should().Contain(["mean-loss", "variance", "mean-plus-spread"]);
+        rules.EnumerateObject().Select(p => p.Name).Should().Contain(["atypical", "mean-loss", "variance", "mean-plus-spread"]);
         foreach (var rule in rules.EnumerateObject())
         {
             rule.Value.EnumerateObject().Select(p => p.Name).Should().BeEquivalentTo(["log-variance-std", "raw-std", "log-variance", "raw"], rule.Name);
@@ -97,7 +97,7 @@ public sealed class LanguageModelCommandTests : IDisposable
             }
         }
         // methods.gmm is the chosen cell of the comparison.
-        rules.GetProperty("mean-loss").GetProperty("log-variance-std").GetProperty("auroc").GetDouble()
+        rules.GetProperty("atypical").GetProperty("raw-std").GetProperty("auroc").GetDouble()
             .Should().Be(report.GetProperty("methods").GetProperty("gmm").GetProperty("auroc").GetDouble());
         var variance = CliRunner.Run("eval", "noise-detection", "--model", ckpt, "--corpus", noisy, "--json", "--label-rule", "variance", "--transform", "raw");
         variance.ExitCode.Should().Be(0, variance.Stderr);

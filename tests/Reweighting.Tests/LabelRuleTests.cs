@@ -32,12 +32,13 @@ public sealed class LabelRuleTests
     public void Permuted_components_get_the_same_labels_by_content_under_every_rule()
     {
         int[][] permutations = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
+        double[] weights = [0.3, 0.5, 0.2];
         foreach (var rule in LabelRules.All)
         {
-            var reference = rule.Map(Means, Covariances);
+            var reference = rule.Map(Means, Covariances, weights);
             foreach (var p in permutations)
             {
-                var labels = rule.Map(p.Select(i => Means[i]).ToArray(), p.Select(i => Covariances[i]).ToArray());
+                var labels = rule.Map(p.Select(i => Means[i]).ToArray(), p.Select(i => Covariances[i]).ToArray(), p.Select(i => weights[i]).ToArray());
                 labels.Should().Equal(p.Select(i => reference[i]), $"{rule.Name} under permutation [{string.Join(",", p)}]");
             }
         }

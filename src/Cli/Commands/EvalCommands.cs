@@ -24,12 +24,13 @@ internal static class EvalCommands
         var corpus = new Option<string>("--corpus") { Description = "Labelled JSONL(.gz): records with \"label\": clean|noisy and \"noise_type\" (see corpus corrupt)", Required = true };
         var json = new Option<bool>("--json")
         {
-            Description = "Print JSON: methods.{gmm,mean_loss,variance}.{auroc,average_precision,noisy_precision,noisy_recall} and " +
+            Description = "Print JSON: methods.{gmm,mean_loss,variance,mean_loss_two_sided}.{auroc,average_precision,noisy_precision,noisy_recall} and " +
                           "label_rules.{rule}.{features}.{auroc,average_precision,noisy_precision,noisy_recall,flagged}",
         };
         var device = new Option<string>("--device") { Description = "cpu or cuda[:n]", DefaultValueFactory = _ => "cpu" };
         var batch = new Option<int>("--batch") { Description = "Windows per forward pass", DefaultValueFactory = _ => 16 };
         var seed = new Option<int>("--seed") { Description = "Seed of the GMM initialisation", DefaultValueFactory = _ => 0 };
+        var components = new Option<int>("--components") { Description = "GMM components K", DefaultValueFactory = _ => new GmmFitOptions().Components };
         var labelRule = new Option<string>("--label-rule")
         {
             Description = "Label rule behind methods.gmm: " + string.Join("; ", LabelRules.All.Select(r => $"{r.Name} ({r.Description})")),
@@ -44,9 +45,9 @@ internal static class EvalCommands
         transform.AcceptOnlyFromAmong(GmmFeatureSetting.All.Select(f => f.Name).ToArray());
         var detection = new Command("noise-detection", "Score a labelled corpus, fit the GMM, and measure how well each method (and each label rule " +
             "under each feature transform) finds the noisy documents")
-            { model, scores, corpus, json, device, batch, seed, labelRule, transform };
+            { model, scores, corpus, json, device, batch, seed, components, labelRule, transform };
         detection.SetAction(parse => TokenizerCommands.Guard(() => NoiseDetection(parse.GetValue(model), parse.GetValue(scores), parse.GetValue(corpus)!, parse.GetValue(json),
-            Device.Parse(parse.GetValue(device)!), parse.GetValue(batch), parse.GetValue(seed),
+            Device.Parse(parse.GetValue(device)!), parse.GetValue(batch), new GmmFitOptions(Components: parse.GetValue(components), Seed: parse.GetValue(seed)),
             LabelRules.Get(parse.GetValue(labelRule)!), GmmFeatureSetting.Get(parse.GetValue(transform)!))));
         return new Command("eval", "Evaluations that measure whether the methods work") { detection, ReweightingEvaluation.Create() };
     }
@@ -103,7 +104,7 @@ internal static class EvalCommands
     /// <summary>One label rule under one feature setting: the noisy-label responsibility as the score, the hard label as the flag.</summary>
     private sealed record Detection(double[] Score, bool[] Flag);
 
-    private static int NoiseDetection(string? modelDir, string? scoresPath, string corpusPath, bool json, Device device, int batch, int seed, ILabelRule chosenRule,
+    private static int NoiseDetection(string? modelDir, string? scoresPath, string corpusPath, bool json, Device device, int batch, GmmFitOptions fitOptions, ILabelRule chosenRule,
         GmmFeatureSetting chosenFeatures)
     {
         if ((modelDir is null) == (scoresPath is null)) throw new ArgumentException("give either --model (score the corpus) or --scores (a `reweight lm score` output)");
@@ -116,12 +117,15 @@ internal static class EvalCommands
         var truth = usable.Select(i => labels[records[i].Id].Noisy).ToArray();
 
         // One GMM per feature setting; every label rule reads its own map off the same fit.
-        var fits = GmmFeatureSetting.All.ToDictionary(f => f.Name, f => StatisticsMixture.Fit(usableStats.Select(x => (x.Mean, x.Variance)).ToArray(), f, new GmmFitOptions(Seed: seed)));
+        var fits = GmmFeatureSetting.All.ToDictionary(f => f.Name, f => StatisticsMixture.Fit(usableStats.Select(x => (x.Mean, x.Variance)).ToArray(), f, fitOptions));
         var grid = LabelRules.All.ToDictionary(r => r.Name, r => GmmFeatureSetting.All.ToDictionary(f => f.Name, f => Detect(usableStats, fits[f.Name], r)));
         Console.Error.WriteLine($"fitted {GmmFeatureSetting.All.Count} mixtures, compared {LabelRules.All.Count} label rules");
 
         var (gmmScore, gmmFlag) = grid[chosenRule.Name][chosenFeatures.Name];
         var meanScore = usableStats.Select(s => s.Mean).ToArray();
+        // Perplexity filtering from both ends: distance of the loss mean from the corpus median.
+        var median = meanScore.Order().ElementAt(meanScore.Length / 2);
+        var twoSidedScore = meanScore.Select(m => Math.Abs(m - median)).ToArray();
         var varianceScore = usableStats.Select(s => s.Variance).ToArray();
         // The baselines flag as many documents as the GMM does, their highest-scoring ones: the same budget.
         var flagged = gmmFlag.Count(f => f);
@@ -130,6 +134,7 @@ internal static class EvalCommands
             ["gmm"] = (gmmScore, gmmFlag),
             ["mean_loss"] = (meanScore, TopFlags(meanScore, flagged)),
             ["variance"] = (varianceScore, TopFlags(varianceScore, flagged)),
+            ["mean_loss_two_sided"] = (twoSidedScore, TopFlags(twoSidedScore, flagged)),
         };
         var types = usable.Select(i => labels[records[i].Id].Type).ToArray();
         var report = methods.ToDictionary(m => m.Key, m =>
@@ -151,6 +156,7 @@ internal static class EvalCommands
             {
                 documents = usable.Count, noisy = truth.Count(t => t), flagged_noisy_by_gmm = flagged,
                 gmm_mean_log_likelihood = fits[chosenFeatures.Name].Fit.MeanLogLikelihood,
+                components = fitOptions.Components,
                 label_rule = chosenRule.Name, transform = chosenFeatures.Name,
                 methods = report,
                 label_rules = comparison,
@@ -165,9 +171,9 @@ internal static class EvalCommands
         {
             Console.WriteLine($"{usable.Count} documents, {truth.Count(t => t)} noisy; the GMM ({chosenRule.Name}, {chosenFeatures.Name}) labels {flagged} noisy " +
                 "(baselines flag as many)");
-            Console.WriteLine($"{"method",-10} {"ROC-AUC",8} {"AP",8} {"precision",10} {"recall",8}");
+            Console.WriteLine($"{"method",-20} {"ROC-AUC",8} {"AP",8} {"precision",10} {"recall",8}");
             foreach (var (name, r) in report)
-                Console.WriteLine($"{name,-10} {(double)r["auroc"],8:F4} {(double)r["average_precision"],8:F4} {(double)r["noisy_precision"],10:F4} {(double)r["noisy_recall"],8:F4}");
+                Console.WriteLine($"{name,-20} {(double)r["auroc"],8:F4} {(double)r["average_precision"],8:F4} {(double)r["noisy_precision"],10:F4} {(double)r["noisy_recall"],8:F4}");
             Console.WriteLine("ROC-AUC per noise type (clean documents plus that type):");
             var typeNames = ((Dictionary<string, double>)report["gmm"]["auroc_by_noise_type"]).Keys;
             foreach (var t in typeNames)

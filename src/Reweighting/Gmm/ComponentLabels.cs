@@ -19,6 +19,17 @@ public static class ComponentLabels
     /// labels with them.</summary>
     public static SampleLabel[] ByAscendingKey(IReadOnlyList<double> keys, IReadOnlyList<double[]> means, IReadOnlyList<double[][]>? covariances = null)
     {
+        var order = RankByAscendingKey(keys, means, covariances);
+        var labels = new SampleLabel[order.Length];
+        for (var rank = 0; rank < order.Length; rank++)
+            labels[order[rank]] = (SampleLabel)(rank * 3 / order.Length);
+        return labels;
+    }
+
+    /// <summary>The component indices in ascending order of <paramref name="keys"/>, ties broken by content as in
+    /// <see cref="ByAscendingKey"/>.</summary>
+    public static int[] RankByAscendingKey(IReadOnlyList<double> keys, IReadOnlyList<double[]> means, IReadOnlyList<double[][]>? covariances = null)
+    {
         var k = means.Count;
         if (k == 0) throw new ArgumentException("a mixture needs at least one component");
         if (keys.Count != k || (covariances is not null && covariances.Count != k))
@@ -38,10 +49,7 @@ public static class ComponentLabels
                     if ((byContent = CompareContent(covariances[a][row], covariances[b][row])) != 0) return byContent;
             return a.CompareTo(b);
         });
-        var labels = new SampleLabel[k];
-        for (var rank = 0; rank < k; rank++)
-            labels[order[rank]] = (SampleLabel)(rank * 3 / k);
-        return labels;
+        return order;
     }
 
     private static int CompareContent(double[] a, double[] b)

@@ -15,8 +15,8 @@ public interface ILabelRule
 
     /// <summary>The label of every component: <paramref name="means"/> K centres of D ≥ 2 features (feature 0 the loss
     /// mean, feature 1 the transformed variance, both after any standardisation), <paramref name="covariances"/> K
-    /// matrices of D × D.</summary>
-    SampleLabel[] Map(IReadOnlyList<double[]> means, IReadOnlyList<double[][]> covariances);
+    /// matrices of D × D, <paramref name="weights"/> the K mixing weights (needed by rules that look at mass).</summary>
+    SampleLabel[] Map(IReadOnlyList<double[]> means, IReadOnlyList<double[][]> covariances, IReadOnlyList<double>? weights = null);
 }
 
 /// <summary>A label rule that computes one ranking key per component and hands the ranking to
@@ -27,9 +27,17 @@ public sealed class RankingLabelRule(string name, string description, Func<doubl
 
     public string Description { get; } = description;
 
-    public SampleLabel[] Map(IReadOnlyList<double[]> means, IReadOnlyList<double[][]> covariances)
+    public SampleLabel[] Map(IReadOnlyList<double[]> means, IReadOnlyList<double[][]> covariances, IReadOnlyList<double>? weights = null)
+    {
+        CheckShapes(means, covariances, weights);
+        var keys = means.Select((m, c) => key(m, covariances[c])).ToArray();
+        return ComponentLabels.ByAscendingKey(keys, means, covariances);
+    }
+
+    internal static void CheckShapes(IReadOnlyList<double[]> means, IReadOnlyList<double[][]> covariances, IReadOnlyList<double>? weights)
     {
         if (means.Count != covariances.Count) throw new ArgumentException($"{means.Count} means but {covariances.Count} covariances");
+        if (weights is not null && weights.Count != means.Count) throw new ArgumentException($"{means.Count} means but {weights.Count} weights");
         for (var c = 0; c < means.Count; c++)
         {
             var d = means[c].Length;
@@ -37,8 +45,50 @@ public sealed class RankingLabelRule(string name, string description, Func<doubl
             if (covariances[c].Length != d || covariances[c].Any(row => row.Length != d))
                 throw new ArgumentException($"component {c}: its covariance must be {d} x {d}");
         }
-        var keys = means.Select((m, c) => key(m, covariances[c])).ToArray();
-        return ComponentLabels.ByAscendingKey(keys, means, covariances);
+    }
+
+    public override string ToString() => Name;
+}
+
+/// <summary>Noisy means atypical: the heaviest components, taken in descending weight until they hold at least
+/// <paramref name="typicalMass"/> of the mixture, are the typical documents; every other component is noisy, wherever
+/// it lies: above the bulk in loss (garbage, shuffled text) or below it (boilerplate, dumps a model learns by heart).
+/// Among the typical components, ascending centre loss mean splits easy (lower half) from hard (upper half); a single
+/// typical component is hard. Equal weights are ordered by content, as in <see cref="ComponentLabels.ByAscendingKey"/>.</summary>
+public sealed class TypicalMassLabelRule(string name, double typicalMass) : ILabelRule
+{
+    public string Name { get; } = name;
+
+    public string Description => $"components outside the heaviest {typicalMass:P0} of the mixture are noisy; typical ones easy/hard by centre loss mean";
+
+    public double TypicalMass { get; } = typicalMass is > 0 and <= 1 ? typicalMass : throw new ArgumentOutOfRangeException(nameof(typicalMass), "typical mass must be in (0, 1]");
+
+    public SampleLabel[] Map(IReadOnlyList<double[]> means, IReadOnlyList<double[][]> covariances, IReadOnlyList<double>? weights = null)
+    {
+        if (weights is null) throw new ArgumentException($"the {Name} label rule needs the mixture's weights");
+        RankingLabelRule.CheckShapes(means, covariances, weights);
+        var k = means.Count;
+        // Heaviest first: ascending key −w_c, ties by content.
+        var byWeight = ComponentLabels.RankByAscendingKey(weights.Select(w => -w).ToArray(), means, covariances);
+        var typical = new List<int>();
+        var mass = 0.0;
+        foreach (var c in byWeight)
+        {
+            typical.Add(c);
+            mass += weights[c];
+            if (mass >= TypicalMass * weights.Sum() - 1e-12) break;
+        }
+        var labels = Enumerable.Repeat(SampleLabel.Noisy, k).ToArray();
+        if (typical.Count == 1)
+        {
+            labels[typical[0]] = SampleLabel.Hard;
+            return labels;
+        }
+        var byLoss = ComponentLabels.RankByAscendingKey(typical.Select(c => means[c][0]).ToArray(), typical.Select(c => means[c]).ToArray(),
+            typical.Select(c => covariances[c]).ToArray());
+        for (var rank = 0; rank < byLoss.Length; rank++)
+            labels[typical[byLoss[rank]]] = 2 * rank < byLoss.Length ? SampleLabel.Easy : SampleLabel.Hard;
+        return labels;
     }
 
     public override string ToString() => Name;
@@ -70,11 +120,17 @@ public static class LabelRules
     public static ILabelRule MeanPlusVariance { get; } = new RankingLabelRule("mean-plus-variance",
         "ascending centre loss mean + centre variance feature", (mean, _) => mean[0] + mean[1]);
 
-    /// <summary>The rule used when none is named: <see cref="MeanLoss"/>.</summary>
-    public static ILabelRule Default => MeanLoss;
+    /// <summary><c>atypical</c>: every component outside the heaviest half of the mixture is noisy
+    /// (<see cref="TypicalMassLabelRule"/>).</summary>
+    public static ILabelRule Atypical { get; } = new TypicalMassLabelRule("atypical", 0.5);
+
+    /// <summary>The rule used when none is named: <see cref="Atypical"/>, chosen by `reweight eval noise-detection` on corpora
+    /// with injected noise (see docs/reweighting.md): noise sits on both sides of the bulk, so ranking by loss alone
+    /// labels repetitive noise easy.</summary>
+    public static ILabelRule Default => Atypical;
 
     /// <summary>Every named rule, the default first.</summary>
-    public static IReadOnlyList<ILabelRule> All { get; } = [MeanLoss, Variance, MeanPlusSpread, MeanPlusVariance];
+    public static IReadOnlyList<ILabelRule> All { get; } = [Atypical, MeanLoss, Variance, MeanPlusSpread, MeanPlusVariance];
 
     /// <summary>The rule called <paramref name="name"/>; an unknown name throws with the list of known ones.</summary>
     public static ILabelRule Get(string name) =>
@@ -82,5 +138,5 @@ public static class LabelRules
         ?? throw new ArgumentException($"unknown label rule '{name}' (known: {string.Join(", ", All.Select(r => r.Name))})");
 
     /// <summary>Applies a rule to a stored mixture's centres and covariances.</summary>
-    public static SampleLabel[] Map(this ILabelRule rule, GmmParameters parameters) => rule.Map(parameters.Means, parameters.Covariances);
+    public static SampleLabel[] Map(this ILabelRule rule, GmmParameters parameters) => rule.Map(parameters.Means, parameters.Covariances, parameters.Weights);
 }

@@ -6,11 +6,12 @@ namespace Reweighting.Gmm;
 /// the fitted sample or not.</summary>
 public sealed record GmmFeatureSetting(string Name, FeatureTransform Transform, bool Standardise, string Description)
 {
-    /// <summary>The settings users can choose; the first is the default.</summary>
+    /// <summary>The settings users can choose; the first is the default, chosen by `reweight eval noise-detection`
+    /// (see docs/reweighting.md).</summary>
     public static IReadOnlyList<GmmFeatureSetting> All { get; } =
     [
-        new("log-variance-std", FeatureTransform.LogVariance, true, "(mean, ln variance), standardised"),
         new("raw-std", FeatureTransform.Raw, true, "(mean, variance), standardised"),
+        new("log-variance-std", FeatureTransform.LogVariance, true, "(mean, ln variance), standardised"),
         new("log-variance", FeatureTransform.LogVariance, false, "(mean, ln variance) as measured"),
         new("raw", FeatureTransform.Raw, false, "(mean, variance) as measured"),
     ];
