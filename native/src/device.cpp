@@ -62,6 +62,21 @@ RWT_EXPORT int32_t rwt_set_num_threads(int32_t n) {
 
 RWT_EXPORT int32_t rwt_get_num_threads() { return at::get_num_threads(); }
 
+// Flushes denormal floats to zero on the calling thread and on every intra-op worker (the flag lives in each
+// thread's floating-point control register). Returns 1 when the CPU supports it, 0 when not, -1 on failure.
+RWT_EXPORT int32_t rwt_set_flush_denormal(int32_t on) {
+  RWT_TRY(
+    const bool flush = on != 0;
+    const bool supported = at::globalContext().setFlushDenormal(flush);
+    if (supported) {
+      const int64_t workers = at::get_num_threads();
+      at::parallel_for(0, workers, 1, [flush](int64_t, int64_t) { at::globalContext().setFlushDenormal(flush); });
+    }
+    return supported ? 1 : 0;
+  )
+  return -1;
+}
+
 // Enters an autocast region for device_type (0 cpu, 1 cuda) with the given lower-precision dtype and
 // returns the previous enabled state (1/0) so the C# scope can restore it; -1 on failure.
 RWT_EXPORT int32_t rwt_autocast_enter(int32_t device_type, int32_t dtype) {

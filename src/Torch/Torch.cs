@@ -163,6 +163,16 @@ public static partial class Torch
         set => Errors.Check(NativeMethods.rwt_set_num_threads(value), "set_num_threads");
     }
 
+    /// <summary>Flushes denormal floats to zero in CPU kernels (torch.set_flush_denormal), on this thread and libtorch's
+    /// intra-op workers. Freshly initialised models produce many denormals, which x86 CPUs compute many times slower.
+    /// Returns false when the CPU cannot.</summary>
+    public static bool SetFlushDenormal(bool on)
+    {
+        var r = NativeMethods.rwt_set_flush_denormal(on ? 1 : 0);
+        Errors.Check(r < 0 ? r : 0, "set_flush_denormal");
+        return r == 1;
+    }
+
     /// <summary>True when the loaded libtorch has fused scaled-dot-product attention (libtorch ≥ 2.0).</summary>
     public static bool HasFusedAttention => NativeMethods.rwt_has_fused_attention() == 1;
 }
