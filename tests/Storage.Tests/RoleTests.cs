@@ -1,3 +1,4 @@
+using Reweighting.Testing.Postgres;
 using FluentAssertions;
 using Npgsql;
 using Reweighting.Storage.Writing;

@@ -1,3 +1,4 @@
+using Reweighting.Testing.Postgres;
 using FluentAssertions;
 using Reweighting.Contracts;
 using Reweighting.Storage.Queries;

@@ -4,7 +4,7 @@ using Reweighting.Storage.Embedded;
 using Reweighting.Storage.Migrations;
 using Xunit;
 
-namespace Reweighting.Storage.Tests;
+namespace Reweighting.Testing.Postgres;
 
 /// <summary>A throwaway PostgreSQL cluster for the whole test run: a real server from the machine's binaries, in a
 /// temporary directory, reachable only by its Unix socket; each test gets databases of its own.</summary>
@@ -104,11 +104,4 @@ public sealed class PostgresCluster : IAsyncLifetime
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
     }
-}
-
-/// <summary>Every class that needs the server shares one cluster (xunit runs a collection's classes one after another).</summary>
-[CollectionDefinition(Name)]
-public sealed class PostgresCollection : ICollectionFixture<PostgresCluster>
-{
-    public const string Name = "postgres";
 }
