@@ -1,0 +1,70 @@
+using Reweighting.Contracts;
+using Reweighting.Gmm;
+
+namespace Reweighting.Scorer.Labelling;
+
+/// <summary>One fit of the document GMM on a reservoir sample: cold (k-means++ restarts) or warm-started from the
+/// previous version's parameters, carried into this sample's feature space.</summary>
+/// <param name="Fit">The EM outcome; its parameters carry the feature transform and standardisation.</param>
+/// <param name="WarmStarted">True when EM started from the previous version rather than from k-means++.</param>
+public sealed record ReservoirFit(GmmFit Fit, bool WarmStarted)
+{
+    /// <summary>Fits <paramref name="sample"/>; warm-starts from <paramref name="previous"/> when it has the same K and
+    /// feature transform and agrees on standardisation, and fits cold otherwise.</summary>
+    public static ReservoirFit Run(IReadOnlyList<(double Mean, double Variance)> sample, GmmFeatureSetting setting,
+        GmmFitOptions options, GmmParameters? previous)
+    {
+        if (sample.Count < options.Components)
+            throw new ArgumentException($"{sample.Count} statistics cannot fit {options.Components} components");
+        var (mu, sd) = setting.Standardise ? Standardisation(sample, setting.Transform) : (null, null);
+        var warm = previous is null ? null : IntoFeatureSpace(previous, setting.Transform, mu, sd, options.Components);
+        if (warm is null) return new ReservoirFit(StatisticsMixture.Fit(sample, setting, options).Fit, WarmStarted: false);
+
+        var features = new StatFeatures(setting.Transform, mu, sd);
+        var points = new double[StatFeatures.Dimensions * sample.Count]; // (N, 2) row-major
+        for (var j = 0; j < sample.Count; j++) features.Apply(sample[j].Mean, sample[j].Variance, points.AsSpan(2 * j, 2));
+        var fit = GaussianMixtureFitter.Fit(points, StatFeatures.Dimensions, options, setting.Transform, warm);
+        return new ReservoirFit(fit with { Parameters = fit.Parameters with { StandardizeMean = mu, StandardizeStd = sd } }, WarmStarted: true);
+    }
+
+    /// <summary>Per-feature mean and (population) deviation of the transformed sample, as
+    /// <see cref="StatisticsMixture.Fit"/> computes them; a constant feature keeps deviation 1.</summary>
+    internal static (double[] Mean, double[] Std) Standardisation(IReadOnlyList<(double Mean, double Variance)> sample, FeatureTransform transform)
+    {
+        var features = new StatFeatures(transform);
+        var raw = new double[StatFeatures.Dimensions * sample.Count];
+        for (var j = 0; j < sample.Count; j++) features.Apply(sample[j].Mean, sample[j].Variance, raw.AsSpan(2 * j, 2));
+        double[] mu = new double[2], sd = new double[2];
+        for (var d = 0; d < 2; d++)
+        {
+            double sum = 0;
+            for (var j = 0; j < sample.Count; j++) sum += raw[2 * j + d];
+            mu[d] = sum / sample.Count;
+            double squares = 0;
+            for (var j = 0; j < sample.Count; j++) squares += (raw[2 * j + d] - mu[d]) * (raw[2 * j + d] - mu[d]);
+            var s = Math.Sqrt(squares / sample.Count);
+            sd[d] = s > 0 ? s : 1;
+        }
+        return (mu, sd);
+    }
+
+    /// <summary>The previous mixture expressed in a new standardisation: standardisation is affine per feature,
+    /// x' = (x·s_old + m_old − m_new) / s_new, so means map the same way and covariances scale by s_old,a·s_old,b /
+    /// (s_new,a·s_new,b); the mixture is the same distribution over raw statistics. Null when the two cannot be
+    /// matched (different K or transform, one standardised and the other not).</summary>
+    internal static GmmParameters? IntoFeatureSpace(GmmParameters previous, FeatureTransform transform, double[]? mu, double[]? sd, int components)
+    {
+        if (previous.Components != components || previous.Dimensions != StatFeatures.Dimensions || previous.Transform != transform) return null;
+        if ((previous.StandardizeMean is null) != (mu is null)) return null;
+        if (mu is null) return previous with { StandardizeMean = null, StandardizeStd = null };
+        double[] oldMu = previous.StandardizeMean!, oldSd = previous.StandardizeStd!;
+        var d = StatFeatures.Dimensions;
+        var scale = new double[d];
+        for (var a = 0; a < d; a++) scale[a] = oldSd[a] / sd![a];
+        var means = previous.Means.Select(m => Enumerable.Range(0, d).Select(a => (m[a] * oldSd[a] + oldMu[a] - mu[a]) / sd![a]).ToArray()).ToArray();
+        var covariances = previous.Covariances.Select(c =>
+            Enumerable.Range(0, d).Select(a => Enumerable.Range(0, d).Select(b => c[a][b] * scale[a] * scale[b]).ToArray()).ToArray()).ToArray();
+        // The fitter's mixture sees plain feature-space parameters; the new standardisation is attached after the fit.
+        return new GmmParameters(previous.Weights.ToArray(), means, covariances, transform);
+    }
+}
