@@ -1,0 +1,203 @@
+using System.Text.Json.Serialization;
+using Reweighting.Training;
+
+namespace Reweighting.Trainer.Streaming;
+
+/// <summary>A document's share of the packed token stream: its tokens and the scorer's statistics of it.</summary>
+/// <param name="BatchId">The scored batch it came from.</param>
+/// <param name="Tokens">Its windows' tokens back to back, plus the end-of-text token when one is configured.</param>
+/// <param name="LossMean">The scorer's mean token loss of the document.</param>
+/// <param name="LossVariance">The scorer's token-loss variance of the document.</param>
+public sealed record PackedSegment(Guid BatchId, int[] Tokens, double LossMean, double LossVariance);
+
+/// <summary>Training sequences cut from the packer: row-major (B, T) inputs and targets, each row's statistics
+/// (the token-weighted combination of the documents its targets come from), and the batches whose last token was
+/// trained by these rows.</summary>
+public sealed record PackedSequences(long[] Inputs, long[] Targets, int Count, SampleStats Statistics, IReadOnlyList<Guid> CompletedBatches);
+
+/// <summary>Packs documents' token windows into fixed-length training sequences: documents are joined into one token
+/// stream (windows of a document back to back, an optional end-of-text token after each document) and cut into
+/// chunks of T + 1 tokens every T tokens, as <c>TokenStream</c> cuts a corpus. No padding: every target is a real
+/// token. A sequence's statistics are those of the documents its targets come from, combined by their token counts
+/// (mean Σ n_j μ_j / N, variance by the law of total variance), so a sequence inside one document carries exactly
+/// that document's scorer statistics. What has not been cut yet is state that travels with checkpoints.</summary>
+public sealed class SequencePacker
+{
+    private readonly int length;
+    private readonly int? endOfText;
+    private readonly LinkedList<PackedSegment> segments = new();
+    // Tokens of the first segment already used as targets (its first `head` tokens are behind the cursor, except the
+    // one token that starts the next sequence as its first input).
+    private int head;
+    // Whether the first segment's last token has been trained already (the cursor rests on it).
+    private bool headTrained;
+    private long available;
+    // Batches whose tokens are all in the packer, in arrival order, with the number of their segments still pending.
+    private readonly Dictionary<Guid, int> pendingSegments = new();
+    private readonly List<Guid> sealedBatches = [];
+
+    /// <param name="sequenceLength">T, inputs per sequence.</param>
+    /// <param name="endOfText">Token appended after every document, or null for none.</param>
+    public SequencePacker(int sequenceLength, int? endOfText)
+    {
+        if (sequenceLength < 1) throw new ArgumentOutOfRangeException(nameof(sequenceLength), sequenceLength, "must be positive");
+        length = sequenceLength;
+        this.endOfText = endOfText;
+    }
+
+    /// <summary>Tokens not yet cut into a sequence (counting the one a cut sequence shares with the next).</summary>
+    public long AvailableTokens => available;
+
+    /// <summary>Documents (segments) held.</summary>
+    public int Segments => segments.Count;
+
+    /// <summary>Whether <paramref name="count"/> sequences can be cut now.</summary>
+    public bool CanTake(int count) => available >= (long)count * length + 1;
+
+    /// <summary>Appends one document's windows (nothing when it has no tokens).</summary>
+    public void Add(Guid batchId, ReadOnlySpan<int> windowTokens, double lossMean, double lossVariance)
+    {
+        if (windowTokens.Length == 0) return;
+        var tokens = new int[windowTokens.Length + (endOfText is null ? 0 : 1)];
+        windowTokens.CopyTo(tokens);
+        if (endOfText is { } eot) tokens[^1] = eot;
+        segments.AddLast(new PackedSegment(batchId, tokens, lossMean, lossVariance));
+        available += tokens.Length;
+        pendingSegments[batchId] = pendingSegments.GetValueOrDefault(batchId) + 1;
+    }
+
+    /// <summary>Says that every document of the batch has been added. Returns true when the batch had nothing to train
+    /// (it is complete at once); otherwise it completes with the sequence that trains its last token.</summary>
+    public bool Seal(Guid batchId)
+    {
+        if (!pendingSegments.ContainsKey(batchId)) return true;
+        sealedBatches.Add(batchId);
+        return false;
+    }
+
+    /// <summary>Cuts <paramref name="count"/> sequences; throws when there are not enough tokens.</summary>
+    public PackedSequences Take(int count)
+    {
+        if (!CanTake(count)) throw new InvalidOperationException($"{count} sequences of {length} need {(long)count * length + 1} tokens, {available} are packed");
+        var inputs = new long[count * length];
+        var targets = new long[count * length];
+        var means = new double[count];
+        var variances = new double[count];
+        var completed = new List<Guid>();
+        var parts = new List<(int Tokens, double Mean, double Variance)>();
+        for (var row = 0; row < count; row++)
+        {
+            parts.Clear();
+            // Position 0 of the chunk is the token under the cursor; positions 1..T are this row's targets.
+            var node = segments.First!;
+            var offset = head;
+            inputs[row * length] = node.Value.Tokens[offset];
+            for (var t = 1; t <= length; t++)
+            {
+                offset++;
+                if (offset == node.Value.Tokens.Length)
+                {
+                    node = node.Next!;
+                    offset = 0;
+                }
+                var token = node.Value.Tokens[offset];
+                targets[row * length + t - 1] = token;
+                if (t < length) inputs[row * length + t] = token;
+                AddTargetOf(parts, node);
+            }
+            (means[row], variances[row]) = Combine(parts);
+            // Advance the cursor by T: the last target becomes the next row's first input. Every token at or before
+            // the cursor has been trained as a target (but the stream's very first token, which nothing predicts).
+            head += length;
+            available -= length;
+            while (true)
+            {
+                var first = segments.First!.Value;
+                if (head >= first.Tokens.Length)
+                {
+                    if (!headTrained) Complete(first, completed);
+                    head -= first.Tokens.Length;
+                    segments.RemoveFirst();
+                    headTrained = false;
+                    continue;
+                }
+                if (head == first.Tokens.Length - 1 && !headTrained)
+                {
+                    // Its last token was just trained; it stays as the next row's first input.
+                    Complete(first, completed);
+                    headTrained = true;
+                }
+                break;
+            }
+        }
+        return new PackedSequences(inputs, targets, count, new SampleStats(means, variances), completed);
+    }
+
+    private LinkedListNode<PackedSegment>? lastCounted;
+
+    private void Complete(PackedSegment segment, List<Guid> completed)
+    {
+        if (--pendingSegments[segment.BatchId] > 0) return;
+        pendingSegments.Remove(segment.BatchId);
+        if (sealedBatches.Remove(segment.BatchId)) completed.Add(segment.BatchId);
+    }
+
+    private void AddTargetOf(List<(int Tokens, double Mean, double Variance)> parts, LinkedListNode<PackedSegment> node)
+    {
+        if (parts.Count > 0 && ReferenceEquals(lastCounted, node))
+        {
+            parts[^1] = parts[^1] with { Tokens = parts[^1].Tokens + 1 };
+            return;
+        }
+        lastCounted = node;
+        parts.Add((1, node.Value.LossMean, node.Value.LossVariance));
+    }
+
+    /// <summary>Statistics of pooled token losses when part j has n_j tokens of mean μ_j and variance σ²_j:
+    /// mean Σ n_j μ_j / N and variance Σ n_j (σ²_j + (μ_j − mean)²) / N.</summary>
+    public static (double Mean, double Variance) Combine(IReadOnlyList<(int Tokens, double Mean, double Variance)> parts)
+    {
+        double n = 0, sum = 0;
+        foreach (var p in parts)
+        {
+            n += p.Tokens;
+            sum += p.Tokens * p.Mean;
+        }
+        if (n == 0) throw new ArgumentException("no tokens to combine");
+        var mean = sum / n;
+        double spread = 0;
+        foreach (var p in parts) spread += p.Tokens * (p.Variance + (p.Mean - mean) * (p.Mean - mean));
+        return (mean, spread / n);
+    }
+
+    /// <summary>What the packer holds, for a checkpoint.</summary>
+    public PackerState Save() => new(head, headTrained, [.. segments], [.. sealedBatches]);
+
+    /// <summary>Restores what <see cref="Save"/> wrote (into an empty packer).</summary>
+    public void Load(PackerState state)
+    {
+        if (segments.Count > 0) throw new InvalidOperationException("the packer already holds tokens");
+        foreach (var s in state.Segments)
+        {
+            segments.AddLast(s);
+            available += s.Tokens.Length;
+            pendingSegments[s.BatchId] = pendingSegments.GetValueOrDefault(s.BatchId) + 1;
+        }
+        if (state.HeadTrained && segments.Count > 0 && --pendingSegments[segments.First!.Value.BatchId] == 0)
+            pendingSegments.Remove(segments.First.Value.BatchId);
+        if (state.Head < 0 || (segments.Count > 0 && state.Head >= segments.First!.Value.Tokens.Length) || (segments.Count == 0 && state.Head != 0))
+            throw new InvalidDataException($"packer state: cursor {state.Head} is outside its first segment");
+        head = state.Head;
+        headTrained = state.HeadTrained;
+        available -= head;
+        sealedBatches.AddRange(state.SealedBatches);
+    }
+}
+
+/// <summary>The packer's checkpointed state: the cursor into the first segment, the segments not fully trained, and the
+/// batches waiting for their last token.</summary>
+public sealed record PackerState(
+    [property: JsonPropertyName("head")] int Head,
+    [property: JsonPropertyName("head_trained")] bool HeadTrained,
+    [property: JsonPropertyName("segments")] IReadOnlyList<PackedSegment> Segments,
+    [property: JsonPropertyName("sealed_batches")] IReadOnlyList<Guid> SealedBatches);

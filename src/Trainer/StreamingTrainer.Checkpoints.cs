@@ -1,0 +1,96 @@
+using System.Text.Json;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Reweighting.Contracts;
+using Reweighting.Contracts.Control;
+using Reweighting.Modeling.Checkpoints;
+using Reweighting.Trainer.Streaming;
+using ModelingTrainer = Reweighting.Modeling.Training.Trainer;
+
+namespace Reweighting.Trainer;
+
+public sealed partial class StreamingTrainer
+{
+    /// <summary>Writes the checkpoint (model, optimizer, objective state with phi, step, consumed offsets, the packed
+    /// remainder, recent batch ids, held-out validation, the GMM) by staging a directory and renaming it into place; then
+    /// commits the offsets to the consumer group for lag monitoring (best effort).</summary>
+    private void Save(IConsumer<string?, byte[]> consumer)
+    {
+        var t = options.Training;
+        var offsetMap = offsets.ToDictionary(kv => StreamState.OffsetKey(kv.Key.Topic, kv.Key.Partition.Value), kv => kv.Value);
+        var state = new TrainingState(Step, Step * SequencesPerStep * t.SequenceLength, JsonSerializer.Serialize(options), offsetMap);
+        var stream = new StreamState(RunId, options.Strategy, packer.Save(), deduplicator.Save(), trainedBatches,
+            validationFromStream ? validation.Save() : null, gmm);
+        var extra = new Dictionary<string, string> { [StreamState.FileName] = stream.ToJson() };
+        if (objective?.SaveState() is { } objectiveState) extra[ModelingTrainer.ObjectiveStateFile] = objectiveState;
+        Checkpoint.Save(options.CheckpointDirectory, model, null, trainingStep.Optimizer, state, extra);
+        logger.LogInformation("Checkpoint of run {RunId} at step {Step} in {Directory}: offsets {Offsets}", RunId, Step, options.CheckpointDirectory,
+            string.Join(", ", offsetMap.Select(kv => $"{kv.Key}={kv.Value}")));
+        try
+        {
+            if (offsets.Count > 0) consumer.Commit(offsets.Select(kv => new TopicPartitionOffset(kv.Key, new Offset(kv.Value))));
+        }
+        catch (KafkaException e)
+        {
+            logger.LogWarning("Committing offsets to group {Group} failed ({Reason}); the checkpoint holds them", options.ConsumerGroup, e.Error.Reason);
+        }
+        Checkpointed?.Invoke(new TrainerCheckpointed(RunId, Step, Path.GetFullPath(options.CheckpointDirectory),
+            offsets.Select(kv => new ConsumerOffset(options.ConsumerGroup, kv.Key.Topic, kv.Key.Partition.Value, kv.Value)).ToList()));
+    }
+
+    /// <summary>Restores a checkpoint when the directory holds one; returns whether it did.</summary>
+    private bool Resume()
+    {
+        var directory = options.CheckpointDirectory;
+        RecoverInterruptedSwap(directory);
+        if (!File.Exists(Path.Combine(directory, Checkpoint.StateFile))) return false;
+        var streamPath = Path.Combine(directory, StreamState.FileName);
+        if (!File.Exists(streamPath)) throw new InvalidDataException($"{directory} is a checkpoint but not a streaming trainer's: it has no {StreamState.FileName}");
+        var stream = StreamState.FromJson(File.ReadAllText(streamPath), streamPath);
+        if (stream.Strategy != options.Strategy)
+            throw new InvalidOperationException($"the checkpoint in {directory} trains with {stream.Strategy}, the configuration says {options.Strategy}; use another checkpoint directory for a new run");
+        if (options.RunId is { } configured && configured != stream.RunId)
+            throw new InvalidOperationException($"the checkpoint in {directory} belongs to run {stream.RunId}, the configuration names run {configured}");
+        Checkpoint.LoadWeightsInto(directory, model);
+        var state = Checkpoint.LoadTrainingState(directory, trainingStep.Optimizer)
+                    ?? throw new InvalidDataException($"{directory} holds no training state");
+        RunId = stream.RunId;
+        Step = state.Step;
+        foreach (var (key, next) in state.Offsets ?? new Dictionary<string, long>())
+        {
+            var colon = key.LastIndexOf(':');
+            if (colon <= 0 || !int.TryParse(key[(colon + 1)..], out var partition)) throw new InvalidDataException($"checkpoint offset key '{key}' is not topic:partition");
+            if (key[..colon] == options.Topic) offsets[new TopicPartition(options.Topic, partition)] = next;
+        }
+        packer.Load(stream.Packer);
+        deduplicator.Load(stream.RecentBatches);
+        trainedBatches = stream.TrainedBatches;
+        if (validationFromStream && stream.Validation is not null) validation.Load(stream.Validation);
+        gmm = stream.Gmm;
+        // The objective existed when the checkpoint was written: rebuild it from the same inputs and restore its state.
+        var objectivePath = Path.Combine(directory, ModelingTrainer.ObjectiveStateFile);
+        if (options.NeedsGmm && gmm is null) throw new InvalidDataException($"the checkpoint in {directory} lacks the GMM its {options.Strategy} run weighs with");
+        SetUpObjectiveAsync(CancellationToken.None).GetAwaiter().GetResult();
+        if (File.Exists(objectivePath)) objective!.LoadState(File.ReadAllText(objectivePath));
+        return true;
+    }
+
+    /// <summary>Completes or undoes a checkpoint swap a crash interrupted: <c>Checkpoint.Save</c> moves the old directory
+    /// aside (<c>name.GUID.old</c>) before moving the staged one in, so a missing directory with an aside copy means the
+    /// crash fell between the two renames, and the aside copy is the last complete checkpoint.</summary>
+    internal static void RecoverInterruptedSwap(string directory)
+    {
+        var full = Path.GetFullPath(directory);
+        var parent = Path.GetDirectoryName(full)!;
+        if (!Directory.Exists(parent)) return;
+        var name = Path.GetFileName(full);
+        var aside = Directory.GetDirectories(parent, name + ".*.old").OrderByDescending(Directory.GetLastWriteTimeUtc).ToList();
+        if (!Directory.Exists(full) && aside.Count > 0)
+        {
+            Directory.Move(aside[0], full);
+            aside.RemoveAt(0);
+        }
+        foreach (var old in aside) Directory.Delete(old, recursive: true);
+        foreach (var staging in Directory.GetDirectories(parent, $".{name}.*.staging")) Directory.Delete(staging, recursive: true);
+    }
+}

@@ -1,0 +1,143 @@
+using Reweighting.Contracts;
+using Reweighting.Gmm;
+using Reweighting.Modeling.Gpt;
+using Reweighting.Modeling.Training;
+using Reweighting.Training;
+
+namespace Reweighting.Trainer;
+
+/// <summary>Settings of the trainer service, bound from the configuration section "Trainer", validated at start-up and
+/// saved with every checkpoint.</summary>
+public sealed record TrainerOptions
+{
+    /// <summary>Configuration section the worker binds.</summary>
+    public const string Section = "Trainer";
+
+    /// <summary>Names of the strategies the trainer can run.</summary>
+    public static readonly string[] Strategies = ["uniform", "linupper", "quadratic", "extremes", "meta-em", "cluster-heuristic", "token-masked"];
+
+    /// <summary>The run's id in PostgreSQL (training_runs); default: a new id. A resumed run keeps its checkpoint's id.</summary>
+    public string? RunId { get; init; }
+
+    /// <summary>Weighting strategy, one of <see cref="Strategies"/>.</summary>
+    public string Strategy { get; init; } = "uniform";
+
+    /// <summary>Model preset of a new run (<see cref="GptConfig.Preset"/>); a resumed run uses its checkpoint's.</summary>
+    public string ModelPreset { get; init; } = "tiny";
+
+    /// <summary>Vocabulary size of a new run's model (GPT-2's by default).</summary>
+    public int VocabSize { get; init; } = 50257;
+
+    /// <summary>Optimiser, schedule, batch shape, evaluation and checkpoint intervals (Steps is the run's length).</summary>
+    public TrainingOptions Training { get; init; } = new();
+
+    /// <summary>Checkpoint directory: written atomically every Training.CheckpointEvery steps and on shutdown; a run
+    /// resumes from it when it exists.</summary>
+    public string CheckpointDirectory { get; init; } = "checkpoints/trainer";
+
+    /// <summary>Topic of the scored batches.</summary>
+    public string Topic { get; init; } = Topics.ScoredBatches;
+
+    /// <summary>Consumer group the consumed offsets are committed under after each checkpoint (for lag monitoring; the
+    /// checkpoint, not the group, is where a restart resumes).</summary>
+    public string ConsumerGroup { get; init; } = "trainer";
+
+    /// <summary>Token appended after every document when packing (GPT-2's &lt;|endoftext|&gt; by default).</summary>
+    public int EndOfTextToken { get; init; } = 50256;
+
+    /// <summary>Batch ids remembered to skip resent batches.</summary>
+    public int DeduplicationWindow { get; init; } = 65_536;
+
+    /// <summary>How long one poll of Kafka waits.</summary>
+    public TimeSpan PollTimeout { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Stop (with a checkpoint) after the stream has been idle this long; null: wait for data forever.</summary>
+    public TimeSpan? StopWhenIdleFor { get; init; }
+
+    /// <summary>A clean validation file: JSON lines, each an array of token ids or {"tokens": [...], "domain": ...}.</summary>
+    public string? ValidationFile { get; init; }
+
+    /// <summary>Share of the stream's documents held out for validation by <see cref="Streaming.ValidationSplit"/>
+    /// (0: none; used when there is no validation file). Held-out documents are never trained on.</summary>
+    public double ValidationFraction { get; init; }
+
+    /// <summary>Held-out documents kept from the stream; the set is fixed once full.</summary>
+    public int ValidationDocuments { get; init; } = 256;
+
+    /// <summary>Leave documents the scorer labelled noisy out of the stream's validation set, so it stays clean.</summary>
+    public bool ValidationExcludesNoisy { get; init; } = true;
+
+    /// <summary>Sow et al.'s final temperature r.</summary>
+    public double Temperature { get; init; } = 0.4;
+
+    /// <summary>Sow et al.'s uniform burn-in steps.</summary>
+    public int BurnIn { get; init; }
+
+    /// <summary>Sow et al.'s annealing steps (default: half the run).</summary>
+    public int? AnnealSteps { get; init; }
+
+    /// <summary>Meta-EM meta learning rate (Adam-normalised).</summary>
+    public double MetaLearningRate { get; init; } = 0.02;
+
+    /// <summary>Meta-update every this many steps.</summary>
+    public int MetaUpdateEvery { get; init; } = 1;
+
+    /// <summary>Steps before the first meta-update.</summary>
+    public long MetaBurnIn { get; init; }
+
+    /// <summary>Validation sequences per meta-update.</summary>
+    public int MetaValidationBatch { get; init; } = 8;
+
+    /// <summary>Exact meta-gradient by double backward (small models) instead of the estimate.</summary>
+    public bool MetaExactGradient { get; init; }
+
+    /// <summary>Token-masked: share of highest-loss tokens trained by MLE.</summary>
+    public double TopFraction { get; init; } = 0.25;
+
+    /// <summary>Token-masked: the reference model's checkpoint (the proxy).</summary>
+    public string? ReferenceCheckpoint { get; init; }
+
+    /// <summary>meta-em/cluster-heuristic: documents whose statistics fit the GMM when the scorer's GMM version is not
+    /// stored (the trainer's warm-up reservoir, read ahead before the first step).</summary>
+    public int GmmSample { get; init; } = 512;
+
+    /// <summary>Feature map of a GMM the trainer fits itself.</summary>
+    public string GmmFeatures { get; init; } = GmmFeatureSetting.Default.Name;
+
+    /// <summary>Label rule of a GMM the trainer fits itself.</summary>
+    public string LabelRule { get; init; } = LabelRules.Default.Name;
+
+    /// <summary>Whether the strategy weighs the scorer's statistics under a GMM.</summary>
+    public bool NeedsGmm => Strategy is "meta-em" or "cluster-heuristic";
+
+    /// <summary>Whether the strategy needs a clean validation stream of its own.</summary>
+    public bool NeedsValidation => Strategy == "meta-em";
+
+    /// <summary>The meta-update settings.</summary>
+    public MetaEmOptions Meta => new(MetaLearningRate, MetaUpdateEvery, MetaExactGradient, BurnInSteps: MetaBurnIn, ValidationBatch: MetaValidationBatch);
+
+    /// <summary>Checks every setting; throws naming the first bad one.</summary>
+    public TrainerOptions Validate()
+    {
+        Training.Validate();
+        if (!Strategies.Contains(Strategy)) throw new ArgumentException($"Trainer:Strategy '{Strategy}' is unknown (known: {string.Join(", ", Strategies)})");
+        if (string.IsNullOrWhiteSpace(CheckpointDirectory)) throw new ArgumentException("Trainer:CheckpointDirectory is required");
+        if (string.IsNullOrWhiteSpace(Topic)) throw new ArgumentException("Trainer:Topic is required");
+        if (string.IsNullOrWhiteSpace(ConsumerGroup)) throw new ArgumentException("Trainer:ConsumerGroup is required");
+        if (EndOfTextToken < 0) throw new ArgumentException($"Trainer:EndOfTextToken must be a token id, got {EndOfTextToken}");
+        if (DeduplicationWindow < 1) throw new ArgumentException("Trainer:DeduplicationWindow must be positive");
+        if (PollTimeout <= TimeSpan.Zero) throw new ArgumentException("Trainer:PollTimeout must be positive");
+        if (ValidationFraction is < 0 or >= 1) throw new ArgumentException($"Trainer:ValidationFraction must be in [0, 1), got {ValidationFraction}");
+        if (ValidationDocuments < 1) throw new ArgumentException("Trainer:ValidationDocuments must be positive");
+        if (ValidationFile is not null && !File.Exists(ValidationFile)) throw new ArgumentException($"Trainer:ValidationFile {ValidationFile} does not exist");
+        if (NeedsValidation && ValidationFile is null && ValidationFraction == 0)
+            throw new ArgumentException("meta-em needs a clean validation stream: set Trainer:ValidationFile or Trainer:ValidationFraction");
+        if (Strategy == "token-masked" && ReferenceCheckpoint is null) throw new ArgumentException("token-masked needs Trainer:ReferenceCheckpoint (the proxy)");
+        if (GmmSample < 1) throw new ArgumentException("Trainer:GmmSample must be positive");
+        GmmFeatureSetting.Get(GmmFeatures);
+        LabelRules.Get(LabelRule);
+        Meta.Validate();
+        new TokenMaskedOptions(TopFraction).Validate();
+        return this;
+    }
+}
