@@ -8,16 +8,20 @@ using Reweighting.Storage.Writing;
 
 namespace Reweighting.Scorer.Labelling;
 
-/// <summary>Labels documents with a GMM fitted on a reservoir sample of their statistics. Labels nothing until
-/// <see cref="LabellingOptions.WarmUpDocuments"/> documents were observed, then fits and stores version 1; every
-/// <see cref="LabellingOptions.RefitEveryDocuments"/> documents after a fit it refits, warm-started from the version in
-/// use, and stores the next version. Labels always name a version that is stored. A restarted labeller continues
-/// from the latest stored version of its scorer model. Thread-safe: observing and labelling may run on any threads;
-/// one fit runs at a time, and labelling carries on with the current version while it does.</summary>
-public sealed class ReservoirLabeller
+/// <summary>The scorer's GMM: fitted on a reservoir sample of the statistics of committed score rows. It labels nothing
+/// until <see cref="LabellingOptions.WarmUpDocuments"/> documents were observed, then fits and stores version 1 and
+/// relabels the provisional rows; every <see cref="LabellingOptions.RefitEveryDocuments"/> documents after a fit it
+/// refits, warm-started from the version in use, and stores the next version. <see cref="Current"/> only ever holds a
+/// stored version. A restarted labeller continues from the latest stored version of its scorer model.</summary>
+/// <remarks>Thread-safe. <see cref="Observe"/> only samples (on the caller's thread, in call order, so a seeded run is
+/// repeatable) and signals; fits, stores and relabels run in <see cref="RunAsync"/> (or
+/// <see cref="RefitIfDueAsync"/>/<see cref="RelabelProvisionalAsync"/> when called directly), one at a time, while
+/// labelling carries on with the current version.</remarks>
+public sealed class ReservoirLabeller : IDocumentLabeller
 {
     private readonly LabellingOptions _options;
     private readonly GmmVersionLedger _ledger;
+    private readonly ProvisionalScores _provisional;
     private readonly ResiliencePipeline _retry;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -25,18 +29,22 @@ public sealed class ReservoirLabeller
     private readonly ILabelRule _rule;
     private readonly GmmFitOptions _fitOptions;
 
-    private readonly Lock _gate = new();                      // guards the reservoir and _nextFitAt
-    private readonly SemaphoreSlim _fitting = new(1, 1);      // one fit at a time
+    private readonly Lock _gate = new();                  // guards the reservoir, _nextFitAt and the provisional work
+    private readonly SemaphoreSlim _working = new(1, 1);  // one fit or relabel at a time
+    private readonly Outbox.WakeSignal _wake = new();
     private readonly StatisticsReservoir _reservoir;
+    private readonly HashSet<string> _provisionalIds = [];
+    private bool _relabelAll;
     private long _nextFitAt;
-    private volatile ActiveVersion? _active;
+    private volatile Version? _active;
 
-    private sealed record ActiveVersion(GmmModel Model, GmmLabeller Labeller);
+    private sealed record Version(GmmModel Model, ActiveGmm Gmm);
 
     private ReservoirLabeller(NpgsqlDataSource dataSource, LabellingOptions options, WriteRetryOptions? retry, ILogger? logger, TimeProvider? time)
     {
         _options = options.Validate();
         _ledger = new GmmVersionLedger(dataSource);
+        _provisional = new ProvisionalScores(dataSource);
         _logger = logger ?? NullLogger.Instance;
         _retry = (retry ?? new WriteRetryOptions()).BuildPipeline(_logger);
         _time = time ?? TimeProvider.System;
@@ -59,11 +67,14 @@ public sealed class ReservoirLabeller
         return labeller;
     }
 
-    /// <summary>Raised after a new version was stored (on the thread that fitted it); e.g. to publish
+    /// <summary>Raised after a new version was stored and made current (on the thread that fitted it); e.g. to publish
     /// <see cref="GmmVersionStored.ToControlEvent"/> on the bus.</summary>
     public event Action<GmmVersionStored>? VersionStored;
 
-    /// <summary>The version labels come from now, or null before the first fit.</summary>
+    /// <inheritdoc />
+    public ActiveGmm? Current => _active?.Gmm;
+
+    /// <summary>The stored version labels come from now, or null before the first fit.</summary>
     public GmmModel? CurrentModel => _active?.Model;
 
     /// <summary>Documents observed (with finite statistics), including those a reseed stood for.</summary>
@@ -75,11 +86,20 @@ public sealed class ReservoirLabeller
         }
     }
 
-    /// <summary>The last stored fit of this instance, or null when it has fitted nothing yet.</summary>
+    /// <summary>The last fit this instance stored, or null.</summary>
     public GmmVersionStored? LastFit { get; private set; }
 
     /// <summary>The options in force.</summary>
     public LabellingOptions Options => _options;
+
+    /// <summary>True when the warm-up or the refit interval has passed and the next fit has not run yet.</summary>
+    public bool FitDue
+    {
+        get
+        {
+            lock (_gate) return FitDueUnderLock();
+        }
+    }
 
     /// <summary>A copy of the reservoir's sample.</summary>
     public (double Mean, double Variance)[] ReservoirSample()
@@ -87,62 +107,86 @@ public sealed class ReservoirLabeller
         lock (_gate) return _reservoir.Snapshot();
     }
 
-    /// <summary>The verdict of the current version on one document's (loss mean, loss variance), without observing it;
+    /// <summary>The current version's verdict on one document's (loss mean, loss variance), and that version;
     /// <see cref="DocumentVerdict.Unlabelled"/> before the first fit or for non-finite statistics.</summary>
     public DocumentVerdict Assign(double lossMean, double lossVariance)
     {
         var active = _active;
         if (active is null || !IsFinite(lossMean, lossVariance)) return DocumentVerdict.Unlabelled;
-        return new DocumentVerdict(active.Labeller.Assign(lossMean, lossVariance), active.Model.Version);
+        return new DocumentVerdict(active.Gmm.Assign(lossMean, lossVariance), active.Model.Version);
     }
 
-    /// <summary>Adds one document's statistics to the reservoir (non-finite ones are ignored); true when a fit is now due.</summary>
-    public bool Observe(double lossMean, double lossVariance)
+    /// <inheritdoc />
+    /// <remarks>Rows of other scorer models and non-finite statistics are ignored. Provisional rows committed while a
+    /// version already exists are queued for relabelling.</remarks>
+    public void Observe(IReadOnlyList<SampleScore> committed)
     {
+        bool wake;
         lock (_gate)
         {
-            if (IsFinite(lossMean, lossVariance)) _reservoir.Add(lossMean, lossVariance);
-            return FitDueUnderLock();
+            var active = _active;
+            foreach (var row in committed)
+            {
+                if (row.ScorerModel != _options.ScorerModel) continue;
+                if (IsFinite(row.LossMean, row.LossVariance)) _reservoir.Add(row.LossMean, row.LossVariance);
+                // Scored before the first version became current and committed after it: the relabel scan may have passed it.
+                if (row.GmmVersion is null && active is not null) _provisionalIds.Add(row.DocumentId);
+            }
+            wake = FitDueUnderLock() || _provisionalIds.Count > 0;
         }
+        if (wake) _wake.Set();
     }
 
-    /// <summary>Observes a batch's statistics, fits or refits when that is due (storing the new version first), then
-    /// labels every document of the batch with one version: the batch that completes the warm-up is labelled by
-    /// version 1.</summary>
-    public async Task<LabelledBatch> LabelBatchAsync(IReadOnlyList<(double Mean, double Variance)> statistics, CancellationToken ct = default)
+    /// <summary>Adds one document's statistics to the reservoir, as <see cref="Observe"/> does for a committed row.</summary>
+    public void ObserveStatistics(double lossMean, double lossVariance)
     {
         bool due;
         lock (_gate)
         {
-            foreach (var (mean, variance) in statistics)
-                if (IsFinite(mean, variance)) _reservoir.Add(mean, variance);
+            if (IsFinite(lossMean, lossVariance)) _reservoir.Add(lossMean, lossVariance);
             due = FitDueUnderLock();
         }
-        if (due) await RefitIfDueAsync(ct);
-
-        var active = _active;
-        var assignments = new LabelAssignment[statistics.Count];
-        for (var i = 0; i < statistics.Count; i++)
-            assignments[i] = active is not null && IsFinite(statistics[i].Mean, statistics[i].Variance)
-                ? active.Labeller.Assign(statistics[i].Mean, statistics[i].Variance)
-                : DocumentVerdict.NoVerdict;
-        // A non-finite document inside a labelled batch cannot carry K responsibilities; give it a uniform posterior.
-        if (active is not null)
-        {
-            var k = active.Model.Parameters.Components;
-            for (var i = 0; i < assignments.Length; i++)
-                if (ReferenceEquals(assignments[i], DocumentVerdict.NoVerdict))
-                    assignments[i] = new LabelAssignment(SampleLabel.Hard, 0, Enumerable.Repeat(1.0 / k, k).ToArray());
-        }
-        return new LabelledBatch(active?.Model.Version, active?.Model.Parameters.Components ?? 0, assignments);
+        if (due) _wake.Set();
     }
 
-    /// <summary>Fits and stores the next version when the warm-up or the refit interval has passed; returns it, or
-    /// null when no fit was due (or another caller just did it). A failed fit or store is logged and tried again after
-    /// a tenth of the refit interval; labelling goes on with the version in use.</summary>
+    /// <summary>Fits, stores and relabels whenever <see cref="Observe"/> signals, until cancelled.</summary>
+    public async Task RunAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            _wake.Reset();
+            try
+            {
+                await RefitIfDueAsync(ct);
+                await RelabelProvisionalAsync(ct);
+                await _wake.WaitAsync(TimeSpan.FromSeconds(30), ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                // RelabelProvisionalAsync keeps its work queued; look again after a pause rather than spin.
+                _logger.LogError(ex, "GMM labeller background work failed; trying again");
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1), _time, ct);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>Fits and stores the next version when the warm-up or the refit interval has passed, and makes it
+    /// current; returns it, or null when no fit was due. A failed fit or store is logged and tried again after a tenth
+    /// of the refit interval; labelling goes on with the version in use.</summary>
     public async Task<GmmVersionStored?> RefitIfDueAsync(CancellationToken ct = default)
     {
-        await _fitting.WaitAsync(ct);
+        await _working.WaitAsync(ct);
         try
         {
             (double Mean, double Variance)[] sample;
@@ -170,13 +214,18 @@ public sealed class ReservoirLabeller
             {
                 lock (_gate) _nextFitAt = _reservoir.Seen + Math.Max(1, _options.RefitEveryDocuments / 10);
                 _logger.LogError(ex, "GMM fit on {Samples} statistics of {ScorerModel} failed; labelling continues with version {Version}",
-                    sample.Length, _options.ScorerModel, previous?.Version.ToString() ?? "none");
+                    sample.Length, _options.ScorerModel, previous?.Version.ToString() ?? "none (provisional)");
                 return null;
             }
 
-            _active = new ActiveVersion(stored.Model, GmmLabeller.FromModel(stored.Model));
+            lock (_gate)
+            {
+                _active = new Version(stored.Model, ActiveGmm.From(stored.Model));
+                _nextFitAt = observed + _options.RefitEveryDocuments;
+                // The first version: every row stored so far is provisional.
+                if (previous is null) _relabelAll = true;
+            }
             LastFit = stored;
-            lock (_gate) _nextFitAt = observed + _options.RefitEveryDocuments;
             _logger.LogInformation(
                 "Stored GMM version {Version} of {ScorerModel}: {Samples} statistics of {Observed} documents, {Start} start, {Iterations} EM iterations, mean log-likelihood {LogLikelihood:F4}, labels [{Labels}]",
                 stored.Model.Version, _options.ScorerModel, sample.Length, observed, stored.WarmStarted ? $"warm (from version {previous!.Version})" : "cold",
@@ -186,15 +235,61 @@ public sealed class ReservoirLabeller
         }
         finally
         {
-            _fitting.Release();
+            _working.Release();
+        }
+    }
+
+    /// <summary>Gives stored provisional rows (gmm_version NULL) the current version's verdict: all of them after the
+    /// first fit or a restart, and since then the ones <see cref="Observe"/> saw. Returns the rows changed; does nothing
+    /// without a current version. Work that fails stays queued.</summary>
+    public async Task<long> RelabelProvisionalAsync(CancellationToken ct = default)
+    {
+        await _working.WaitAsync(ct);
+        try
+        {
+            var active = _active;
+            if (active is null) return 0;
+            bool all;
+            string[] ids;
+            lock (_gate)
+            {
+                all = _relabelAll;
+                ids = [.. _provisionalIds];
+                _relabelAll = false;
+                _provisionalIds.Clear();
+            }
+            if (!all && ids.Length == 0) return 0;
+            try
+            {
+                var model = active.Model;
+                long changed = all
+                    ? await _retry.ExecuteAsync(async t => await _provisional.RelabelAllAsync(model.ScorerModel, model.Version, active.Gmm.Assign, t), ct)
+                    : 0;
+                if (ids.Length > 0)
+                    changed += await _retry.ExecuteAsync(async t => await _provisional.RelabelAsync(model.ScorerModel, model.Version, active.Gmm.Assign, ids, t), ct);
+                if (changed > 0)
+                    _logger.LogInformation("Relabelled {Rows} provisional scores of {ScorerModel} with GMM version {Version}", changed, model.ScorerModel, model.Version);
+                return changed;
+            }
+            catch
+            {
+                lock (_gate)
+                {
+                    _relabelAll |= all;
+                    _provisionalIds.UnionWith(ids);
+                }
+                throw;
+            }
+        }
+        finally
+        {
+            _working.Release();
         }
     }
 
     private async Task LoadAsync(CancellationToken ct)
     {
         var latest = await _retry.ExecuteAsync(async token => await _ledger.LatestAsync(_options.ScorerModel, token), ct);
-        if (latest is not null) _active = new ActiveVersion(latest, GmmLabeller.FromModel(latest));
-
         long population = 0;
         if (_options.ReseedFromStoredScores)
         {
@@ -203,7 +298,17 @@ public sealed class ReservoirLabeller
             lock (_gate) _reservoir.Reseed(sample, stored);
             population = stored;
         }
-        lock (_gate) _nextFitAt = latest is null ? _options.WarmUpDocuments : population + _options.RefitEveryDocuments;
+        lock (_gate)
+        {
+            if (latest is not null)
+            {
+                _active = new Version(latest, ActiveGmm.From(latest));
+                // A previous run may have stopped before relabelling its provisional rows.
+                _relabelAll = true;
+            }
+            _nextFitAt = latest is null ? _options.WarmUpDocuments : population + _options.RefitEveryDocuments;
+        }
+        if (latest is not null || FitDue) _wake.Set();
         _logger.LogInformation("GMM labeller for {ScorerModel}: {State}; reservoir reseeded with {Sample} of {Stored} stored statistics",
             _options.ScorerModel, latest is null ? $"warming up ({_options.WarmUpDocuments} documents)" : $"continuing with stored version {latest.Version}",
             Math.Min(population, _options.ReservoirCapacity), population);
