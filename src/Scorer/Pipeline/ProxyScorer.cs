@@ -1,0 +1,102 @@
+using Reweighting.Contracts.Batches;
+using Reweighting.Modeling.Checkpoints;
+using Reweighting.Modeling.Gpt;
+using Reweighting.Modeling.Scoring;
+using Reweighting.Statistics;
+using Reweighting.Text.Tokenization;
+using Reweighting.Torch;
+
+namespace Reweighting.Scorer.Pipeline;
+
+/// <summary>One document as the proxy saw it: the statistics of its token losses and the token windows the trainer
+/// gets (windows of the proxy's context plus one token, each overlapping the next by one, so every prediction the
+/// statistics count appears in exactly one window).</summary>
+public readonly record struct ProxyScore(LossStatistics Statistics, WindowedTokens Windows);
+
+/// <summary>The proxy model and its tokenizer: tokenises documents and scores them without gradients (bfloat16
+/// autocast on CUDA), long documents in windows of the context length.</summary>
+public sealed class ProxyScorer : IDisposable
+{
+    private readonly GptModel _model;
+    private readonly BpeTokenizer _tokenizer;
+    private readonly DocumentScorer _scorer;
+    private readonly int? _prefix;
+
+    /// <summary>Wraps a loaded model (which this takes over and disposes) and its tokenizer.</summary>
+    public ProxyScorer(GptModel model, BpeTokenizer tokenizer, Device device, int windowBatchSize, bool prependEndOfText)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(windowBatchSize, 1);
+        if (tokenizer.VocabSize > model.Config.VocabSize)
+            throw new ArgumentException($"the tokenizer has {tokenizer.VocabSize} ids but the model only {model.Config.VocabSize}");
+        _model = model;
+        _tokenizer = tokenizer;
+        Device = device;
+        _scorer = new DocumentScorer(model, device, windowBatchSize);
+        _prefix = prependEndOfText && tokenizer.SpecialTokens.TryGetValue(BpeTokenizer.EndOfText, out var eot) ? eot : null;
+    }
+
+    /// <summary>Loads the checkpoint in <paramref name="directory"/> (model and tokenizer) onto <paramref name="device"/>.</summary>
+    public static ProxyScorer Load(string directory, Device device, int windowBatchSize, bool prependEndOfText)
+    {
+        var tokenizer = BpeTokenizer.Load(directory);
+        var model = Checkpoint.LoadModel(directory, device);
+        try
+        {
+            return new ProxyScorer(model, tokenizer, device, windowBatchSize, prependEndOfText);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Where the model runs.</summary>
+    public Device Device { get; }
+
+    /// <summary>The model's context length.</summary>
+    public int ContextLength => _model.Config.ContextLength;
+
+    /// <summary>The token ids of a document's text (after <c>&lt;|endoftext|&gt;</c> when configured).</summary>
+    public int[] Tokenise(string text)
+    {
+        if (_prefix is not { } eot) return _tokenizer.Encode(text);
+        var ids = new List<int>(text.Length / 3 + 2) { eot };
+        _tokenizer.Encode(text, ids);
+        return [.. ids];
+    }
+
+    /// <summary>Scores tokenised documents; results are in input order.</summary>
+    public ProxyScore[] Score(IReadOnlyList<int[]> documents)
+    {
+        var results = new ProxyScore[documents.Count];
+        var inputs = documents.Select(d => (IReadOnlyList<long>)Array.ConvertAll(d, t => (long)t));
+        foreach (var scored in _scorer.Score(inputs))
+            results[scored.Index] = new ProxyScore(LossStatistics.Of(scored.Losses), Windows(documents[scored.Index]));
+        return results;
+    }
+
+    /// <summary>Windows of context + 1 tokens starting every context tokens: window w holds inputs
+    /// tokens[wC .. wC + C) and the target of its last position.</summary>
+    private WindowedTokens Windows(int[] tokens)
+    {
+        var context = ContextLength;
+        var predictions = tokens.Length - 1;
+        if (predictions < 1) return WindowedTokens.Empty;
+        var count = (predictions + context - 1) / context;
+        var offsets = new int[count + 1];
+        var flat = new int[predictions + count];
+        var filled = 0;
+        for (var w = 0; w < count; w++)
+        {
+            var start = w * context;
+            var length = Math.Min(context, predictions - start) + 1;
+            tokens.AsSpan(start, length).CopyTo(flat.AsSpan(filled));
+            filled += length;
+            offsets[w + 1] = filled;
+        }
+        return new WindowedTokens(flat, offsets);
+    }
+
+    public void Dispose() => _model.Dispose();
+}

@@ -1,0 +1,335 @@
+using System.Diagnostics;
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using Reweighting.Contracts.Documents;
+using Reweighting.Storage.Queries;
+using Reweighting.Storage.Writing;
+
+namespace Reweighting.Scorer.Pipeline;
+
+/// <summary>The scorer's consume → batch → score → store loop over one Kafka consumer, on a thread of its own.</summary>
+/// <remarks>
+/// <para>Records are parsed as they arrive (bad ones become dead letters) and tokenised; a micro-batch closes at a
+/// token budget, a record count, or a maximum wait. It is then scored on the proxy, labelled with the current GMM
+/// version, and stored — score rows, documents, the consumed offsets and the encoded scored batch for the outbox — in
+/// one PostgreSQL transaction, after its dead letters are acknowledged. PostgreSQL's offsets are the truth: on every
+/// assignment the consumer starts from them, so a batch lost to a crash, a revocation or a stop is read again, and a
+/// batch that did commit is never stored twice. Offsets are also stored in Kafka after the commit, for lag monitoring only.</para>
+/// <para>When PostgreSQL (or Kafka, for dead letters) is unreachable the batch is kept, every partition is paused and
+/// the consumer keeps polling so the group keeps it; the store is tried again with exponential back-off and the
+/// partitions resume once the batch is in. A stop finishes the batch in flight within
+/// <see cref="ScorerOptions.DrainTimeout"/> and abandons it after that; either way the consumer leaves the group cleanly.</para>
+/// <para>The consumer must be configured with <c>enable.auto.offset.store=false</c>; the pipeline installs the
+/// rebalance handlers on the builder it is given, so production (Confluent) and tests (in-memory) wire the same way.</para>
+/// </remarks>
+public sealed partial class ScorerPipeline
+{
+    private readonly ScorerOptions _options;
+    private readonly ConsumerBuilder<byte[]?, byte[]?> _consumerBuilder;
+    private readonly DeadLetterPublisher _deadLetters;
+    private readonly ProxyScorer _scorer;
+    private readonly IDocumentLabeller _labeller;
+    private readonly ScoreBatchWriter _writer;
+    private readonly ConsumerOffsetQueries _offsets;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly ScorerProgress _progress;
+    private readonly string _model;
+    private readonly InFlightBatch _batch = new();
+    private IConsumer<byte[]?, byte[]?>? _consumer;
+    private CancellationToken _abort;
+    private int _inFlight;
+    private int _running;
+
+    /// <summary>Creates the pipeline; nothing runs until <see cref="RunAsync"/>.</summary>
+    /// <param name="options">Validated settings.</param>
+    /// <param name="consumerBuilder">Builder of the <c>documents</c> consumer (group id and connection set, auto offset store off).</param>
+    /// <param name="deadLetterProducer">Producer for <c>documents.dlq</c>; the caller owns and disposes it.</param>
+    /// <param name="scorer">The proxy model and tokenizer; the caller owns and disposes it.</param>
+    /// <param name="labeller">Source of the GMM version that labels each batch.</param>
+    /// <param name="database">The score store.</param>
+    /// <param name="loggers">Logging; none when null.</param>
+    /// <param name="time">The clock of batch waits, back-off and progress; the system clock when null.</param>
+    public ScorerPipeline(ScorerOptions options, ConsumerBuilder<byte[]?, byte[]?> consumerBuilder, IProducer<byte[]?, byte[]> deadLetterProducer,
+        ProxyScorer scorer, IDocumentLabeller labeller, NpgsqlDataSource database, ILoggerFactory? loggers = null, TimeProvider? time = null)
+    {
+        _options = options.Validate();
+        _consumerBuilder = consumerBuilder;
+        _scorer = scorer;
+        _labeller = labeller;
+        loggers ??= NullLoggerFactory.Instance;
+        _logger = loggers.CreateLogger<ScorerPipeline>();
+        _time = time ?? TimeProvider.System;
+        _model = options.EffectiveModelId;
+        _writer = new ScoreBatchWriter(database, options.WriteRetry, loggers.CreateLogger<ScoreBatchWriter>());
+        _offsets = new ConsumerOffsetQueries(database);
+        _deadLetters = new DeadLetterPublisher(deadLetterProducer, options.DeadLetterTopic, options.InstanceId, _logger);
+        _progress = new ScorerProgress(Statistics, _logger, _time, options.ProgressInterval);
+        _readOffsets = BuildOffsetReadPipeline();
+    }
+
+    /// <summary>Running totals.</summary>
+    public ScorerStatistics Statistics { get; } = new();
+
+    /// <summary>Records consumed but not yet stored (documents and dead letters).</summary>
+    public int InFlightRecords => Volatile.Read(ref _inFlight);
+
+    /// <summary>Test seam: called at "consumed", "scored" and "stored" (after COMMIT, before Kafka hears of it); throw to crash there.</summary>
+    internal Action<string>? Fault { get; set; }
+
+    /// <summary>Consumes until <paramref name="stoppingToken"/> fires, then drains the batch in flight (bounded by
+    /// <see cref="ScorerOptions.DrainTimeout"/>) and leaves the group. Faults on a fatal Kafka error or a batch the
+    /// store refuses for good (never on transient outages, which it waits out).</summary>
+    public Task RunAsync(CancellationToken stoppingToken)
+    {
+        if (Interlocked.Exchange(ref _running, 1) == 1) throw new InvalidOperationException("a scorer pipeline runs once");
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Consume blocks, so the loop owns a thread rather than borrowing one from the pool.
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                Run(stoppingToken);
+                done.SetResult();
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+        })
+        { IsBackground = true, Name = "scorer-loop" };
+        thread.Start();
+        return done.Task;
+    }
+
+    private void Run(CancellationToken stoppingToken)
+    {
+        using var abort = new CancellationTokenSource();
+        // A stop lets the batch in flight finish for DrainTimeout; then every wait and write in progress is cancelled.
+        using var onStop = stoppingToken.Register(() => abort.CancelAfter(_options.DrainTimeout));
+        _abort = abort.Token;
+        _consumer = _consumerBuilder
+            .SetPartitionsAssignedHandler(OnAssigned)
+            .SetPartitionsRevokedHandler(OnRevoked)
+            .SetPartitionsLostHandler(OnLost)
+            .SetErrorHandler(OnError)
+            .Build();
+        try
+        {
+            _consumer.Subscribe(_options.Topic);
+            _logger.LogInformation("Scorer {Instance} consuming {Topic} in group {Group} with model {Model} on {Device}; GMM version {GmmVersion}",
+                _options.InstanceId, _options.Topic, _options.GroupId, _model, _scorer.Device, _labeller.Current?.Version.ToString() ?? "none yet");
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                PositionPendingPartitions();
+                if (Poll(TimeUntilFlush()) is { } result) Accept(result);
+                if (FlushDue()) Flush();
+            }
+            if (!_batch.IsEmpty)
+            {
+                _logger.LogInformation("Stopping: finishing the batch of {Records} records in flight (at most {Seconds:F1} s)",
+                    _batch.RecordCount, _options.DrainTimeout.TotalSeconds);
+                Flush();
+            }
+        }
+        finally
+        {
+            _progress.Report(force: true);
+            if (!_batch.IsEmpty) Abandon("the scorer stopped");
+            try
+            {
+                _consumer.Close();
+            }
+            catch (Exception e) when (e is KafkaException or InvalidOperationException)
+            {
+                _logger.LogWarning(e, "Leaving the consumer group failed; the group will notice after the session timeout");
+            }
+            _consumer.Dispose();
+            _logger.LogInformation("Scorer {Instance} stopped after {Documents} documents in {Batches} batches ({DeadLetters} dead-lettered)",
+                _options.InstanceId, Statistics.Documents, Statistics.Batches, Statistics.DeadLetters);
+        }
+    }
+
+    private ConsumeResult<byte[]?, byte[]?>? Poll(TimeSpan timeout)
+    {
+        try
+        {
+            return _consumer!.Consume(timeout);
+        }
+        catch (ConsumeException e) when (!e.Error.IsFatal)
+        {
+            LogKafkaError(e.Error);
+            return null;
+        }
+    }
+
+    private TimeSpan TimeUntilFlush()
+    {
+        if (_batch.StartedAt is not { } started) return _options.PollInterval;
+        var left = _options.MaxWait - _time.GetElapsedTime(started);
+        return left <= TimeSpan.Zero ? TimeSpan.Zero : left < _options.PollInterval ? left : _options.PollInterval;
+    }
+
+    private bool FlushDue() =>
+        _batch.StartedAt is { } started
+        && (_batch.TokenCount >= _options.TokenBudget || _batch.RecordCount >= _options.MaxBatchRecords
+            || _time.GetElapsedTime(started) >= _options.MaxWait);
+
+    /// <summary>Parses one record into the batch: a tokenised document, or a dead letter with its reason.</summary>
+    private void Accept(ConsumeResult<byte[]?, byte[]?> result)
+    {
+        if (result.IsPartitionEOF) return;
+        var tp = result.TopicPartition;
+        // Not ours any more, or not yet positioned from PostgreSQL (it will be sought there): not to be counted.
+        if (!_assigned.Contains(tp) || _unpositioned.Contains(tp)) return;
+        Fault?.Invoke("consumed");
+        var key = result.Message.Key;
+        var value = result.Message.Value;
+        var parsed = DocumentRecord.Parse(value, key is null ? null : Encoding.UTF8.GetString(key), _options.DocumentLimits);
+        var now = _time.GetTimestamp();
+        if (parsed.IsValid)
+        {
+            _batch.Add(new InFlightDocument(result.TopicPartitionOffset, parsed.Record, _scorer.Tokenise(parsed.Record.Text)), now);
+        }
+        else
+        {
+            _logger.LogInformation("Dead-lettering {Topic}[{Partition}]@{Offset}: {Reason}",
+                tp.Topic, tp.Partition.Value, result.Offset.Value, parsed.DeadLetter);
+            _batch.Add(new InFlightDeadLetter(result.TopicPartitionOffset, DeadLetterRecord.For(parsed.DeadLetter, tp.Topic,
+                tp.Partition.Value, result.Offset.Value, key, value, _time.GetUtcNow(), _options.InstanceId)), now);
+        }
+        Volatile.Write(ref _inFlight, _batch.RecordCount);
+    }
+
+    /// <summary>Scores, labels and stores the batch, waiting out outages; returns with the batch stored or abandoned.</summary>
+    private void Flush()
+    {
+        var latencyFrom = _batch.StartedAt!.Value;
+        var clock = Stopwatch.StartNew();
+        if (!_batch.IsScored) ScoreAndLabel();
+        var scoring = clock.Elapsed;
+        Fault?.Invoke("scored");
+        var delay = _options.OutageBaseDelay;
+        clock.Restart();
+        while (true)
+        {
+            if (_batch.IsEmpty)
+            {
+                // Everything it held was revoked while the store was away.
+                EndOutage();
+                return;
+            }
+            try
+            {
+                foreach (var deadLetter in _batch.DeadLetters.Where(d => !d.Delivered))
+                {
+                    _deadLetters.PublishAsync(deadLetter.Record, _abort).GetAwaiter().GetResult();
+                    deadLetter.Delivered = true;
+                }
+                var batch = _batch.ToScoreBatch(_model, _options.GroupId, _options.SnippetChars, _options.KeepText);
+                var stored = _writer.WriteAsync(batch, _abort).GetAwaiter().GetResult();
+                Fault?.Invoke("stored");
+                Committed(stored, batch, latencyFrom, scoring, clock.Elapsed);
+                EndOutage();
+                return;
+            }
+            catch (Exception) when (_abort.IsCancellationRequested)
+            {
+                Abandon("the stop's drain time ran out");
+                return;
+            }
+            catch (Exception e) when (IsTransient(e))
+            {
+                StartOutage(e, delay);
+                if (!WaitPolling(delay))
+                {
+                    Abandon("the scorer stopped while the store was unreachable");
+                    return;
+                }
+                delay = delay * 2 > _options.OutageMaxDelay ? _options.OutageMaxDelay : delay * 2;
+            }
+        }
+    }
+
+    private void ScoreAndLabel()
+    {
+        var documents = _batch.Documents;
+        var gmm = _labeller.Current;
+        if (documents.Count > 0)
+        {
+            var scores = _scorer.Score(documents.Select(d => d.Tokens).ToList());
+            for (var i = 0; i < documents.Count; i++)
+            {
+                var s = scores[i].Statistics;
+                documents[i].Score = scores[i];
+                documents[i].Verdict = gmm is null ? ProvisionalVerdict.Assignment
+                    : gmm.Assign(s.Count == 0 ? 0 : s.Mean, s.Count == 0 ? 0 : Math.Max(0, s.Variance));
+            }
+        }
+        _batch.MarkScored(gmm, _time.GetUtcNow());
+    }
+
+    private void Committed(ScoreBatchResult result, ScoreBatch batch, long latencyFrom, TimeSpan scoring, TimeSpan writing)
+    {
+        if (result.AlreadyApplied)
+        {
+            // Committed by an earlier run whose acknowledgement was lost; its rows and outbox entry are in place.
+            Statistics.WasAlreadyApplied();
+            _logger.LogInformation("Batch {BatchId} was already stored (offsets {Offsets}); skipping it",
+                batch.BatchId, string.Join(", ", batch.Offsets.Select(o => $"{o.Partition}:{o.NextOffset}")));
+        }
+        else
+        {
+            try
+            {
+                if (batch.Scores.Count > 0) _labeller.Observe(batch.Scores);
+            }
+            catch (Exception e)
+            {
+                _logger.LogError(e, "The labeller failed to observe batch {BatchId}; scoring goes on", batch.BatchId);
+            }
+            _progress.Batch(batch.Scores.Count, batch.Scores.Sum(s => (long)s.TokenCount), _batch.DeadLetters.Count,
+                _time.GetElapsedTime(latencyFrom), scoring, writing);
+        }
+        StoreKafkaOffsets();
+        _batch.Clear();
+        Volatile.Write(ref _inFlight, 0);
+    }
+
+    /// <summary>Mirrors the stored offsets into Kafka for lag monitoring; PostgreSQL stays the truth.</summary>
+    private void StoreKafkaOffsets()
+    {
+        foreach (var tp in _batch.Partitions)
+        {
+            if (!_assigned.Contains(tp)) continue;
+            try
+            {
+                _consumer!.StoreOffset(new TopicPartitionOffset(tp, _batch.NextOffset(tp)));
+            }
+            catch (KafkaException e)
+            {
+                _logger.LogDebug(e, "Could not store offset {Offset} of {Partition} in Kafka", _batch.NextOffset(tp), tp);
+            }
+        }
+    }
+
+    private void Abandon(string why)
+    {
+        if (_batch.IsEmpty) return;
+        _logger.LogWarning("Abandoning the batch of {Records} records ({Why}); it is read again from the offsets in PostgreSQL",
+            _batch.RecordCount, why);
+        Statistics.Abandoned(_batch.RecordCount);
+        _batch.Clear();
+        Volatile.Write(ref _inFlight, 0);
+    }
+
+    private static bool IsTransient(Exception e) => e switch
+    {
+        BatchWriteException w => w.InnerException is { } inner && IsTransient(inner),
+        KafkaException k => !k.Error.IsFatal && k.Error.Code != ErrorCode.MsgSizeTooLarge,
+        _ => TransientFailures.IsTransient(e) || (e.InnerException is { } inner2 && TransientFailures.IsTransient(inner2)),
+    };
+}
