@@ -1,0 +1,140 @@
+using FluentAssertions;
+using Reweighting.Contracts;
+using Reweighting.Training;
+using Xunit;
+
+namespace Reweighting.Trainer.Tests;
+
+public sealed class StreamingTrainerTests
+{
+    [Theory]
+    [InlineData("uniform")]
+    [InlineData("meta-em")]
+    [InlineData("cluster-heuristic")]
+    public async Task A_run_killed_after_a_checkpoint_resumes_and_trains_every_batch_exactly_once_on_the_same_trajectory(string strategy)
+    {
+        // Batch 3 is resent late in the stream, after the checkpoint the crashed run resumes from: the checkpoint's
+        // batch ids must catch it.
+        var batches = TrainerHarness.Batches(18);
+        batches.Insert(11, batches[3]);
+        var cluster = ScoredStream.Cluster();
+        ScoredStream.Produce(cluster, batches);
+
+        using var straight = new TrainerHarness();
+        var uninterrupted = await straight.RunAsync(cluster, straight.Options(strategy));
+        uninterrupted.Result.Step.Should().Be(12);
+        uninterrupted.Result.DuplicatesSkipped.Should().Be(1);
+
+        using var crashing = new TrainerHarness();
+        var options = crashing.Options(strategy);
+        var first = await crashing.RunAsync(cluster, options, crashAfter: 7);
+        first.Result.StopReason.Should().Be("crashed");
+        var second = await crashing.RunAsync(cluster, options);
+
+        second.Steps.First().Step.Should().Be(7, "the last checkpoint was at step 6");
+        second.Result.Step.Should().Be(12);
+        second.RunId.Should().Be(first.RunId);
+        var trained = first.Steps.Where(s => s.Step <= 6).SelectMany(s => s.CompletedBatches).Concat(second.Completed).ToList();
+        trained.Should().OnlyHaveUniqueItems();
+        trained.Should().Equal(uninterrupted.Completed);
+        trained.Should().HaveCountGreaterThan(8);
+
+        var resumedLosses = first.Steps.Where(s => s.Step <= 6).Select(s => s.Loss).Concat(second.Steps.Select(s => s.Loss)).ToList();
+        resumedLosses.Should().HaveCount(12);
+        for (var i = 0; i < 12; i++)
+            resumedLosses[i].Should().BeApproximately(uninterrupted.Steps[i].Loss, 1e-6, $"step {i + 1} of the resumed run repeats the uninterrupted one");
+    }
+
+    [Fact]
+    public async Task A_resent_batch_is_not_trained_twice()
+    {
+        var batches = TrainerHarness.Batches(10);
+        var withResend = new List<Contracts.Batches.ScoredBatch>(batches);
+        withResend.Insert(6, batches[2]);
+        var clean = ScoredStream.Cluster();
+        ScoredStream.Produce(clean, batches);
+        var resent = ScoredStream.Cluster();
+        ScoredStream.Produce(resent, withResend);
+
+        using var a = new TrainerHarness();
+        var expected = await a.RunAsync(clean, a.Options(steps: 100));
+        using var b = new TrainerHarness();
+        var actual = await b.RunAsync(resent, b.Options(steps: 100));
+
+        actual.Result.StopReason.Should().Be("idle");
+        actual.Result.DuplicatesSkipped.Should().Be(1);
+        actual.Completed.Should().OnlyHaveUniqueItems().And.Equal(expected.Completed);
+        actual.Result.Step.Should().Be(expected.Result.Step, "the resend adds no tokens");
+        actual.Result.Losses.Should().Equal(expected.Result.Losses);
+    }
+
+    [Fact]
+    public async Task Uniform_training_on_the_stream_lowers_the_loss_and_the_validation_loss()
+    {
+        var cluster = ScoredStream.Cluster(partitions: 3);
+        ScoredStream.Produce(cluster, TrainerHarness.Batches(40));
+        using var h = new TrainerHarness();
+        var run = await h.RunAsync(cluster, h.Options(steps: 24) with { Training = h.Options().Training with { Steps = 24, LearningRate = 1e-2, MinLearningRate = 1e-3 } });
+
+        run.Result.Step.Should().Be(24);
+        run.Result.StopReason.Should().Be("completed");
+        var valid = run.Steps.Where(s => s.ValidationLoss is not null).Select(s => s.ValidationLoss!["all"]).ToList();
+        valid.Should().HaveCountGreaterThan(3, "every 4th step once the stream has routed validation documents");
+        valid[^1].Should().BeLessThan(valid[0]);
+        run.Steps.TakeLast(4).Average(s => s.Loss).Should().BeLessThan(run.Steps.Take(4).Average(s => s.Loss));
+        run.Steps.Should().OnlyContain(s => double.IsFinite(s.Loss) && s.GradNorm > 0 && s.TokensPerSecond > 0);
+    }
+
+    [Fact]
+    public async Task Meta_em_weighs_the_scorer_statistics_and_moves_phi()
+    {
+        var cluster = ScoredStream.Cluster();
+        ScoredStream.Produce(cluster, TrainerHarness.Batches(16));
+        using var h = new TrainerHarness();
+        var run = await h.RunAsync(cluster, h.Options("meta-em", steps: 8));
+
+        run.Result.Step.Should().Be(8);
+        run.Trainer.Gmm!.Version.Should().Be(0, "no scorer GMM is stored, so the trainer fitted one on its warm-up reservoir");
+        var meta = (MetaEmObjective)run.Trainer.Objective!;
+        meta.History.Should().HaveCount(8);
+        meta.History[^1].Phi.ToVector().Should().NotEqual(meta.History[0].Phi.ToVector());
+    }
+
+    [Fact]
+    public async Task Meta_em_refuses_to_start_without_a_validation_stream()
+    {
+        using var h = new TrainerHarness();
+        var act = () => new StreamingTrainer(TrainerHarness.Model(), h.Options("meta-em") with { ValidationFraction = 0 });
+        act.Should().Throw<ArgumentException>().WithMessage("*meta-em needs a clean validation stream*");
+        await Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task A_corrupt_record_is_skipped_and_training_goes_on()
+    {
+        var cluster = ScoredStream.Cluster();
+        ScoredStream.Produce(cluster, TrainerHarness.Batches(3));
+        cluster.AppendRaw(Topics.ScoredBatches, 0, null, [1, 2, 3]);
+        ScoredStream.Produce(cluster, TrainerHarness.Batches(8).Skip(3));
+        using var h = new TrainerHarness();
+        var run = await h.RunAsync(cluster, h.Options(steps: 100));
+        run.Result.CorruptSkipped.Should().Be(1);
+        run.Completed.Should().HaveCountGreaterThan(5);
+    }
+
+    [Fact]
+    public void An_interrupted_checkpoint_swap_is_recovered_from_the_copy_moved_aside()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "reweight-trainer-tests", Guid.NewGuid().ToString("N"));
+        var target = Path.Combine(root, "ckpt");
+        var aside = target + ".0123.old";
+        Directory.CreateDirectory(aside);
+        File.WriteAllText(Path.Combine(aside, "trainer_state.json"), "{}");
+        Directory.CreateDirectory(Path.Combine(root, ".ckpt.4567.staging"));
+        StreamingTrainer.RecoverInterruptedSwap(target);
+        File.Exists(Path.Combine(target, "trainer_state.json")).Should().BeTrue();
+        Directory.Exists(aside).Should().BeFalse();
+        Directory.Exists(Path.Combine(root, ".ckpt.4567.staging")).Should().BeFalse();
+        Directory.Delete(root, recursive: true);
+    }
+}
