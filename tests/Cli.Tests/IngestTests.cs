@@ -52,6 +52,26 @@ public sealed class IngestTests
     }
 
     [Fact]
+    public void The_sample_corpus_command_writes_labelled_noise_over_four_domains()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"sample-{Guid.NewGuid():N}.jsonl");
+        try
+        {
+            var run = CliRunner.Run("corpus", "sample", "--out", path, "--documents", "40", "--noise", "0.25", "--seed", "2");
+            run.ExitCode.Should().Be(0, run.Stderr);
+            var rows = File.ReadAllLines(path).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+            rows.Should().HaveCount(40);
+            rows.Count(r => r.GetProperty("label").GetString() == "noisy").Should().Be(10);
+            rows.Select(r => r.GetProperty("domain").GetString()).Distinct().Should().BeEquivalentTo(["prose", "code", "howto", "dialogue"]);
+            CliRunner.Run("corpus", "sample", "--out", path, "--documents", "0").ExitCode.Should().NotBe(0);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void The_command_needs_a_broker_address_and_fails_clearly_when_none_answers()
     {
         var noServers = CliRunner.Run("ingest", "corpus.jsonl");

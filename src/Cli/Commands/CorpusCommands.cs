@@ -5,13 +5,57 @@ using Reweighting.Text.Corpus.Corruption;
 
 namespace Reweighting.Cli.Commands;
 
-/// <summary>`reweight corpus corrupt`: labelled noisy corpora for the noise-detection and reweighting evaluations.</summary>
+/// <summary>`reweight corpus sample|corrupt`: the project's sample corpus, and labelled noisy corpora for the
+/// noise-detection and reweighting evaluations.</summary>
 internal static class CorpusCommands
 {
     private const int ProblemsShown = 20;
 
     public static Command Create() =>
-        new("corpus", "Corpus tools: inject labelled noise into a clean corpus") { CorruptCommand() };
+        new("corpus", "Corpus tools: a deterministic sample corpus, labelled noise injection") { SampleCommand(), CorruptCommand() };
+
+    private static Command SampleCommand()
+    {
+        var output = new Option<string>("--out") { Description = "JSONL to write (.jsonl, or .jsonl.gz to compress)", Required = true };
+        var documents = new Option<int>("--documents") { Description = "Documents to generate", DefaultValueFactory = _ => 2000 };
+        var noise = new Option<double>("--noise") { Description = "Share replaced by labelled noise (0: a clean corpus without labels)", DefaultValueFactory = _ => 0.2 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the text and of the noise", DefaultValueFactory = _ => 1 };
+        var command = new Command("sample", "Write the project's deterministic sample corpus (" + string.Join(", ", SampleCorpus.Domains) +
+                                            "), with labelled noise injected as by `corpus corrupt`") { output, documents, noise, seed };
+        command.SetAction(parse => TokenizerCommands.Guard(() =>
+        {
+            var n = parse.GetValue(documents);
+            var fraction = parse.GetValue(noise);
+            if (n < 1) throw new ArgumentException("--documents must be at least 1");
+            if (fraction is < 0 or > 1 || double.IsNaN(fraction)) throw new ArgumentException("--noise must be between 0 and 1");
+            var path = parse.GetValue(output)!;
+            var clean = fraction > 0 ? Path.Combine(Path.GetTempPath(), $"reweight-sample-{Guid.NewGuid():N}.jsonl") : path;
+            try
+            {
+                Text.IO.AtomicFile.Write(clean, stream =>
+                {
+                    using var gzip = clean.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new System.IO.Compression.GZipStream(stream, System.IO.Compression.CompressionLevel.Optimal, leaveOpen: true) : null;
+                    using var writer = new StreamWriter(gzip ?? stream, new System.Text.UTF8Encoding(false), leaveOpen: true);
+                    foreach (var r in SampleCorpus.Generate(n, parse.GetValue(seed)))
+                        writer.WriteLine(JsonSerializer.Serialize(new { id = r.Id, domain = r.Domain, source = r.Source, text = r.Text }));
+                });
+                if (fraction > 0)
+                {
+                    var summary = new CorpusCorruptor(new CorruptionOptions(fraction, parse.GetValue(seed))).Run(clean, path);
+                    Console.Error.WriteLine($"{summary.Documents:N0} documents ({string.Join(", ", SampleCorpus.Domains)}), {summary.Corrupted:N0} replaced by noise: " +
+                                            string.Join(", ", summary.PerFamily.Select(f => $"{f.Key} {f.Value}")));
+                }
+                else Console.Error.WriteLine($"{n:N0} clean documents ({string.Join(", ", SampleCorpus.Domains)})");
+                Console.Error.WriteLine($"wrote {path}");
+                return 0;
+            }
+            finally
+            {
+                if (fraction > 0 && File.Exists(clean)) File.Delete(clean);
+            }
+        }));
+        return command;
+    }
 
     private static Command CorruptCommand()
     {
