@@ -1,0 +1,34 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+
+namespace Reweighting.Scorer;
+
+/// <summary>Registers the scorer service in a Generic Host.</summary>
+public static class ScorerServiceCollectionExtensions
+{
+    /// <summary>Binds <see cref="ScorerOptions"/> from the <c>Scorer</c> section (validated at start-up), and adds the
+    /// worker with Confluent's Kafka clients and, unless one is registered already, a labeller without a GMM
+    /// (every document provisional).</summary>
+    public static IServiceCollection AddScorer(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<ScorerOptions>()
+            .Bind(configuration.GetSection(ScorerOptions.Section))
+            .Validate(o => o.Problem() is null, "invalid scorer settings")
+            .Validate(o => o.ModelDirectory.Length > 0, "Scorer:ModelDirectory (the proxy checkpoint) is required")
+            .ValidateOnStart();
+        services.TryAddSingleton<IScorerKafkaClients, ConfluentScorerKafkaClients>();
+        services.TryAddSingleton<IDocumentLabeller>(new FixedDocumentLabeller(null));
+        services.AddSingleton<ScorerWorker>();
+        services.AddHostedService(sp => sp.GetRequiredService<ScorerWorker>());
+        // A stop drains the batch in flight for DrainTimeout; give the host a little more than that.
+        services.Configure<HostOptions>(host =>
+        {
+            var drain = configuration.GetSection(ScorerOptions.Section).Get<ScorerOptions>()?.DrainTimeout ?? new ScorerOptions().DrainTimeout;
+            var needed = drain + TimeSpan.FromSeconds(5);
+            if (host.ShutdownTimeout < needed) host.ShutdownTimeout = needed;
+        });
+        return services;
+    }
+}
