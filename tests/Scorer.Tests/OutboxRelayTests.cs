@@ -90,6 +90,24 @@ public sealed class OutboxRelayTests(PostgresCluster postgres)
     }
 
     [Fact]
+    public async Task A_stalled_broker_times_out_the_pass_and_the_rows_go_out_after_it_recovers()
+    {
+        var db = await postgres.CreateDatabaseAsync();
+        var kafka = Cluster();
+        var ids = await AddRowsAsync(db, 5);
+        await using var relay = Relay(db, kafka, FastOptions with { DeliveryTimeout = TimeSpan.FromMilliseconds(200) });
+        using (kafka.StartOutage(behaviour: OutageBehaviour.Stall))
+        {
+            var pass = () => relay.PublishPendingAsync();
+            await pass.Should().ThrowAsync<OutboxPublishException>("no acknowledgement came within the delivery timeout");
+            (await UnpublishedAsync(db)).Should().Be(5);
+        }
+
+        (await relay.DrainAsync()).Should().Be(5);
+        PublishedIds(kafka).Should().Equal(ids);
+    }
+
+    [Fact]
     public async Task A_produce_that_fails_alone_is_sent_again_and_nothing_is_sent_twice()
     {
         var db = await postgres.CreateDatabaseAsync();

@@ -47,7 +47,8 @@ public sealed class OutboxRelay : IAsyncDisposable, IDisposable
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _retry = new ResiliencePipelineBuilder<int>().AddRetry(new RetryStrategyOptions<int>
         {
-            ShouldHandle = new PredicateBuilder<int>().Handle<Exception>(ex => ex is not OperationCanceledException),
+            // Everything but the relay's own stop: the rows wait durably, so there is no error worth giving up for.
+            ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is not null && !args.Context.CancellationToken.IsCancellationRequested),
             MaxRetryAttempts = int.MaxValue,
             Delay = _options.RetryBaseDelay,
             MaxDelay = _options.MaxRetryDelay,
