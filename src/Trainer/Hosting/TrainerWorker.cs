@@ -1,0 +1,82 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Reweighting.Modeling.Checkpoints;
+using Reweighting.Modeling.Gpt;
+using Reweighting.Storage;
+using Reweighting.Storage.Models;
+using Reweighting.Torch;
+using Reweighting.Trainer.Recording;
+
+namespace Reweighting.Trainer.Hosting;
+
+/// <summary>Where the trainer records runs, metrics and phi: a connection string (configuration "Trainer:Database"), else
+/// REWEIGHT_DB / PG* / the embedded cluster as every command resolves it; or nowhere when disabled.</summary>
+public sealed record TrainerDatabaseOptions(string? ConnectionString, bool Enabled = true);
+
+/// <summary>The trainer service's loop: builds the model (or resumes it from the checkpoint), opens the database, and
+/// runs the <see cref="StreamingTrainer"/> on its own thread until the run ends or the host stops; then stops the host
+/// when the run ended by itself.</summary>
+public sealed class TrainerWorker(IOptions<TrainerOptions> options, ITrainerConsumerFactory consumers, TrainerDatabaseOptions database,
+    ILoggerFactory loggers, IHostApplicationLifetime lifetime) : BackgroundService
+{
+    private readonly ILogger logger = loggers.CreateLogger<TrainerWorker>();
+
+    /// <summary>How the last run ended (null while running or after a failure).</summary>
+    public StreamingRunResult? Result { get; private set; }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        // Training is synchronous tensor work: give it a thread of its own rather than a thread-pool worker.
+        Task.Factory.StartNew(() => RunAsync(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+
+    private async Task RunAsync(CancellationToken stoppingToken)
+    {
+        var o = options.Value;
+        var device = Device.Parse(o.Training.Device);
+        ScoreDatabase? db = null;
+        GptModel? reference = null;
+        try
+        {
+            if (database.Enabled)
+            {
+                db = await ScoreDatabase.OpenAsync(new ScoreDatabaseOptions { CommandLineConnection = database.ConnectionString }, loggers, stoppingToken);
+                logger.LogInformation("Trainer records to {Database}", db.Description);
+            }
+            // A resumed run keeps its checkpoint's architecture; a new one takes the configured preset.
+            var config = File.Exists(Path.Combine(o.CheckpointDirectory, Checkpoint.ConfigFile))
+                ? Checkpoint.LoadConfig(o.CheckpointDirectory)
+                : GptConfig.Preset(o.ModelPreset, o.VocabSize);
+            using var model = new GptModel(config, o.Training.Seed);
+            model.To(device);
+            if (o.ReferenceCheckpoint is { } referencePath) reference = Checkpoint.LoadModel(referencePath, device);
+            var gmms = db is null ? null : new GmmModelStore(db.DataSource);
+            using var trainer = new StreamingTrainer(model, o, db is null ? null : new TrainingRunStore(db.DataSource, logger: loggers.CreateLogger<TrainingRunStore>()),
+                loggers.CreateLogger<StreamingTrainer>())
+            {
+                Reference = reference,
+                GmmLookup = gmms is null ? null : (version, ct) => gmms.GetAsync(version, ct),
+            };
+            using var consumer = consumers.Create(o);
+            try
+            {
+                Result = await trainer.RunAsync(consumer, consumers.Partitions(o.Topic), stoppingToken);
+            }
+            finally
+            {
+                consumer.Close();
+            }
+            if (Result.StopReason != "shutdown") lifetime.StopApplication();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogCritical(e, "The trainer failed: {Message}", e.Message);
+            lifetime.StopApplication();
+            throw;
+        }
+        finally
+        {
+            reference?.Dispose();
+            if (db is not null) await db.DisposeAsync();
+        }
+    }
+}
