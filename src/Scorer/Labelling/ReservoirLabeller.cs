@@ -36,9 +36,9 @@ public sealed class ReservoirLabeller : IDocumentLabeller
     private readonly HashSet<string> _provisionalIds = [];
     private bool _relabelAll;
     private long _nextFitAt;
-    private volatile Version? _active;
+    private volatile StoredVersion? _active;
 
-    private sealed record Version(GmmModel Model, ActiveGmm Gmm);
+    private sealed record StoredVersion(GmmModel Model, ActiveGmm Gmm);
 
     private ReservoirLabeller(NpgsqlDataSource dataSource, LabellingOptions options, WriteRetryOptions? retry, ILogger? logger, TimeProvider? time)
     {
@@ -220,7 +220,7 @@ public sealed class ReservoirLabeller : IDocumentLabeller
 
             lock (_gate)
             {
-                _active = new Version(stored.Model, ActiveGmm.From(stored.Model));
+                _active = new StoredVersion(stored.Model, ActiveGmm.From(stored.Model));
                 _nextFitAt = observed + _options.RefitEveryDocuments;
                 // The first version: every row stored so far is provisional.
                 if (previous is null) _relabelAll = true;
@@ -302,7 +302,7 @@ public sealed class ReservoirLabeller : IDocumentLabeller
         {
             if (latest is not null)
             {
-                _active = new Version(latest, ActiveGmm.From(latest));
+                _active = new StoredVersion(latest, ActiveGmm.From(latest));
                 // A previous run may have stopped before relabelling its provisional rows.
                 _relabelAll = true;
             }
