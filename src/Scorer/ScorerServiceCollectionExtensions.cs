@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Reweighting.Scorer;
 
@@ -15,9 +16,8 @@ public static class ScorerServiceCollectionExtensions
     {
         services.AddOptions<ScorerOptions>()
             .Bind(configuration.GetSection(ScorerOptions.Section))
-            .Validate(o => o.Problem() is null, "invalid scorer settings")
-            .Validate(o => o.ModelDirectory.Length > 0, "Scorer:ModelDirectory (the proxy checkpoint) is required")
             .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ScorerOptions>, ScorerOptionsValidation>();
         services.TryAddSingleton<IScorerKafkaClients, ConfluentScorerKafkaClients>();
         services.TryAddSingleton<IDocumentLabeller>(new FixedDocumentLabeller(null));
         services.AddSingleton<ScorerWorker>();
@@ -31,4 +31,13 @@ public static class ScorerServiceCollectionExtensions
         });
         return services;
     }
+}
+
+/// <summary>Start-up validation naming the first invalid setting.</summary>
+internal sealed class ScorerOptionsValidation : IValidateOptions<ScorerOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ScorerOptions options) =>
+        options.Problem() is { } problem ? ValidateOptionsResult.Fail(problem)
+        : options.ModelDirectory.Length == 0 ? ValidateOptionsResult.Fail("Scorer:ModelDirectory (the proxy checkpoint directory) is required")
+        : ValidateOptionsResult.Success;
 }

@@ -34,12 +34,15 @@ public sealed class ScorerHarness : IAsyncDisposable
     public InMemoryKafkaCluster Kafka { get; }
     public NpgsqlDataSource Database { get; }
 
-    public static async Task<ScorerHarness> CreateAsync(PostgresCluster postgres)
+    /// <summary>Where pipelines log (a test's output); nowhere when null.</summary>
+    public Microsoft.Extensions.Logging.ILoggerFactory? Loggers { get; set; }
+
+    public static async Task<ScorerHarness> CreateAsync(PostgresCluster postgres, Xunit.Abstractions.ITestOutputHelper? output = null)
     {
         var kafka = new InMemoryKafkaCluster();
         kafka.CreateTopic(Topics.Documents, Partitions);
         kafka.CreateTopic(Topics.DocumentsDeadLetter, 1);
-        return new ScorerHarness(kafka, await postgres.CreateDatabaseAsync());
+        return new ScorerHarness(kafka, await postgres.CreateDatabaseAsync()) { Loggers = output is null ? null : new TestOutputLoggers(output) };
     }
 
     /// <summary>Fast settings: small batches, short waits, short back-off.</summary>
@@ -83,7 +86,7 @@ public sealed class ScorerHarness : IAsyncDisposable
         };
         var scorer = TinyProxy.Load();
         var pipeline = new ScorerPipeline(options, Kafka.ConsumerBuilder<byte[]?, byte[]?>(consumerConfig), _deadLetterProducer, scorer,
-            labeller ?? new FixedDocumentLabeller(Gmm()), Database) { Fault = fault };
+            labeller ?? new FixedDocumentLabeller(Gmm()), Database, Loggers) { Fault = fault };
         var stop = new CancellationTokenSource();
         var running = new RunningScorer(pipeline, scorer, stop, pipeline.RunAsync(stop.Token));
         _running.Add(running);

@@ -1,0 +1,84 @@
+using Confluent.Kafka;
+using FluentAssertions;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Reweighting.Contracts;
+using Reweighting.Contracts.Documents;
+using Reweighting.Testing.Kafka;
+using Reweighting.Testing.Postgres;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Reweighting.Scorer.Tests;
+
+[Collection(PostgresCollection.Name)]
+public sealed class ScorerWorkerTests(PostgresCluster postgres, ITestOutputHelper output)
+{
+    private sealed class InMemoryClients(InMemoryKafkaCluster cluster) : IScorerKafkaClients
+    {
+        public ConsumerBuilder<byte[]?, byte[]?> ConsumerBuilder(ConsumerConfig config) => cluster.ConsumerBuilder<byte[]?, byte[]?>(config);
+        public IProducer<byte[]?, byte[]> DeadLetterProducer(ProducerConfig config) => cluster.ProducerBuilder<byte[]?, byte[]>(config).Build();
+    }
+
+    private IHost Build(InMemoryKafkaCluster kafka, params string[] args)
+    {
+        var builder = Host.CreateApplicationBuilder(args);
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton<ILoggerFactory>(new TestOutputLoggers(output));
+        builder.Services.AddSingleton<IScorerKafkaClients>(new InMemoryClients(kafka));
+        builder.Services.AddScorer(builder.Configuration);
+        return builder.Build();
+    }
+
+    [Fact]
+    public async Task The_hosted_worker_takes_its_settings_from_the_command_line_scores_the_stream_and_stops_within_its_drain_time()
+    {
+        var kafka = new InMemoryKafkaCluster();
+        kafka.CreateTopic(Topics.Documents, 2);
+        kafka.CreateTopic(Topics.DocumentsDeadLetter, 1);
+        var db = await postgres.CreateDatabaseAsync();
+        using var host = Build(kafka,
+            $"--Scorer:ModelDirectory={TinyProxy.Directory}", "--Scorer:Device=cpu", $"--Scorer:Database={db.ConnectionString}",
+            "--Scorer:GroupId=hosted", "--Scorer:TokenBudget=200", "--Scorer:MaxWait=00:00:00.100", "--Scorer:DrainTimeout=00:00:03",
+            "--Scorer:DocumentLimits:MaxTextChars=1000");
+        var settings = host.Services.GetRequiredService<IOptions<ScorerOptions>>().Value;
+        settings.TokenBudget.Should().Be(200);
+        settings.DocumentLimits.MaxTextChars.Should().Be(1000);
+        settings.EffectiveModelId.Should().Be("tiny-proxy");
+
+        await host.StartAsync();
+        using (var producer = kafka.CreateProducer<string, byte[]>(new ProducerConfig()))
+        {
+            var random = new Random(3);
+            for (var i = 0; i < 20; i++)
+                await producer.ProduceAsync(Topics.Documents, new Message<string, byte[]> { Key = $"h{i}", Value = new DocumentRecord($"h{i}", Corpus.Text(random)).ToUtf8Json() });
+            await producer.ProduceAsync(Topics.Documents, new Message<string, byte[]> { Key = "big", Value = new DocumentRecord("big", new string('x', 1001)).ToUtf8Json() });
+        }
+        await ScorerHarness.WaitUntilAsync(async () =>
+        {
+            await using var cmd = db.CreateCommand("SELECT count(*) FROM sample_scores");
+            return (long)(await cmd.ExecuteScalarAsync())! == 20;
+        }, what: "20 stored scores");
+        await ScorerHarness.WaitUntilAsync(() => Task.FromResult(kafka.ReadTopic(Topics.DocumentsDeadLetter).Count == 1), what: "the oversize record dead-lettered");
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await host.StopAsync();
+        clock.Elapsed.Should().BeLessThan(settings.DrainTimeout);
+        host.Services.GetRequiredService<ScorerWorker>().Pipeline!.Statistics.Documents.Should().Be(20);
+        kafka.GroupAssignment("hosted").Should().BeEmpty();
+        DeadLetterRecord.FromUtf8Json(kafka.ReadTopic(Topics.DocumentsDeadLetter)[0].Message.Value).Reason.Should().Be(DeadLetterReason.OversizeText);
+    }
+
+    [Fact]
+    public async Task An_invalid_setting_stops_the_host_at_start_up_naming_the_setting()
+    {
+        var kafka = new InMemoryKafkaCluster();
+        using var host = Build(kafka, $"--Scorer:ModelDirectory={TinyProxy.Directory}", "--Scorer:TokenBudget=0");
+
+        var start = () => host.StartAsync();
+
+        (await start.Should().ThrowAsync<OptionsValidationException>()).Which.Message.Should().Contain("Scorer:TokenBudget");
+    }
+}
