@@ -101,6 +101,35 @@ public sealed class StreamingTrainerTests
     }
 
     [Fact]
+    public async Task Cluster_heuristic_weighs_the_statistics_the_scorer_sent()
+    {
+        // The same tokens twice: once with the scorer's varied statistics, once with every document at the same point.
+        // At one point every sample sits at the batch's global point and the heuristic weighs uniformly.
+        var varied = TrainerHarness.Batches(10, gmmVersion: 1);
+        var flat = varied.Select(b => b with
+        {
+            Documents = b.Documents.Select(d => d with { LossMean = 3.0, LossVariance = 1.0, Label = SampleLabel.Hard }).ToList(),
+        }).ToList();
+        Task<GmmModel?> Lookup(int version, CancellationToken ct) => Task.FromResult<GmmModel?>(new GmmModel(version, "tiny-proxy",
+            new GmmParameters([0.5, 0.3, 0.2], [[-0.8, -0.5], [0.2, 0.0], [1.5, 1.6]],
+                [[[0.2, 0.0], [0.0, 0.2]], [[0.3, 0.0], [0.0, 0.3]], [[0.4, 0.0], [0.0, 0.4]]], FeatureTransform.Raw, [3.0, 1.5], [1.2, 1.0]),
+            [SampleLabel.Easy, SampleLabel.Hard, SampleLabel.Noisy], 1000, -1.5, DateTimeOffset.UtcNow));
+
+        async Task<IReadOnlyList<double>> Losses(string strategy, List<Contracts.Batches.ScoredBatch> batches)
+        {
+            var cluster = ScoredStream.Cluster();
+            ScoredStream.Produce(cluster, batches);
+            using var h = new TrainerHarness();
+            return (await h.RunAsync(cluster, h.Options(strategy, steps: 6) with { ValidationFraction = 0 }, gmmLookup: Lookup)).Result.Losses;
+        }
+
+        var uniform = await Losses("uniform", varied);
+        (await Losses("cluster-heuristic", flat)).Should().Equal(uniform);
+        var weighted = await Losses("cluster-heuristic", varied);
+        weighted.Skip(1).Should().NotEqual(uniform.Skip(1), "the scorer's statistics change the weights, hence the updates");
+    }
+
+    [Fact]
     public async Task Meta_em_refuses_to_start_without_a_validation_stream()
     {
         using var h = new TrainerHarness();
