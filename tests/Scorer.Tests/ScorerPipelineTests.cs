@@ -50,6 +50,8 @@ public sealed class ScorerPipelineTests(PostgresCluster postgres, ITestOutputHel
         }
         (await h.ScalarAsync("SELECT count(*) FROM sample_scores WHERE gmm_version = 7 AND cardinality(responsibilities) = 3")).Should().Be(60);
         scorer.Pipeline.Statistics.Documents.Should().Be(60);
+        ((TestOutputLoggers)h.Loggers!).Lines.Should().Contain(l => l.Contains("documents/s") && l.Contains("tokens/s") && l.Contains("batch latency"),
+            "progress is logged");
     }
 
     [Fact]

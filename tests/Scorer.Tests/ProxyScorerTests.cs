@@ -1,0 +1,63 @@
+using FluentAssertions;
+using Reweighting.Modeling.Checkpoints;
+using Reweighting.Modeling.Scoring;
+using Reweighting.Statistics;
+using Reweighting.Text.Tokenization;
+using Reweighting.Torch;
+using Xunit;
+
+namespace Reweighting.Scorer.Tests;
+
+public sealed class ProxyScorerTests
+{
+    [Fact]
+    public void Documents_start_with_end_of_text_so_their_first_token_is_scored()
+    {
+        using var scorer = TinyProxy.Load();
+        var eot = BpeTokenizer.Load(TinyProxy.Directory).EndOfTextId;
+
+        var tokens = scorer.Tokenise("fox");
+        var score = scorer.Score([tokens])[0];
+
+        tokens[0].Should().Be(eot);
+        score.Statistics.Count.Should().Be(tokens.Length - 1);
+        score.Statistics.Count.Should().BeGreaterThan(0);
+    }
+
+    [Fact]
+    public void A_long_document_is_scored_over_all_its_tokens_and_cut_into_windows_that_predict_each_token_once()
+    {
+        using var scorer = TinyProxy.Load(windowBatchSize: 3);
+        var text = string.Join(' ', Corpus.Texts(8, seed: 5));
+        var tokens = scorer.Tokenise(text);
+        tokens.Length.Should().BeGreaterThan(3 * TinyProxy.ContextLength, "the document needs several windows");
+
+        var score = scorer.Score([scorer.Tokenise("short one."), tokens])[1];
+
+        // The same statistics as the plain document scorer over the same tokens.
+        using var model = Checkpoint.LoadModel(TinyProxy.Directory);
+        var reference = new DocumentScorer(model, Device.Cpu, 16).Score([tokens.Select(t => (long)t).ToArray()]).Single();
+        var expected = LossStatistics.Of(reference.Losses);
+        score.Statistics.Count.Should().Be(tokens.Length - 1);
+        score.Statistics.Mean.Should().BeApproximately(expected.Mean, 1e-5);
+        score.Statistics.Variance.Should().BeApproximately(expected.Variance, 1e-5);
+
+        var windows = score.Windows.ToArrays();
+        windows.Should().OnlyContain(w => w.Length >= 2 && w.Length <= TinyProxy.ContextLength + 1);
+        windows.Sum(w => w.Length - 1).Should().Be(tokens.Length - 1, "each prediction is in exactly one window");
+        windows.Select((w, i) => i == 0 ? w : w[1..]).SelectMany(w => w).Should().Equal(tokens, "windows overlap by the one token that links them");
+    }
+
+    [Fact]
+    public void Without_end_of_text_a_one_token_document_has_nothing_to_score()
+    {
+        using var scorer = TinyProxy.Load(prependEndOfText: false);
+        var tokens = scorer.Tokenise("a");
+
+        var score = scorer.Score([tokens])[0];
+
+        tokens.Should().HaveCount(1);
+        score.Statistics.Count.Should().Be(0);
+        score.Windows.Count.Should().Be(0);
+    }
+}
