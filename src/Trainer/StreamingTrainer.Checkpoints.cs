@@ -34,7 +34,7 @@ public sealed partial class StreamingTrainer
         {
             logger.LogWarning("Committing offsets to group {Group} failed ({Reason}); the checkpoint holds them", options.ConsumerGroup, e.Error.Reason);
         }
-        Checkpointed?.Invoke(new TrainerCheckpointed(RunId, Step, Path.GetFullPath(options.CheckpointDirectory),
+        Events?.Invoke(new TrainerCheckpointed(RunId, Step, Path.GetFullPath(options.CheckpointDirectory),
             offsets.Select(kv => new ConsumerOffset(options.ConsumerGroup, kv.Key.Topic, kv.Key.Partition.Value, kv.Value)).ToList()));
     }
 

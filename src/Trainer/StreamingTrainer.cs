@@ -97,8 +97,9 @@ public sealed partial class StreamingTrainer : IDisposable
     /// <summary>Called after every optimiser step.</summary>
     public Action<StepReport>? StepCompleted { get; init; }
 
-    /// <summary>Called after every checkpoint.</summary>
-    public Action<TrainerCheckpointed>? Checkpointed { get; init; }
+    /// <summary>Receives the trainer's control events (<see cref="TrainerStarted"/>, <see cref="ClusterParametersUpdated"/>,
+    /// <see cref="TrainerCheckpointed"/> after the atomic rename, <see cref="TrainerStopped"/>), e.g. to publish them on the bus.</summary>
+    public Action<ControlEvent>? Events { get; init; }
 
     /// <summary>The run's id (the checkpoint's when resumed).</summary>
     public string RunId { get; private set; }
@@ -128,6 +129,7 @@ public sealed partial class StreamingTrainer : IDisposable
         await recorder.StartRunAsync(RunId, DescribeModel(), options.Strategy, System.Text.Json.JsonSerializer.Serialize(options), ct);
         logger.LogInformation("Trainer run {RunId} {Action} at step {Step}: strategy {Strategy}, {Partitions} partitions of {Topic}",
             RunId, resumed ? "resumes" : "starts", Step, options.Strategy, partitions.Count, options.Topic);
+        Events?.Invoke(new TrainerStarted(RunId, Step, options.Strategy));
         consumerForCheckpoints = consumer;
         consumer.Assign(partitions.Select(p => new TopicPartitionOffset(p, offsets.TryGetValue(p, out var next) ? new Offset(next) : Offset.Beginning)));
 
@@ -146,7 +148,7 @@ public sealed partial class StreamingTrainer : IDisposable
                 if (packer.CanTake(SequencesPerStep) && (objective is not null || SetupReady(idle: false)))
                 {
                     if (objective is null) await SetUpObjectiveAsync(ct);
-                    losses.Add(await TrainStepAsync(ct));
+                    losses.Add(await TrainStepAsync());
                     continue;
                 }
                 if (Poll(consumer))
@@ -158,7 +160,7 @@ public sealed partial class StreamingTrainer : IDisposable
                 if (objective is null && packer.CanTake(SequencesPerStep) && SetupReady(idle: true))
                 {
                     await SetUpObjectiveAsync(ct);
-                    losses.Add(await TrainStepAsync(ct));
+                    losses.Add(await TrainStepAsync());
                     continue;
                 }
                 if (options.StopWhenIdleFor is { } limit && idleSince.Elapsed >= limit)
@@ -172,6 +174,7 @@ public sealed partial class StreamingTrainer : IDisposable
         {
             logger.LogError(e, "Trainer run {RunId} failed at step {Step}", RunId, Step);
             await TryFinishAsync(failed: true);
+            Events?.Invoke(new TrainerStopped(RunId, Step, $"fatal: {e.Message}"));
             throw;
         }
         // Nothing trained and nothing set up: the next start reads the same records again, no checkpoint needed.
@@ -179,6 +182,7 @@ public sealed partial class StreamingTrainer : IDisposable
         if (stopReason == "completed") await recorder.FinishRunAsync(RunId, failed: false, CancellationToken.None);
         logger.LogInformation("Trainer run {RunId} stopped at step {Step} ({Reason}); {Batches} batches trained, {Duplicates} duplicates and {Corrupt} bad records skipped",
             RunId, Step, stopReason, trainedBatches, duplicates, corrupt);
+        Events?.Invoke(new TrainerStopped(RunId, Step, stopReason));
         return new StreamingRunResult(RunId, Step, stopReason, losses, duplicates, corrupt);
     }
 
@@ -304,10 +308,13 @@ public sealed partial class StreamingTrainer : IDisposable
             update => pendingPhi.Add(update.Phi.ToRecord(RunId, update.Step, ClusterParameterSource.Meta)));
         gmmReservoir.Clear();
         if (newGmm && objective is MetaEmObjective meta)
-            await recorder.RecordClusterParametersAsync(meta.Strategy.Phi.ToRecord(RunId, Step, ClusterParameterSource.GmmInit), ct);
+        {
+            await recorder.RecordClusterParametersAsync(meta.Strategy.Phi.ToRecord(RunId, Step, ClusterParameterSource.GmmInit), CancellationToken.None);
+            Events?.Invoke(new ClusterParametersUpdated(RunId, Step, ClusterParameterSource.GmmInit));
+        }
     }
 
-    private async Task<double> TrainStepAsync(CancellationToken ct)
+    private async Task<double> TrainStepAsync()
     {
         var t = options.Training;
         var micro = new List<PackedSequences>(t.GradientAccumulation);
@@ -348,8 +355,13 @@ public sealed partial class StreamingTrainer : IDisposable
         if (validationLoss is not null)
             foreach (var (domain, loss) in validationLoss)
                 metrics.Add(new(Step, domain == HeldOutLoss.AllDomains ? "valid_loss" : $"valid_loss/{domain}", loss));
-        await recorder.RecordMetricsAsync(RunId, metrics, ct);
-        foreach (var phi in pendingPhi) await recorder.RecordClusterParametersAsync(phi, ct);
+        // The step is taken: record it whole even when shutdown was requested meanwhile.
+        await recorder.RecordMetricsAsync(RunId, metrics, CancellationToken.None);
+        foreach (var phi in pendingPhi)
+        {
+            await recorder.RecordClusterParametersAsync(phi, CancellationToken.None);
+            Events?.Invoke(new ClusterParametersUpdated(RunId, phi.Step, phi.Source));
+        }
         pendingPhi.Clear();
 
         var summary = objective!.TakeSummary();

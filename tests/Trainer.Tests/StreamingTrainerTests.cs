@@ -130,6 +130,45 @@ public sealed class StreamingTrainerTests
     }
 
     [Fact]
+    public async Task Token_masked_trains_against_its_reference_evaluates_a_validation_file_and_announces_the_run()
+    {
+        var cluster = ScoredStream.Cluster();
+        ScoredStream.Produce(cluster, TrainerHarness.Batches(8));
+        using var h = new TrainerHarness();
+        Directory.CreateDirectory(h.Directory);
+        var validationFile = Path.Combine(h.Directory, "valid.jsonl");
+        File.WriteAllLines(validationFile, [
+            "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]",
+            "{\"tokens\": [20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30], \"domain\": \"books\"}",
+        ]);
+        using var reference = TrainerHarness.Model();
+        var events = new List<Contracts.Control.ControlEvent>();
+        var run = await h.RunAsync(cluster, h.Options("token-masked", steps: 4) with
+        {
+            ReferenceCheckpoint = "in-memory", ValidationFile = validationFile, ValidationFraction = 0,
+        }, reference: reference, events: events);
+
+        run.Result.Step.Should().Be(4);
+        run.Trainer.Objective.Should().BeOfType<TokenMaskedObjective>();
+        var valid = run.Steps[^1].ValidationLoss!;
+        valid.Keys.Should().BeEquivalentTo(["all", "books", "(none)"]);
+        events.OfType<Contracts.Control.TrainerStarted>().Should().ContainSingle().Which.Strategy.Should().Be("token-masked");
+        events.OfType<Contracts.Control.TrainerCheckpointed>().Select(c => c.Step).Should().Equal(3, 4);
+        events.OfType<Contracts.Control.TrainerCheckpointed>().Last().Offsets.Should().ContainSingle().Which.NextOffset.Should().BeGreaterThan(0);
+        events[^1].Should().BeOfType<Contracts.Control.TrainerStopped>().Which.Reason.Should().Be("completed");
+    }
+
+    [Fact]
+    public void A_malformed_validation_file_is_refused_with_its_line()
+    {
+        var path = Path.GetTempFileName();
+        File.WriteAllLines(path, ["[1, 2, 3]", "{\"text\": \"needs a tokenizer\"}"]);
+        var act = () => Streaming.ValidationSet.FromFile(path);
+        act.Should().Throw<InvalidDataException>().WithMessage($"{path}:2: not a validation document*");
+        File.Delete(path);
+    }
+
+    [Fact]
     public async Task Meta_em_refuses_to_start_without_a_validation_stream()
     {
         using var h = new TrainerHarness();

@@ -41,13 +41,15 @@ internal sealed class TrainerHarness : IDisposable
     /// <summary>Runs to the end (or until <paramref name="crashAfter"/> steps, by a failing callback); a crashed run's
     /// outcome holds the steps it reported before the failure.</summary>
     public async Task<Outcome> RunAsync(InMemoryKafkaCluster cluster, TrainerOptions options, long? crashAfter = null, ITrainingRecorder? recorder = null,
-        Func<int, CancellationToken, Task<Contracts.GmmModel?>>? gmmLookup = null)
+        Func<int, CancellationToken, Task<Contracts.GmmModel?>>? gmmLookup = null, GptModel? reference = null, List<Contracts.Control.ControlEvent>? events = null)
     {
         var steps = new List<StepReport>();
         using var model = Model();
         using var trainer = new StreamingTrainer(model, options, recorder)
         {
             GmmLookup = gmmLookup,
+            Reference = reference,
+            Events = e => events?.Add(e),
             StepCompleted = r =>
             {
                 steps.Add(r);
