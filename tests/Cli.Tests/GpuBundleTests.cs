@@ -45,9 +45,16 @@ public sealed class GpuBundleTests : IDisposable
         new FileInfo(archive).Length.Should().BeLessThanOrEqualTo(60L * 1024 * 1024, "the bundle must travel within 60 MB");
         packLog.Should().Contain("runtime: Microsoft.NETCore.App");
 
-        // PATH without dotnet: the bundled runtime must be enough.
-        var path = string.Join(':', (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':')
-            .Where(p => !File.Exists(Path.Combine(p, "dotnet"))));
+        // A PATH that has every tool of this machine except dotnet: the bundled runtime must be enough.
+        var tools = Directory.CreateDirectory(Path.Combine(dir.Path, "bin")).FullName;
+        foreach (var folder in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Where(Directory.Exists))
+        foreach (var tool in Directory.EnumerateFiles(folder))
+        {
+            var name = Path.GetFileName(tool);
+            if (name == "dotnet" || File.Exists(Path.Combine(tools, name))) continue;
+            File.CreateSymbolicLink(Path.Combine(tools, name), tool);
+        }
+        var path = tools;
         var (ran, output) = Run(Path.Combine(root, "scripts", "gpu-run.sh"), new Dictionary<string, string>
         {
             ["TORCH_DIR"] = "system", ["GPU_RUN_DIR"] = Path.Combine(dir.Path, "run"), ["PATH"] = path,
