@@ -70,7 +70,7 @@ public sealed partial class StreamingTrainer
         // The objective existed when the checkpoint was written: rebuild it from the same inputs and restore its state.
         var objectivePath = Path.Combine(directory, ModelingTrainer.ObjectiveStateFile);
         if (options.NeedsGmm && gmm is null) throw new InvalidDataException($"the checkpoint in {directory} lacks the GMM its {options.Strategy} run weighs with");
-        SetUpObjectiveAsync(CancellationToken.None).GetAwaiter().GetResult();
+        TrySetUpObjectiveAsync(idle: true, CancellationToken.None).GetAwaiter().GetResult();
         if (File.Exists(objectivePath)) objective!.LoadState(File.ReadAllText(objectivePath));
         return true;
     }

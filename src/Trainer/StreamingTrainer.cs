@@ -63,7 +63,7 @@ public sealed partial class StreamingTrainer : IDisposable
     private ITrainingObjective? objective;
     private IConsumer<string?, byte[]>? consumerForCheckpoints;
     private GmmModel? gmm;
-    private int? firstGmmVersion;
+    private int? newestGmmVersion;
     private string? scorerModel;
     private bool gmmLookedUp;
     private long trainedBatches;
@@ -116,6 +116,9 @@ public sealed partial class StreamingTrainer : IDisposable
     /// <summary>Scored batches fully trained so far (those with nothing to train included), over the whole run.</summary>
     public long TrainedBatches => trainedBatches;
 
+    // The fewest statistics an idle stream may fit the GMM on (a few per component of the default three).
+    private const int MinimumGmmSample = 12;
+
     private int SequencesPerStep => options.Training.BatchSize * options.Training.GradientAccumulation;
 
     /// <summary>Trains until Training.Steps, until the stream is idle for StopWhenIdleFor, or until cancelled (each ends
@@ -147,7 +150,7 @@ public sealed partial class StreamingTrainer : IDisposable
                 }
                 if (packer.CanTake(SequencesPerStep) && (objective is not null || SetupReady(idle: false)))
                 {
-                    if (objective is null) await SetUpObjectiveAsync(ct);
+                    if (objective is null && !await TrySetUpObjectiveAsync(idle: false, ct)) continue;
                     losses.Add(await TrainStepAsync());
                     continue;
                 }
@@ -159,7 +162,7 @@ public sealed partial class StreamingTrainer : IDisposable
                 // Idle: the warm-up makes do with what it has rather than wait for a GMM sample or validation set.
                 if (objective is null && packer.CanTake(SequencesPerStep) && SetupReady(idle: true))
                 {
-                    await SetUpObjectiveAsync(ct);
+                    if (!await TrySetUpObjectiveAsync(idle: true, ct)) continue;
                     losses.Add(await TrainStepAsync());
                     continue;
                 }
@@ -247,7 +250,8 @@ public sealed partial class StreamingTrainer : IDisposable
                 batch.BatchId, record.Topic, record.Partition.Value, record.Offset.Value);
             return;
         }
-        firstGmmVersion ??= batch.GmmVersion;
+        // The newest GMM the scorer labelled with is the one to start from.
+        if (batch.GmmVersion is { } version && !(newestGmmVersion >= version)) newestGmmVersion = version;
         scorerModel ??= batch.ScorerModel;
         foreach (var doc in batch.Documents)
         {
@@ -267,9 +271,9 @@ public sealed partial class StreamingTrainer : IDisposable
     /// warm-up reservoir to fit one), meta-em a validation set. When the stream goes idle, what there is must do.</summary>
     private bool SetupReady(bool idle)
     {
-        if (options.NeedsGmm && gmm is null && !(GmmLookup is not null && firstGmmVersion is not null && !gmmLookedUp))
+        if (options.NeedsGmm && gmm is null && !(GmmLookup is not null && newestGmmVersion is not null && !gmmLookedUp))
         {
-            var enough = gmmReservoir.Count >= options.GmmSample || (idle && gmmReservoir.Count >= 4 * 3);
+            var enough = gmmReservoir.Count >= options.GmmSample || (idle && gmmReservoir.Count >= MinimumGmmSample);
             if (!enough) return false;
         }
         if (options.NeedsValidation && validationFromStream && !validation.IsComplete)
@@ -280,12 +284,14 @@ public sealed partial class StreamingTrainer : IDisposable
         return true;
     }
 
-    private async Task SetUpObjectiveAsync(CancellationToken ct)
+    /// <summary>Builds the objective; false when the scorer's GMM turned out not to be stored and the reservoir is too
+    /// small to fit one yet.</summary>
+    private async Task<bool> TrySetUpObjectiveAsync(bool idle, CancellationToken ct)
     {
         var newGmm = false;
         if (options.NeedsGmm && gmm is null)
         {
-            if (GmmLookup is not null && firstGmmVersion is { } version && !gmmLookedUp)
+            if (GmmLookup is not null && newestGmmVersion is { } version && !gmmLookedUp)
             {
                 gmmLookedUp = true;
                 gmm = await GmmLookup(version, ct);
@@ -293,6 +299,7 @@ public sealed partial class StreamingTrainer : IDisposable
             }
             if (gmm is null)
             {
+                if (gmmReservoir.Count < (idle ? MinimumGmmSample : options.GmmSample)) return false;
                 gmm = StrategyObjectives.Fit(gmmReservoir, options, scorerModel ?? "unknown");
                 logger.LogInformation("{Strategy}: no stored GMM of the scorer; fitted one on the statistics of {Count} documents", options.Strategy, gmmReservoir.Count);
             }
@@ -312,6 +319,7 @@ public sealed partial class StreamingTrainer : IDisposable
             await recorder.RecordClusterParametersAsync(meta.Strategy.Phi.ToRecord(RunId, Step, ClusterParameterSource.GmmInit), CancellationToken.None);
             Events?.Invoke(new ClusterParametersUpdated(RunId, Step, ClusterParameterSource.GmmInit));
         }
+        return true;
     }
 
     private async Task<double> TrainStepAsync()
