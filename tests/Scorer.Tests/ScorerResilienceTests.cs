@@ -137,4 +137,37 @@ public sealed class ScorerResilienceTests(PostgresCluster postgres, ITestOutputH
         (await h.StoredIdsAsync()).Should().Equal(ids);
         (await h.OutboxAsync()).SelectMany(b => b.Documents.Select(d => d.Id)).Should().OnlyHaveUniqueItems().And.HaveCount(20);
     }
+
+    [Fact]
+    public async Task Partitions_assigned_while_PostgreSQL_is_down_wait_paused_and_start_from_the_stored_offsets_once_it_is_back()
+    {
+        await using var h = await ScorerHarness.CreateAsync(postgres, output);
+        var ids = await h.ProduceAsync(0, 10);
+        var first = h.Start();
+        await h.WaitForScoresAsync(10);
+        await first.StopAsync();
+
+        RunningScorer second;
+        await postgres.Server.StopAsync();
+        try
+        {
+            second = h.Start();
+            ids.AddRange(await h.ProduceAsync(10, 10));
+            await Task.Delay(TimeSpan.FromSeconds(1.5));
+            second.Pipeline.InFlightRecords.Should().Be(0, "nothing is read before PostgreSQL says where to start");
+            h.Kafka.GroupAssignment(ScorerHarness.Group).Values.Sum(p => p.Count).Should().Be(ScorerHarness.Partitions,
+                "the partitions are assigned, only paused");
+        }
+        finally
+        {
+            await postgres.Server.StartAsync();
+        }
+
+        await h.WaitForScoresAsync(20);
+        await ScorerHarness.WaitUntilAsync(async () => (await h.StoredOffsetsAsync()).Values.Sum() == 20, what: "all offsets stored");
+        await second.StopAsync();
+        second.Pipeline.Statistics.Documents.Should().Be(10, "it started at the stored offsets, not at the beginning");
+        (await h.StoredIdsAsync()).Should().Equal(ids);
+        (await h.OutboxAsync()).SelectMany(b => b.Documents.Select(d => d.Id)).Should().OnlyHaveUniqueItems().And.HaveCount(20);
+    }
 }

@@ -119,9 +119,11 @@ public sealed partial class ScorerPipeline
             _positioningDelay = _positioningDelay * 2 > _options.OutageMaxDelay ? _options.OutageMaxDelay : _positioningDelay * 2;
             return;
         }
-        foreach (var tp in _unpositioned) _consumer.Seek(new TopicPartitionOffset(tp, StartOf(tp, stored)));
+        var starts = _unpositioned.Select(tp => new TopicPartitionOffset(tp, StartOf(tp, stored))).ToList();
+        foreach (var start in starts) _consumer.Seek(start);
         _consumer.Resume(_unpositioned);
-        _logger.LogInformation("Positioned {Partitions} at the offsets stored in PostgreSQL", Describe(_unpositioned));
+        _logger.LogInformation("Positioned {Partitions} at the offsets stored in PostgreSQL: {Offsets}", Describe(_unpositioned),
+            string.Join(", ", starts.Select(s => $"{s.Partition.Value}@{s.Offset}")));
         _unpositioned.Clear();
     }
 
