@@ -119,6 +119,12 @@ public sealed partial class StreamingTrainer : IDisposable
     // The fewest statistics an idle stream may fit the GMM on (a few per component of the default three).
     private const int MinimumGmmSample = 12;
 
+    // Steps' worth of packed tokens the warm-up may read ahead before it stops waiting for a GMM sample or validation set.
+    private const int ReadAheadSteps = 64;
+
+    // Distinct meta-update validation batches the stream's validation set must hold before meta-em starts on it.
+    private const int MetaValidationBatches = 8;
+
     private int SequencesPerStep => options.Training.BatchSize * options.Training.GradientAccumulation;
 
     /// <summary>Trains until Training.Steps, until the stream is idle for StopWhenIdleFor, or until cancelled (each ends
@@ -271,6 +277,8 @@ public sealed partial class StreamingTrainer : IDisposable
     /// warm-up reservoir to fit one), meta-em a validation set. When the stream goes idle, what there is must do.</summary>
     private bool SetupReady(bool idle)
     {
+        // Reading ahead holds documents in memory (and in the first checkpoint): past a bound, make do as when idle.
+        idle = idle || packer.AvailableTokens > ReadAheadSteps * (long)SequencesPerStep * options.Training.SequenceLength;
         if (options.NeedsGmm && gmm is null && !(GmmLookup is not null && newestGmmVersion is not null && !gmmLookedUp))
         {
             var enough = gmmReservoir.Count >= options.GmmSample || (idle && gmmReservoir.Count >= MinimumGmmSample);
@@ -278,7 +286,10 @@ public sealed partial class StreamingTrainer : IDisposable
         }
         if (options.NeedsValidation && validationFromStream && !validation.IsComplete)
         {
-            var enough = idle && validation.TokenCount + validation.Documents.Count >= options.Training.SequenceLength + 1;
+            // meta-em freezes the set when it starts: wait for enough distinct validation batches, not for a full set.
+            var tokens = validation.TokenCount + validation.Documents.Count; // with an end-of-text token each
+            var enough = tokens >= MetaValidationBatches * (long)options.MetaValidationBatch * options.Training.SequenceLength + 1
+                         || (idle && tokens >= options.Training.SequenceLength + 1);
             if (!enough) return false;
         }
         return true;
