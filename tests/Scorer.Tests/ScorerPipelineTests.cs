@@ -172,4 +172,25 @@ public sealed class ScorerPipelineTests(PostgresCluster postgres, ITestOutputHel
         second.Pipeline.Statistics.Documents.Should().BeGreaterThan(0);
         (first.Pipeline.Statistics.Documents + second.Pipeline.Statistics.Documents).Should().Be(30);
     }
+
+    [Fact]
+    public async Task A_dead_letter_topic_that_refuses_writes_holds_the_batch_until_the_dead_letter_is_acknowledged()
+    {
+        await using var h = await ScorerHarness.CreateAsync(postgres, output);
+        var ids = await h.ProduceAsync(0, 6);
+        h.Kafka.AppendRaw(Topics.Documents, 0, Encoding.UTF8.GetBytes("bad"), Encoding.UTF8.GetBytes("not json"));
+        ids.AddRange(await h.ProduceAsync(6, 6));
+        // More failures than the dead-letter publisher retries: the batch must wait, not skip the record.
+        h.Kafka.FailNextProduces(6, ErrorCode.NotEnoughReplicas);
+        var scorer = h.Start();
+
+        await h.WaitForScoresAsync(12);
+        await ScorerHarness.WaitUntilAsync(async () => (await h.StoredOffsetsAsync()).Values.Sum() == 13, what: "offsets past every record");
+        await scorer.StopAsync();
+
+        h.DeadLetters().Should().ContainSingle().Which.Reason.Should().Be(DeadLetterReason.NotJson);
+        scorer.Pipeline.Statistics.Outages.Should().Be(1);
+        (await h.StoredIdsAsync()).Should().Equal(ids);
+        (await h.OutboxAsync()).SelectMany(b => b.Documents.Select(d => d.Id)).Should().OnlyHaveUniqueItems().And.HaveCount(12);
+    }
 }

@@ -137,12 +137,12 @@ public sealed partial class ScorerPipeline
             Statistics.OutageStarted();
             _pausedForOutage.UnionWith(_assigned);
             _consumer!.Pause(_pausedForOutage);
-            _logger.LogWarning(cause, "Storing the batch of {Records} records failed; pausing {Partitions} until the store answers again",
+            _logger.LogWarning(cause, "Storing the batch of {Records} records failed (PostgreSQL, or Kafka for its dead letters, is unreachable); pausing {Partitions} until it succeeds",
                 _batch.RecordCount, Describe(_pausedForOutage));
         }
         else
         {
-            _logger.LogWarning("Store still unreachable after {Seconds:F0} s ({Error}); next try in {Delay} ms",
+            _logger.LogWarning("The batch is still not stored after {Seconds:F0} s ({Error}); next try in {Delay} ms",
                 _time.GetElapsedTime(_outageSince).TotalSeconds, cause.GetBaseException().Message, (int)retryIn.TotalMilliseconds);
         }
     }
@@ -154,7 +154,7 @@ public sealed partial class ScorerPipeline
         var resume = _pausedForOutage.Where(tp => _assigned.Contains(tp) && !_unpositioned.Contains(tp)).ToList();
         _consumer!.Resume(resume);
         _pausedForOutage.Clear();
-        _logger.LogInformation("The store is back after {Seconds:F1} s; resuming {Partitions}",
+        _logger.LogInformation("The batch is stored after an outage of {Seconds:F1} s; resuming {Partitions}",
             _time.GetElapsedTime(_outageSince).TotalSeconds, Describe(resume));
     }
 
