@@ -46,6 +46,47 @@ public sealed class StreamingTrainerTests
     }
 
     [Fact]
+    public async Task Restarts_on_several_partitions_train_every_batch_exactly_once()
+    {
+        var cluster = ScoredStream.Cluster(partitions: 3);
+        ScoredStream.Produce(cluster, TrainerHarness.Batches(30));
+        using var h = new TrainerHarness();
+        var options = h.Options(steps: 100);
+        var trained = new List<Guid>();
+        // Crash twice after a checkpoint and once between, then run until the stream is drained.
+        foreach (var crash in new long[] { 4, 8, 11 })
+        {
+            var run = await h.RunAsync(cluster, options, crashAfter: crash);
+            var checkpointed = crash / 3 * 3;
+            trained.AddRange(run.Steps.Where(s => s.Step <= checkpointed).SelectMany(s => s.CompletedBatches));
+        }
+        var last = await h.RunAsync(cluster, options);
+        last.Result.StopReason.Should().Be("idle");
+        trained.AddRange(last.Completed);
+
+        trained.Should().OnlyHaveUniqueItems();
+        trained.Should().BeSubsetOf(Enumerable.Range(0, 30).Select(ScoredStream.IdOf));
+        // All but the tail whose last tokens wait, packed, for a step's worth more (under two batches' tokens).
+        trained.Should().HaveCountGreaterThanOrEqualTo(28);
+    }
+
+    [Fact]
+    public async Task A_shutdown_checkpoints_the_step_it_reached_and_the_next_start_continues_there()
+    {
+        var cluster = ScoredStream.Cluster();
+        ScoredStream.Produce(cluster, TrainerHarness.Batches(16));
+        using var h = new TrainerHarness();
+        var options = h.Options(steps: 10);
+        var first = await h.RunAsync(cluster, options, onStep: (r, stop) => { if (r.Step == 5) stop.Cancel(); });
+        first.Result.StopReason.Should().Be("shutdown");
+        first.Result.Step.Should().Be(5);
+        var second = await h.RunAsync(cluster, options);
+        second.Steps.First().Step.Should().Be(6, "the shutdown checkpointed step 5");
+        second.Result.Step.Should().Be(10);
+        first.Completed.Concat(second.Completed).Should().OnlyHaveUniqueItems();
+    }
+
+    [Fact]
     public async Task A_resent_batch_is_not_trained_twice()
     {
         var batches = TrainerHarness.Batches(10);

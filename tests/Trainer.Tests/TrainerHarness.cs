@@ -41,9 +41,11 @@ internal sealed class TrainerHarness : IDisposable
     /// <summary>Runs to the end (or until <paramref name="crashAfter"/> steps, by a failing callback); a crashed run's
     /// outcome holds the steps it reported before the failure.</summary>
     public async Task<Outcome> RunAsync(InMemoryKafkaCluster cluster, TrainerOptions options, long? crashAfter = null, ITrainingRecorder? recorder = null,
-        Func<int, CancellationToken, Task<Contracts.GmmModel?>>? gmmLookup = null, GptModel? reference = null, List<Contracts.Control.ControlEvent>? events = null)
+        Func<int, CancellationToken, Task<Contracts.GmmModel?>>? gmmLookup = null, GptModel? reference = null, List<Contracts.Control.ControlEvent>? events = null,
+        Action<StepReport, CancellationTokenSource>? onStep = null)
     {
         var steps = new List<StepReport>();
+        using var stop = new CancellationTokenSource();
         using var model = Model();
         using var trainer = new StreamingTrainer(model, options, recorder)
         {
@@ -53,13 +55,14 @@ internal sealed class TrainerHarness : IDisposable
             StepCompleted = r =>
             {
                 steps.Add(r);
+                onStep?.Invoke(r, stop);
                 if (crashAfter is { } n && r.Step == n) throw new SimulatedCrash();
             },
         };
         using var consumer = ScoredStream.Consumer(cluster);
         try
         {
-            var result = await trainer.RunAsync(consumer, ScoredStream.Partitions(cluster));
+            var result = await trainer.RunAsync(consumer, ScoredStream.Partitions(cluster), stop.Token);
             return new Outcome(result, steps, trainer.RunId, trainer);
         }
         catch (SimulatedCrash)
