@@ -262,12 +262,13 @@ public sealed partial class StreamingTrainer : IDisposable
         foreach (var doc in batch.Documents)
         {
             if (doc.Windows.TokenCount == 0) continue;
+            var tokens = DocumentTokens.Of(doc.Windows, options.WindowOverlap);
             if (validationFromStream && ValidationSplit.IsValidation(doc.Id, options.ValidationFraction))
             {
-                if (!(options.ValidationExcludesNoisy && doc.Label == SampleLabel.Noisy)) validation.TryAdd(doc.Windows.Tokens, doc.Domain);
+                if (!(options.ValidationExcludesNoisy && doc.Label == SampleLabel.Noisy)) validation.TryAdd(tokens, doc.Domain);
                 continue;
             }
-            packer.Add(batch.BatchId, doc.Windows.Tokens, doc.LossMean, doc.LossVariance);
+            packer.Add(batch.BatchId, tokens, doc.LossMean, doc.LossVariance);
             if (objective is null && gmmReservoir.Count < options.GmmSample) gmmReservoir.Add((doc.LossMean, doc.LossVariance));
         }
         if (packer.Seal(batch.BatchId)) completedOutsideSteps.Add(batch.BatchId);

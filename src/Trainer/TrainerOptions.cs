@@ -42,8 +42,13 @@ public sealed record TrainerOptions
     /// checkpoint, not the group, is where a restart resumes).</summary>
     public string ConsumerGroup { get; init; } = "trainer";
 
-    /// <summary>Token appended after every document when packing (GPT-2's &lt;|endoftext|&gt; by default).</summary>
+    /// <summary>Token that separates documents when packing (GPT-2's &lt;|endoftext|&gt; by default), put before each
+    /// document that does not already start with it.</summary>
     public int EndOfTextToken { get; init; } = 50256;
+
+    /// <summary>Tokens each scored window repeats from the previous one (the scorer's windows overlap by one: a window's
+    /// first token is the previous window's last target); 0 for producers that cut disjoint windows.</summary>
+    public int WindowOverlap { get; init; } = 1;
 
     /// <summary>Batch ids remembered to skip resent batches.</summary>
     public int DeduplicationWindow { get; init; } = 65_536;
@@ -125,6 +130,7 @@ public sealed record TrainerOptions
         if (string.IsNullOrWhiteSpace(Topic)) throw new ArgumentException("Trainer:Topic is required");
         if (string.IsNullOrWhiteSpace(ConsumerGroup)) throw new ArgumentException("Trainer:ConsumerGroup is required");
         if (EndOfTextToken < 0) throw new ArgumentException($"Trainer:EndOfTextToken must be a token id, got {EndOfTextToken}");
+        if (WindowOverlap < 0) throw new ArgumentException("Trainer:WindowOverlap must be >= 0");
         if (DeduplicationWindow < 1) throw new ArgumentException("Trainer:DeduplicationWindow must be positive");
         if (PollTimeout <= TimeSpan.Zero) throw new ArgumentException("Trainer:PollTimeout must be positive");
         if (ValidationFraction is < 0 or >= 1) throw new ArgumentException($"Trainer:ValidationFraction must be in [0, 1), got {ValidationFraction}");

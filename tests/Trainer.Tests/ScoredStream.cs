@@ -23,9 +23,9 @@ internal static class ScoredStream
             var length = tokens + rng.Next(-5, 6);
             var start = rng.Next(0, 40);
             var ids = Enumerable.Range(0, length).Select(i => noisy ? rng.Next(0, 62) : (start + i) % 40).ToArray();
-            // Two windows, as a scorer cuts a long document.
+            // Two windows, as the scorer cuts a long document: the second repeats the first's last token.
             var cut = length / 2;
-            var windows = WindowedTokens.FromWindows(ids[..cut], ids[cut..]);
+            var windows = WindowedTokens.FromWindows(ids[..(cut + 1)], ids[cut..]);
             var mean = noisy ? 5.0 + rng.NextDouble() : 2.0 + rng.NextDouble();
             var variance = noisy ? 3.0 + rng.NextDouble() : 0.5 + 0.5 * rng.NextDouble();
             docs.Add(new ScoredDocument($"doc-{index}-{d}", d % 2 == 0 ? "web" : "books", length, mean, variance,

@@ -9,18 +9,27 @@ public sealed class SequencePackerTests
     private static readonly Guid A = Guid.NewGuid(), B = Guid.NewGuid();
 
     [Fact]
-    public void Documents_are_joined_with_end_of_text_and_cut_every_T_tokens_with_next_token_targets()
+    public void Documents_are_separated_by_end_of_text_and_cut_every_T_tokens_with_next_token_targets()
     {
         var packer = new SequencePacker(4, endOfText: 99);
         packer.Add(A, [1, 2, 3], 1, 0);
-        packer.Add(A, [4, 5, 6, 7], 2, 0);
+        packer.Add(A, [99, 4, 5, 6, 7], 2, 0); // the scorer put the separator first already
         packer.Seal(A).Should().BeFalse();
-        // Stream: 1 2 3 99 4 5 6 7 99 (9 tokens): two sequences of 4 need 9.
+        // Stream: 99 1 2 3 99 4 5 6 7 (9 tokens): two sequences of 4 need 9.
         packer.CanTake(2).Should().BeTrue();
         var s = packer.Take(2);
-        s.Inputs.Should().Equal(1, 2, 3, 99, 4, 5, 6, 7);
-        s.Targets.Should().Equal(2, 3, 99, 4, 5, 6, 7, 99);
+        s.Inputs.Should().Equal(99, 1, 2, 3, 99, 4, 5, 6);
+        s.Targets.Should().Equal(1, 2, 3, 99, 4, 5, 6, 7);
         packer.CanTake(1).Should().BeFalse();
+    }
+
+    [Fact]
+    public void A_document_is_rebuilt_from_windows_that_repeat_the_previous_last_token()
+    {
+        // The scorer's windows of context 3: tokens[0..4), tokens[3..7), tokens[6..8).
+        var windows = Reweighting.Contracts.Batches.WindowedTokens.FromWindows([10, 11, 12, 13], [13, 14, 15, 16], [16, 17]);
+        DocumentTokens.Of(windows, overlap: 1).Should().Equal(10, 11, 12, 13, 14, 15, 16, 17);
+        DocumentTokens.Of(windows, overlap: 0).Should().HaveCount(10);
     }
 
     [Fact]

@@ -5,7 +5,7 @@ namespace Reweighting.Trainer.Streaming;
 
 /// <summary>A document's share of the packed token stream: its tokens and the scorer's statistics of it.</summary>
 /// <param name="BatchId">The scored batch it came from.</param>
-/// <param name="Tokens">Its windows' tokens back to back, plus the end-of-text token when one is configured.</param>
+/// <param name="Tokens">Its tokens, after an end-of-text token when one is configured and it does not start with one.</param>
 /// <param name="LossMean">The scorer's mean token loss of the document.</param>
 /// <param name="LossVariance">The scorer's token-loss variance of the document.</param>
 public sealed record PackedSegment(Guid BatchId, int[] Tokens, double LossMean, double LossVariance);
@@ -15,8 +15,8 @@ public sealed record PackedSegment(Guid BatchId, int[] Tokens, double LossMean, 
 /// trained by these rows.</summary>
 public sealed record PackedSequences(long[] Inputs, long[] Targets, int Count, SampleStats Statistics, IReadOnlyList<Guid> CompletedBatches);
 
-/// <summary>Packs documents' token windows into fixed-length training sequences: documents are joined into one token
-/// stream (windows of a document back to back, an optional end-of-text token after each document) and cut into
+/// <summary>Packs documents' tokens into fixed-length training sequences: documents are joined into one token
+/// stream (each after an end-of-text token, unless the scorer already put one first) and cut into
 /// chunks of T + 1 tokens every T tokens, as <c>TokenStream</c> cuts a corpus. No padding: every target is a real
 /// token. A sequence's statistics are those of the documents its targets come from, combined by their token counts
 /// (mean Σ n_j μ_j / N, variance by the law of total variance), so a sequence inside one document carries exactly
@@ -37,7 +37,7 @@ public sealed class SequencePacker
     private readonly List<Guid> sealedBatches = [];
 
     /// <param name="sequenceLength">T, inputs per sequence.</param>
-    /// <param name="endOfText">Token appended after every document, or null for none.</param>
+    /// <param name="endOfText">Token that separates documents (put before each one that does not start with it), or null for none.</param>
     public SequencePacker(int sequenceLength, int? endOfText)
     {
         if (sequenceLength < 1) throw new ArgumentOutOfRangeException(nameof(sequenceLength), sequenceLength, "must be positive");
@@ -54,13 +54,14 @@ public sealed class SequencePacker
     /// <summary>Whether <paramref name="count"/> sequences can be cut now.</summary>
     public bool CanTake(int count) => available >= (long)count * length + 1;
 
-    /// <summary>Appends one document's windows (nothing when it has no tokens).</summary>
-    public void Add(Guid batchId, ReadOnlySpan<int> windowTokens, double lossMean, double lossVariance)
+    /// <summary>Appends one document's tokens (nothing when it has none).</summary>
+    public void Add(Guid batchId, ReadOnlySpan<int> documentTokens, double lossMean, double lossVariance)
     {
-        if (windowTokens.Length == 0) return;
-        var tokens = new int[windowTokens.Length + (endOfText is null ? 0 : 1)];
-        windowTokens.CopyTo(tokens);
-        if (endOfText is { } eot) tokens[^1] = eot;
+        if (documentTokens.Length == 0) return;
+        var separate = endOfText is { } eot && documentTokens[0] != eot;
+        var tokens = new int[documentTokens.Length + (separate ? 1 : 0)];
+        documentTokens.CopyTo(tokens.AsSpan(separate ? 1 : 0));
+        if (separate) tokens[0] = endOfText!.Value;
         segments.AddLast(new PackedSegment(batchId, tokens, lossMean, lossVariance));
         available += tokens.Length;
         pendingSegments[batchId] = pendingSegments.GetValueOrDefault(batchId) + 1;

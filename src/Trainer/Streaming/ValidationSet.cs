@@ -73,7 +73,9 @@ public sealed class ValidationSet(int capacity)
 
     /// <summary>The documents as a sequence stream of length T (meta-em's validation batches).</summary>
     public TokenStream ToTokenStream(int endOfText, int sequenceLength, ulong seed) =>
-        new(documents.Select(d => (IReadOnlyList<long>)Array.ConvertAll(d.Tokens, t => (long)t)), endOfText, sequenceLength, seed);
+        // TokenStream puts the separator after each document; one the scorer put first would otherwise come twice.
+        new(documents.Select(d => (IReadOnlyList<long>)Array.ConvertAll(d.Tokens[0] == endOfText ? d.Tokens[1..] : d.Tokens, t => (long)t)),
+            endOfText, sequenceLength, seed);
 
     /// <summary>The checkpointed form.</summary>
     public ValidationState Save() => new(IsComplete, [.. documents]);
