@@ -4,9 +4,7 @@ using Reweighting.Modeling.Checkpoints;
 using Reweighting.Modeling.Evaluation;
 using Reweighting.Modeling.Gpt;
 using Reweighting.Torch;
-using Reweighting.Torch.NN;
 using Reweighting.Torch.Optim;
-using static Reweighting.Torch.Torch;
 
 namespace Reweighting.Modeling.Training;
 
@@ -39,11 +37,8 @@ public sealed class Trainer(GptModel model, TokenStream data, TrainingOptions op
     public List<double> Run(string? resumeFrom = null, Action<TrainingProgress>? progress = null, CancellationToken cancel = default)
     {
         var device = Device.Parse(options.Device);
-        var (decay, noDecay) = model.DecayGroups();
-        using var optimizer = new AdamW([
-            new ParamGroup(decay, options.LearningRate, options.WeightDecay, options.Beta1, options.Beta2),
-            new ParamGroup(noDecay, options.LearningRate, 0.0, options.Beta1, options.Beta2),
-        ]);
+        using var training = new TrainingStep(model, options);
+        var optimizer = training.Optimizer;
         var objective = Objective ?? (SampleWeights is null ? new MeanTokenLossObjective() : new SampleCoefficientObjective(SampleWeights));
         long step = 0;
         if (resumeFrom is not null)
@@ -60,37 +55,15 @@ public sealed class Trainer(GptModel model, TokenStream data, TrainingOptions op
         var tokensPerStep = sequencesPerStep * options.SequenceLength;
         var clock = Stopwatch.StartNew();
         var startStep = step;
-        model.Train();
         while (step < options.Steps && !cancel.IsCancellationRequested)
         {
-            // Seeding the model's dropout generator per step makes a resumed run identical.
-            model.DropoutGenerator.ManualSeed(options.Seed * 1_000_003UL + (ulong)step);
-            var lr = LearningRateSchedule.At(step, options);
-            foreach (var g in optimizer.Groups) g.LearningRate = lr;
-            optimizer.ZeroGrad();
-            double stepLoss = 0;
-            using (var stepScope = DisposeScope.Open())
+            var first = step * sequencesPerStep;
+            var result = training.Run(step, objective, () => Enumerable.Range(0, options.GradientAccumulation).Select(micro =>
             {
-                var microBatches = new List<MicroBatch>(options.GradientAccumulation);
-                for (var micro = 0; micro < options.GradientAccumulation; micro++)
-                {
-                    var (x, y) = data.Batch(step * sequencesPerStep + (long)micro * options.BatchSize, options.BatchSize);
-                    microBatches.Add(new MicroBatch(FromSpan<long>(x, [options.BatchSize, options.SequenceLength], device),
-                        FromSpan<long>(y, [options.BatchSize, options.SequenceLength], device), step, micro));
-                }
-                objective.BeginStep(model, new StepContext(step, lr, microBatches));
-                foreach (var batch in microBatches)
-                {
-                    using var scope = DisposeScope.Open();
-                    ObjectiveValue value;
-                    using (device.Type == DeviceType.Cuda ? Autocast(DeviceType.Cuda) : default(AutocastScope?))
-                        value = objective.Compute(model, batch);
-                    (value.Objective / options.GradientAccumulation).Backward();
-                    stepLoss += value.MeanTokenLoss.ToDouble() / options.GradientAccumulation;
-                }
-            }
-            var norm = GradientClipping.ClipGradNorm(model.Parameters().ToList(), options.ClipNorm);
-            optimizer.Step();
+                var (x, y) = data.Batch(first + (long)micro * options.BatchSize, options.BatchSize);
+                return training.MicroBatch(x, y, options.BatchSize, step, micro);
+            }).ToList());
+            var (stepLoss, lr, norm) = (result.Loss, result.LearningRate, result.GradNorm);
             step++;
             losses.Add(stepLoss);
 

@@ -1,11 +1,10 @@
 using Reweighting.Modeling.Gpt;
-using Reweighting.Modeling.Training;
 using Reweighting.Torch;
 using Reweighting.Torch.NN;
 using Reweighting.Torch.Optim;
 using static Reweighting.Torch.Torch;
 
-namespace Reweighting.Trainer.Training;
+namespace Reweighting.Modeling.Training;
 
 /// <summary>What one optimiser step did.</summary>
 /// <param name="Step">Steps taken after it.</param>
@@ -14,10 +13,10 @@ namespace Reweighting.Trainer.Training;
 /// <param name="GradNorm">Gradient norm before clipping.</param>
 public sealed record StepResult(long Step, double Loss, double LearningRate, double GradNorm);
 
-/// <summary>One optimiser step of the main model on micro-batches handed to it, with a pluggable objective: the same
-/// step as <c>Modeling.Training.Trainer</c> (AdamW in two decay groups, warm-up and cosine schedule, dropout seeded
-/// by (seed, step), the objective's per-step hook, accumulation, clipping, bfloat16 autocast on CUDA), for callers
-/// that get their data from somewhere other than a <see cref="TokenStream"/>.</summary>
+/// <summary>One optimiser step on micro-batches handed to it, with a pluggable objective: AdamW in two decay groups,
+/// warm-up and cosine schedule, dropout seeded by (seed, step) so a resumed run is identical, the objective's per-step
+/// hook, gradient accumulation, clipping, bfloat16 autocast on CUDA. <see cref="Trainer"/> drives it from a
+/// <see cref="TokenStream"/>; the streaming trainer from Kafka.</summary>
 public sealed class TrainingStep : IDisposable
 {
     private readonly GptModel model;
