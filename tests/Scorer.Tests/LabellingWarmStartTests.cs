@@ -14,7 +14,7 @@ public sealed class LabellingWarmStartTests
         var first = LabellingTestData.Draw(400, seed: 1).Select(s => (s.Mean, s.Variance)).ToList();
         var later = LabellingTestData.Draw(400, seed: 2).Select(s => (s.Mean + 0.5, s.Variance * 1.5)).ToList();
         var previous = StatisticsMixture.Fit(first, GmmFeatureSetting.Default, new GmmFitOptions(Seed: 1)).Fit.Parameters;
-        var (mu, sd) = ReservoirFit.Standardisation(later, FeatureTransform.Raw);
+        var (mu, sd) = StatisticsMixture.Standardisation(later, FeatureTransform.Raw);
         mu.Should().NotEqual(previous.StandardizeMean, "the test needs a different standardisation");
 
         var carried = ReservoirFit.IntoFeatureSpace(previous, FeatureTransform.Raw, mu, sd, components: 3)!;
@@ -34,7 +34,7 @@ public sealed class LabellingWarmStartTests
     {
         var stats = LabellingTestData.Draw(300, seed: 3).Select(s => (s.Mean, s.Variance)).ToList();
         var standardised = StatisticsMixture.Fit(stats, GmmFeatureSetting.Default, new GmmFitOptions()).Fit.Parameters;
-        var (mu, sd) = ReservoirFit.Standardisation(stats, FeatureTransform.Raw);
+        var (mu, sd) = StatisticsMixture.Standardisation(stats, FeatureTransform.Raw);
 
         ReservoirFit.IntoFeatureSpace(standardised, FeatureTransform.Raw, mu, sd, components: 2).Should().BeNull("K differs");
         ReservoirFit.IntoFeatureSpace(standardised, FeatureTransform.LogVariance, mu, sd, components: 3).Should().BeNull("the transform differs");

@@ -27,15 +27,31 @@ public sealed record GmmFeatureSetting(string Name, FeatureTransform Transform, 
 /// them applies the same map.</summary>
 public static class StatisticsMixture
 {
-    public static (GmmFit Fit, StatFeatures Features) Fit(IReadOnlyList<(double Mean, double Variance)> stats, GmmFeatureSetting setting, GmmFitOptions? options = null)
+    /// <param name="stats">(loss mean, loss variance) per document.</param>
+    /// <param name="setting">The feature map.</param>
+    /// <param name="options">EM settings (default: <see cref="GmmFitOptions"/>'s).</param>
+    /// <param name="warmStart">Given the sample's standardisation (nulls when not standardised), the parameters to start EM
+    /// from in that feature space, or null for a cold start (k-means++ restarts).</param>
+    public static (GmmFit Fit, StatFeatures Features) Fit(IReadOnlyList<(double Mean, double Variance)> stats, GmmFeatureSetting setting, GmmFitOptions? options = null,
+        Func<double[]?, double[]?, GmmParameters?>? warmStart = null)
     {
         if (stats.Count == 0) throw new ArgumentException("the GMM needs at least one document's statistics");
         options ??= new GmmFitOptions();
-        var transformed = new StatFeatures(setting.Transform);
-        var raw = new double[StatFeatures.Dimensions * stats.Count]; // (N, 2) row-major
-        for (var j = 0; j < stats.Count; j++) transformed.Apply(stats[j].Mean, stats[j].Variance, raw.AsSpan(2 * j, 2));
-        if (!setting.Standardise) return (GaussianMixtureFitter.Fit(raw, 2, options, setting.Transform), transformed);
+        var (mu, sd) = setting.Standardise ? Standardisation(stats, setting.Transform) : (null, null);
+        var features = new StatFeatures(setting.Transform, mu, sd);
+        var points = new double[StatFeatures.Dimensions * stats.Count]; // (N, 2) row-major
+        for (var j = 0; j < stats.Count; j++) features.Apply(stats[j].Mean, stats[j].Variance, points.AsSpan(2 * j, 2));
+        var fit = GaussianMixtureFitter.Fit(points, StatFeatures.Dimensions, options, setting.Transform, warmStart?.Invoke(mu, sd));
+        return (mu is null ? fit : fit with { Parameters = fit.Parameters with { StandardizeMean = mu, StandardizeStd = sd } }, features);
+    }
 
+    /// <summary>Per-feature mean and population deviation of the transformed statistics; a constant feature keeps
+    /// deviation 1.</summary>
+    public static (double[] Mean, double[] Std) Standardisation(IReadOnlyList<(double Mean, double Variance)> stats, FeatureTransform transform)
+    {
+        var transformed = new StatFeatures(transform);
+        var raw = new double[StatFeatures.Dimensions * stats.Count];
+        for (var j = 0; j < stats.Count; j++) transformed.Apply(stats[j].Mean, stats[j].Variance, raw.AsSpan(2 * j, 2));
         double[] mu = new double[2], sd = new double[2];
         for (var d = 0; d < 2; d++)
         {
@@ -44,11 +60,7 @@ public static class StatisticsMixture
             var s = Math.Sqrt(column.Average(x => (x - mu[d]) * (x - mu[d])));
             sd[d] = s > 0 ? s : 1;
         }
-        var features = new StatFeatures(setting.Transform, mu, sd);
-        var points = new double[raw.Length];
-        for (var j = 0; j < stats.Count; j++) features.Apply(stats[j].Mean, stats[j].Variance, points.AsSpan(2 * j, 2));
-        var fit = GaussianMixtureFitter.Fit(points, 2, options, setting.Transform);
-        return (fit with { Parameters = fit.Parameters with { StandardizeMean = mu, StandardizeStd = sd } }, features);
+        return (mu, sd);
     }
 
     /// <summary>A labeller for a fit, its components mapped to labels by <paramref name="rule"/> (default: <see cref="LabelRules.Default"/>).</summary>

@@ -16,36 +16,14 @@ public sealed record ReservoirFit(GmmFit Fit, bool WarmStarted)
     {
         if (sample.Count < options.Components)
             throw new ArgumentException($"{sample.Count} statistics cannot fit {options.Components} components");
-        var (mu, sd) = setting.Standardise ? Standardisation(sample, setting.Transform) : (null, null);
-        var warm = previous is null ? null : IntoFeatureSpace(previous, setting.Transform, mu, sd, options.Components);
-        if (warm is null) return new ReservoirFit(StatisticsMixture.Fit(sample, setting, options).Fit, WarmStarted: false);
-
-        var features = new StatFeatures(setting.Transform, mu, sd);
-        var points = new double[StatFeatures.Dimensions * sample.Count]; // (N, 2) row-major
-        for (var j = 0; j < sample.Count; j++) features.Apply(sample[j].Mean, sample[j].Variance, points.AsSpan(2 * j, 2));
-        var fit = GaussianMixtureFitter.Fit(points, StatFeatures.Dimensions, options, setting.Transform, warm);
-        return new ReservoirFit(fit with { Parameters = fit.Parameters with { StandardizeMean = mu, StandardizeStd = sd } }, WarmStarted: true);
-    }
-
-    /// <summary>Per-feature mean and (population) deviation of the transformed sample, as
-    /// <see cref="StatisticsMixture.Fit"/> computes them; a constant feature keeps deviation 1.</summary>
-    internal static (double[] Mean, double[] Std) Standardisation(IReadOnlyList<(double Mean, double Variance)> sample, FeatureTransform transform)
-    {
-        var features = new StatFeatures(transform);
-        var raw = new double[StatFeatures.Dimensions * sample.Count];
-        for (var j = 0; j < sample.Count; j++) features.Apply(sample[j].Mean, sample[j].Variance, raw.AsSpan(2 * j, 2));
-        double[] mu = new double[2], sd = new double[2];
-        for (var d = 0; d < 2; d++)
+        var warmStarted = false;
+        var (fit, _) = StatisticsMixture.Fit(sample, setting, options, (mu, sd) =>
         {
-            double sum = 0;
-            for (var j = 0; j < sample.Count; j++) sum += raw[2 * j + d];
-            mu[d] = sum / sample.Count;
-            double squares = 0;
-            for (var j = 0; j < sample.Count; j++) squares += (raw[2 * j + d] - mu[d]) * (raw[2 * j + d] - mu[d]);
-            var s = Math.Sqrt(squares / sample.Count);
-            sd[d] = s > 0 ? s : 1;
-        }
-        return (mu, sd);
+            var warm = previous is null ? null : IntoFeatureSpace(previous, setting.Transform, mu, sd, options.Components);
+            warmStarted = warm is not null;
+            return warm;
+        });
+        return new ReservoirFit(fit, warmStarted);
     }
 
     /// <summary>The previous mixture expressed in a new standardisation: standardisation is affine per feature,
