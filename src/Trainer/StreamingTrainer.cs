@@ -10,7 +10,6 @@ using Reweighting.Modeling.Gpt;
 using Reweighting.Modeling.Training;
 using Reweighting.Trainer.Recording;
 using Reweighting.Trainer.Streaming;
-using Reweighting.Trainer.Training;
 using Reweighting.Training;
 
 namespace Reweighting.Trainer;
@@ -312,7 +311,7 @@ public sealed partial class StreamingTrainer : IDisposable
             if (gmm is null)
             {
                 if (gmmReservoir.Count < (idle ? MinimumGmmSample : options.GmmSample)) return false;
-                gmm = StrategyObjectives.Fit(gmmReservoir, options, scorerModel ?? "unknown");
+                gmm = StrategyObjectives.FitGmm(gmmReservoir, options.GmmFeatures, options.LabelRule, options.Training.Seed, scorerModel ?? "unknown");
                 logger.LogInformation("{Strategy}: no stored GMM of the scorer; fitted one on the statistics of {Count} documents", options.Strategy, gmmReservoir.Count);
             }
             newGmm = true;
@@ -323,8 +322,8 @@ public sealed partial class StreamingTrainer : IDisposable
             validation.Freeze();
             validationStream = validation.ToTokenStream(options.EndOfTextToken, options.Training.SequenceLength, options.Training.Seed);
         }
-        objective = StrategyObjectives.Create(options, statistics, gmm, validationStream, Reference,
-            update => pendingPhi.Add(update.Phi.ToRecord(RunId, update.Step, ClusterParameterSource.Meta)));
+        objective = StrategyObjectives.Create(options.Strategy, options.StrategyParameters, options.Training.Steps, statistics, gmm, validationStream, Reference,
+            phiUpdated: update => pendingPhi.Add(update.Phi.ToRecord(RunId, update.Step, ClusterParameterSource.Meta)));
         gmmReservoir.Clear();
         if (newGmm && objective is MetaEmObjective meta)
         {

@@ -119,6 +119,8 @@ public sealed record TrainerOptions
     public bool NeedsValidation => Strategy == "meta-em";
 
     /// <summary>The meta-update settings.</summary>
+    public StrategyParameters StrategyParameters => new(Temperature, BurnIn, AnnealSteps, TopFraction, Meta);
+
     public MetaEmOptions Meta => new(MetaLearningRate, MetaUpdateEvery, MetaExactGradient, BurnInSteps: MetaBurnIn, ValidationBatch: MetaValidationBatch);
 
     /// <summary>Checks every setting; throws naming the first bad one.</summary>

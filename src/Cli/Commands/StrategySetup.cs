@@ -1,3 +1,4 @@
+using Reweighting.Contracts;
 using Reweighting.Gmm;
 using Reweighting.MetaEm;
 using Reweighting.Modeling.Gpt;
@@ -23,15 +24,15 @@ internal sealed record StrategySettings
     public ulong Seed { get; init; }
 }
 
-/// <summary>Builds the training objective of each strategy: the Sow strategies weigh the model's own losses; meta-em and
-/// cluster-heuristic weigh the proxy's statistics under a GMM fitted on a sample of the training stream; token-masked
-/// distils from the proxy (or another reference checkpoint).</summary>
+/// <summary>Sets up each strategy for `reweight train` and the evaluations (<see cref="StrategyObjectives"/> builds the
+/// objective): meta-em and cluster-heuristic weigh the proxy's statistics under a GMM fitted on a sample of the
+/// training stream; token-masked distils from the proxy.</summary>
 internal static class StrategySetup
 {
-    public static readonly string[] Names = ["uniform", "linupper", "quadratic", "extremes", "meta-em", "cluster-heuristic", "token-masked"];
+    public static readonly string[] Names = [.. StrategyObjectives.Names];
 
     /// <summary>Whether the strategy needs the proxy (statistics or reference distribution).</summary>
-    public static bool NeedsProxy(string name) => name is "meta-em" or "cluster-heuristic" or "token-masked";
+    public static bool NeedsProxy(string name) => StrategyObjectives.NeedsGmm(name) || name == "token-masked";
 
     /// <summary>A strategy's objective. <paramref name="observe"/> sees each micro-batch's weights (not for token-masked,
     /// which weighs tokens rather than samples); <paramref name="log"/> gets one-off setup lines.</summary>
@@ -39,34 +40,24 @@ internal static class StrategySetup
         TrainingOptions options, Action<MicroBatch, BatchWeights>? observe = null, Action<PhiUpdate>? phiUpdated = null, Action<string>? log = null)
     {
         if (NeedsProxy(name) && proxy is null) throw new ArgumentException($"--strategy {name} needs --proxy: a proxy checkpoint with the same tokenizer");
-        var shape = new LossShapeOptions(settings.Temperature, 100, settings.BurnIn, settings.AnnealSteps ?? Math.Max(1, totalSteps / 2));
-        switch (name)
-        {
-            case "uniform": return new StrategyObjective(new UniformStrategy()) { WeightsObserved = observe };
-            case "linupper": return new StrategyObjective(new LinUpperStrategy(shape)) { WeightsObserved = observe };
-            case "quadratic": return new StrategyObjective(new QuadraticStrategy(shape)) { WeightsObserved = observe };
-            case "extremes": return new StrategyObjective(new ExtremesStrategy(shape)) { WeightsObserved = observe };
-            case "token-masked": return new TokenMaskedObjective(proxy!, new TokenMaskedOptions(settings.TopFraction));
-        }
+        var parameters = new StrategyParameters(settings.Temperature, settings.BurnIn, settings.AnnealSteps, settings.TopFraction, settings.Meta);
+        if (!StrategyObjectives.NeedsGmm(name))
+            return StrategyObjectives.Create(name, parameters, totalSteps, reference: proxy, observe: observe);
+        if (name == "meta-em" && validation is null) throw new ArgumentException("meta-em needs a clean validation stream for its meta-update");
         var statistics = new ProxyStatistics(proxy!);
-        var fitted = FitMixture(statistics, train, settings, options, log);
-        if (name == "cluster-heuristic")
+        var gmm = FitMixture(statistics, train, settings, options, log);
+        if (name == "meta-em")
         {
-            var labeller = StatisticsMixture.Labeller(fitted, LabelRules.Get(settings.LabelRule));
-            return new StrategyObjective(new ClusterHeuristicStrategy(labeller), statistics) { WeightsObserved = observe };
+            var phi = ClusterPhi.FromMixture(gmm.Parameters);
+            log?.Invoke($"meta-em: phi initialised from the GMM: lambda [{string.Join(" ", Enumerable.Range(0, phi.Components).Select(c => phi.Precision(c).ToString("G3")))}]" +
+                        $" pi [{string.Join(" ", phi.MixingWeights().Select(p => p.ToString("F2")))}]");
         }
-        if (name != "meta-em") throw new ArgumentException($"unknown strategy '{name}' (known: {string.Join(", ", Names)})");
-        if (validation is null) throw new ArgumentException("meta-em needs a clean validation stream for its meta-update");
-        var phi = ClusterPhi.FromMixture(fitted.Fit.Parameters);
-        log?.Invoke($"meta-em: phi initialised from the GMM: lambda [{string.Join(" ", Enumerable.Range(0, phi.Components).Select(c => phi.Precision(c).ToString("G3")))}]" +
-                    $" pi [{string.Join(" ", phi.MixingWeights().Select(p => p.ToString("F2")))}]");
-        return new MetaEmObjective(new MetaEmStrategy(phi, fitted.Features), statistics, validation, settings.Meta) { WeightsObserved = observe, PhiUpdated = phiUpdated };
+        return StrategyObjectives.Create(name, parameters, totalSteps, statistics, gmm, validation, observe: observe, phiUpdated: phiUpdated);
     }
 
     /// <summary>Scores the first <see cref="StrategySettings.GmmSample"/> training sequences on the proxy and fits the
     /// document GMM on their statistics (the trainer's warm-up reservoir).</summary>
-    private static (GmmFit Fit, StatFeatures Features) FitMixture(ProxyStatistics statistics, TokenStream train, StrategySettings settings, TrainingOptions options,
-        Action<string>? log)
+    private static GmmModel FitMixture(ProxyStatistics statistics, TokenStream train, StrategySettings settings, TrainingOptions options, Action<string>? log)
     {
         var device = Device.Parse(options.Device);
         var sample = new List<(double, double)>();
@@ -78,10 +69,9 @@ internal static class StrategySetup
             var stats = statistics.Compute(FromSpan<long>(x, [count, options.SequenceLength], device), FromSpan<long>(y, [count, options.SequenceLength], device));
             for (var i = 0; i < count; i++) sample.Add((stats.Means[i], stats.Variances[i]));
         }
-        var fitted = StatisticsMixture.Fit(sample, GmmFeatureSetting.Get(settings.GmmFeatures), new GmmFitOptions(Seed: (int)(settings.Seed % int.MaxValue)));
-        var labels = LabelRules.Get(settings.LabelRule).Map(fitted.Fit.Parameters);
+        var gmm = StrategyObjectives.FitGmm(sample, settings.GmmFeatures, settings.LabelRule, settings.Seed, "proxy");
         log?.Invoke($"GMM fitted on the proxy statistics of {sample.Count} training sequences: " + string.Join(", ",
-            Enumerable.Range(0, labels.Length).Select(c => $"{labels[c].ToString().ToLowerInvariant()} {fitted.Fit.Parameters.Weights[c]:P0}")));
-        return fitted;
+            Enumerable.Range(0, gmm.LabelMap.Length).Select(c => $"{gmm.LabelMap[c].ToString().ToLowerInvariant()} {gmm.Parameters.Weights[c]:P0}")));
+        return gmm;
     }
 }

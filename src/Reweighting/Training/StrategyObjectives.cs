@@ -1,0 +1,67 @@
+using Reweighting.Contracts;
+using Reweighting.Gmm;
+using Reweighting.MetaEm;
+using Reweighting.Modeling.Gpt;
+using Reweighting.Modeling.Training;
+using Reweighting.Strategies;
+
+namespace Reweighting.Training;
+
+/// <summary>A strategy's settings, as `reweight train` and the trainer service take them.</summary>
+/// <param name="Temperature">Final softmax temperature of the loss-shape strategies.</param>
+/// <param name="BurnIn">Uniform steps before the loss-shape strategies start.</param>
+/// <param name="AnnealSteps">Steps over which r falls from 100 to the final value (default: half the run).</param>
+/// <param name="TopFraction">token-masked: share of each sequence's tokens trained by MLE.</param>
+/// <param name="Meta">meta-em's meta-update.</param>
+public sealed record StrategyParameters(double Temperature, int BurnIn, int? AnnealSteps, double TopFraction, MetaEmOptions Meta);
+
+/// <summary>Builds the training objective of each strategy by name: the Sow strategies weigh the model's own losses;
+/// meta-em and cluster-heuristic weigh <c>statistics</c> (a proxy's, or the scorer's carried by scored batches) under a
+/// GMM; token-masked distils from a reference model.</summary>
+public static class StrategyObjectives
+{
+    public static readonly IReadOnlyList<string> Names = ["uniform", "linupper", "quadratic", "extremes", "meta-em", "cluster-heuristic", "token-masked"];
+
+    /// <summary>Whether the strategy weighs (loss mean, variance) statistics under a GMM.</summary>
+    public static bool NeedsGmm(string name) => name is "meta-em" or "cluster-heuristic";
+
+    /// <param name="name">One of <see cref="Names"/>.</param>
+    /// <param name="parameters">The strategy's settings.</param>
+    /// <param name="totalSteps">The run's length (the default anneal is half of it).</param>
+    /// <param name="statistics">meta-em, cluster-heuristic: where each sequence's statistics come from.</param>
+    /// <param name="gmm">meta-em, cluster-heuristic: the GMM (its parameters, feature map and label map).</param>
+    /// <param name="validation">meta-em: the clean validation stream of the meta-update.</param>
+    /// <param name="reference">token-masked: the reference model.</param>
+    /// <param name="observe">Called with each micro-batch's sample weights (not for token-masked).</param>
+    /// <param name="phiUpdated">meta-em: called after each meta-update.</param>
+    public static ITrainingObjective Create(string name, StrategyParameters parameters, long totalSteps, ISampleStatisticsSource? statistics = null,
+        GmmModel? gmm = null, TokenStream? validation = null, GptModel? reference = null, Action<MicroBatch, BatchWeights>? observe = null,
+        Action<PhiUpdate>? phiUpdated = null)
+    {
+        var shape = new LossShapeOptions(parameters.Temperature, 100, parameters.BurnIn, parameters.AnnealSteps ?? (int)Math.Max(1, totalSteps / 2));
+        switch (name)
+        {
+            case "uniform": return new StrategyObjective(new UniformStrategy()) { WeightsObserved = observe };
+            case "linupper": return new StrategyObjective(new LinUpperStrategy(shape)) { WeightsObserved = observe };
+            case "quadratic": return new StrategyObjective(new QuadraticStrategy(shape)) { WeightsObserved = observe };
+            case "extremes": return new StrategyObjective(new ExtremesStrategy(shape)) { WeightsObserved = observe };
+            case "token-masked":
+                return new TokenMaskedObjective(reference ?? throw new ArgumentException("token-masked needs a reference model"), new TokenMaskedOptions(parameters.TopFraction));
+        }
+        if (!NeedsGmm(name)) throw new ArgumentException($"unknown strategy '{name}' (known: {string.Join(", ", Names)})");
+        if (gmm is null) throw new ArgumentException($"{name} needs a GMM over the documents' statistics");
+        if (statistics is null) throw new ArgumentException($"{name} needs a source of (loss mean, variance) statistics");
+        if (name == "cluster-heuristic") return new StrategyObjective(new ClusterHeuristicStrategy(GmmLabeller.FromModel(gmm)), statistics) { WeightsObserved = observe };
+        return new MetaEmObjective(new MetaEmStrategy(ClusterPhi.FromMixture(gmm.Parameters), StatFeatures.FromParameters(gmm.Parameters)), statistics,
+            validation ?? throw new ArgumentException("meta-em needs a clean validation stream"), parameters.Meta) { WeightsObserved = observe, PhiUpdated = phiUpdated };
+    }
+
+    /// <summary>A GMM fitted on (loss mean, loss variance) statistics under a feature map, labelled by a rule (version 0:
+    /// not a stored version).</summary>
+    public static GmmModel FitGmm(IReadOnlyList<(double Mean, double Variance)> stats, string featureSetting, string labelRule, ulong seed, string scorerModel)
+    {
+        var fitted = StatisticsMixture.Fit(stats, GmmFeatureSetting.Get(featureSetting), new GmmFitOptions(Seed: (int)(seed % int.MaxValue)));
+        var labels = LabelRules.Get(labelRule).Map(fitted.Fit.Parameters);
+        return new GmmModel(0, scorerModel, fitted.Fit.Parameters, labels, stats.Count, fitted.Fit.MeanLogLikelihood, DateTimeOffset.UtcNow);
+    }
+}
