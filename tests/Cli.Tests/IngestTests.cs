@@ -3,7 +3,7 @@ using Confluent.Kafka;
 using FluentAssertions;
 using Reweighting.Cli.Streaming;
 using Reweighting.Contracts.Documents;
-using Reweighting.Testing.Kafka;
+using Reweighting.Kafka.InProcess;
 using Reweighting.Text.Corpus;
 using Xunit;
 

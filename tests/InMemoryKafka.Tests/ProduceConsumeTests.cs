@@ -4,7 +4,7 @@ using Confluent.Kafka;
 using FluentAssertions;
 using Xunit;
 
-namespace Reweighting.Testing.Kafka.Tests;
+namespace Reweighting.Kafka.InProcess.Tests;
 
 public class ProduceConsumeTests
 {

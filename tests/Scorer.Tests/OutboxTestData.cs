@@ -4,7 +4,7 @@ using NpgsqlTypes;
 using Reweighting.Contracts;
 using Reweighting.Contracts.Batches;
 using Reweighting.Scorer.Outbox;
-using Reweighting.Testing.Kafka;
+using Reweighting.Kafka.InProcess;
 
 namespace Reweighting.Scorer.Tests;
 

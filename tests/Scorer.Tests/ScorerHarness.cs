@@ -7,7 +7,7 @@ using Reweighting.Contracts.Documents;
 using Reweighting.Gmm;
 using Reweighting.Scorer.Pipeline;
 using Reweighting.Storage.Writing;
-using Reweighting.Testing.Kafka;
+using Reweighting.Kafka.InProcess;
 using Reweighting.Testing.Postgres;
 
 namespace Reweighting.Scorer.Tests;

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Reweighting.Contracts;
 using Reweighting.Contracts.Documents;
-using Reweighting.Testing.Kafka;
+using Reweighting.Kafka.InProcess;
 using Reweighting.Testing.Postgres;
 using Xunit;
 using Xunit.Abstractions;

@@ -1,7 +1,7 @@
 using Confluent.Kafka;
 using Reweighting.Contracts;
 using Reweighting.Contracts.Batches;
-using Reweighting.Testing.Kafka;
+using Reweighting.Kafka.InProcess;
 
 namespace Reweighting.Trainer.Tests;
 

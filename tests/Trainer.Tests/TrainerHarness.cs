@@ -1,7 +1,7 @@
 using Reweighting.Contracts.Batches;
 using Reweighting.Modeling.Gpt;
 using Reweighting.Modeling.Training;
-using Reweighting.Testing.Kafka;
+using Reweighting.Kafka.InProcess;
 using Reweighting.Trainer.Recording;
 
 namespace Reweighting.Trainer.Tests;

@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using Reweighting.Testing.Kafka;
+using Reweighting.Kafka.InProcess;
 using Reweighting.Testing.Postgres;
 using Reweighting.Trainer.Hosting;
 using Xunit;

@@ -45,7 +45,7 @@ internal static class StrategyBenchmark
                 var objective = StrategySetup.Create(name, settings, steps, proxy, data, validation, options);
                 var clock = new Stopwatch();
                 long timed = 0;
-                new Trainer(model, data, options) { Objective = objective }.Run(progress: p =>
+                new Modeling.Training.Trainer(model, data, options) { Objective = objective }.Run(progress: p =>
                 {
                     if (p.Step == 1) clock.Start();
                     else timed++;

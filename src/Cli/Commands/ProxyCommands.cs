@@ -170,7 +170,7 @@ internal static class ProxyCommands
                     ["step"] = update.Step, ["phi"] = update.Phi.ToJson(), ["gradient_norm"] = update.GradientNorm, ["predicted_improvement"] = update.PredictedImprovement,
                 }.ToJsonString() + "\n"),
                 log: line => Console.Error.WriteLine(line));
-            var trainer = new Trainer(model, data, options)
+            var trainer = new Modeling.Training.Trainer(model, data, options)
             {
                 HeldOut = heldOut, CheckpointDirectory = output, TokenizerDirectory = tokenizerFiles, Objective = objective,
             };

@@ -116,7 +116,7 @@ internal static class ReweightingEvaluation
                 var clock = new Stopwatch();
                 double validLoss = double.NaN;
                 long timedSteps = 0;
-                new Trainer(model, data, runOptions) { HeldOut = reportDocs, Objective = objective }.Run(progress: p =>
+                new Modeling.Training.Trainer(model, data, runOptions) { HeldOut = reportDocs, Objective = objective }.Run(progress: p =>
                 {
                     // Steps 2..N-1 are timed: the first carries one-off allocations, the last the final evaluation.
                     if (p.Step == 1) clock.Start();

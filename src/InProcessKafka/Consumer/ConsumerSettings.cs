@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 
-namespace Reweighting.Testing.Kafka;
+namespace Reweighting.Kafka.InProcess;
 
 /// <summary>The consumer settings the in-memory consumer honours, with librdkafka's defaults.</summary>
 internal sealed record ConsumerSettings(

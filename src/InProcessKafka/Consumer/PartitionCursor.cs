@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 
-namespace Reweighting.Testing.Kafka;
+namespace Reweighting.Kafka.InProcess;
 
 /// <summary>A consumer's state for one assigned partition.</summary>
 internal sealed class PartitionCursor(TopicPartition partition, Offset start)

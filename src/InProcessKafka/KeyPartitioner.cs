@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 
-namespace Reweighting.Testing.Kafka;
+namespace Reweighting.Kafka.InProcess;
 
 /// <summary>
 /// librdkafka's built-in partitioners (the producer's <c>partitioner</c> setting), computed on the serialized key.

@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 
-namespace Reweighting.Testing.Kafka;
+namespace Reweighting.Kafka.InProcess;
 
 /// <summary>
 /// An <see cref="IConsumer{TKey,TValue}"/> of an <see cref="InMemoryKafkaCluster"/>, behaving like Confluent's

@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 
-namespace Reweighting.Testing.Kafka;
+namespace Reweighting.Kafka.InProcess;
 
 // Offset store and commit, with librdkafka's rules: auto store on hand-over, auto commit on an interval and on removal.
 public sealed partial class InMemoryConsumer<TKey, TValue>

@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 
-namespace Reweighting.Testing.Kafka;
+namespace Reweighting.Kafka.InProcess;
 
 // Seek, Position, Pause and Resume, and broker queries for offsets and watermarks.
 public sealed partial class InMemoryConsumer<TKey, TValue>

@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 
-namespace Reweighting.Testing.Kafka;
+namespace Reweighting.Kafka.InProcess;
 
 /// <summary>
 /// An in-memory Kafka cluster for tests: topics of N partitions holding append-only logs of byte records with

@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 
-namespace Reweighting.Testing.Kafka;
+namespace Reweighting.Kafka.InProcess;
 
 /// <summary>
 /// An <see cref="IProducer{TKey,TValue}"/> of an <see cref="InMemoryKafkaCluster"/>. Records are appended at the

@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 
-namespace Reweighting.Testing.Kafka;
+namespace Reweighting.Kafka.InProcess;
 
 /// <summary>The producer settings the in-memory producer honours, with librdkafka's defaults and config checks.</summary>
 internal sealed record ProducerSettings(

@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 
-namespace Reweighting.Testing.Kafka;
+namespace Reweighting.Kafka.InProcess;
 
 // Subscription, group events and the local assignment. Group events run on the consumer's thread with the
 // cluster lock released, mirroring Confluent's RebalanceCallback: the handler's result is applied with

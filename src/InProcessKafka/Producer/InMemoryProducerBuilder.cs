@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 
-namespace Reweighting.Testing.Kafka;
+namespace Reweighting.Kafka.InProcess;
 
 /// <summary>
 /// A real <see cref="ProducerBuilder{TKey,TValue}"/> (same Set* methods) whose <see cref="Build"/> returns an

@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 
-namespace Reweighting.Testing.Kafka;
+namespace Reweighting.Kafka.InProcess;
 
 /// <summary>How clients behave while the brokers are unreachable.</summary>
 public enum OutageBehaviour

@@ -1,7 +1,7 @@
 using System.Reflection;
 using Confluent.Kafka;
 
-namespace Reweighting.Testing.Kafka;
+namespace Reweighting.Kafka.InProcess;
 
 /// <summary>
 /// A real <see cref="ConsumerBuilder{TKey,TValue}"/> (same Set* methods, same handler overloads) whose

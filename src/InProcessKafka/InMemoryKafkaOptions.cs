@@ -1,4 +1,4 @@
-namespace Reweighting.Testing.Kafka;
+namespace Reweighting.Kafka.InProcess;
 
 /// <summary>Settings of an <see cref="InMemoryKafkaCluster"/>, the in-memory counterpart of broker settings.</summary>
 public sealed record InMemoryKafkaOptions

@@ -1,0 +1,69 @@
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Reweighting.Contracts.Control;
+
+namespace Reweighting.Messaging;
+
+/// <summary>Where components publish their control events (<see cref="ControlEvent"/>): the in-process bus. Publishing
+/// never fails the caller's data path: a bus that cannot take an event logs it and drops it.</summary>
+public interface IControlEvents
+{
+    /// <summary>Publishes <paramref name="controlEvent"/> under its runtime type (so consumers of the concrete type and of
+    /// <see cref="ControlEvent"/> both receive it) and returns once the bus accepted it.</summary>
+    Task PublishAsync(ControlEvent controlEvent, CancellationToken ct = default);
+
+    /// <summary>Fire and forget, for callers on a loop thread that must not wait (the scorer's consume loop).</summary>
+    void Publish(ControlEvent controlEvent);
+}
+
+/// <summary>Publishes control events on MassTransit's bus.</summary>
+public sealed class BusControlEvents(IBus bus, ILogger<BusControlEvents> logger) : IControlEvents
+{
+    /// <inheritdoc />
+    public async Task PublishAsync(ControlEvent controlEvent, CancellationToken ct = default)
+    {
+        try
+        {
+            await bus.Publish(controlEvent, controlEvent.GetType(), ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning(e, "Could not publish {Event} on the control bus", controlEvent.GetType().Name);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Publish(ControlEvent controlEvent) => _ = PublishAsync(controlEvent);
+}
+
+/// <summary>Logs every control event at Information (category Reweighting.Messaging.ControlEventLog), so the events
+/// of a service show in its log whatever else listens.</summary>
+public sealed class ControlEventLog(ILogger<ControlEventLog> logger) : IConsumer<ControlEvent>
+{
+    /// <inheritdoc />
+    public Task Consume(ConsumeContext<ControlEvent> context)
+    {
+        logger.LogInformation("control: {Event}", context.Message);
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>Registers the in-process control bus.</summary>
+public static class ControlBusServiceCollectionExtensions
+{
+    /// <summary>Adds MassTransit with its in-memory transport (the bus is started and stopped with the host), the
+    /// <see cref="ControlEventLog"/> consumer, any consumers <paramref name="configure"/> adds, and
+    /// <see cref="IControlEvents"/>.</summary>
+    public static IServiceCollection AddControlBus(this IServiceCollection services, Action<IBusRegistrationConfigurator>? configure = null)
+    {
+        services.AddMassTransit(x =>
+        {
+            x.AddConsumer<ControlEventLog>();
+            configure?.Invoke(x);
+            x.UsingInMemory((context, bus) => bus.ConfigureEndpoints(context));
+        });
+        services.AddSingleton<IControlEvents, BusControlEvents>();
+        return services;
+    }
+}
