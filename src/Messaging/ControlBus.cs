@@ -37,14 +37,56 @@ public sealed class BusControlEvents(IBus bus, ILogger<BusControlEvents> logger)
     public void Publish(ControlEvent controlEvent) => _ = PublishAsync(controlEvent);
 }
 
+/// <summary>A consumer of every control event type, each handed to <see cref="HandleAsync"/>. MassTransit delivers
+/// messages by their concrete type (an abstract <see cref="ControlEvent"/> cannot be deserialised), so a listener
+/// of "all events" derives from this class; a test checks that it names every event the contracts define.</summary>
+public abstract class ControlEventConsumer :
+    IConsumer<ScorerStarted>, IConsumer<ScorerStopped>, IConsumer<BatchScored>, IConsumer<GmmRefitted>,
+    IConsumer<ClusterParametersUpdated>, IConsumer<TrainerStarted>, IConsumer<TrainerCheckpointed>, IConsumer<TrainerStopped>,
+    IConsumer<PauseRequested>, IConsumer<ResumeRequested>
+{
+    /// <summary>Handles one event of any type.</summary>
+    protected abstract Task HandleAsync(ControlEvent controlEvent, CancellationToken ct);
+
+    /// <inheritdoc />
+    public Task Consume(ConsumeContext<ScorerStarted> context) => HandleAsync(context.Message, context.CancellationToken);
+
+    /// <inheritdoc />
+    public Task Consume(ConsumeContext<ScorerStopped> context) => HandleAsync(context.Message, context.CancellationToken);
+
+    /// <inheritdoc />
+    public Task Consume(ConsumeContext<BatchScored> context) => HandleAsync(context.Message, context.CancellationToken);
+
+    /// <inheritdoc />
+    public Task Consume(ConsumeContext<GmmRefitted> context) => HandleAsync(context.Message, context.CancellationToken);
+
+    /// <inheritdoc />
+    public Task Consume(ConsumeContext<ClusterParametersUpdated> context) => HandleAsync(context.Message, context.CancellationToken);
+
+    /// <inheritdoc />
+    public Task Consume(ConsumeContext<TrainerStarted> context) => HandleAsync(context.Message, context.CancellationToken);
+
+    /// <inheritdoc />
+    public Task Consume(ConsumeContext<TrainerCheckpointed> context) => HandleAsync(context.Message, context.CancellationToken);
+
+    /// <inheritdoc />
+    public Task Consume(ConsumeContext<TrainerStopped> context) => HandleAsync(context.Message, context.CancellationToken);
+
+    /// <inheritdoc />
+    public Task Consume(ConsumeContext<PauseRequested> context) => HandleAsync(context.Message, context.CancellationToken);
+
+    /// <inheritdoc />
+    public Task Consume(ConsumeContext<ResumeRequested> context) => HandleAsync(context.Message, context.CancellationToken);
+}
+
 /// <summary>Logs every control event at Information (category Reweighting.Messaging.ControlEventLog), so the events
 /// of a service show in its log whatever else listens.</summary>
-public sealed class ControlEventLog(ILogger<ControlEventLog> logger) : IConsumer<ControlEvent>
+public sealed class ControlEventLog(ILogger<ControlEventLog> logger) : ControlEventConsumer
 {
     /// <inheritdoc />
-    public Task Consume(ConsumeContext<ControlEvent> context)
+    protected override Task HandleAsync(ControlEvent controlEvent, CancellationToken ct)
     {
-        logger.LogInformation("control: {Event}", context.Message);
+        logger.LogInformation("control: {Event}", controlEvent);
         return Task.CompletedTask;
     }
 }

@@ -10,6 +10,9 @@ public interface IScorerKafkaClients
 
     /// <summary>The dead-letter producer.</summary>
     IProducer<byte[]?, byte[]> DeadLetterProducer(ProducerConfig config);
+
+    /// <summary>The outbox relay's producer of <c>scored-batches</c> (made again after a fatal producer error).</summary>
+    IProducer<byte[], byte[]> ScoredBatchProducer(ProducerConfig config);
 }
 
 /// <summary>Confluent.Kafka's clients (librdkafka).</summary>
@@ -20,6 +23,9 @@ public sealed class ConfluentScorerKafkaClients : IScorerKafkaClients
 
     /// <inheritdoc />
     public IProducer<byte[]?, byte[]> DeadLetterProducer(ProducerConfig config) => new ProducerBuilder<byte[]?, byte[]>(config).Build();
+
+    /// <inheritdoc />
+    public IProducer<byte[], byte[]> ScoredBatchProducer(ProducerConfig config) => new ProducerBuilder<byte[], byte[]>(config).Build();
 }
 
 /// <summary>The librdkafka settings the scorer runs with.</summary>
@@ -41,6 +47,15 @@ public static class ScorerKafkaConfig
         foreach (var (key, value) in options.Consumer) config.Set(key, value);
         // Not overridable: an offset stored before the batch is in PostgreSQL would misreport lag.
         config.EnableAutoOffsetStore = false;
+        return config;
+    }
+
+    /// <summary>Connection of the outbox relay's producer (bootstrap servers, client id, the user's extra producer
+    /// settings); the relay lays idempotence, acks and compression over it.</summary>
+    public static ProducerConfig ScoredBatchConnection(ScorerOptions options)
+    {
+        var config = new ProducerConfig { BootstrapServers = options.BootstrapServers, ClientId = options.InstanceId + "-outbox" };
+        foreach (var (key, value) in options.Producer) config.Set(key, value);
         return config;
     }
 

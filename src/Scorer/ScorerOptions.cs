@@ -1,5 +1,7 @@
 using Reweighting.Contracts;
 using Reweighting.Contracts.Documents;
+using Reweighting.Scorer.Labelling;
+using Reweighting.Scorer.Outbox;
 using Reweighting.Storage.Writing;
 
 namespace Reweighting.Scorer;
@@ -79,6 +81,13 @@ public sealed record ScorerOptions
     /// <summary>Retries of one batch write on transient database failures (the outage handling comes after them).</summary>
     public WriteRetryOptions WriteRetry { get; init; } = new() { MaxRetries = 3 };
 
+    /// <summary>How the GMM that labels documents is fitted (warm-up, refit interval, reservoir, K, label rule); its
+    /// ScorerModel is this scorer's model id.</summary>
+    public LabellingOptions Labelling { get; init; } = new();
+
+    /// <summary>How the outbox relay publishes scored batches to <c>scored-batches</c>.</summary>
+    public OutboxRelayOptions Outbox { get; init; } = new();
+
     /// <summary>Database connection string; empty: REWEIGHT_DB, the PG* variables, or the embedded cluster.</summary>
     public string? Database { get; init; }
 
@@ -119,6 +128,22 @@ public sealed record ScorerOptions
             {
                 return $"Scorer:Device: {e.Message} (or auto)";
             }
+        }
+        try
+        {
+            (Labelling with { ScorerModel = EffectiveModelId }).Validate();
+        }
+        catch (ArgumentException e)
+        {
+            return $"Scorer:Labelling: {e.Message}";
+        }
+        try
+        {
+            Outbox.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            return $"Scorer:Outbox: {e.Message}";
         }
         try
         {

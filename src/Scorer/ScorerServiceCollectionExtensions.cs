@@ -10,8 +10,9 @@ namespace Reweighting.Scorer;
 public static class ScorerServiceCollectionExtensions
 {
     /// <summary>Binds <see cref="ScorerOptions"/> from the <c>Scorer</c> section (validated at start-up), and adds the
-    /// worker with Confluent's Kafka clients and, unless one is registered already, a labeller without a GMM
-    /// (every document provisional).</summary>
+    /// worker with Confluent's Kafka clients (unless others are registered already). The worker labels with the GMM
+    /// reservoir labeller unless an <see cref="IDocumentLabeller"/> is registered, and publishes control events when a
+    /// control bus is (<c>AddControlBus</c>).</summary>
     public static IServiceCollection AddScorer(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<ScorerOptions>()
@@ -19,7 +20,6 @@ public static class ScorerServiceCollectionExtensions
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<ScorerOptions>, ScorerOptionsValidation>();
         services.TryAddSingleton<IScorerKafkaClients, ConfluentScorerKafkaClients>();
-        services.TryAddSingleton<IDocumentLabeller>(new FixedDocumentLabeller(null));
         services.AddSingleton<ScorerWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<ScorerWorker>());
         // A stop drains the batch in flight for DrainTimeout; give the host a little more than that.

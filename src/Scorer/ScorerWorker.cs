@@ -1,21 +1,36 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Reweighting.Contracts.Control;
+using Reweighting.Messaging;
+using Reweighting.Scorer.Labelling;
+using Reweighting.Scorer.Outbox;
 using Reweighting.Scorer.Pipeline;
 using Reweighting.Storage;
 
 namespace Reweighting.Scorer;
 
-/// <summary>The scorer service: opens the score database, loads the proxy, builds the Kafka clients from
-/// configuration and runs the <see cref="ScorerPipeline"/> until the host stops (SIGTERM drains the batch in flight).</summary>
+/// <summary>The scorer service: opens the score database, loads the proxy, opens the GMM labeller (continuing from the
+/// latest stored version of this proxy) and the outbox relay, builds the Kafka clients from configuration and runs the
+/// <see cref="ScorerPipeline"/> until the host stops (SIGTERM drains the batch in flight, then the relay publishes what
+/// was committed). Control events go to the bus when one is registered.</summary>
 public sealed class ScorerWorker(
-    IOptions<ScorerOptions> options, IScorerKafkaClients kafka, IDocumentLabeller labeller, ILoggerFactory loggers,
-    IHostApplicationLifetime lifetime, TimeProvider? time = null) : BackgroundService
+    IOptions<ScorerOptions> options, IScorerKafkaClients kafka, ILoggerFactory loggers, IHostApplicationLifetime lifetime,
+    IControlEvents? events = null, IDocumentLabeller? labeller = null, TimeProvider? time = null) : BackgroundService
 {
     private readonly ILogger _logger = loggers.CreateLogger<ScorerWorker>();
 
+    // After the pipeline stops, the relay gets this long to publish the batches it committed last.
+    private static readonly TimeSpan RelayDrainTimeout = TimeSpan.FromSeconds(10);
+
     /// <summary>The running pipeline, once started (for health checks and tests).</summary>
     public ScorerPipeline? Pipeline { get; private set; }
+
+    /// <summary>The GMM labeller in use, once started (null when a labeller was registered in its place).</summary>
+    public ReservoirLabeller? Labeller { get; private set; }
+
+    /// <summary>The outbox relay, once started.</summary>
+    public OutboxRelay? Relay { get; private set; }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -26,11 +41,43 @@ public sealed class ScorerWorker(
             _logger.LogInformation("Score database: {Database}", database.Description);
             var device = settings.ResolveDevice();
             using var scorer = ProxyScorer.Load(settings.ModelDirectory, device, settings.WindowBatchSize, settings.PrependEndOfText);
+            var active = labeller;
+            if (active is null)
+            {
+                Labeller = await ReservoirLabeller.OpenAsync(database.DataSource, settings.Labelling with { ScorerModel = settings.EffectiveModelId },
+                    settings.WriteRetry, loggers.CreateLogger<ReservoirLabeller>(), time, stoppingToken);
+                Labeller.VersionStored += stored => Publish(stored.ToControlEvent());
+                active = Labeller;
+            }
+            await using var relay = new OutboxRelay(database.DataSource, kafka.ScoredBatchProducer, settings.Outbox with { InstanceName = settings.InstanceId },
+                ScorerKafkaConfig.ScoredBatchConnection(settings), loggers.CreateLogger<OutboxRelay>());
+            Relay = relay;
             using var producer = kafka.DeadLetterProducer(ScorerKafkaConfig.DeadLetterProducer(settings));
-            Pipeline = new ScorerPipeline(settings, kafka.ConsumerBuilder(ScorerKafkaConfig.Consumer(settings)), producer, scorer, labeller,
-                database.DataSource, loggers, time);
-            await Pipeline.RunAsync(stoppingToken);
-            producer.Flush(TimeSpan.FromSeconds(5));
+            Pipeline = new ScorerPipeline(settings, kafka.ConsumerBuilder(ScorerKafkaConfig.Consumer(settings)), producer, scorer, active,
+                database.DataSource, loggers, time)
+            {
+                Events = e =>
+                {
+                    if (e is BatchScored) relay.Notify();
+                    Publish(e);
+                },
+            };
+
+            // The labeller's fits and the relay run beside the pipeline and stop after it.
+            using var background = new CancellationTokenSource();
+            var relaying = relay.RunAsync(background.Token);
+            var labelling = Labeller?.RunAsync(background.Token) ?? Task.CompletedTask;
+            try
+            {
+                await Pipeline.RunAsync(stoppingToken);
+                producer.Flush(TimeSpan.FromSeconds(5));
+            }
+            finally
+            {
+                await background.CancelAsync();
+                await Task.WhenAll(relaying, labelling);
+            }
+            await DrainRelayAsync(relay);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -44,4 +91,21 @@ public sealed class ScorerWorker(
             throw;
         }
     }
+
+    private async Task DrainRelayAsync(OutboxRelay relay)
+    {
+        using var limit = new CancellationTokenSource(RelayDrainTimeout);
+        try
+        {
+            var sent = await relay.DrainAsync(limit.Token);
+            if (sent > 0) _logger.LogInformation("Outbox relay published the last {Count} scored batches", sent);
+        }
+        catch (Exception e)
+        {
+            // The rows stay in the outbox: the next scorer's relay publishes them.
+            _logger.LogWarning("Outbox relay could not publish everything before stopping ({Reason}); the rest waits in the outbox", e.Message);
+        }
+    }
+
+    private void Publish(ControlEvent controlEvent) => events?.Publish(controlEvent);
 }

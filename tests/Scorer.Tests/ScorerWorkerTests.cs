@@ -5,8 +5,11 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Reweighting.Contracts;
+using Reweighting.Contracts.Batches;
+using Reweighting.Contracts.Control;
 using Reweighting.Contracts.Documents;
 using Reweighting.Kafka.InProcess;
+using Reweighting.Messaging;
 using Reweighting.Testing.Postgres;
 using Xunit;
 using Xunit.Abstractions;
@@ -20,6 +23,22 @@ public sealed class ScorerWorkerTests(PostgresCluster postgres, ITestOutputHelpe
     {
         public ConsumerBuilder<byte[]?, byte[]?> ConsumerBuilder(ConsumerConfig config) => cluster.ConsumerBuilder<byte[]?, byte[]?>(config);
         public IProducer<byte[]?, byte[]> DeadLetterProducer(ProducerConfig config) => cluster.ProducerBuilder<byte[]?, byte[]>(config).Build();
+        public IProducer<byte[], byte[]> ScoredBatchProducer(ProducerConfig config) => cluster.ProducerBuilder<byte[], byte[]>(config).Build();
+    }
+
+    /// <summary>Control events received from the bus.</summary>
+    public sealed class EventSink
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<ControlEvent> Events { get; } = new();
+    }
+
+    public sealed class Recorder(EventSink sink) : ControlEventConsumer
+    {
+        protected override Task HandleAsync(ControlEvent controlEvent, CancellationToken ct)
+        {
+            sink.Events.Enqueue(controlEvent);
+            return Task.CompletedTask;
+        }
     }
 
     private IHost Build(InMemoryKafkaCluster kafka, params string[] args)
@@ -28,21 +47,24 @@ public sealed class ScorerWorkerTests(PostgresCluster postgres, ITestOutputHelpe
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton<ILoggerFactory>(new TestOutputLoggers(output));
         builder.Services.AddSingleton<IScorerKafkaClients>(new InMemoryClients(kafka));
+        builder.Services.AddSingleton<EventSink>();
+        builder.Services.AddControlBus(x => x.AddConsumer<Recorder>());
         builder.Services.AddScorer(builder.Configuration);
         return builder.Build();
     }
 
     [Fact]
-    public async Task The_hosted_worker_takes_its_settings_from_the_command_line_scores_the_stream_and_stops_within_its_drain_time()
+    public async Task The_hosted_worker_takes_its_settings_from_the_command_line_scores_labels_relays_and_stops_within_its_drain_time()
     {
         var kafka = new InMemoryKafkaCluster();
         kafka.CreateTopic(Topics.Documents, 2);
         kafka.CreateTopic(Topics.DocumentsDeadLetter, 1);
+        kafka.CreateTopic(Topics.ScoredBatches, 2);
         var db = await postgres.CreateDatabaseAsync();
         using var host = Build(kafka,
             $"--Scorer:ModelDirectory={TinyProxy.Directory}", "--Scorer:Device=cpu", $"--Scorer:Database={db.ConnectionString}",
             "--Scorer:GroupId=hosted", "--Scorer:TokenBudget=200", "--Scorer:MaxWait=00:00:00.100", "--Scorer:DrainTimeout=00:00:03",
-            "--Scorer:DocumentLimits:MaxTextChars=1000");
+            "--Scorer:DocumentLimits:MaxTextChars=1000", "--Scorer:Labelling:WarmUpDocuments=10", "--Scorer:Outbox:PollInterval=00:00:00.200");
         var settings = host.Services.GetRequiredService<IOptions<ScorerOptions>>().Value;
         settings.TokenBudget.Should().Be(200);
         settings.DocumentLimits.MaxTextChars.Should().Be(1000);
@@ -69,6 +91,21 @@ public sealed class ScorerWorkerTests(PostgresCluster postgres, ITestOutputHelpe
         host.Services.GetRequiredService<ScorerWorker>().Pipeline!.Statistics.Documents.Should().Be(20);
         kafka.GroupAssignment("hosted").Should().BeEmpty();
         DeadLetterRecord.FromUtf8Json(kafka.ReadTopic(Topics.DocumentsDeadLetter)[0].Message.Value).Reason.Should().Be(DeadLetterReason.OversizeText);
+
+        // The relay published every committed batch; the labeller fitted version 1 after its warm-up of 10 documents.
+        var relayed = kafka.ReadTopic(Topics.ScoredBatches).Select(r => ScoredBatchCodec.Decode(r.Message.Value)).ToList();
+        relayed.SelectMany(b => b.Documents).Select(d => d.Id).Should().BeEquivalentTo(Enumerable.Range(0, 20).Select(i => $"h{i}"));
+        await using (var versions = db.CreateCommand("SELECT count(*) FROM gmm_models"))
+            ((long)(await versions.ExecuteScalarAsync())!).Should().BeGreaterThanOrEqualTo(1);
+        host.Services.GetRequiredService<ScorerWorker>().Labeller!.Current.Should().NotBeNull();
+
+        // Its control events reached the bus.
+        var sink = host.Services.GetRequiredService<EventSink>();
+        await ScorerHarness.WaitUntilAsync(() => Task.FromResult(sink.Events.OfType<ScorerStopped>().Any()), what: "ScorerStopped on the bus");
+        sink.Events.OfType<ScorerStarted>().Should().ContainSingle().Which.ScorerModel.Should().Be("tiny-proxy");
+        sink.Events.OfType<BatchScored>().Sum(b => b.Documents).Should().Be(20);
+        sink.Events.OfType<GmmRefitted>().Should().NotBeEmpty();
+        sink.Events.OfType<ScorerStopped>().Single().Reason.Should().Be("shutdown");
     }
 
     [Fact]

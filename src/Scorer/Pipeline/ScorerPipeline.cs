@@ -4,6 +4,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using Reweighting.Contracts.Control;
 using Reweighting.Contracts.Documents;
 using Reweighting.Storage.Queries;
 using Reweighting.Storage.Writing;
@@ -77,6 +78,10 @@ public sealed partial class ScorerPipeline
     /// <summary>Records consumed but not yet stored (documents and dead letters).</summary>
     public int InFlightRecords => Volatile.Read(ref _inFlight);
 
+    /// <summary>Receives the scorer's control events on its loop thread (<see cref="ScorerStarted"/> once subscribed,
+    /// <see cref="BatchScored"/> after each commit, <see cref="ScorerStopped"/>): hand them on, do not block.</summary>
+    public Action<ControlEvent>? Events { get; init; }
+
     /// <summary>Test seam: called at "consumed", "scored" and "stored" (after COMMIT, before Kafka hears of it); throw to crash there.</summary>
     internal Action<string>? Fault { get; set; }
 
@@ -120,6 +125,7 @@ public sealed partial class ScorerPipeline
         try
         {
             _consumer.Subscribe(_options.Topic);
+            Raise(new ScorerStarted(_options.InstanceId, _model, _labeller.Current?.Version));
             _logger.LogInformation("Scorer {Instance} consuming {Topic} in group {Group} with model {Model} on {Device}; GMM version {GmmVersion}",
                 _options.InstanceId, _options.Topic, _options.GroupId, _model, _scorer.Device, _labeller.Current?.Version.ToString() ?? "none yet");
             while (!stoppingToken.IsCancellationRequested)
@@ -150,6 +156,7 @@ public sealed partial class ScorerPipeline
             _consumer.Dispose();
             _logger.LogInformation("Scorer {Instance} stopped after {Documents} documents in {Batches} batches ({DeadLetters} dead-lettered)",
                 _options.InstanceId, Statistics.Documents, Statistics.Batches, Statistics.DeadLetters);
+            Raise(new ScorerStopped(_options.InstanceId, Statistics.Documents, stoppingToken.IsCancellationRequested ? "shutdown" : "fatal"));
         }
     }
 
@@ -291,6 +298,7 @@ public sealed partial class ScorerPipeline
             {
                 _logger.LogError(e, "The labeller failed to observe batch {BatchId}; scoring goes on", batch.BatchId);
             }
+            Raise(new BatchScored(batch.BatchId, _options.InstanceId, batch.Scores.Count, _batch.DeadLetters.Count, _batch.Gmm?.Version));
             _progress.Batch(batch.Scores.Count, batch.Scores.Sum(s => (long)s.TokenCount), _batch.DeadLetters.Count,
                 _time.GetElapsedTime(latencyFrom), scoring, writing);
         }
@@ -324,6 +332,18 @@ public sealed partial class ScorerPipeline
         Statistics.Abandoned(_batch.RecordCount);
         _batch.Clear();
         Volatile.Write(ref _inFlight, 0);
+    }
+
+    private void Raise(ControlEvent controlEvent)
+    {
+        try
+        {
+            Events?.Invoke(controlEvent);
+        }
+        catch (Exception e)
+        {
+            _logger.LogWarning(e, "A control event handler failed on {Event}", controlEvent.GetType().Name);
+        }
     }
 
     private static bool IsTransient(Exception e) => e switch

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Reweighting.Messaging;
 using Reweighting.Modeling.Checkpoints;
 using Reweighting.Modeling.Gpt;
 using Reweighting.Storage;
@@ -16,9 +17,9 @@ public sealed record TrainerDatabaseOptions(string? ConnectionString, bool Enabl
 
 /// <summary>The trainer service's loop: builds the model (or resumes it from the checkpoint), opens the database, and
 /// runs the <see cref="StreamingTrainer"/> on its own thread until the run ends or the host stops; then stops the host
-/// when the run ended by itself.</summary>
+/// when the run ended by itself. Control events go to the bus when one is registered.</summary>
 public sealed class TrainerWorker(IOptions<TrainerOptions> options, ITrainerConsumerFactory consumers, TrainerDatabaseOptions database,
-    ILoggerFactory loggers, IHostApplicationLifetime lifetime) : BackgroundService
+    ILoggerFactory loggers, IHostApplicationLifetime lifetime, IControlEvents? events = null) : BackgroundService
 {
     private readonly ILogger logger = loggers.CreateLogger<TrainerWorker>();
 
@@ -55,6 +56,7 @@ public sealed class TrainerWorker(IOptions<TrainerOptions> options, ITrainerCons
             {
                 Reference = reference,
                 GmmLookup = gmms is null ? null : (version, ct) => gmms.GetAsync(version, ct),
+                Events = events is null ? null : events.Publish,
             };
             using var consumer = consumers.Create(o);
             try
