@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
+using Reweighting.Cli.Demo;
 
 namespace Reweighting.Cli.Commands;
 
@@ -7,9 +9,58 @@ internal static class DemoCommand
 {
     public static Command Create()
     {
-        var steps = new Option<int>("--steps") { Description = "Training steps", DefaultValueFactory = _ => 300 };
-        var demo = new Command("demo", "Run the main job on embedded defaults (today: the tensor engine trains a small model)") { steps };
-        demo.SetAction(parse => TensorEngineDemo.Run(parse.GetValue(steps)));
+        var defaults = new DemoSettings();
+        var corpus = new Option<string?>("--corpus") { Description = "Corpus to stream (JSONL(.gz), text file or directory); records with \"label\": clean|noisy give the noise match. Default: the generated sample corpus" };
+        var documents = new Option<int>("--documents") { Description = "Documents of the generated corpus", DefaultValueFactory = _ => defaults.Documents };
+        var noise = new Option<double>("--noise") { Description = "Share of the generated corpus replaced by injected noise", DefaultValueFactory = _ => defaults.Noise };
+        var proxy = new Option<string?>("--proxy") { Description = "Proxy checkpoint to score with (default: train one on the stream)" };
+        var proxySteps = new Option<int>("--proxy-steps") { Description = "Steps of the proxy trained when none is given", DefaultValueFactory = _ => defaults.ProxySteps };
+        var steps = new Option<int>("--steps") { Description = "Steps of each training run (uniform and weighted)", DefaultValueFactory = _ => defaults.TrainSteps };
+        var strategy = new Option<string>("--strategy") { Description = "Strategy of the weighted run", DefaultValueFactory = _ => defaults.Strategy };
+        strategy.AcceptOnlyFromAmong([.. Trainer.TrainerOptions.Strategies.Where(s => s != "uniform")]);
+        var output = new Option<string>("--out") { Description = "Directory for the corpus, proxy, validation file and checkpoints", DefaultValueFactory = _ => defaults.OutDirectory };
+        var db = new Option<string?>("--db") { Description = "PostgreSQL connection string (default: a private embedded cluster in --pg-data, recreated for each run)" };
+        var pgData = new Option<string>("--pg-data") { Description = "Data directory of the private cluster", DefaultValueFactory = _ => defaults.PgData };
+        var seed = new Option<int>("--seed") { Description = "Seed of corpus, noise, models and data order", DefaultValueFactory = _ => defaults.Seed };
+        var device = new Option<string>("--device") { Description = "cpu or cuda[:n]", DefaultValueFactory = _ => defaults.Device };
+        var verbose = new Option<bool>("--verbose") { Description = "Show the services' logs" };
+        var demo = new Command("demo",
+            "Run the whole pipeline in one process: corpus with injected noise, proxy, the scorer service over an in-process Kafka into a " +
+            "private PostgreSQL with GMM labels, then the trainer service uniform and weighted; ends with a summary")
+        {
+            corpus, documents, noise, proxy, proxySteps, steps, strategy, output, db, pgData, seed, device, verbose,
+        };
+        demo.SetAction(async (parse, ct) =>
+        {
+            var settings = new DemoSettings
+            {
+                Corpus = parse.GetValue(corpus), Documents = parse.GetValue(documents), Noise = parse.GetValue(noise), Proxy = parse.GetValue(proxy),
+                ProxySteps = parse.GetValue(proxySteps), TrainSteps = parse.GetValue(steps), Strategy = parse.GetValue(strategy)!,
+                OutDirectory = parse.GetValue(output)!, Database = parse.GetValue(db), PgData = parse.GetValue(pgData)!, Seed = parse.GetValue(seed),
+                Device = parse.GetValue(device)!, Verbose = parse.GetValue(verbose),
+            };
+            using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
+            {
+                c.Cancel = true;
+                cancel.Cancel();
+            });
+            try
+            {
+                return await new DemoRun(settings).RunAsync(cancel.Token);
+            }
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+            {
+                Console.Error.WriteLine("demo: interrupted");
+                return 130;
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidDataException or FileNotFoundException or IOException or TimeoutException
+                                          or InvalidOperationException or Storage.Embedded.PostgresNotInstalledException or Npgsql.NpgsqlException or Torch.TorchException)
+            {
+                Console.Error.WriteLine($"demo: {e.Message}");
+                return 1;
+            }
+        });
         return demo;
     }
 }

@@ -1,0 +1,343 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Confluent.Kafka;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using Reweighting.Cli.Commands;
+using Reweighting.Cli.Streaming;
+using Reweighting.Contracts;
+using Reweighting.Contracts.Control;
+using Reweighting.Kafka.InProcess;
+using Reweighting.Messaging;
+using Reweighting.Modeling.Gpt;
+using Reweighting.Modeling.Training;
+using Reweighting.Scorer;
+using Reweighting.Storage;
+using Reweighting.Storage.Embedded;
+using Reweighting.Text.Corpus;
+using Reweighting.Text.Corpus.Corruption;
+using Reweighting.Text.Tokenization;
+using Reweighting.Trainer.Hosting;
+using Reweighting.Torch;
+
+namespace Reweighting.Cli.Demo;
+
+/// <summary>`reweight demo`, the main job on embedded defaults: a corpus (generated with injected noise, or the user's),
+/// a proxy (trained briefly when none is given), the real scorer service streaming the corpus over an in-process Kafka
+/// broker into PostgreSQL with GMM labels, then the real trainer service run twice on the scored batches (uniform and
+/// weighted), the stages reporting on the MassTransit in-memory bus; it ends with a summary read back from PostgreSQL.</summary>
+internal sealed class DemoRun(DemoSettings settings)
+{
+    private readonly ConsoleProgress progress = new();
+    private readonly Stopwatch clock = Stopwatch.StartNew();
+    private readonly string stamp = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss");
+
+    /// <summary>What the run produced, for the summary and the tests.</summary>
+    internal DemoOutcome? Outcome { get; private set; }
+
+    public async Task<int> RunAsync(CancellationToken ct)
+    {
+        settings.Validate();
+        var outDir = Path.GetFullPath(settings.OutDirectory);
+        Directory.CreateDirectory(outDir);
+        Stage($"Reweighting demo: output in {outDir}");
+
+        var corpus = PrepareCorpus(outDir);
+        var (tokenizer, proxyDir) = PrepareProxy(outDir, corpus, ct);
+        var validationFile = WriteValidation(outDir, corpus, tokenizer);
+
+        await using var database = await OpenDatabaseAsync(ct);
+        var kafka = new InMemoryKafkaCluster();
+        kafka.CreateTopic(Topics.Documents, 2);
+        kafka.CreateTopic(Topics.DocumentsDeadLetter, 1);
+        kafka.CreateTopic(Topics.ScoredBatches, 2);
+
+        var records = Ingest(kafka, corpus);
+        var scoring = await ScoreAsync(kafka, database.ConnectionString, proxyDir, records, ct);
+
+        var steps = Math.Max(1, Math.Min(settings.TrainSteps, corpus.TrainingTokens(tokenizer) / ((long)settings.BatchSize * settings.SequenceLength)));
+        if (steps < settings.TrainSteps) Stage($"the stream holds {steps} steps of {settings.BatchSize}x{settings.SequenceLength} tokens: each run trains {steps} steps");
+        var runs = new List<TrainingRunOutcome>();
+        foreach (var strategy in new[] { "uniform", settings.Strategy })
+            runs.Add(await TrainAsync(kafka, database.ConnectionString, strategy, (int)steps, tokenizer, proxyDir, validationFile, outDir, ct));
+
+        Outcome = await DemoSummary.ReadAsync(database.ConnectionString, corpus, scoring, runs, ct);
+        DemoSummary.Print(Outcome, settings, database.QueryHint, clock.Elapsed);
+        return 0;
+    }
+
+    private void Stage(string text) => progress.Report($"[{clock.Elapsed:mm\\:ss}] {text}", force: true);
+
+    // ---- corpus ------------------------------------------------------------------------------------------------------
+
+    private DemoCorpus PrepareCorpus(string outDir)
+    {
+        string path;
+        if (settings.Corpus is null)
+        {
+            var clean = Path.Combine(outDir, "clean.jsonl");
+            path = Path.Combine(outDir, "corpus.jsonl");
+            Text.IO.AtomicFile.Write(clean, stream =>
+            {
+                using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false), leaveOpen: true);
+                foreach (var r in SampleCorpus.Generate(settings.Documents, settings.Seed))
+                    writer.WriteLine(JsonSerializer.Serialize(new { id = r.Id, domain = r.Domain, source = r.Source, text = r.Text }));
+            });
+            if (settings.Noise > 0)
+            {
+                var summary = new CorpusCorruptor(new CorruptionOptions(settings.Noise, settings.Seed)).Run(clean, path);
+                File.Delete(clean);
+                Stage($"corpus: {summary.Documents:N0} generated documents ({string.Join(", ", SampleCorpus.Domains)}), {summary.Corrupted:N0} replaced by injected noise " +
+                      $"({string.Join(", ", summary.PerFamily.Select(f => $"{f.Key} {f.Value}"))})");
+            }
+            else
+            {
+                File.Move(clean, path, overwrite: true);
+                Stage($"corpus: {settings.Documents:N0} generated documents, no noise");
+            }
+        }
+        else
+        {
+            path = settings.Corpus;
+            Stage($"corpus: {path}");
+        }
+        var records = CorpusLoading.Read(path, "text");
+        Dictionary<string, (bool Noisy, string? Type)>? truth = null;
+        if (File.Exists(path))
+        {
+            try
+            {
+                truth = EvalCommands.ReadLabels(path);
+            }
+            catch (InvalidDataException)
+            {
+                // No ground truth in the user's corpus: the summary leaves out the match with injected noise.
+            }
+        }
+        var heldOut = records.Where(r => CorpusLoading.IsHeldOut(r.Id, settings.HeldOutEvery)).ToList();
+        var stream = records.Where(r => !CorpusLoading.IsHeldOut(r.Id, settings.HeldOutEvery)).ToList();
+        var validation = heldOut.Where(r => truth is null || !truth.TryGetValue(r.Id, out var t) || !t.Noisy).ToList();
+        if (stream.Count == 0 || validation.Count == 0) throw new InvalidDataException($"the corpus of {records.Count} documents is too small to hold out a validation set");
+        Stage($"{stream.Count:N0} documents to stream, {validation.Count:N0} clean ones held out for validation");
+        return new DemoCorpus(path, stream, validation, truth);
+    }
+
+    // ---- proxy -------------------------------------------------------------------------------------------------------
+
+    private (BpeTokenizer Tokenizer, string ProxyDir) PrepareProxy(string outDir, DemoCorpus corpus, CancellationToken ct)
+    {
+        if (settings.Proxy is { } given)
+        {
+            Stage($"proxy: {given}");
+            return (BpeTokenizer.Load(given), given);
+        }
+        Stage($"training a {settings.VocabSize}-token BPE tokenizer on the stream ...");
+        var tokenizer = BpeTrainer.Train(corpus.Stream.Select(r => r.Text), settings.VocabSize,
+            new Progress<BpeTrainingProgress>(p => progress.Report($"  tokenizer {p.Phase}: {p.Done}/{p.Total}")), ct);
+        var tokenizerDir = Path.Combine(outDir, "tokenizer");
+        tokenizer.Save(tokenizerDir);
+
+        var proxyDir = Path.Combine(outDir, $"proxy-{stamp}");
+        var options = new TrainingOptions
+        {
+            Steps = settings.ProxySteps, BatchSize = settings.BatchSize, SequenceLength = settings.SequenceLength, LearningRate = 2e-3, MinLearningRate = 2e-4,
+            WarmupSteps = Math.Max(1, settings.ProxySteps / 10), Device = settings.Device, Seed = (ulong)settings.Seed,
+        }.Validate();
+        var tokens = corpus.Stream.Select(r => (IReadOnlyList<long>)tokenizer.Encode(r.Text).Select(t => (long)t).ToArray()).ToList();
+        var data = new TokenStream(tokens, tokenizer.EndOfTextId, settings.SequenceLength, options.Seed);
+        using var model = new GptModel(GptConfig.Preset("tiny", tokenizer.VocabSize), options.Seed);
+        model.To(Device.Parse(settings.Device));
+        Stage($"training the proxy ({model.ParameterCount() / 1e6:F2}M parameters) for {options.Steps} steps on the stream ...");
+        new Modeling.Training.Trainer(model, data, options) { CheckpointDirectory = proxyDir, TokenizerDirectory = tokenizerDir }
+            .Run(progress: p => progress.Report($"  proxy step {p.Step}/{p.TotalSteps}  loss {p.Loss:F3}  {p.TokensPerSecond:F0} tok/s"), cancel: ct);
+        ct.ThrowIfCancellationRequested();
+        Stage($"proxy saved to {proxyDir}");
+        return (tokenizer, proxyDir);
+    }
+
+    /// <summary>The held-out clean documents as the trainer's validation file (token ids and domain per line).</summary>
+    private static string WriteValidation(string outDir, DemoCorpus corpus, BpeTokenizer tokenizer)
+    {
+        var path = Path.Combine(outDir, "validation.jsonl");
+        File.WriteAllLines(path, corpus.Validation
+            .Select(r => (Tokens: tokenizer.Encode(r.Text), r.Domain))
+            .Where(d => d.Tokens.Length >= 2)
+            .Select(d => JsonSerializer.Serialize(new { tokens = d.Tokens, domain = d.Domain ?? "default" })));
+        return path;
+    }
+
+    // ---- database ----------------------------------------------------------------------------------------------------
+
+    private async Task<DemoDatabase> OpenDatabaseAsync(CancellationToken ct)
+    {
+        if (settings.Database is { } given)
+        {
+            await using var db = await ScoreDatabase.OpenAsync(new ScoreDatabaseOptions { CommandLineConnection = given }, null, ct);
+            Stage($"database: {db.Description}");
+            return new DemoDatabase(given, null, "--db \"<your connection string>\"");
+        }
+        // A private cluster, recreated for each run so its tables hold this run only.
+        var dataDir = Path.GetFullPath(settings.PgData);
+        await EmbeddedPostgres.StopOrphanAsync(dataDir, ct);
+        if (Directory.Exists(dataDir)) Directory.Delete(dataDir, recursive: true);
+        var server = new EmbeddedPostgres(new EmbeddedPostgresOptions { DataDirectory = dataDir });
+        Stage($"starting a private PostgreSQL in {dataDir} ...");
+        await server.StartAsync(ct);
+        await server.EnsureDatabaseAsync(new EmbeddedPostgresOptions().Database, ct);
+        var connection = server.ConnectionStringFor(new EmbeddedPostgresOptions().Database);
+        await using (var db = await ScoreDatabase.OpenAsync(new ScoreDatabaseOptions { CommandLineConnection = connection }, null, ct))
+            Stage($"database: PostgreSQL (embedded) in {dataDir}, schema migrated");
+        return new DemoDatabase(connection, server, $"REWEIGHT_PG_DATA={settings.PgData}");
+    }
+
+    // ---- scoring -----------------------------------------------------------------------------------------------------
+
+    private long Ingest(InMemoryKafkaCluster kafka, DemoCorpus corpus)
+    {
+        using var producer = kafka.CreateProducer<string?, byte[]>(new ProducerConfig { EnableIdempotence = true });
+        var result = CorpusIngest.Run(corpus.Stream, producer, Topics.Documents);
+        // Two bad records, as real streams have them: they go to the dead-letter topic with their reason.
+        producer.Produce(Topics.Documents, new Message<string?, byte[]> { Key = "bad-json", Value = "{\"id\": \"bad-json\", \"text\": "u8.ToArray() });
+        producer.Produce(Topics.Documents, new Message<string?, byte[]> { Key = "empty", Value = "{\"id\": \"empty\", \"text\": \"\"}"u8.ToArray() });
+        producer.Flush(TimeSpan.FromSeconds(10));
+        Stage($"ingested {result.Sent:N0} documents ({result.Bytes / 1e6:F1} MB) and 2 malformed records into the in-process topic '{Topics.Documents}'");
+        return result.Sent + 2;
+    }
+
+    private async Task<ScoringOutcome> ScoreAsync(InMemoryKafkaCluster kafka, string connection, string proxyDir, long records, CancellationToken ct)
+    {
+        var documents = records - 2;
+        var warmUp = (int)Math.Clamp(documents / 4, 50, 2_000);
+        var config = new Dictionary<string, string?>
+        {
+            ["Scorer:ModelDirectory"] = proxyDir, ["Scorer:ModelId"] = Path.GetFileName(proxyDir), ["Scorer:Database"] = connection,
+            ["Scorer:Device"] = settings.Device, ["Scorer:GroupId"] = "demo-scorer", ["Scorer:InstanceId"] = "demo-scorer-1",
+            ["Scorer:TokenBudget"] = "16384", ["Scorer:MaxWait"] = "00:00:00.500", ["Scorer:ProgressInterval"] = "00:01:00",
+            ["Scorer:Labelling:WarmUpDocuments"] = warmUp.ToString(), ["Scorer:Labelling:RefitEveryDocuments"] = Math.Max(1, documents / 2).ToString(),
+            ["Scorer:Labelling:Seed"] = settings.Seed.ToString(), ["Scorer:Outbox:PollInterval"] = "00:00:00.250",
+        };
+        var events = new DemoEvents();
+        using var host = BuildHost(config, events, services =>
+        {
+            services.AddSingleton<IScorerKafkaClients>(new InProcessScorerClients(kafka));
+            services.AddScorer(new ConfigurationBuilder().AddInMemoryCollection(config).Build());
+        });
+        Stage($"scoring: the scorer service streams {records:N0} records; the GMM fits after {warmUp:N0} documents and refits, every version stored");
+        var started = clock.Elapsed;
+        events.Listener = e =>
+        {
+            if (e is BatchScored)
+            {
+                var rate = events.Documents / Math.Max(1e-3, (clock.Elapsed - started).TotalSeconds);
+                progress.Report($"  scored {events.Documents:N0}/{documents:N0} documents, {events.DeadLetters} dead-lettered, {rate:F0} documents/s");
+            }
+            else if (e is GmmRefitted g) progress.Report($"  GMM version {g.Version} fitted on {g.SampleCount:N0} documents (K={g.Components})", force: true);
+        };
+        await host.StartAsync(ct);
+        await events.ScoredAsync(records).WaitAsync(ct);
+        // The relay publishes what the scorer committed, and the labeller relabels the warm-up's provisional rows.
+        await WaitForAsync(connection, "SELECT (SELECT count(*) FROM scored_batch_outbox WHERE published_at IS NULL) + (SELECT count(*) FROM sample_scores WHERE gmm_version IS NULL)",
+            TimeSpan.FromMinutes(2), ct);
+        await host.StopAsync(CancellationToken.None);
+        var batches = kafka.ReadTopic(Topics.ScoredBatches).Count;
+        var elapsed = clock.Elapsed - started;
+        Stage($"scored {events.Documents:N0} documents in {elapsed.TotalSeconds:F0} s ({events.Documents / Math.Max(1e-3, elapsed.TotalSeconds):F0} documents/s): " +
+              $"{batches} scored batches on '{Topics.ScoredBatches}', {kafka.ReadTopic(Topics.DocumentsDeadLetter).Count} records on '{Topics.DocumentsDeadLetter}', " +
+              $"{events.All<GmmRefitted>().Count} GMM versions");
+        return new ScoringOutcome(events.Documents, events.DeadLetters, batches, events.All<GmmRefitted>().Count, elapsed);
+    }
+
+    // ---- training ----------------------------------------------------------------------------------------------------
+
+    private async Task<TrainingRunOutcome> TrainAsync(InMemoryKafkaCluster kafka, string connection, string strategy, int steps, BpeTokenizer tokenizer,
+        string proxyDir, string validationFile, string outDir, CancellationToken ct)
+    {
+        var runId = $"demo-{stamp}-{strategy}";
+        var checkpoints = Path.Combine(outDir, "runs", runId);
+        if (Directory.Exists(checkpoints)) Directory.Delete(checkpoints, recursive: true);
+        var config = new Dictionary<string, string?>
+        {
+            ["Trainer:RunId"] = runId, ["Trainer:Strategy"] = strategy, ["Trainer:ModelPreset"] = "tiny",
+            ["Trainer:VocabSize"] = tokenizer.VocabSize.ToString(), ["Trainer:EndOfTextToken"] = tokenizer.EndOfTextId.ToString(),
+            ["Trainer:CheckpointDirectory"] = checkpoints, ["Trainer:ConsumerGroup"] = $"demo-trainer-{strategy}",
+            ["Trainer:ValidationFile"] = validationFile, ["Trainer:StopWhenIdleFor"] = "00:00:02", ["Trainer:PollTimeout"] = "00:00:00.100",
+            ["Trainer:Database"] = connection, ["Trainer:MetaValidationBatch"] = "8",
+            ["Trainer:Training:Steps"] = steps.ToString(), ["Trainer:Training:BatchSize"] = settings.BatchSize.ToString(),
+            ["Trainer:Training:SequenceLength"] = settings.SequenceLength.ToString(), ["Trainer:Training:LearningRate"] = "0.002",
+            ["Trainer:Training:MinLearningRate"] = "0.0002", ["Trainer:Training:WarmupSteps"] = Math.Max(1, steps / 10).ToString(),
+            ["Trainer:Training:EvalEvery"] = Math.Max(1, steps / 5).ToString(), ["Trainer:Training:Device"] = settings.Device,
+            ["Trainer:Training:Seed"] = settings.Seed.ToString(),
+        };
+        if (strategy == "token-masked") config["Trainer:ReferenceCheckpoint"] = proxyDir;
+        var events = new DemoEvents();
+        using var host = BuildHost(config, events, services =>
+        {
+            services.AddSingleton<ITrainerConsumerFactory>(new InProcessTrainerConsumers(kafka));
+            services.AddTrainer(new ConfigurationBuilder().AddInMemoryCollection(config).Build());
+        });
+        Stage($"training run {runId}: the trainer service consumes '{Topics.ScoredBatches}' with strategy {strategy}, {steps} steps");
+        var started = clock.Elapsed;
+        await host.StartAsync(ct);
+        // The worker stops the host when its run ends (RunAsync would dispose it before the result is read).
+        await host.WaitForShutdownAsync(ct);
+        ct.ThrowIfCancellationRequested();
+        var result = host.Services.GetRequiredService<TrainerWorker>().Result
+                     ?? throw new InvalidOperationException($"training run {runId} failed (see the errors above)");
+        var elapsed = clock.Elapsed - started;
+        var phiUpdates = events.All<ClusterParametersUpdated>().Count;
+        Stage($"run {runId}: {result.Step} steps in {elapsed.TotalSeconds:F0} s ({result.StopReason}){(phiUpdates > 0 ? $", {phiUpdates} phi updates recorded" : "")}");
+        return new TrainingRunOutcome(runId, strategy, result.Step, elapsed);
+    }
+
+    // ---- plumbing ----------------------------------------------------------------------------------------------------
+
+    private IHost BuildHost(Dictionary<string, string?> config, DemoEvents events, Action<IServiceCollection> services)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(config);
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(LogLevel.Information);
+        builder.Logging.AddProvider(new DemoLogProvider(line => progress.Report("  " + line), settings.Verbose));
+        builder.Services.AddSingleton(events);
+        builder.Services.AddControlBus(x => x.AddConsumer<DemoEventConsumer>());
+        services(builder.Services);
+        return builder.Build();
+    }
+
+    private static async Task WaitForAsync(string connection, string countSql, TimeSpan limit, CancellationToken ct)
+    {
+        await using var source = NpgsqlDataSource.Create(connection);
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            await using var cmd = source.CreateCommand(countSql);
+            if (Convert.ToInt64(await cmd.ExecuteScalarAsync(ct)) == 0) return;
+            if (deadline.Elapsed > limit) throw new TimeoutException($"the scorer's outbox and relabelling did not finish within {limit.TotalSeconds:F0} s");
+            await Task.Delay(100, ct);
+        }
+    }
+}
+
+/// <summary>The demo's corpus: the documents streamed, the clean held-out ones, and the injected-noise ground truth when known.</summary>
+internal sealed record DemoCorpus(string Path, IReadOnlyList<CorpusRecord> Stream, IReadOnlyList<CorpusRecord> Validation,
+    IReadOnlyDictionary<string, (bool Noisy, string? Type)>? Truth)
+{
+    public long TrainingTokens(BpeTokenizer tokenizer) => Stream.Sum(r => (long)tokenizer.Encode(r.Text).Length + 1);
+}
+
+/// <summary>The database the demo writes: its connection, the private server it started (stopped on dispose), and how
+/// later commands reach it.</summary>
+internal sealed record DemoDatabase(string ConnectionString, EmbeddedPostgres? Server, string QueryHint) : IAsyncDisposable
+{
+    public async ValueTask DisposeAsync()
+    {
+        if (Server is not null) await Server.DisposeAsync();
+    }
+}
+
+internal sealed record ScoringOutcome(long Documents, long DeadLetters, int Batches, int GmmVersions, TimeSpan Elapsed);
+
+internal sealed record TrainingRunOutcome(string RunId, string Strategy, long Steps, TimeSpan Elapsed);

@@ -1,0 +1,72 @@
+namespace Reweighting.Cli.Demo;
+
+/// <summary>What `reweight demo` runs: corpus, proxy, scoring, the two training runs, and where it keeps its files.</summary>
+internal sealed record DemoSettings
+{
+    /// <summary>A corpus to stream instead of the generated one (JSONL with optional "label"/"noise_type" ground truth).</summary>
+    public string? Corpus { get; init; }
+
+    /// <summary>Documents of the generated sample corpus.</summary>
+    public int Documents { get; init; } = 2000;
+
+    /// <summary>Share of the generated corpus replaced by labelled noise.</summary>
+    public double Noise { get; init; } = 0.2;
+
+    /// <summary>Seed of the corpus, the noise, the models and the data order.</summary>
+    public int Seed { get; init; } = 1;
+
+    /// <summary>A proxy checkpoint to score with instead of training one.</summary>
+    public string? Proxy { get; init; }
+
+    /// <summary>Optimiser steps of the proxy trained when none is given.</summary>
+    public int ProxySteps { get; init; } = 300;
+
+    /// <summary>Optimiser steps of each of the two training runs (fewer when the stream holds fewer tokens).</summary>
+    public int TrainSteps { get; init; } = 250;
+
+    /// <summary>The weighted run's strategy (the other run is uniform).</summary>
+    public string Strategy { get; init; } = "meta-em";
+
+    /// <summary>Where the corpus, the proxy, the validation file and the checkpoints go.</summary>
+    public string OutDirectory { get; init; } = ".data/demo";
+
+    /// <summary>A PostgreSQL connection string; null: a private embedded cluster in <see cref="PgData"/>, recreated for each run.</summary>
+    public string? Database { get; init; }
+
+    /// <summary>Data directory of the private cluster.</summary>
+    public string PgData { get; init; } = ".data/demo-pg";
+
+    /// <summary>cpu or cuda[:n].</summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary>Show the services' logs.</summary>
+    public bool Verbose { get; init; }
+
+    /// <summary>Sequences per training step (proxy and main runs).</summary>
+    public int BatchSize { get; init; } = 16;
+
+    /// <summary>Tokens per training sequence.</summary>
+    public int SequenceLength { get; init; } = 64;
+
+    /// <summary>Vocabulary of the tokenizer trained when no proxy is given.</summary>
+    public int VocabSize { get; init; } = 2048;
+
+    /// <summary>One validation document in this many (by a hash of the id) is held out of the stream; noisy ones are dropped.</summary>
+    public int HeldOutEvery { get; init; } = 10;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
+    public DemoSettings Validate()
+    {
+        if (Corpus is not null && !File.Exists(Corpus) && !Directory.Exists(Corpus)) throw new ArgumentException($"--corpus {Corpus} does not exist");
+        if (Proxy is not null && !Directory.Exists(Proxy)) throw new ArgumentException($"--proxy {Proxy} is not a checkpoint directory");
+        if (Documents < 50) throw new ArgumentException($"--documents must be at least 50, not {Documents}");
+        if (Noise is < 0 or >= 1 || double.IsNaN(Noise)) throw new ArgumentException($"--noise must be in [0, 1), not {Noise}");
+        if (ProxySteps < 1) throw new ArgumentException($"--proxy-steps must be positive, not {ProxySteps}");
+        if (TrainSteps < 1) throw new ArgumentException($"--steps must be positive, not {TrainSteps}");
+        if (!Trainer.TrainerOptions.Strategies.Contains(Strategy) || Strategy == "uniform")
+            throw new ArgumentException($"--strategy must be one of {string.Join(", ", Trainer.TrainerOptions.Strategies.Where(s => s != "uniform"))}, not {Strategy}");
+        if (HeldOutEvery < 2) throw new ArgumentException("held-out share must leave documents to train on");
+        Torch.Device.Parse(Device);
+        return this;
+    }
+}

@@ -1,0 +1,126 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Reweighting.Contracts.Control;
+using Reweighting.Kafka.InProcess;
+using Reweighting.Messaging;
+using Reweighting.Scorer;
+using Reweighting.Trainer;
+using Reweighting.Trainer.Hosting;
+
+namespace Reweighting.Cli.Demo;
+
+/// <summary>The scorer's Kafka clients on the in-process broker.</summary>
+internal sealed class InProcessScorerClients(InMemoryKafkaCluster cluster) : IScorerKafkaClients
+{
+    public ConsumerBuilder<byte[]?, byte[]?> ConsumerBuilder(ConsumerConfig config) => cluster.ConsumerBuilder<byte[]?, byte[]?>(config);
+
+    public IProducer<byte[]?, byte[]> DeadLetterProducer(ProducerConfig config) => cluster.ProducerBuilder<byte[]?, byte[]>(config).Build();
+
+    public IProducer<byte[], byte[]> ScoredBatchProducer(ProducerConfig config) => cluster.ProducerBuilder<byte[], byte[]>(config).Build();
+}
+
+/// <summary>The trainer's consumer on the in-process broker.</summary>
+internal sealed class InProcessTrainerConsumers(InMemoryKafkaCluster cluster) : ITrainerConsumerFactory
+{
+    public IConsumer<string?, byte[]> Create(TrainerOptions options) => cluster.CreateConsumer<string?, byte[]>(new ConsumerConfig
+    {
+        GroupId = options.ConsumerGroup, EnableAutoCommit = false, EnableAutoOffsetStore = false,
+    });
+
+    public IReadOnlyList<TopicPartition> Partitions(string topic) =>
+        Enumerable.Range(0, cluster.PartitionCount(topic)).Select(p => new TopicPartition(topic, p)).ToList();
+}
+
+/// <summary>What the demo hears on the control bus: the stages' progress and the moment scoring is done.</summary>
+internal sealed class DemoEvents
+{
+    private readonly Lock gate = new();
+    private readonly List<ControlEvent> events = [];
+    private long documents;
+    private long deadLetters;
+    private long expected = long.MaxValue;
+    private readonly TaskCompletionSource scored = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Called with every event, for the progress line.</summary>
+    public Action<ControlEvent>? Listener { get; set; }
+
+    public long Documents => Interlocked.Read(ref documents);
+
+    public long DeadLetters => Interlocked.Read(ref deadLetters);
+
+    public IReadOnlyList<T> All<T>() where T : ControlEvent
+    {
+        lock (gate) return events.OfType<T>().ToList();
+    }
+
+    /// <summary>Completes once <paramref name="records"/> records were scored or dead-lettered.</summary>
+    public Task ScoredAsync(long records)
+    {
+        Interlocked.Exchange(ref expected, records);
+        Check();
+        return scored.Task;
+    }
+
+    public void Add(ControlEvent e)
+    {
+        lock (gate) events.Add(e);
+        if (e is BatchScored batch)
+        {
+            Interlocked.Add(ref documents, batch.Documents);
+            Interlocked.Add(ref deadLetters, batch.DeadLettered);
+            Check();
+        }
+        Listener?.Invoke(e);
+    }
+
+    private void Check()
+    {
+        if (Documents + DeadLetters >= Interlocked.Read(ref expected)) scored.TrySetResult();
+    }
+}
+
+/// <summary>Hands every control event of the bus to <see cref="DemoEvents"/>.</summary>
+internal sealed class DemoEventConsumer(DemoEvents sink) : ControlEventConsumer
+{
+    protected override Task HandleAsync(ControlEvent controlEvent, CancellationToken ct)
+    {
+        sink.Add(controlEvent);
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>The services' logs in the demo: warnings and errors to stderr, the trainer's step lines to the progress
+/// line, everything when verbose.</summary>
+internal sealed class DemoLogProvider(Action<string> progress, bool verbose) : ILoggerProvider
+{
+    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, progress, verbose);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(string category, Action<string> progress, bool verbose) : ILogger
+    {
+        private readonly string shortName = category[(category.LastIndexOf('.') + 1)..];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (!IsEnabled(logLevel)) return;
+            var message = formatter(state, exception);
+            if (verbose || logLevel >= LogLevel.Warning)
+            {
+                // MassTransit and Npgsql report their own transient states at Warning; the demo's user wants the product's.
+                if (!verbose && !category.StartsWith("Reweighting", StringComparison.Ordinal)) return;
+                Console.Error.WriteLine($"  [{logLevel.ToString().ToLowerInvariant()}] {shortName}: {message}{(exception is null ? "" : " (" + exception.Message + ")")}");
+            }
+            else if (shortName == "StreamingTrainer" && message.StartsWith("step ", StringComparison.Ordinal))
+            {
+                progress(message);
+            }
+        }
+    }
+}
