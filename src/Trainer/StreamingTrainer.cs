@@ -273,12 +273,15 @@ public sealed partial class StreamingTrainer : IDisposable
         if (packer.Seal(batch.BatchId)) completedOutsideSteps.Add(batch.BatchId);
     }
 
+    /// <summary>Reading ahead holds documents in memory (and in the first checkpoint): past this bound the warm-up makes
+    /// do with what it has, as when the stream is idle.</summary>
+    private bool ReadAheadFull => packer.AvailableTokens > ReadAheadSteps * (long)SequencesPerStep * options.Training.SequenceLength;
+
     /// <summary>Whether the objective can be set up: meta-em and cluster-heuristic need a GMM (the scorer's, or the
     /// warm-up reservoir to fit one), meta-em a validation set. When the stream goes idle, what there is must do.</summary>
     private bool SetupReady(bool idle)
     {
-        // Reading ahead holds documents in memory (and in the first checkpoint): past a bound, make do as when idle.
-        idle = idle || packer.AvailableTokens > ReadAheadSteps * (long)SequencesPerStep * options.Training.SequenceLength;
+        idle = idle || ReadAheadFull;
         if (options.NeedsGmm && gmm is null && !(GmmLookup is not null && newestGmmVersion is not null && !gmmLookedUp))
         {
             var enough = gmmReservoir.Count >= options.GmmSample || (idle && gmmReservoir.Count >= MinimumGmmSample);
@@ -299,6 +302,8 @@ public sealed partial class StreamingTrainer : IDisposable
     /// small to fit one yet.</summary>
     private async Task<bool> TrySetUpObjectiveAsync(bool idle, CancellationToken ct)
     {
+        // The same bound SetupReady applies: a full read-ahead must not wait for a larger GMM sample.
+        idle = idle || ReadAheadFull;
         var newGmm = false;
         if (options.NeedsGmm && gmm is null)
         {

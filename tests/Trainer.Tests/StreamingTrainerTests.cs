@@ -142,6 +142,20 @@ public sealed class StreamingTrainerTests
     }
 
     [Fact]
+    public async Task A_full_read_ahead_fits_the_gmm_on_what_it_holds_rather_than_wait_for_the_whole_sample()
+    {
+        // 120 unversioned batches hold more tokens than the warm-up may read ahead (64 steps of 4x16), and far fewer
+        // documents than the requested GMM sample: the trainer must fit on what it read and train, not spin.
+        var cluster = ScoredStream.Cluster();
+        ScoredStream.Produce(cluster, TrainerHarness.Batches(120));
+        using var h = new TrainerHarness();
+        var run = await h.RunAsync(cluster, h.Options("cluster-heuristic", steps: 4) with { GmmSample = 100_000 }).WaitAsync(TimeSpan.FromSeconds(90));
+
+        run.Result.Step.Should().Be(4);
+        run.Trainer.Gmm!.Version.Should().Be(0, "no scorer GMM is known, so the trainer fitted one on its read-ahead");
+    }
+
+    [Fact]
     public async Task Cluster_heuristic_weighs_the_statistics_the_scorer_sent()
     {
         // The same tokens twice: once with the scorer's varied statistics, once with every document at the same point.

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using Reweighting.Cli.Demo;
 
 namespace Reweighting.Cli.Commands;
@@ -39,12 +38,8 @@ internal static class DemoCommand
                 OutDirectory = parse.GetValue(output)!, Database = parse.GetValue(db), PgData = parse.GetValue(pgData)!, Seed = parse.GetValue(seed),
                 Device = parse.GetValue(device)!, Verbose = parse.GetValue(verbose),
             };
+            // Ctrl-C and SIGTERM cancel ct (System.CommandLine's process termination handling).
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
-            {
-                c.Cancel = true;
-                cancel.Cancel();
-            });
             try
             {
                 return await new DemoRun(settings).RunAsync(cancel.Token);
