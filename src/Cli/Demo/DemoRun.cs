@@ -217,7 +217,8 @@ internal sealed class DemoRun(DemoSettings settings)
             ["Scorer:Device"] = settings.Device, ["Scorer:GroupId"] = "demo-scorer", ["Scorer:InstanceId"] = "demo-scorer-1",
             ["Scorer:TokenBudget"] = "16384", ["Scorer:MaxWait"] = "00:00:00.500", ["Scorer:ProgressInterval"] = "00:01:00",
             ["Scorer:Labelling:WarmUpDocuments"] = warmUp.ToString(), ["Scorer:Labelling:RefitEveryDocuments"] = Math.Max(1, documents / 2).ToString(),
-            ["Scorer:Labelling:Seed"] = settings.Seed.ToString(), ["Scorer:Outbox:PollInterval"] = "00:00:00.250",
+            ["Scorer:Labelling:Seed"] = settings.Seed.ToString(), ["Scorer:Labelling:FeatureSetting"] = settings.GmmFeatures,
+            ["Scorer:Labelling:LabelRule"] = settings.LabelRule, ["Scorer:Outbox:PollInterval"] = "00:00:00.250",
         };
         var events = new DemoEvents();
         using var host = BuildHost(config, events, services =>
@@ -225,7 +226,8 @@ internal sealed class DemoRun(DemoSettings settings)
             services.AddSingleton<IScorerKafkaClients>(new InProcessScorerClients(kafka));
             services.AddScorer(new ConfigurationBuilder().AddInMemoryCollection(config).Build());
         });
-        Stage($"scoring: the scorer service streams {records:N0} records; the GMM fits after {warmUp:N0} documents and refits, every version stored");
+        Stage($"scoring: the scorer service streams {records:N0} records; the GMM ({settings.GmmFeatures} features, {settings.LabelRule} labels) fits after " +
+              $"{warmUp:N0} documents and refits, every version stored");
         var started = clock.Elapsed;
         events.Listener = e =>
         {
@@ -265,6 +267,7 @@ internal sealed class DemoRun(DemoSettings settings)
             ["Trainer:CheckpointDirectory"] = checkpoints, ["Trainer:ConsumerGroup"] = $"demo-trainer-{strategy}",
             ["Trainer:ValidationFile"] = validationFile, ["Trainer:StopWhenIdleFor"] = "00:00:02", ["Trainer:PollTimeout"] = "00:00:00.100",
             ["Trainer:Database"] = connection, ["Trainer:MetaValidationBatch"] = "8",
+            ["Trainer:GmmFeatures"] = settings.GmmFeatures, ["Trainer:LabelRule"] = settings.LabelRule,
             ["Trainer:Training:Steps"] = steps.ToString(), ["Trainer:Training:BatchSize"] = settings.BatchSize.ToString(),
             ["Trainer:Training:SequenceLength"] = settings.SequenceLength.ToString(), ["Trainer:Training:LearningRate"] = "0.002",
             ["Trainer:Training:MinLearningRate"] = "0.0002", ["Trainer:Training:WarmupSteps"] = Math.Max(1, steps / 10).ToString(),

@@ -142,7 +142,7 @@ internal static class DemoSummary
             w.WriteLine($"  {run.Run.Strategy} vs uniform after {run.Run.Steps} steps: {v:F4} vs {u:F4} ({v - u:+0.0000;-0.0000}); per domain: " +
                         string.Join(", ", run.FinalByDomain.Where(d => uniform.FinalByDomain.ContainsKey(d.Key)).OrderBy(d => d.Key)
                             .Select(d => $"{d.Key} {d.Value - uniform.FinalByDomain[d.Key]:+0.000;-0.000}")));
-            w.WriteLine("  (one seed of a short run: a difference this small is within run-to-run noise; `reweight eval reweighting` measures it over seeds)");
+            w.WriteLine("  (one seed of one short run; `reweight eval reweighting` measures the difference over seeds, with a confidence interval)");
         }
         w.WriteLine();
         w.WriteLine($"SQL to run next (the rows stay in {(settings.Database is null ? "the private cluster" : "your database")}; prefix commands with {queryHint}):");
