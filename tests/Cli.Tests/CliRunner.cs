@@ -7,7 +7,9 @@ internal static class CliRunner
 {
     public sealed record Result(int ExitCode, string Stdout, string Stderr);
 
-    public static Result Run(params string[] args)
+    public static Result Run(params string[] args) => RunWithin(TimeSpan.FromMinutes(2), args);
+
+    public static Result RunWithin(TimeSpan limit, params string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "reweight.dll");
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -16,10 +18,10 @@ internal static class CliRunner
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
+        if (!process.WaitForExit(limit))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"reweight {string.Join(' ', args)} did not finish in 2 minutes");
+            throw new TimeoutException($"reweight {string.Join(' ', args)} did not finish in {limit.TotalMinutes:F0} minutes");
         }
         return new Result(process.ExitCode, stdout.Result, stderr.Result);
     }
