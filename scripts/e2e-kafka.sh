@@ -19,6 +19,11 @@
 # fixed topic), so on a reused broker the trainer may also train on earlier runs' batches; its checks hold either way.
 # The database is private: REWEIGHT_DB (or PG* variables) when set, else an embedded cluster in the work directory.
 #
+# KAFKA_BOOTSTRAP_SERVERS=mock runs the path against librdkafka's in-process mock cluster (Confluent.Kafka's
+# test.mock.num.brokers), held open for the script's lifetime by a small .NET program (`dotnet run` on a file, built
+# on first use): a smoke run where no broker is at hand. It is not Apache Kafka: no kafka-topics.sh, the topics get
+# librdkafka's default of 4 partitions.
+#
 # Settings (environment): E2E_DOCUMENTS (200), E2E_PROXY_STEPS (30), E2E_TRAIN_STEPS (5), E2E_DEVICE (cpu),
 # E2E_TIMEOUT (seconds for scoring and for training, 600 each), E2E_WORK (work directory; default a new one under
 # /tmp), E2E_KEEP=1 (keep the work directory after a PASS), REWEIGHT (the CLI; default the repository's ./reweight).
@@ -57,6 +62,45 @@ broker_reachable() {
   done
   return 1
 }
+
+mock=0
+if [ "$bootstrap" = mock ]; then
+  mock_dir=$(mktemp -d /tmp/rw-e2e-mock.XXXXXX)
+  cat > "$mock_dir/kafka-mock.cs" <<'CS'
+#:package Confluent.Kafka@2.16.0
+using System.Diagnostics;
+using Confluent.Kafka;
+// Usage: kafka-mock.cs WATCHED_PID TOPIC...: starts a mock cluster, creates the topics, prints its bootstrap servers
+// and lives until the watched process ends.
+string? bootstrap = null;
+var config = new ProducerConfig { BootstrapServers = "unused:1" };
+config.Set("test.mock.num.brokers", "1");
+using var producer = new ProducerBuilder<string, string>(config).SetLogHandler((_, m) =>
+{
+    var at = m.Message.IndexOf("replaced with ", StringComparison.Ordinal);
+    if (at >= 0) bootstrap = m.Message[(at + "replaced with ".Length)..].Trim();
+}).Build();
+for (var i = 0; i < 100 && bootstrap is null; i++) Thread.Sleep(100);
+// The mock creates a topic when a producer asks for its metadata.
+using var admin = new DependentAdminClientBuilder(producer.Handle).Build();
+foreach (var topic in args.Skip(1)) admin.GetMetadata(topic, TimeSpan.FromSeconds(5));
+Console.WriteLine(bootstrap);
+using var watched = Process.GetProcessById(int.Parse(args[0]));
+watched.WaitForExit();
+CS
+  echo "[$(date -u +%H:%M:%S)] starting librdkafka's mock cluster (first use builds it; log: $mock_dir/log)" >&2
+  dotnet run "$mock_dir/kafka-mock.cs" -- "$$" documents documents.dlq scored-batches >"$mock_dir/bootstrap" 2>"$mock_dir/log" &
+  for _ in $(seq 1 300); do
+    if [ -s "$mock_dir/bootstrap" ]; then break; fi
+    sleep 1
+  done
+  bootstrap=$(head -1 "$mock_dir/bootstrap")
+  if [ -z "$bootstrap" ]; then
+    echo "FAIL: the mock cluster did not start: $(tail -3 "$mock_dir/log")"
+    exit 1
+  fi
+  mock=1
+fi
 
 [ -n "$bootstrap" ] || skip
 broker_reachable "$bootstrap" || skip "no Kafka answer within 3 s"
@@ -150,10 +194,12 @@ fail() {
 
 log "run $run against $bootstrap; database: $database; work directory $work"
 
-# Topics: the run's own when the broker's tools are here, else the standard ones.
-for candidate in "${KAFKA_TOPICS_BIN:-}" "$(command -v kafka-topics.sh || true)" "$(command -v kafka-topics || true)" /opt/kafka/bin/kafka-topics.sh; do
-  if [ -n "$candidate" ] && [ -x "$candidate" ]; then topics_bin=$candidate; break; fi
-done
+# Topics: the run's own when the broker's tools are here, else the standard ones (always on the mock cluster).
+if [ "$mock" = 0 ]; then
+  for candidate in "${KAFKA_TOPICS_BIN:-}" "$(command -v kafka-topics.sh || true)" "$(command -v kafka-topics || true)" /opt/kafka/bin/kafka-topics.sh; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ]; then topics_bin=$candidate; break; fi
+  done
+fi
 if [ -n "$topics_bin" ]; then
   topic="$run.documents"
   dlq_topic="$run.documents.dlq"
@@ -167,7 +213,8 @@ if [ -n "$topics_bin" ]; then
 else
   topic=documents
   dlq_topic=documents.dlq
-  log "no kafka-topics.sh here (set KAFKA_TOPICS_BIN): using the existing topics documents, documents.dlq and scored-batches"
+  if [ "$mock" = 1 ]; then log "mock cluster: topics documents, documents.dlq and scored-batches"
+  else log "no kafka-topics.sh here (set KAFKA_TOPICS_BIN): using the existing topics documents, documents.dlq and scored-batches"; fi
 fi
 
 # Dead letters of this run: the end offsets of its own DLQ topic; 0 on the shared topic (the sample corpus holds no
@@ -204,13 +251,15 @@ log "ingesting $expected documents to $topic"
 "$reweight" ingest "$work/corpus.jsonl" --bootstrap-servers "$bootstrap" --topic "$topic" >"$work/ingest.log" 2>&1 ||
   fail "reweight ingest failed: $(tail -1 "$work/ingest.log")"
 
+# This run's documents only: on the shared `documents` topic the scorer also reads earlier runs' documents.
+count_scored="SELECT count(*) FROM sample_scores WHERE scorer_model = '$model' AND document_id LIKE '$run-%'"
 log "waiting for the scorer to store every document"
 deadline=$((SECONDS + limit))
 scored=0
 dlq=0
 while :; do
   kill -0 "$scorer_pid" 2>/dev/null || fail "the scorer exited: $(grep -v '^%' "$work/scorer.log" | tail -3)"
-  scored=$(sql "SELECT count(*) FROM sample_scores WHERE scorer_model = '$model'" 2>/dev/null || echo 0)
+  scored=$(sql "$count_scored" 2>/dev/null || echo 0)
   dlq=$(dead_letters)
   [ "$((scored + dlq))" -ge "$expected" ] && break
   [ "$SECONDS" -lt "$deadline" ] || fail "after ${limit}s only $scored of $expected documents were scored ($dlq dead letters)"
@@ -230,7 +279,7 @@ set -e
 grep -q '"stop_reason":"completed"' "$work/trainer.json" || fail "the trainer did not complete its steps: $(cat "$work/trainer.json")"
 
 # The checks, while the scorer still holds the (embedded) database open.
-scored=$(sql "SELECT count(*) FROM sample_scores WHERE scorer_model = '$model'")
+scored=$(sql "$count_scored")
 dlq=$(dead_letters)
 gmm_versions=$(sql "SELECT count(*) FROM gmm_models WHERE scorer_model = '$model'")
 run_status=$(sql "SELECT status FROM training_runs WHERE run_id = '$run'")

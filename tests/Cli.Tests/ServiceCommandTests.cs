@@ -134,6 +134,22 @@ public sealed class ServiceCommandTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("score")]
+    [InlineData("train-stream")]
+    public async Task The_services_do_not_send_MassTransit_usage_telemetry(string command)
+    {
+        var host = ServiceCommands.BuildHost([command], new Dictionary<string, string>(), dir.Path);
+        try
+        {
+            host.Services.GetRequiredService<IOptions<MassTransit.UsageTelemetryOptions>>().Value.Enabled.Should().BeFalse();
+        }
+        finally
+        {
+            if (host is IAsyncDisposable disposable) await disposable.DisposeAsync();
+        }
+    }
+
     [Fact]
     public void Environment_variables_become_keys_with_the_prefix_winning()
     {

@@ -1,6 +1,7 @@
 using System.Collections;
 using System.CommandLine;
 using System.Text.Json;
+using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -34,7 +35,7 @@ internal static class ServiceCommands
             Defaults = environment => Fallback(environment, KafkaVariable, $"{ScorerOptions.Section}:BootstrapServers"),
             Register = builder =>
             {
-                builder.Services.AddControlBus();
+                AddControlBus(builder.Services);
                 builder.Services.AddScorer(builder.Configuration);
             },
             Validate = (services, _) => Resolve<ScorerOptions>(services),
@@ -73,7 +74,7 @@ internal static class ServiceCommands
             Defaults = environment => Fallback(environment, KafkaVariable, $"{KafkaSection}:BootstrapServers"),
             Register = builder =>
             {
-                builder.Services.AddControlBus();
+                AddControlBus(builder.Services);
                 builder.Services.AddTrainer(builder.Configuration);
                 builder.Services.Configure<HostOptions>(o =>
                 {
@@ -159,6 +160,14 @@ internal static class ServiceCommands
         }
         Console.Error.WriteLine($"trainer: run {result.RunId} ended at step {result.Step} ({result.StopReason})");
         return result.StopReason == "shutdown" ? 130 : 0;
+    }
+
+    // The in-process bus carries the control events (and logs each). MassTransit would also send its usage telemetry to
+    // masstransit.io from every service: off by default here (MASSTRANSIT_USAGE_TELEMETRY=true turns it back on).
+    private static void AddControlBus(IServiceCollection services)
+    {
+        services.AddControlBus();
+        services.Configure<UsageTelemetryOptions>(o => o.Enabled = false);
     }
 
     // Resolving bound options runs their validation, which throws OptionsValidationException naming the setting.
