@@ -177,6 +177,7 @@ public sealed class ServiceCommandTests : IDisposable
     [InlineData("train-stream --bootstrap-servers 127.0.0.1:1 --strategy meta-em", "Trainer:ValidationFile or Trainer:ValidationFraction")]
     [InlineData("train-stream --bootstrap-servers 127.0.0.1:1 --validation-file nowhere.jsonl", "Trainer:ValidationFile nowhere.jsonl does not exist")]
     [InlineData("train-stream", "Kafka:BootstrapServers is not set")]
+    [InlineData("train-stream --bootstrap-servers a:1 --Kafka:bootstrap.servers=b:2", "are both set")]
     public void A_bad_setting_exits_1_with_one_line_naming_it_before_any_broker_is_contacted(string args, string expected)
     {
         var stopwatch = Stopwatch.StartNew();
@@ -207,6 +208,15 @@ public sealed class ServiceCommandTests : IDisposable
             throw new TimeoutException($"reweight {string.Join(' ', args)} did not finish in a minute");
         }
         return new CliRunner.Result(process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    [Fact]
+    public void A_malformed_settings_file_is_named_in_one_line()
+    {
+        Write("appsettings.json", "{ \"Scorer\": { \"TokenBudget\": ");
+        var run = RunIn(dir.Path, ["score", "--model", "m"]);
+        run.ExitCode.Should().Be(1, run.Stdout + run.Stderr);
+        run.Stderr.Trim().Should().StartWith("error: ").And.Contain("appsettings.json").And.NotContain("\n");
     }
 
     private static string RepositoryRoot()

@@ -84,10 +84,14 @@ internal static class ServiceCommands
             Validate = (services, configuration) =>
             {
                 Resolve<TrainerOptions>(services);
-                if (string.IsNullOrWhiteSpace(configuration[$"{KafkaSection}:BootstrapServers"]) &&
-                    string.IsNullOrWhiteSpace(configuration[$"{KafkaSection}:bootstrap.servers"]))
+                var camel = !string.IsNullOrWhiteSpace(configuration[$"{KafkaSection}:BootstrapServers"]);
+                var dotted = !string.IsNullOrWhiteSpace(configuration[$"{KafkaSection}:bootstrap.servers"]);
+                if (!camel && !dotted)
                     throw new ArgumentException(
                         $"Kafka:BootstrapServers is not set (--bootstrap-servers, ${KafkaVariable}, Kafka__BootstrapServers or --Kafka:BootstrapServers=HOST:PORT)");
+                // Both become librdkafka's bootstrap.servers.
+                if (camel && dotted)
+                    throw new ArgumentException($"Kafka:BootstrapServers and Kafka:bootstrap.servers are both set (${KafkaVariable} sets the first); keep one");
             },
             ExitCode = (host, parse) => TrainerExitCode(host, parse.GetValue(json)),
         };

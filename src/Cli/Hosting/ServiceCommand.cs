@@ -124,8 +124,9 @@ internal sealed class ServiceCommand : Command
         {
             host = CreateBuilder(parse, Environment.GetEnvironmentVariables(), Environment.CurrentDirectory).Build();
         }
-        catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or InvalidOperationException or OptionsValidationException)
+        catch (Exception e)
         {
+            // Bad tokens, a missing or malformed settings file, a value the binder cannot convert.
             return Fail(e);
         }
         try

@@ -40,7 +40,7 @@ internal sealed record ServiceSettings
         builder.AddJsonFile(Path.Combine(Path.GetFullPath(WorkingDirectory), AppSettingsFile), optional: true, reloadOnChange: false);
         if (ConfigFile is { } file)
         {
-            var path = Path.GetFullPath(file, WorkingDirectory);
+            var path = Path.GetFullPath(file, Path.GetFullPath(WorkingDirectory));
             if (!File.Exists(path)) throw new FileNotFoundException($"--config: the settings file {path} does not exist", path);
             builder.AddJsonFile(path, optional: false, reloadOnChange: false);
         }
