@@ -23,6 +23,20 @@ public sealed class AtypicalLabelRuleTests
     }
 
     [Fact]
+    public void Atypical_upper_calls_an_atypical_cluster_below_the_bulk_easy_and_one_above_noisy()
+    {
+        // A distinct low-loss domain (code among prose), the bulk, a high-loss garbage cluster.
+        double[][] means = [[-2.0, -1.0], [0.0, 0.0], [2.5, 1.0]];
+        double[][][] cov = [Diagonal(0.1, 0.1), Diagonal(1, 1), Diagonal(0.2, 0.2)];
+        LabelRules.AtypicalUpper.Map(means, cov, [0.1, 0.75, 0.15]).Should().Equal(E, H, N);
+        // Between two typical components is not below the bulk: still noisy.
+        double[][] between = [[-1.0, 0.0], [0.1, 0.0], [1.0, 0.0], [3.0, 1.0]];
+        double[][][] cov4 = [Diagonal(1, 1), Diagonal(0.1, 0.1), Diagonal(1, 1), Diagonal(0.1, 0.1)];
+        LabelRules.AtypicalUpper.Map(between, cov4, [0.3, 0.1, 0.3, 0.3]).Should().Equal(E, N, H, N);
+        LabelRules.Get("atypical-upper").Should().BeSameAs(LabelRules.AtypicalUpper);
+    }
+
+    [Fact]
     public void Two_typical_components_split_into_easy_and_hard_by_centre_loss()
     {
         double[][] means = [[0.5, 0.0], [-0.5, 0.0], [3.0, 2.0], [-3.0, -2.0]];

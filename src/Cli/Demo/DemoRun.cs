@@ -218,7 +218,7 @@ internal sealed class DemoRun(DemoSettings settings)
             ["Scorer:TokenBudget"] = "16384", ["Scorer:MaxWait"] = "00:00:00.500", ["Scorer:ProgressInterval"] = "00:01:00",
             ["Scorer:Labelling:WarmUpDocuments"] = warmUp.ToString(), ["Scorer:Labelling:RefitEveryDocuments"] = Math.Max(1, documents / 2).ToString(),
             ["Scorer:Labelling:Seed"] = settings.Seed.ToString(), ["Scorer:Labelling:FeatureSetting"] = settings.GmmFeatures,
-            ["Scorer:Labelling:LabelRule"] = settings.LabelRule, ["Scorer:Outbox:PollInterval"] = "00:00:00.250",
+            ["Scorer:Labelling:LabelRule"] = settings.LabelRule, ["Scorer:Labelling:Components"] = settings.Components.ToString(), ["Scorer:Outbox:PollInterval"] = "00:00:00.250",
         };
         var events = new DemoEvents();
         using var host = BuildHost(config, events, services =>
@@ -226,7 +226,7 @@ internal sealed class DemoRun(DemoSettings settings)
             services.AddSingleton<IScorerKafkaClients>(new InProcessScorerClients(kafka));
             services.AddScorer(new ConfigurationBuilder().AddInMemoryCollection(config).Build());
         });
-        Stage($"scoring: the scorer service streams {records:N0} records; the GMM ({settings.GmmFeatures} features, {settings.LabelRule} labels) fits after " +
+        Stage($"scoring: the scorer service streams {records:N0} records; the GMM (K={settings.Components}, {settings.GmmFeatures} features, {settings.LabelRule} labels) fits after " +
               $"{warmUp:N0} documents and refits, every version stored");
         var started = clock.Elapsed;
         events.Listener = e =>

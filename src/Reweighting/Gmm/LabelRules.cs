@@ -55,11 +55,17 @@ public sealed class RankingLabelRule(string name, string description, Func<doubl
 /// it lies: above the bulk in loss (garbage, shuffled text) or below it (boilerplate, dumps a model learns by heart).
 /// Among the typical components, ascending centre loss mean splits easy (lower half) from hard (upper half); a single
 /// typical component is hard. Equal weights are ordered by content, as in <see cref="ComponentLabels.ByAscendingKey"/>.</summary>
-public sealed class TypicalMassLabelRule(string name, double typicalMass) : ILabelRule
+public sealed class TypicalMassLabelRule(string name, double typicalMass, bool lowSideEasy = false) : ILabelRule
 {
     public string Name { get; } = name;
 
-    public string Description => $"components outside the heaviest {typicalMass:P0} of the mixture are noisy; typical ones easy/hard by centre loss mean";
+    public string Description => LowSideEasy
+        ? $"components outside the heaviest {typicalMass:P0} of the mixture are noisy when their centre loss mean is above the lowest typical one, easy below it; typical ones easy/hard by centre loss mean"
+        : $"components outside the heaviest {typicalMass:P0} of the mixture are noisy; typical ones easy/hard by centre loss mean";
+
+    /// <summary>Whether an atypical component below every typical centre loss mean is easy (a distinct low-loss domain,
+    /// such as code among prose) rather than noisy.</summary>
+    public bool LowSideEasy { get; } = lowSideEasy;
 
     public double TypicalMass { get; } = typicalMass is > 0 and <= 1 ? typicalMass : throw new ArgumentOutOfRangeException(nameof(typicalMass), "typical mass must be in (0, 1]");
 
@@ -79,6 +85,12 @@ public sealed class TypicalMassLabelRule(string name, double typicalMass) : ILab
             if (mass >= TypicalMass * weights.Sum() - 1e-12) break;
         }
         var labels = Enumerable.Repeat(SampleLabel.Noisy, k).ToArray();
+        if (LowSideEasy)
+        {
+            var lowestTypical = typical.Min(c => means[c][0]);
+            for (var c = 0; c < k; c++)
+                if (!typical.Contains(c) && means[c][0] < lowestTypical) labels[c] = SampleLabel.Easy;
+        }
         if (typical.Count == 1)
         {
             labels[typical[0]] = SampleLabel.Hard;
@@ -124,13 +136,18 @@ public static class LabelRules
     /// (<see cref="TypicalMassLabelRule"/>).</summary>
     public static ILabelRule Atypical { get; } = new TypicalMassLabelRule("atypical", 0.5);
 
+    /// <summary><c>atypical-upper</c>: as <see cref="Atypical"/>, but an atypical component whose centre loss mean is
+    /// below every typical one is easy: for corpora whose low-loss domains form clusters of their own, where noise sits
+    /// only above the bulk.</summary>
+    public static ILabelRule AtypicalUpper { get; } = new TypicalMassLabelRule("atypical-upper", 0.5, lowSideEasy: true);
+
     /// <summary>The rule used when none is named: <see cref="Atypical"/>, chosen by `reweight eval noise-detection` on corpora
     /// with injected noise (see docs/reweighting.md): noise sits on both sides of the bulk, so ranking by loss alone
     /// labels repetitive noise easy.</summary>
     public static ILabelRule Default => Atypical;
 
     /// <summary>Every named rule, the default first.</summary>
-    public static IReadOnlyList<ILabelRule> All { get; } = [Atypical, MeanLoss, Variance, MeanPlusSpread, MeanPlusVariance];
+    public static IReadOnlyList<ILabelRule> All { get; } = [Atypical, AtypicalUpper, MeanLoss, Variance, MeanPlusSpread, MeanPlusVariance];
 
     /// <summary>The rule called <paramref name="name"/>; an unknown name throws with the list of known ones.</summary>
     public static ILabelRule Get(string name) =>
