@@ -183,6 +183,7 @@ cleanup() {
       "$topics_bin" --bootstrap-server "$bootstrap" --delete --topic "$run.documents.dlq" >/dev/null 2>&1 || true
     fi
     if [ "${E2E_KEEP:-0}" != 1 ] && [ -z "${E2E_WORK:-}" ]; then rm -rf "$work"; fi
+    if [ -n "${mock_dir:-}" ]; then rm -rf "$mock_dir"; fi
   fi
 }
 trap cleanup EXIT
