@@ -22,7 +22,8 @@ internal static class ProxyCommands
 
     /// <summary>`reweight train`: pretraining with a weighting strategy, on a corpus file (no streaming needed).</summary>
     public static Command CreateWeightedTrain() =>
-        TrainCommand("train", "Pretrain a GPT on a corpus with a reweighting strategy (" + string.Join(", ", StrategySetup.Names) + ")", withStrategy: true);
+        TrainCommand("train", "Pretrain a GPT on a corpus with a reweighting strategy (" + string.Join(", ", StrategySetup.Names) + "). " +
+                              "Without --corpus, `reweight train` runs the trainer service on the scored-batches topic instead: see `reweight train-stream --help`", withStrategy: true);
 
     private static Command TrainCommand(string name, string description, bool withStrategy)
     {
