@@ -273,6 +273,9 @@ public sealed partial class StreamingTrainer : IDisposable
         if (packer.Seal(batch.BatchId)) completedOutsideSteps.Add(batch.BatchId);
     }
 
+    /// <summary>The stored GMM version to weigh with: the configured one, else the newest the scorer labelled with so far.</summary>
+    private int? WantedGmmVersion => options.GmmVersion ?? newestGmmVersion;
+
     /// <summary>Reading ahead holds documents in memory (and in the first checkpoint): past this bound the warm-up makes
     /// do with what it has, as when the stream is idle.</summary>
     private bool ReadAheadFull => packer.AvailableTokens > ReadAheadSteps * (long)SequencesPerStep * options.Training.SequenceLength;
@@ -282,7 +285,7 @@ public sealed partial class StreamingTrainer : IDisposable
     private bool SetupReady(bool idle)
     {
         idle = idle || ReadAheadFull;
-        if (options.NeedsGmm && gmm is null && !(GmmLookup is not null && newestGmmVersion is not null && !gmmLookedUp))
+        if (options.NeedsGmm && gmm is null && !(GmmLookup is not null && WantedGmmVersion is not null && !gmmLookedUp))
         {
             var enough = gmmReservoir.Count >= options.GmmSample || (idle && gmmReservoir.Count >= MinimumGmmSample);
             if (!enough) return false;
@@ -307,7 +310,7 @@ public sealed partial class StreamingTrainer : IDisposable
         var newGmm = false;
         if (options.NeedsGmm && gmm is null)
         {
-            if (GmmLookup is not null && newestGmmVersion is { } version && !gmmLookedUp)
+            if (GmmLookup is not null && WantedGmmVersion is { } version && !gmmLookedUp)
             {
                 gmmLookedUp = true;
                 gmm = await GmmLookup(version, ct);

@@ -106,6 +106,10 @@ public sealed record TrainerOptions
     /// stored (the trainer's warm-up reservoir, read ahead before the first step).</summary>
     public int GmmSample { get; init; } = 512;
 
+    /// <summary>meta-em/cluster-heuristic: the stored GMM version (gmm_models) to weigh with; null: the newest version
+    /// named by the scored batches read before the first step.</summary>
+    public int? GmmVersion { get; init; }
+
     /// <summary>Feature map of a GMM the trainer fits itself.</summary>
     public string GmmFeatures { get; init; } = GmmFeatureSetting.Default.Name;
 
@@ -142,6 +146,7 @@ public sealed record TrainerOptions
             throw new ArgumentException("meta-em needs a clean validation stream: set Trainer:ValidationFile or Trainer:ValidationFraction");
         if (Strategy == "token-masked" && ReferenceCheckpoint is null) throw new ArgumentException("token-masked needs Trainer:ReferenceCheckpoint (the proxy)");
         if (GmmSample < 1) throw new ArgumentException("Trainer:GmmSample must be positive");
+        if (GmmVersion is < 1) throw new ArgumentException($"Trainer:GmmVersion must be a stored version (1 or more), not {GmmVersion}");
         GmmFeatureSetting.Get(GmmFeatures);
         LabelRules.Get(LabelRule);
         Meta.Validate();

@@ -44,4 +44,26 @@ public sealed class LabellingWarmStartTests
     }
 
     private static GmmModel Model(GmmParameters p) => new(1, "m", p, LabelRules.Default.Map(p), 1, 0, DateTimeOffset.UnixEpoch);
+
+    [Fact]
+    public void A_warm_start_that_would_lock_in_a_wrong_partition_loses_to_a_cold_fit()
+    {
+        // Four tight, well separated clusters; the previous version (fitted on an early sample) had K = 4 with two
+        // components on one cluster and one component spread over two others: EM from there keeps that partition.
+        var random = new Random(5);
+        (double, double) Around(double m, double v) => (m + 0.03 * (random.NextDouble() - 0.5), v + 0.03 * (random.NextDouble() - 0.5));
+        var centres = new[] { (3.0, 2.5), (3.9, 3.8), (5.0, 3.1), (5.6, 1.2) };
+        var sample = Enumerable.Range(0, 800).Select(i => Around(centres[i % 4].Item1, centres[i % 4].Item2)).ToList();
+        var setting = GmmFeatureSetting.Get("raw");
+        var bad = new GmmParameters([0.25, 0.25, 0.25, 0.25],
+            [[3.0, 2.49], [3.0, 2.51], [4.45, 3.45], [5.6, 1.2]],
+            [[[1e-4, 0], [0, 1e-4]], [[1e-4, 0], [0, 1e-4]], [[0.4, 0.0], [0.0, 0.2]], [[1e-4, 0], [0, 1e-4]]], FeatureTransform.Raw);
+        var options = new GmmFitOptions(Components: 4, Seed: 1);
+
+        var cold = StatisticsMixture.Fit(sample, setting, options).Fit;
+        var refit = ReservoirFit.Run(sample, setting, options, bad);
+
+        refit.Fit.MeanLogLikelihood.Should().BeGreaterThanOrEqualTo(cold.MeanLogLikelihood - 1e-9, "the refit is never less likely than a cold fit");
+        refit.WarmStarted.Should().BeFalse("the warm start stayed in the wrong partition, so the cold fit was kept");
+    }
 }

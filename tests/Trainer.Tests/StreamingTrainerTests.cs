@@ -156,6 +156,27 @@ public sealed class StreamingTrainerTests
     }
 
     [Fact]
+    public async Task A_configured_gmm_version_is_looked_up_even_when_the_batches_name_none()
+    {
+        var cluster = ScoredStream.Cluster();
+        ScoredStream.Produce(cluster, TrainerHarness.Batches(10));
+        var asked = new List<int>();
+        Task<GmmModel?> Lookup(int version, CancellationToken ct)
+        {
+            asked.Add(version);
+            return Task.FromResult<GmmModel?>(new GmmModel(version, "tiny-proxy",
+                new GmmParameters([0.5, 0.5], [[-0.5, 0.0], [0.5, 0.0]], [[[0.3, 0.0], [0.0, 0.3]], [[0.3, 0.0], [0.0, 0.3]]], FeatureTransform.Raw, [3.0, 1.5], [1.2, 1.0]),
+                [SampleLabel.Easy, SampleLabel.Noisy], 500, -1.0, DateTimeOffset.UtcNow));
+        }
+        using var h = new TrainerHarness();
+        var run = await h.RunAsync(cluster, h.Options("cluster-heuristic", steps: 3) with { GmmVersion = 5, ValidationFraction = 0 }, gmmLookup: Lookup);
+
+        run.Result.Step.Should().Be(3);
+        asked.Should().Equal(5);
+        run.Trainer.Gmm!.Version.Should().Be(5);
+    }
+
+    [Fact]
     public async Task Cluster_heuristic_weighs_the_statistics_the_scorer_sent()
     {
         // The same tokens twice: once with the scorer's varied statistics, once with every document at the same point.

@@ -62,7 +62,7 @@ internal sealed class DemoRun(DemoSettings settings)
         if (steps < settings.TrainSteps) Stage($"the stream holds {steps} steps of {settings.BatchSize}x{settings.SequenceLength} tokens: each run trains {steps} steps");
         var runs = new List<TrainingRunOutcome>();
         foreach (var strategy in new[] { "uniform", settings.Strategy })
-            runs.Add(await TrainAsync(kafka, database.ConnectionString, strategy, (int)steps, tokenizer, proxyDir, validationFile, outDir, ct));
+            runs.Add(await TrainAsync(kafka, database.ConnectionString, strategy, (int)steps, tokenizer, proxyDir, validationFile, outDir, scoring.LatestGmmVersion, ct));
 
         Outcome = await DemoSummary.ReadAsync(database.ConnectionString, corpus, scoring, runs, ct);
         DemoSummary.Print(Outcome, settings, database.QueryHint, clock.Elapsed);
@@ -249,13 +249,14 @@ internal sealed class DemoRun(DemoSettings settings)
         Stage($"scored {events.Documents:N0} documents in {elapsed.TotalSeconds:F0} s ({events.Documents / Math.Max(1e-3, elapsed.TotalSeconds):F0} documents/s): " +
               $"{batches} scored batches on '{Topics.ScoredBatches}', {kafka.ReadTopic(Topics.DocumentsDeadLetter).Count} records on '{Topics.DocumentsDeadLetter}', " +
               $"{events.All<GmmRefitted>().Count} GMM versions");
-        return new ScoringOutcome(events.Documents, events.DeadLetters, batches, events.All<GmmRefitted>().Count, elapsed);
+        var versions = events.All<GmmRefitted>();
+        return new ScoringOutcome(events.Documents, events.DeadLetters, batches, versions.Count, elapsed, versions.Count == 0 ? null : versions.Max(v => v.Version));
     }
 
     // ---- training ----------------------------------------------------------------------------------------------------
 
     private async Task<TrainingRunOutcome> TrainAsync(InMemoryKafkaCluster kafka, string connection, string strategy, int steps, BpeTokenizer tokenizer,
-        string proxyDir, string validationFile, string outDir, CancellationToken ct)
+        string proxyDir, string validationFile, string outDir, int? gmmVersion, CancellationToken ct)
     {
         var runId = $"demo-{stamp}-{strategy}";
         var checkpoints = Path.Combine(outDir, "runs", runId);
@@ -275,6 +276,8 @@ internal sealed class DemoRun(DemoSettings settings)
             ["Trainer:Training:Seed"] = settings.Seed.ToString(),
         };
         if (strategy == "token-masked") config["Trainer:ReferenceCheckpoint"] = proxyDir;
+        // Weigh with the scorer's final GMM (the stream's first batches were scored before its warm-up fit).
+        if (gmmVersion is { } version) config["Trainer:GmmVersion"] = version.ToString();
         var events = new DemoEvents();
         using var host = BuildHost(config, events, services =>
         {
@@ -341,6 +344,6 @@ internal sealed record DemoDatabase(string ConnectionString, EmbeddedPostgres? S
     }
 }
 
-internal sealed record ScoringOutcome(long Documents, long DeadLetters, int Batches, int GmmVersions, TimeSpan Elapsed);
+internal sealed record ScoringOutcome(long Documents, long DeadLetters, int Batches, int GmmVersions, TimeSpan Elapsed, int? LatestGmmVersion);
 
 internal sealed record TrainingRunOutcome(string RunId, string Strategy, long Steps, TimeSpan Elapsed);

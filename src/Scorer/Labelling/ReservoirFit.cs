@@ -3,14 +3,16 @@ using Reweighting.Gmm;
 
 namespace Reweighting.Scorer.Labelling;
 
-/// <summary>One fit of the document GMM on a reservoir sample: cold (k-means++ restarts) or warm-started from the
-/// previous version's parameters, carried into this sample's feature space.</summary>
+/// <summary>One fit of the document GMM on a reservoir sample: cold (k-means++ restarts), or the better (higher mean
+/// log-likelihood) of a fit warm-started from the previous version's parameters, carried into this sample's feature
+/// space, and a cold one: a warm start keeps the labels stable from version to version, but must not lock in a
+/// partition that an early, small reservoir got wrong.</summary>
 /// <param name="Fit">The EM outcome; its parameters carry the feature transform and standardisation.</param>
 /// <param name="WarmStarted">True when EM started from the previous version rather than from k-means++.</param>
 public sealed record ReservoirFit(GmmFit Fit, bool WarmStarted)
 {
-    /// <summary>Fits <paramref name="sample"/>; warm-starts from <paramref name="previous"/> when it has the same K and
-    /// feature transform and agrees on standardisation, and fits cold otherwise.</summary>
+    /// <summary>Fits <paramref name="sample"/>; when <paramref name="previous"/> has the same K and feature transform and
+    /// agrees on standardisation, also from it, keeping the warm-started fit unless the cold one is more likely.</summary>
     public static ReservoirFit Run(IReadOnlyList<(double Mean, double Variance)> sample, GmmFeatureSetting setting,
         GmmFitOptions options, GmmParameters? previous)
     {
@@ -23,7 +25,9 @@ public sealed record ReservoirFit(GmmFit Fit, bool WarmStarted)
             warmStarted = warm is not null;
             return warm;
         });
-        return new ReservoirFit(fit, warmStarted);
+        if (!warmStarted) return new ReservoirFit(fit, false);
+        var (cold, _) = StatisticsMixture.Fit(sample, setting, options);
+        return cold.MeanLogLikelihood > fit.MeanLogLikelihood + 1e-9 ? new ReservoirFit(cold, false) : new ReservoirFit(fit, true);
     }
 
     /// <summary>The previous mixture expressed in a new standardisation: standardisation is affine per feature,
