@@ -10,6 +10,7 @@ using Reweighting.Cli.Commands;
 using Reweighting.Cli.Streaming;
 using Reweighting.Contracts;
 using Reweighting.Contracts.Control;
+using Reweighting.Gmm;
 using Reweighting.Kafka.InProcess;
 using Reweighting.Messaging;
 using Reweighting.Modeling.Gpt;
@@ -17,6 +18,8 @@ using Reweighting.Modeling.Training;
 using Reweighting.Scorer;
 using Reweighting.Storage;
 using Reweighting.Storage.Embedded;
+using Reweighting.Storage.Models;
+using Reweighting.Storage.Writing;
 using Reweighting.Text.Corpus;
 using Reweighting.Text.Corpus.Corruption;
 using Reweighting.Text.Tokenization;
@@ -216,7 +219,7 @@ internal sealed class DemoRun(DemoSettings settings)
             ["Scorer:ModelDirectory"] = proxyDir, ["Scorer:ModelId"] = Path.GetFileName(proxyDir), ["Scorer:Database"] = connection,
             ["Scorer:Device"] = settings.Device, ["Scorer:GroupId"] = "demo-scorer", ["Scorer:InstanceId"] = "demo-scorer-1",
             ["Scorer:TokenBudget"] = "16384", ["Scorer:MaxWait"] = "00:00:00.500", ["Scorer:ProgressInterval"] = "00:01:00",
-            ["Scorer:Labelling:WarmUpDocuments"] = warmUp.ToString(), ["Scorer:Labelling:RefitEveryDocuments"] = Math.Max(1, documents / 2).ToString(),
+            ["Scorer:Labelling:WarmUpDocuments"] = warmUp.ToString(), ["Scorer:Labelling:RefitEveryDocuments"] = Math.Max(1, documents * 2 / 3).ToString(),
             ["Scorer:Labelling:Seed"] = settings.Seed.ToString(), ["Scorer:Labelling:FeatureSetting"] = settings.GmmFeatures,
             ["Scorer:Labelling:LabelRule"] = settings.LabelRule, ["Scorer:Labelling:Components"] = settings.Components.ToString(), ["Scorer:Outbox:PollInterval"] = "00:00:00.250",
         };
@@ -244,6 +247,7 @@ internal sealed class DemoRun(DemoSettings settings)
         await WaitForAsync(connection, "SELECT (SELECT count(*) FROM scored_batch_outbox WHERE published_at IS NULL) + (SELECT count(*) FROM sample_scores WHERE gmm_version IS NULL)",
             TimeSpan.FromMinutes(2), ct);
         await host.StopAsync(CancellationToken.None);
+        await RelabelWithLatestAsync(connection, ct);
         var batches = kafka.ReadTopic(Topics.ScoredBatches).Count;
         var elapsed = clock.Elapsed - started;
         Stage($"scored {events.Documents:N0} documents in {elapsed.TotalSeconds:F0} s ({events.Documents / Math.Max(1e-3, elapsed.TotalSeconds):F0} documents/s): " +
@@ -251,6 +255,21 @@ internal sealed class DemoRun(DemoSettings settings)
               $"{events.All<GmmRefitted>().Count} GMM versions");
         var versions = events.All<GmmRefitted>();
         return new ScoringOutcome(events.Documents, events.DeadLetters, batches, versions.Count, elapsed, versions.Count == 0 ? null : versions.Max(v => v.Version));
+    }
+
+    /// <summary>Rows keep the version that labelled them; the final version, fitted on most of the stream, relabels
+    /// them all, as `reweight relabel --gmm-version` would.</summary>
+    private async Task RelabelWithLatestAsync(string connection, CancellationToken ct)
+    {
+        await using var db = NpgsqlDataSource.Create(connection);
+        var store = new GmmModelStore(db);
+        var versions = await store.VersionsAsync(ct);
+        if (versions.Count < 2) return;
+        var latest = (await store.GetAsync(versions.Max(), ct))!;
+        var labeller = GmmLabeller.FromModel(latest);
+        var result = await new ScoreRelabeller(db).RelabelAsync(latest.Version, latest.ScorerModel, labeller.Assign, null, ct);
+        Stage($"relabelled {result.RowsRelabelled:N0} stored scores with the final GMM version {latest.Version} (fitted on {latest.SampleCount:N0} documents): " +
+              $"{result.LabelsChanged:N0} labels changed");
     }
 
     // ---- training ----------------------------------------------------------------------------------------------------
