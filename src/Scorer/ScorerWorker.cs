@@ -1,3 +1,4 @@
+using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -16,7 +17,7 @@ namespace Reweighting.Scorer;
 /// was committed). Control events go to the bus when one is registered.</summary>
 public sealed class ScorerWorker(
     IOptions<ScorerOptions> options, IScorerKafkaClients kafka, ILoggerFactory loggers, IHostApplicationLifetime lifetime,
-    IControlEvents? events = null, IDocumentLabeller? labeller = null, TimeProvider? time = null) : BackgroundService
+    IControlEvents? events = null, IDocumentLabeller? labeller = null, TimeProvider? time = null, IPipelineObserver? observer = null) : BackgroundService
 {
     private readonly ILogger _logger = loggers.CreateLogger<ScorerWorker>();
 
@@ -39,8 +40,10 @@ public sealed class ScorerWorker(
         {
             await using var database = await ScoreDatabase.OpenAsync(new ScoreDatabaseOptions { CommandLineConnection = settings.Database }, loggers, stoppingToken);
             _logger.LogInformation("Score database: {Database}", database.Description);
+            observer?.DatabaseOpened(database.DataSource);
             var device = settings.ResolveDevice();
             using var scorer = ProxyScorer.Load(settings.ModelDirectory, device, settings.WindowBatchSize, settings.PrependEndOfText);
+            observer?.DeviceInUse(device.ToString(), device.Type == Torch.DeviceType.Cuda ? () => Torch.Torch.Cuda.MemoryAllocated(device.Index) : null);
             var active = labeller;
             if (active is null)
             {
@@ -53,8 +56,8 @@ public sealed class ScorerWorker(
                 ScorerKafkaConfig.ScoredBatchConnection(settings), loggers.CreateLogger<OutboxRelay>());
             Relay = relay;
             using var producer = kafka.DeadLetterProducer(ScorerKafkaConfig.DeadLetterProducer(settings));
-            Pipeline = new ScorerPipeline(settings, kafka.ConsumerBuilder(ScorerKafkaConfig.Consumer(settings)), producer, scorer, active,
-                database.DataSource, loggers, time)
+            Pipeline = new ScorerPipeline(settings, ConsumerBuilder(settings), producer, scorer, active,
+                database.DataSource, observer is null ? loggers : new BatchLatencyTap(loggers, observer), time)
             {
                 Events = e =>
                 {
@@ -62,6 +65,9 @@ public sealed class ScorerWorker(
                     Publish(e);
                 },
             };
+            var pipeline = Pipeline;
+            observer?.ScorerRunning(() => new ScorerTotals(pipeline.Statistics.Documents, pipeline.Statistics.Tokens, pipeline.Statistics.DeadLetters,
+                pipeline.Statistics.Batches, pipeline.InFlightRecords, pipeline.Statistics.Outages));
 
             // The labeller's fits and the relay run beside the pipeline and stop after it.
             using var background = new CancellationTokenSource();
@@ -108,4 +114,47 @@ public sealed class ScorerWorker(
     }
 
     private void Publish(ControlEvent controlEvent) => events?.Publish(controlEvent);
+
+    // A monitor gets the consumer's librdkafka statistics (per-partition lag) every few seconds.
+    private ConsumerBuilder<byte[]?, byte[]?> ConsumerBuilder(ScorerOptions settings)
+    {
+        var config = ScorerKafkaConfig.Consumer(settings);
+        if (observer is null) return kafka.ConsumerBuilder(config);
+        config.StatisticsIntervalMs ??= (int)StatisticsInterval.TotalMilliseconds;
+        return kafka.ConsumerBuilder(config).SetStatisticsHandler((_, json) => observer.ConsumerStatistics(json));
+    }
+
+    private static readonly TimeSpan StatisticsInterval = TimeSpan.FromSeconds(5);
+
+    /// <summary>Hands the monitor each batch's latency (first record consumed to commit): the pipeline measures it and logs
+    /// it at Debug as the structured value LatencyMs of its per-batch line, whatever the log level, so the tap reads it
+    /// there rather than the pipeline growing a second reporting channel.</summary>
+    private sealed class BatchLatencyTap(ILoggerFactory inner, IPipelineObserver observer) : ILoggerFactory
+    {
+        public ILogger CreateLogger(string categoryName)
+        {
+            var logger = inner.CreateLogger(categoryName);
+            return categoryName == typeof(ScorerPipeline).FullName ? new Tap(logger, observer) : logger;
+        }
+
+        public void AddProvider(ILoggerProvider provider) => inner.AddProvider(provider);
+
+        // The host owns the factory underneath.
+        public void Dispose() { }
+
+        private sealed class Tap(ILogger inner, IPipelineObserver observer) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => inner.BeginScope(state);
+
+            public bool IsEnabled(LogLevel logLevel) => logLevel == LogLevel.Debug || inner.IsEnabled(logLevel);
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                if (logLevel == LogLevel.Debug && state is IReadOnlyList<KeyValuePair<string, object?>> values)
+                    foreach (var (key, value) in values)
+                        if (key == "LatencyMs" && value is double ms) observer.BatchLatency(TimeSpan.FromMilliseconds(ms));
+                if (inner.IsEnabled(logLevel)) inner.Log(logLevel, eventId, state, exception, formatter);
+            }
+        }
+    }
 }

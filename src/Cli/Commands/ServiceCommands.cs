@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Reweighting.Cli.Hosting;
+using Reweighting.Dashboard;
 using Reweighting.Messaging;
 using Reweighting.Scorer;
 using Reweighting.Trainer;
@@ -36,11 +37,18 @@ internal static class ServiceCommands
             Register = builder =>
             {
                 AddControlBus(builder.Services);
+                builder.Services.AddDashboard(builder.Configuration, DashboardComponents.Scorer);
                 builder.Services.AddScorer(builder.Configuration);
             },
-            Validate = (services, _) => Resolve<ScorerOptions>(services),
+            Validate = (services, _) =>
+            {
+                Resolve<ScorerOptions>(services);
+                Resolve<DashboardOptions>(services);
+            },
+            Started = PrintDashboard,
             ExitCode = (host, _) => ServiceCommand.AnyWorkerFailed(host) ? 1 : 0,
         };
+        command.AddSetting(DashboardUrlsOption(DashboardOptions.ScorerPort), $"{DashboardOptions.Section}:Urls");
         command.AddSetting(new Option<string?>("--bootstrap-servers")
         {
             Description = $"Kafka bootstrap servers, host:port[,host:port] (Scorer:BootstrapServers; default ${KafkaVariable}, else localhost:9092)",
@@ -75,6 +83,7 @@ internal static class ServiceCommands
             Register = builder =>
             {
                 AddControlBus(builder.Services);
+                builder.Services.AddDashboard(builder.Configuration, DashboardComponents.Trainer);
                 builder.Services.AddTrainer(builder.Configuration);
                 builder.Services.Configure<HostOptions>(o =>
                 {
@@ -84,6 +93,7 @@ internal static class ServiceCommands
             Validate = (services, configuration) =>
             {
                 Resolve<TrainerOptions>(services);
+                Resolve<DashboardOptions>(services);
                 var camel = !string.IsNullOrWhiteSpace(configuration[$"{KafkaSection}:BootstrapServers"]);
                 var dotted = !string.IsNullOrWhiteSpace(configuration[$"{KafkaSection}:bootstrap.servers"]);
                 if (!camel && !dotted)
@@ -93,9 +103,11 @@ internal static class ServiceCommands
                 if (camel && dotted)
                     throw new ArgumentException($"Kafka:BootstrapServers and Kafka:bootstrap.servers are both set (${KafkaVariable} sets the first); keep one");
             },
+            Started = PrintDashboard,
             ExitCode = (host, parse) => TrainerExitCode(host, parse.GetValue(json)),
         };
         command.Options.Add(json);
+        command.AddSetting(DashboardUrlsOption(DashboardOptions.TrainerPort), $"{DashboardOptions.Section}:Urls");
         command.AddSetting(new Option<string?>("--bootstrap-servers")
         {
             Description = $"Kafka bootstrap servers, host:port[,host:port] (Kafka:BootstrapServers; default ${KafkaVariable})",
@@ -173,6 +185,21 @@ internal static class ServiceCommands
         services.AddControlBus();
         services.Configure<UsageTelemetryOptions>(o => o.Enabled = false);
     }
+
+    // On stderr: stdout carries only results (train-stream --json).
+    private static void PrintDashboard(IHost host)
+    {
+        var server = host.Services.GetRequiredService<DashboardServer>();
+        if (server.Addresses.Count > 0)
+            Console.Error.WriteLine($"dashboard: {string.Join(", ", server.Addresses.Select(a => a + "/"))} (also /health, /metrics)");
+    }
+
+    private static Option<string?> DashboardUrlsOption(int port) => new("--dashboard-urls")
+    {
+        Description = $"Where the dashboard, /health and /metrics listen, ';'-separated (Dashboard:Urls; default http://127.0.0.1:{port}; " +
+            "port 0 picks a free one; Dashboard:Enabled=false turns it off)",
+        HelpName = "urls",
+    };
 
     // Resolving bound options runs their validation, which throws OptionsValidationException naming the setting.
     private static void Resolve<T>(IServiceProvider services) where T : class => _ = services.GetRequiredService<IOptions<T>>().Value;

@@ -38,6 +38,9 @@ internal sealed class ServiceCommand : Command
     /// <see cref="ArgumentException"/> naming the first bad one (resolving bound options runs their validation).</summary>
     public required Action<IServiceProvider, IConfiguration> Validate { get; init; }
 
+    /// <summary>Called once the host has started (e.g. to print where its dashboard listens).</summary>
+    public Action<IHost>? Started { get; init; }
+
     /// <summary>The exit code once the host has stopped, from how its workers ended.</summary>
     public required Func<IHost, ParseResult, int> ExitCode { get; init; }
 
@@ -135,6 +138,7 @@ internal sealed class ServiceCommand : Command
             {
                 Validate(host.Services, host.Services.GetRequiredService<IConfiguration>());
                 await host.StartAsync();
+                Started?.Invoke(host);
             }
             catch (OperationCanceledException)
             {

@@ -3,11 +3,15 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Reweighting.Messaging;
 using Reweighting.Modeling.Checkpoints;
+using Reweighting.Modeling.Evaluation;
 using Reweighting.Modeling.Gpt;
+using Reweighting.Modeling.Training;
 using Reweighting.Storage;
+using Reweighting.Strategies;
 using Reweighting.Storage.Models;
 using Reweighting.Torch;
 using Reweighting.Trainer.Recording;
+using Reweighting.Training;
 
 namespace Reweighting.Trainer.Hosting;
 
@@ -19,7 +23,7 @@ public sealed record TrainerDatabaseOptions(string? ConnectionString, bool Enabl
 /// runs the <see cref="StreamingTrainer"/> on its own thread until the run ends or the host stops; then stops the host
 /// when the run ended by itself. Control events go to the bus when one is registered.</summary>
 public sealed class TrainerWorker(IOptions<TrainerOptions> options, ITrainerConsumerFactory consumers, TrainerDatabaseOptions database,
-    ILoggerFactory loggers, IHostApplicationLifetime lifetime, IControlEvents? events = null) : BackgroundService
+    ILoggerFactory loggers, IHostApplicationLifetime lifetime, IControlEvents? events = null, IPipelineObserver? observer = null) : BackgroundService
 {
     private readonly ILogger logger = loggers.CreateLogger<TrainerWorker>();
 
@@ -42,7 +46,9 @@ public sealed class TrainerWorker(IOptions<TrainerOptions> options, ITrainerCons
             {
                 db = await ScoreDatabase.OpenAsync(new ScoreDatabaseOptions { CommandLineConnection = database.ConnectionString }, loggers, stoppingToken);
                 logger.LogInformation("Trainer records to {Database}", db.Description);
+                observer?.DatabaseOpened(db.DataSource);
             }
+            observer?.DeviceInUse(device.ToString(), device.Type == DeviceType.Cuda ? () => Torch.Torch.Cuda.MemoryAllocated(device.Index) : null);
             // A resumed run keeps its checkpoint's architecture; a new one takes the configured preset.
             var config = File.Exists(Path.Combine(o.CheckpointDirectory, Checkpoint.ConfigFile))
                 ? Checkpoint.LoadConfig(o.CheckpointDirectory)
@@ -51,13 +57,16 @@ public sealed class TrainerWorker(IOptions<TrainerOptions> options, ITrainerCons
             model.To(device);
             if (o.ReferenceCheckpoint is { } referencePath) reference = Checkpoint.LoadModel(referencePath, device);
             var gmms = db is null ? null : new GmmModelStore(db.DataSource);
+            StreamingTrainer? running = null;
             using var trainer = new StreamingTrainer(model, o, db is null ? null : new TrainingRunStore(db.DataSource, logger: loggers.CreateLogger<TrainingRunStore>()),
                 loggers.CreateLogger<StreamingTrainer>())
             {
                 Reference = reference,
                 GmmLookup = gmms is null ? null : (version, ct) => gmms.GetAsync(version, ct),
                 Events = events is null ? null : events.Publish,
+                StepCompleted = observer is null ? null : report => observer.TrainerStep(Figures(report, running!.Objective)),
             };
+            running = trainer;
             using var consumer = consumers.Create(o);
             try
             {
@@ -80,5 +89,15 @@ public sealed class TrainerWorker(IOptions<TrainerOptions> options, ITrainerCons
             reference?.Dispose();
             if (db is not null) await db.DisposeAsync();
         }
+    }
+
+    // Read on the training thread, between steps: the temperature of the step just taken, and phi after its meta-update.
+    private static TrainerStepFigures Figures(StepReport report, ITrainingObjective? objective)
+    {
+        double? temperature = objective is StrategyObjective { Strategy: LossShapeStrategy shape } ? shape.Options.TemperatureAt(Math.Max(0, report.Step - 1)) : null;
+        var phi = (objective as MetaEmObjective)?.Strategy.Phi;
+        return new TrainerStepFigures(report.Step, report.TotalSteps, report.Loss, report.LearningRate, report.TokensPerSecond,
+            report.ValidationLoss is { } valid && valid.TryGetValue(HeldOutLoss.AllDomains, out var all) ? all : null, temperature,
+            phi is null ? null : Enumerable.Range(0, phi.Components).Select(phi.Precision).ToArray(), phi?.MixingWeights());
     }
 }
