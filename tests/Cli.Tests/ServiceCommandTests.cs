@@ -56,11 +56,11 @@ public sealed class ServiceCommandTests : IDisposable
     }
 
     [Fact]
-    public void The_corpus_trainer_keeps_the_name_train()
+    public void Train_help_is_the_corpus_trainer_s_and_names_the_service_form()
     {
         var run = CliRunner.Run("train", "--help");
         run.ExitCode.Should().Be(0, run.Stderr);
-        run.Stdout.Should().Contain("--corpus").And.NotContain("scored-batches");
+        run.Stdout.Should().Contain("--corpus").And.Contain("train-stream --help");
     }
 
     [Fact]
