@@ -10,7 +10,7 @@ NATIVE_LIB  := $(NATIVE_OUT)/librwtorch.so
 NATIVE_SRC  := $(wildcard native/src/*.cpp native/include/*.h) native/CMakeLists.txt
 # Debian packages the build and the tests need; the benchmark adds its Python reference.
 # libopenblas0-pthread replaces the reference BLAS that libtorch-dev links by default (about 15x faster matmul).
-APT_BUILD   := cmake g++ make libtorch-dev libopenblas0-pthread postgresql
+APT_BUILD   := cmake g++ make libtorch-dev libopenblas0-pthread postgresql chromium
 APT_BENCH   := python3 python3-torch python3-sklearn
 
 .PHONY: build deps deps-bench native test demo bench clean

@@ -99,7 +99,7 @@ public static class ReportRenderer
         dl.summary dd { margin: 0; }
         .report-section { display: flex; flex-wrap: wrap; gap: 20px; }
         .report-section > h2, .report-section > p.note, .report-section > table, .report-section > ul.notes { flex-basis: 100%; }
-        figure.chart { margin: 0; flex: 1 1 680px; max-width: 740px; border: 1px solid #e4e4e4; border-radius: 6px; padding: 12px; box-sizing: border-box; }
+        figure.chart { margin: 0; flex: 1 1 600px; max-width: 740px; border: 1px solid #e4e4e4; border-radius: 6px; padding: 12px; box-sizing: border-box; }
         svg.plot { width: 100%; height: auto; display: block; font-size: 12px; }
         .grid { stroke: #ececec; stroke-width: 1; }
         .tick, .axis-line { stroke: #444; stroke-width: 1; }

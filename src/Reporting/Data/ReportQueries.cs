@@ -6,9 +6,20 @@ namespace Reweighting.Reporting;
 /// <summary>The report's SQL, against the views and tables of infra/sql.</summary>
 internal static class ReportQueries
 {
+    /// <summary>The label counts and the sample each read every latest score (about 10 s per million documents here):
+    /// more than Npgsql's default 30 s on a large store.</summary>
+    private const int CommandTimeoutSeconds = 600;
+
+    private static NpgsqlCommand Command(NpgsqlDataSource db, string sql)
+    {
+        var cmd = db.CreateCommand(sql);
+        cmd.CommandTimeout = CommandTimeoutSeconds;
+        return cmd;
+    }
+
     public static async Task<List<(TrainingRun Run, string Config)>> RunsAsync(NpgsqlDataSource db, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand(
+        await using var cmd = Command(db, 
             "SELECT run_id, model, strategy, status, started_at, config::text FROM training_runs ORDER BY started_at, run_id");
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         var runs = new List<(TrainingRun, string)>();
@@ -20,7 +31,7 @@ internal static class ReportQueries
 
     public static async Task<List<LabelCount>> LabelMixAsync(NpgsqlDataSource db, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand("""
+        await using var cmd = Command(db, """
             SELECT COALESCE(domain, '(none)'), label::text, count(*)
             FROM labelled_documents GROUP BY 1, 2 ORDER BY 1, 2
             """);
@@ -35,7 +46,7 @@ internal static class ReportQueries
     /// no session seed and gives the same rows whatever the scan order or parallelism.</summary>
     public static async Task<List<ScoredPoint>> SampleAsync(NpgsqlDataSource db, int limit, long seed, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand("""
+        await using var cmd = Command(db, """
             SELECT document_id, domain, label::text, loss_mean, loss_variance
             FROM labelled_documents
             ORDER BY hashtextextended(document_id, $1), document_id
@@ -53,7 +64,7 @@ internal static class ReportQueries
 
     public static async Task<List<MetricSeries>> MetricsAsync(NpgsqlDataSource db, string[] runIds, string[] names, int maxPoints, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand("""
+        await using var cmd = Command(db, """
             SELECT run_id, name, step, value FROM training_metrics
             WHERE run_id = ANY($1) AND name = ANY($2)
             ORDER BY run_id, name, step
@@ -87,7 +98,7 @@ internal static class ReportQueries
     public static async Task<List<PhiSnapshot>> PhiAsync(NpgsqlDataSource db, string[] runIds, CancellationToken ct)
     {
         // The enum orders gmm-init before meta, so at a shared step the meta update comes last.
-        await using var cmd = db.CreateCommand("""
+        await using var cmd = Command(db, """
             SELECT run_id, step, source::text, centres, lambdas, pis FROM cluster_parameters
             WHERE run_id = ANY($1) ORDER BY run_id, step, source
             """);

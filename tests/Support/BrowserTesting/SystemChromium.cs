@@ -16,7 +16,7 @@ public static class SystemChromium
         if (Environment.GetEnvironmentVariable(ExecutableVariable) is { Length: > 0 } configured)
             return File.Exists(configured)
                 ? configured
-                : throw new BrowserNotInstalledException($"{ExecutableVariable}={configured}, but there is no such file.");
+                : throw new BrowserNotInstalledException($"{ExecutableVariable}={configured}, but there is no such file: fix or unset the variable (unset, the system chromium from `apt-get install -y chromium` is used).");
         return KnownPaths.FirstOrDefault(File.Exists) ?? throw new BrowserNotInstalledException(
             $"chromium is not installed (looked for {string.Join(" and ", KnownPaths)}): the browser tests need the system browser. " +
             $"Install it with `apt-get install -y chromium` (or `make deps`), or point {ExecutableVariable} at a chromium executable.");
