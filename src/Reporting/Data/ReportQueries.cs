@@ -19,7 +19,7 @@ internal static class ReportQueries
 
     public static async Task<List<(TrainingRun Run, string Config)>> RunsAsync(NpgsqlDataSource db, CancellationToken ct)
     {
-        await using var cmd = Command(db, 
+        await using var cmd = Command(db,
             "SELECT run_id, model, strategy, status, started_at, config::text FROM training_runs ORDER BY started_at, run_id");
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         var runs = new List<(TrainingRun, string)>();
