@@ -45,7 +45,7 @@ internal static class DashboardPage
         .card .detail { color: #555; font-size: 0.85rem; font-variant-numeric: tabular-nums; }
         [hidden] { display: none !important; }
         table { border-collapse: collapse; font-size: 0.9rem; margin: 8px 0; }
-        caption { text-align: left; font-weight: 600; padding: 4px 0; }
+        caption { text-align: left; font-weight: 600; padding: 4px 0; white-space: nowrap; }
         th, td { border: 1px solid #ddd; padding: 4px 8px; text-align: left; font-variant-numeric: tabular-nums; }
         th { background: #f6f6f6; }
         .report-section { display: flex; flex-wrap: wrap; gap: 20px; }

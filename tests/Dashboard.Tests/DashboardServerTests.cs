@@ -34,7 +34,12 @@ public sealed class DashboardServerTests
 
         await dashboard.Events.PublishAsync(new ScorerStarted("scorer-1", "tiny-proxy", null));
         await dashboard.Events.PublishAsync(new BatchScored(Guid.NewGuid(), "scorer-1", 5, 0, null));
-        await DashboardHost.EventuallyAsync(async () => (await dashboard.Http.GetAsync("/health")).StatusCode == HttpStatusCode.OK, "healthy");
+        // The bus delivers events of different types concurrently: wait for both.
+        await DashboardHost.EventuallyAsync(async () =>
+        {
+            var response = await dashboard.Http.GetAsync("/health");
+            return response.StatusCode == HttpStatusCode.OK && (await response.Content.ReadAsStringAsync()).Contains("\"last_activity\"");
+        }, "healthy, with the batch's time");
 
         var health = JsonDocument.Parse(await dashboard.GetStringAsync("/health")).RootElement;
         health.GetProperty("status").GetString().Should().Be("running");

@@ -23,15 +23,15 @@ public sealed class ScorerDashboardTests(PostgresCluster postgres)
         public IProducer<byte[], byte[]> ScoredBatchProducer(ProducerConfig config) => cluster.ProducerBuilder<byte[], byte[]>(config).Build();
     }
 
-    [Fact]
-    public async Task A_running_scorer_reports_its_documents_tokens_latency_and_gmm_version_and_its_rows_become_charts()
+    /// <summary>A scorer host with its dashboard, fed 20 documents and one oversize record.</summary>
+    internal static async Task<DashboardHost> StartScorerAsync(PostgresCluster postgres)
     {
         var kafka = new InMemoryKafkaCluster();
         kafka.CreateTopic(Topics.Documents, 2);
         kafka.CreateTopic(Topics.DocumentsDeadLetter, 1);
         kafka.CreateTopic(Topics.ScoredBatches, 2);
         var db = await postgres.CreateDatabaseAsync();
-        await using var dashboard = await DashboardHost.StartAsync(DashboardComponents.Scorer, builder =>
+        var dashboard = await DashboardHost.StartAsync(DashboardComponents.Scorer, builder =>
         {
             builder.Services.AddSingleton<IScorerKafkaClients>(new InMemoryClients(kafka));
             builder.Services.AddScorer(builder.Configuration);
@@ -42,14 +42,17 @@ public sealed class ScorerDashboardTests(PostgresCluster postgres)
             ["Scorer:DrainTimeout"] = "00:00:03", ["Scorer:DocumentLimits:MaxTextChars"] = "1000", ["Scorer:Labelling:WarmUpDocuments"] = "10",
             ["Scorer:Outbox:PollInterval"] = "00:00:00.200",
         });
-        using (var producer = kafka.CreateProducer<string, byte[]>(new ProducerConfig()))
-        {
-            var random = new Random(3);
-            for (var i = 0; i < 20; i++)
-                await producer.ProduceAsync(Topics.Documents, new Message<string, byte[]> { Key = $"d{i}", Value = new DocumentRecord($"d{i}", Corpus.Text(random)).ToUtf8Json() });
-            await producer.ProduceAsync(Topics.Documents, new Message<string, byte[]> { Key = "big", Value = new DocumentRecord("big", new string('x', 1001)).ToUtf8Json() });
-        }
+        using var producer = kafka.CreateProducer<string, byte[]>(new ProducerConfig());
+        var random = new Random(3);
+        for (var i = 0; i < 20; i++)
+            await producer.ProduceAsync(Topics.Documents, new Message<string, byte[]> { Key = $"d{i}", Value = new DocumentRecord($"d{i}", Corpus.Text(random)).ToUtf8Json() });
+        await producer.ProduceAsync(Topics.Documents, new Message<string, byte[]> { Key = "big", Value = new DocumentRecord("big", new string('x', 1001)).ToUtf8Json() });
+        return dashboard;
+    }
 
+    /// <summary>/metrics once the 20 documents, the dead letter and a GMM version are in.</summary>
+    internal static async Task<IReadOnlyDictionary<string, PromFamily>> WaitUntilScoredAsync(DashboardHost dashboard)
+    {
         IReadOnlyDictionary<string, PromFamily> families = new Dictionary<string, PromFamily>();
         await DashboardHost.EventuallyAsync(async () =>
         {
@@ -57,6 +60,15 @@ public sealed class ScorerDashboardTests(PostgresCluster postgres)
             return families["reweight_documents_scored_total"].Samples[0].Value == 20 && families["reweight_dead_letters_total"].Samples[0].Value == 1
                 && families.ContainsKey("reweight_gmm_version");
         }, "20 documents, 1 dead letter and a GMM version on /metrics", timeoutMs: 60_000);
+        return families;
+    }
+
+    [Fact]
+    public async Task A_running_scorer_reports_its_documents_tokens_latency_and_gmm_version_and_its_rows_become_charts()
+    {
+        await using var dashboard = await StartScorerAsync(postgres);
+
+        var families = await WaitUntilScoredAsync(dashboard);
 
         families["reweight_tokens_scored_total"].Samples[0].Value.Should().BeGreaterThan(20);
         var latency = families["reweight_batch_latency_seconds"].Samples;

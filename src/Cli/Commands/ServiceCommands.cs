@@ -48,7 +48,6 @@ internal static class ServiceCommands
             Started = PrintDashboard,
             ExitCode = (host, _) => ServiceCommand.AnyWorkerFailed(host) ? 1 : 0,
         };
-        command.AddSetting(DashboardUrlsOption(DashboardOptions.ScorerPort), $"{DashboardOptions.Section}:Urls");
         command.AddSetting(new Option<string?>("--bootstrap-servers")
         {
             Description = $"Kafka bootstrap servers, host:port[,host:port] (Scorer:BootstrapServers; default ${KafkaVariable}, else localhost:9092)",
@@ -65,6 +64,7 @@ internal static class ServiceCommands
             Description = "auto (CUDA when present), cpu, cuda or cuda:N (Scorer:Device)",
             HelpName = "device",
         }, $"{ScorerOptions.Section}:Device");
+        command.AddSetting(DashboardUrlsOption(DashboardOptions.ScorerPort), $"{DashboardOptions.Section}:Urls");
         return command;
     }
 
@@ -107,7 +107,6 @@ internal static class ServiceCommands
             ExitCode = (host, parse) => TrainerExitCode(host, parse.GetValue(json)),
         };
         command.Options.Add(json);
-        command.AddSetting(DashboardUrlsOption(DashboardOptions.TrainerPort), $"{DashboardOptions.Section}:Urls");
         command.AddSetting(new Option<string?>("--bootstrap-servers")
         {
             Description = $"Kafka bootstrap servers, host:port[,host:port] (Kafka:BootstrapServers; default ${KafkaVariable})",
@@ -139,6 +138,7 @@ internal static class ServiceCommands
             Description = "Share of the stream held out for validation when there is no file, in [0, 1) (Trainer:ValidationFraction)",
             HelpName = "share",
         }, $"{TrainerOptions.Section}:ValidationFraction");
+        command.AddSetting(DashboardUrlsOption(DashboardOptions.TrainerPort), $"{DashboardOptions.Section}:Urls");
         return command;
     }
 
