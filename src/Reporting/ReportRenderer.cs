@@ -85,8 +85,8 @@ public static class ReportRenderer
         return html.Append("</tbody></table>\n").ToString();
     }
 
-    /// <summary>System fonts only: the page must render with no network.</summary>
-    private const string Stylesheet = """
+    /// <summary>The page's CSS, for a page that embeds <see cref="RenderCharts"/> (system fonts only: no network).</summary>
+    public const string Stylesheet = """
         :root { color-scheme: light; }
         body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; margin: 0 auto; max-width: 1540px; padding: 0 24px 48px; color: #1b1b1b; background: #fff; }
         header { border-bottom: 1px solid #ddd; margin-bottom: 8px; }
