@@ -32,6 +32,10 @@ public sealed class ChartsFragment(ILogger<ChartsFragment> logger, TimeProvider?
             _last = (_time.GetUtcNow(), html);
             return html;
         }
+        catch (ObjectDisposedException)
+        {
+            return "<p class=\"note database-closed\">The service's worker has stopped and closed its database.</p>";
+        }
         catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
         {
             logger.LogWarning("The dashboard could not read its charts from PostgreSQL: {Reason}", e.Message);
