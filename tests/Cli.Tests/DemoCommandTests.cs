@@ -22,12 +22,16 @@ public sealed class DemoCommandTests
         var streamed = long.Parse(Regex.Match(run.Stderr, @"(\d+) documents to stream").Groups[1].Value);
         streamed.Should().BeGreaterThan(200);
         foreach (var section in new[] { "Label mix per domain", "'noisy' vs the injected noise", "Noisiest documents", "Validation loss on clean held-out documents",
-                                        "meta-em vs uniform after 12 steps", "SQL to run next", "query summary" })
+                                        "meta-em vs uniform after 12 steps", "SQL to run next", "query summary", "report.html" })
             run.Stdout.Should().Contain(section);
         run.Stdout.Should().Contain($"Documents scored and stored in PostgreSQL: {streamed} (2 malformed records dead-lettered)");
         // The progress of every stage is shown.
         run.Stderr.Should().Contain("training the proxy").And.Contain("scoring: the scorer service").And.Contain("GMM version 1")
             .And.Contain("training run demo-").And.Contain("(completed)");
+
+        var report = await File.ReadAllTextAsync(Path.Combine(dir.Path, "out", "report.html"));
+        Regex.Matches(report, "<circle class=\"point label-").Count.Should().Be((int)streamed, "the report plots every scored document of so small a run");
+        report.Should().Contain("gmm-ellipse").And.Contain("data-run=\"demo-");
 
         await using var server = new EmbeddedPostgres(new EmbeddedPostgresOptions { DataDirectory = pgData, Durable = false });
         await server.StartAsync();

@@ -68,7 +68,8 @@ internal sealed class DemoRun(DemoSettings settings)
             runs.Add(await TrainAsync(kafka, database.ConnectionString, strategy, (int)steps, tokenizer, proxyDir, validationFile, outDir, scoring.LatestGmmVersion, ct));
 
         Outcome = await DemoSummary.ReadAsync(database.ConnectionString, corpus, scoring, runs, ct);
-        DemoSummary.Print(Outcome, settings, database.QueryHint, clock.Elapsed);
+        var report = await WriteReportAsync(database.ConnectionString, outDir, ct);
+        DemoSummary.Print(Outcome, settings, database.QueryHint, report, clock.Elapsed);
         return 0;
     }
 
@@ -315,6 +316,18 @@ internal sealed class DemoRun(DemoSettings settings)
         var phiUpdates = events.All<ClusterParametersUpdated>().Count;
         Stage($"run {runId}: {result.Step} steps in {elapsed.TotalSeconds:F0} s ({result.StopReason}){(phiUpdates > 0 ? $", {phiUpdates} phi updates recorded" : "")}");
         return new TrainingRunOutcome(runId, strategy, result.Step, elapsed);
+    }
+
+    /// <summary>The pictures of this run (`reweight report`): one self-contained HTML file.</summary>
+    private async Task<string> WriteReportAsync(string connection, string outDir, CancellationToken ct)
+    {
+        await using var db = NpgsqlDataSource.Create(connection);
+        var data = await Reporting.ReportData.LoadAsync(db, new Reporting.ReportOptions { Seed = settings.Seed }, ct);
+        var path = Path.Combine(outDir, "report.html");
+        var html = Reporting.ReportRenderer.RenderPage(data, "Reweighting demo");
+        Text.IO.AtomicFile.Write(path, stream => stream.Write(System.Text.Encoding.UTF8.GetBytes(html)));
+        Stage($"report with the charts of this run: {path}");
+        return path;
     }
 
     // ---- plumbing ----------------------------------------------------------------------------------------------------

@@ -101,7 +101,7 @@ internal static class DemoSummary
         return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct));
     }
 
-    public static void Print(DemoOutcome o, DemoSettings settings, string queryHint, TimeSpan elapsed)
+    public static void Print(DemoOutcome o, DemoSettings settings, string queryHint, string report, TimeSpan elapsed)
     {
         var w = Console.Out;
         w.WriteLine();
@@ -155,6 +155,9 @@ internal static class DemoSummary
         w.WriteLine("  SELECT document_id, domain, loss_mean, loss_variance, label_confidence, snippet FROM noisy_documents ORDER BY label_confidence DESC LIMIT 20;");
         w.WriteLine("  SELECT run_id, step, value FROM training_metrics WHERE name = 'valid_loss' ORDER BY run_id, step;");
         w.WriteLine("  SELECT run_id, step, source, centres, lambdas, pis FROM cluster_parameters ORDER BY run_id, step;");
+        w.WriteLine();
+        w.WriteLine($"Charts (GMM clustering in the (mean, variance) plane, label mix, loss curves, phi): {report}");
+        w.WriteLine($"  {(settings.Database is null ? queryHint + " " : "")}./reweight report --out report.html   rebuilds it from the database");
         w.WriteLine();
         w.WriteLine($"Done in {elapsed:mm\\:ss}.");
     }
