@@ -228,6 +228,13 @@ public sealed class DashboardServerTests
         {
             defaultHolder?.Stop();
         }
+
+        // Free again (when this test was the one holding it): the default is the loopback address on the scorer's port.
+        if (defaultHolder is not null)
+        {
+            await using var dashboard = await DashboardHost.StartAsync(DashboardComponents.Scorer, settings: new Dictionary<string, string?> { ["Dashboard:Urls"] = null });
+            dashboard.Server.Addresses.Should().Equal($"http://127.0.0.1:{DashboardOptions.ScorerPort}");
+        }
     }
 
     [Fact]
