@@ -24,6 +24,9 @@ public sealed class ScorerWorker(
     // After the pipeline stops, the relay gets this long to publish the batches it committed last.
     private static readonly TimeSpan RelayDrainTimeout = TimeSpan.FromSeconds(10);
 
+    // How often librdkafka reports the consumer's statistics (per-partition lag) to a monitor, unless configured.
+    private static readonly TimeSpan StatisticsInterval = TimeSpan.FromSeconds(5);
+
     /// <summary>The running pipeline, once started (for health checks and tests).</summary>
     public ScorerPipeline? Pipeline { get; private set; }
 
@@ -123,8 +126,6 @@ public sealed class ScorerWorker(
         config.StatisticsIntervalMs ??= (int)StatisticsInterval.TotalMilliseconds;
         return kafka.ConsumerBuilder(config).SetStatisticsHandler((_, json) => observer.ConsumerStatistics(json));
     }
-
-    private static readonly TimeSpan StatisticsInterval = TimeSpan.FromSeconds(5);
 
     /// <summary>Hands the monitor each batch's latency (first record consumed to commit): the pipeline measures it and logs
     /// it at Debug as the structured value LatencyMs of its per-batch line, whatever the log level, so the tap reads it
