@@ -60,8 +60,9 @@ public sealed class ScorerWorker(
             Relay = relay;
             using var producer = kafka.DeadLetterProducer(ScorerKafkaConfig.DeadLetterProducer(settings));
             Pipeline = new ScorerPipeline(settings, ConsumerBuilder(settings), producer, scorer, active,
-                database.DataSource, observer is null ? loggers : new BatchLatencyTap(loggers, observer), time)
+                database.DataSource, loggers, time)
             {
+                BatchLatency = observer is null ? null : observer.BatchLatency,
                 Events = e =>
                 {
                     if (e is BatchScored) relay.Notify();
@@ -125,37 +126,5 @@ public sealed class ScorerWorker(
         if (observer is null) return kafka.ConsumerBuilder(config);
         config.StatisticsIntervalMs ??= (int)StatisticsInterval.TotalMilliseconds;
         return kafka.ConsumerBuilder(config).SetStatisticsHandler((_, json) => observer.ConsumerStatistics(json));
-    }
-
-    /// <summary>Hands the monitor each batch's latency (first record consumed to commit): the pipeline measures it and logs
-    /// it at Debug as the structured value LatencyMs of its per-batch line, whatever the log level, so the tap reads it
-    /// there rather than the pipeline growing a second reporting channel.</summary>
-    private sealed class BatchLatencyTap(ILoggerFactory inner, IPipelineObserver observer) : ILoggerFactory
-    {
-        public ILogger CreateLogger(string categoryName)
-        {
-            var logger = inner.CreateLogger(categoryName);
-            return categoryName == typeof(ScorerPipeline).FullName ? new Tap(logger, observer) : logger;
-        }
-
-        public void AddProvider(ILoggerProvider provider) => inner.AddProvider(provider);
-
-        // The host owns the factory underneath.
-        public void Dispose() { }
-
-        private sealed class Tap(ILogger inner, IPipelineObserver observer) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => inner.BeginScope(state);
-
-            public bool IsEnabled(LogLevel logLevel) => logLevel == LogLevel.Debug || inner.IsEnabled(logLevel);
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                if (logLevel == LogLevel.Debug && state is IReadOnlyList<KeyValuePair<string, object?>> values)
-                    foreach (var (key, value) in values)
-                        if (key == "LatencyMs" && value is double ms) observer.BatchLatency(TimeSpan.FromMilliseconds(ms));
-                if (inner.IsEnabled(logLevel)) inner.Log(logLevel, eventId, state, exception, formatter);
-            }
-        }
     }
 }

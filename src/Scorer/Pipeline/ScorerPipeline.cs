@@ -82,6 +82,10 @@ public sealed partial class ScorerPipeline
     /// <see cref="BatchScored"/> after each commit, <see cref="ScorerStopped"/>): hand them on, do not block.</summary>
     public Action<ControlEvent>? Events { get; init; }
 
+    /// <summary>Receives each stored batch's latency, from its first consumed record to its commit (for monitoring), on
+    /// the loop thread: do not block.</summary>
+    public Action<TimeSpan>? BatchLatency { get; init; }
+
     /// <summary>Test seam: called at "consumed", "scored" and "stored" (after COMMIT, before Kafka hears of it); throw to crash there.</summary>
     internal Action<string>? Fault { get; set; }
 
@@ -299,8 +303,16 @@ public sealed partial class ScorerPipeline
                 _logger.LogError(e, "The labeller failed to observe batch {BatchId}; scoring goes on", batch.BatchId);
             }
             Raise(new BatchScored(batch.BatchId, _options.InstanceId, batch.Scores.Count, _batch.DeadLetters.Count, _batch.Gmm?.Version));
-            _progress.Batch(batch.Scores.Count, batch.Scores.Sum(s => (long)s.TokenCount), _batch.DeadLetters.Count,
-                _time.GetElapsedTime(latencyFrom), scoring, writing);
+            var latency = _time.GetElapsedTime(latencyFrom);
+            _progress.Batch(batch.Scores.Count, batch.Scores.Sum(s => (long)s.TokenCount), _batch.DeadLetters.Count, latency, scoring, writing);
+            try
+            {
+                BatchLatency?.Invoke(latency);
+            }
+            catch (Exception e)
+            {
+                _logger.LogWarning(e, "The batch latency observer failed");
+            }
         }
         StoreKafkaOffsets();
         _batch.Clear();
