@@ -14,6 +14,8 @@ internal static class DashboardPage
     /// <summary>The page of a <paramref name="component"/>'s dashboard.</summary>
     public static string Html(string component, TimeSpan chartsInterval) =>
         Template
+            // The charts are the report's: its stylesheet first, the dashboard's own rules after it.
+            .Replace("{{REPORT_CSS}}", Reporting.ReportRenderer.Stylesheet)
             .Replace("{{COMPONENT}}", WebUtility.HtmlEncode(component))
             .Replace("{{STATUS_MS}}", ((int)StatusInterval.TotalMilliseconds).ToString(CultureInfo.InvariantCulture))
             .Replace("{{CHARTS_MS}}", ((int)chartsInterval.TotalMilliseconds).ToString(CultureInfo.InvariantCulture));
@@ -27,7 +29,9 @@ internal static class DashboardPage
         <link rel="icon" href="data:,">
         <title>reweight {{COMPONENT}} dashboard</title>
         <style>
+        {{REPORT_CSS}}
         :root { color-scheme: light; }
+        caption { white-space: nowrap; }
         body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; margin: 0 auto; max-width: 1540px; padding: 0 24px 48px; color: #1b1b1b; background: #fff; }
         header { display: flex; align-items: baseline; gap: 16px; border-bottom: 1px solid #ddd; }
         h1 { font-size: 1.5rem; margin: 18px 0 10px; }
@@ -44,23 +48,6 @@ internal static class DashboardPage
         .card .value { font-size: 1.45rem; font-weight: 600; font-variant-numeric: tabular-nums; }
         .card .detail { color: #555; font-size: 0.85rem; font-variant-numeric: tabular-nums; }
         [hidden] { display: none !important; }
-        table { border-collapse: collapse; font-size: 0.9rem; margin: 8px 0; }
-        caption { text-align: left; font-weight: 600; padding: 4px 0; white-space: nowrap; }
-        th, td { border: 1px solid #ddd; padding: 4px 8px; text-align: left; font-variant-numeric: tabular-nums; }
-        th { background: #f6f6f6; }
-        .report-section { display: flex; flex-wrap: wrap; gap: 20px; }
-        .report-section > h2, .report-section > p.note, .report-section > table, .report-section > ul.notes { flex-basis: 100%; }
-        figure.chart { margin: 0; flex: 1 1 620px; max-width: 740px; border: 1px solid #e4e4e4; border-radius: 6px; padding: 12px; box-sizing: border-box; }
-        svg.plot { width: 100%; height: auto; display: block; font-size: 12px; }
-        .grid { stroke: #ececec; stroke-width: 1; }
-        .tick, .axis-line { stroke: #444; stroke-width: 1; }
-        .tick-label, .category-label, .bar-total { fill: #333; font-size: 11px; }
-        .axis-title { fill: #222; font-size: 12.5px; font-weight: 600; }
-        circle.point { fill-opacity: 0.55; }
-        ul.legend { list-style: none; padding: 0; margin: 8px 0 4px; display: flex; flex-wrap: wrap; gap: 4px 16px; font-size: 0.9rem; }
-        ul.legend li { display: flex; align-items: center; gap: 6px; }
-        figcaption { color: #444; font-size: 0.86rem; line-height: 1.35; margin-top: 4px; }
-        p.note { color: #6a4a00; background: #fff8e5; border: 1px solid #f0dfa8; border-radius: 4px; padding: 8px 12px; }
         </style>
         </head>
         <body data-component="{{COMPONENT}}">
