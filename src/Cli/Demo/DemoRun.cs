@@ -10,6 +10,7 @@ using Reweighting.Cli.Commands;
 using Reweighting.Cli.Streaming;
 using Reweighting.Contracts;
 using Reweighting.Contracts.Control;
+using Reweighting.Dashboard;
 using Reweighting.Gmm;
 using Reweighting.Kafka.InProcess;
 using Reweighting.Messaging;
@@ -225,7 +226,7 @@ internal sealed class DemoRun(DemoSettings settings)
             ["Scorer:Labelling:LabelRule"] = settings.LabelRule, ["Scorer:Labelling:Components"] = settings.Components.ToString(), ["Scorer:Outbox:PollInterval"] = "00:00:00.250",
         };
         var events = new DemoEvents();
-        using var host = BuildHost(config, events, services =>
+        using var host = BuildHost(config, events, DashboardComponents.Scorer, services =>
         {
             services.AddSingleton<IScorerKafkaClients>(new InProcessScorerClients(kafka));
             services.AddScorer(new ConfigurationBuilder().AddInMemoryCollection(config).Build());
@@ -243,6 +244,7 @@ internal sealed class DemoRun(DemoSettings settings)
             else if (e is GmmRefitted g) progress.Report($"  GMM version {g.Version} fitted on {g.SampleCount:N0} documents (K={g.Components})", force: true);
         };
         await host.StartAsync(ct);
+        AnnounceDashboard(host);
         await events.ScoredAsync(records).WaitAsync(ct);
         // The relay publishes what the scorer committed, and the labeller relabels the warm-up's provisional rows.
         await WaitForAsync(connection, "SELECT (SELECT count(*) FROM scored_batch_outbox WHERE published_at IS NULL) + (SELECT count(*) FROM sample_scores WHERE gmm_version IS NULL)",
@@ -299,7 +301,7 @@ internal sealed class DemoRun(DemoSettings settings)
         // Weigh with the scorer's final GMM (the stream's first batches were scored before its warm-up fit).
         if (gmmVersion is { } version) config["Trainer:GmmVersion"] = version.ToString();
         var events = new DemoEvents();
-        using var host = BuildHost(config, events, services =>
+        using var host = BuildHost(config, events, DashboardComponents.Trainer, services =>
         {
             services.AddSingleton<ITrainerConsumerFactory>(new InProcessTrainerConsumers(kafka));
             services.AddTrainer(new ConfigurationBuilder().AddInMemoryCollection(config).Build());
@@ -307,6 +309,7 @@ internal sealed class DemoRun(DemoSettings settings)
         Stage($"training run {runId}: the trainer service consumes '{Topics.ScoredBatches}' with strategy {strategy}, {steps} steps");
         var started = clock.Elapsed;
         await host.StartAsync(ct);
+        AnnounceDashboard(host);
         // The worker stops the host when its run ends (RunAsync would dispose it before the result is read).
         await host.WaitForShutdownAsync(ct);
         ct.ThrowIfCancellationRequested();
@@ -332,8 +335,9 @@ internal sealed class DemoRun(DemoSettings settings)
 
     // ---- plumbing ----------------------------------------------------------------------------------------------------
 
-    private IHost BuildHost(Dictionary<string, string?> config, DemoEvents events, Action<IServiceCollection> services)
+    private IHost BuildHost(Dictionary<string, string?> config, DemoEvents events, string component, Action<IServiceCollection> services)
     {
+        config["Dashboard:Enabled"] = settings.Dashboard ? "true" : "false";
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(config);
         builder.Logging.ClearProviders();
@@ -341,8 +345,16 @@ internal sealed class DemoRun(DemoSettings settings)
         builder.Logging.AddProvider(new DemoLogProvider(line => progress.Report("  " + line), settings.Verbose));
         builder.Services.AddSingleton(events);
         builder.Services.AddControlBus(x => x.AddConsumer<DemoEventConsumer>());
+        // The service's live dashboard, as `reweight score` / `reweight train` serve it (a busy port only warns).
+        builder.Services.AddDashboard(builder.Configuration, component);
         services(builder.Services);
         return builder.Build();
+    }
+
+    private void AnnounceDashboard(IHost host)
+    {
+        if (host.Services.GetRequiredService<DashboardServer>().Addresses is { Count: > 0 } urls)
+            progress.Report($"  live dashboard while this stage runs: {string.Join(", ", urls)}", force: true);
     }
 
     private static async Task WaitForAsync(string connection, string countSql, TimeSpan limit, CancellationToken ct)

@@ -39,6 +39,9 @@ internal sealed record DemoSettings
     /// <summary>cpu or cuda[:n].</summary>
     public string Device { get; init; } = "cpu";
 
+    /// <summary>Serve the scorer's and the trainer's live dashboards while their stages run.</summary>
+    public bool Dashboard { get; init; } = true;
+
     /// <summary>Show the services' logs.</summary>
     public bool Verbose { get; init; }
 
