@@ -29,32 +29,38 @@ internal static class CorpusCommands
             if (n < 1) throw new ArgumentException("--documents must be at least 1");
             if (fraction is < 0 or > 1 || double.IsNaN(fraction)) throw new ArgumentException("--noise must be between 0 and 1");
             var path = parse.GetValue(output)!;
-            var clean = fraction > 0 ? Path.Combine(Path.GetTempPath(), $"reweight-sample-{Guid.NewGuid():N}.jsonl") : path;
-            try
-            {
-                Text.IO.AtomicFile.Write(clean, stream =>
-                {
-                    using var gzip = clean.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new System.IO.Compression.GZipStream(stream, System.IO.Compression.CompressionLevel.Optimal, leaveOpen: true) : null;
-                    using var writer = new StreamWriter(gzip ?? stream, new System.Text.UTF8Encoding(false), leaveOpen: true);
-                    foreach (var r in SampleCorpus.Generate(n, parse.GetValue(seed)))
-                        writer.WriteLine(JsonSerializer.Serialize(new { id = r.Id, domain = r.Domain, source = r.Source, text = r.Text }));
-                });
-                if (fraction > 0)
-                {
-                    var summary = new CorpusCorruptor(new CorruptionOptions(fraction, parse.GetValue(seed))).Run(clean, path);
-                    Console.Error.WriteLine($"{summary.Documents:N0} documents ({string.Join(", ", SampleCorpus.Domains)}), {summary.Corrupted:N0} replaced by noise: " +
-                                            string.Join(", ", summary.PerFamily.Select(f => $"{f.Key} {f.Value}")));
-                }
-                else Console.Error.WriteLine($"{n:N0} clean documents ({string.Join(", ", SampleCorpus.Domains)})");
-                Console.Error.WriteLine($"wrote {path}");
-                return 0;
-            }
-            finally
-            {
-                if (fraction > 0 && File.Exists(clean)) File.Delete(clean);
-            }
+            var summary = WriteSample(path, n, fraction, parse.GetValue(seed));
+            if (summary is not null)
+                Console.Error.WriteLine($"{summary.Documents:N0} documents ({string.Join(", ", SampleCorpus.Domains)}), {summary.Corrupted:N0} replaced by noise: " +
+                                        string.Join(", ", summary.PerFamily.Select(f => $"{f.Key} {f.Value}")));
+            else Console.Error.WriteLine($"{n:N0} clean documents ({string.Join(", ", SampleCorpus.Domains)})");
+            Console.Error.WriteLine($"wrote {path}");
+            return 0;
         }));
         return command;
+    }
+
+    /// <summary>Writes the sample corpus of <paramref name="documents"/> documents to <paramref name="path"/> (JSONL, or
+    /// .jsonl.gz), with <paramref name="fraction"/> of them replaced by labelled noise as `corpus corrupt` does; returns
+    /// the corruption's summary, or null for a clean corpus (fraction 0).</summary>
+    internal static CorruptionSummary? WriteSample(string path, int documents, double fraction, int seed)
+    {
+        var clean = fraction > 0 ? Path.Combine(Path.GetTempPath(), $"reweight-sample-{Guid.NewGuid():N}.jsonl") : path;
+        try
+        {
+            Text.IO.AtomicFile.Write(clean, stream =>
+            {
+                using var gzip = clean.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new System.IO.Compression.GZipStream(stream, System.IO.Compression.CompressionLevel.Optimal, leaveOpen: true) : null;
+                using var writer = new StreamWriter(gzip ?? stream, new System.Text.UTF8Encoding(false), leaveOpen: true);
+                foreach (var r in SampleCorpus.Generate(documents, seed))
+                    writer.WriteLine(JsonSerializer.Serialize(new { id = r.Id, domain = r.Domain, source = r.Source, text = r.Text }));
+            });
+            return fraction > 0 ? new CorpusCorruptor(new CorruptionOptions(fraction, seed)).Run(clean, path) : null;
+        }
+        finally
+        {
+            if (fraction > 0 && File.Exists(clean)) File.Delete(clean);
+        }
     }
 
     private static Command CorruptCommand()

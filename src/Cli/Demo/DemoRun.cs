@@ -22,9 +22,9 @@ using Reweighting.Storage.Embedded;
 using Reweighting.Storage.Models;
 using Reweighting.Storage.Writing;
 using Reweighting.Text.Corpus;
-using Reweighting.Text.Corpus.Corruption;
 using Reweighting.Text.Tokenization;
 using Reweighting.Trainer.Hosting;
+using Reweighting.Trainer.Streaming;
 using Reweighting.Torch;
 
 namespace Reweighting.Cli.Demo;
@@ -50,7 +50,9 @@ internal sealed class DemoRun(DemoSettings settings)
         Stage($"Reweighting demo: output in {outDir}");
 
         var corpus = PrepareCorpus(outDir);
-        var (tokenizer, proxyDir) = PrepareProxy(outDir, corpus, ct);
+        var tokenizer = PrepareTokenizer(outDir, corpus, ct);
+        var streamTokens = CorpusLoading.Encode(tokenizer, corpus.Stream, progress, "the stream");
+        var proxyDir = settings.Proxy ?? TrainProxy(outDir, tokenizer, streamTokens, ct);
         var validationFile = WriteValidation(outDir, corpus, tokenizer);
 
         await using var database = await OpenDatabaseAsync(ct);
@@ -62,7 +64,7 @@ internal sealed class DemoRun(DemoSettings settings)
         var records = Ingest(kafka, corpus);
         var scoring = await ScoreAsync(kafka, database.ConnectionString, proxyDir, records, ct);
 
-        var steps = Math.Max(1, Math.Min(settings.TrainSteps, corpus.TrainingTokens(tokenizer) / ((long)settings.BatchSize * settings.SequenceLength)));
+        var steps = Math.Max(1, Math.Min(settings.TrainSteps, streamTokens.Sum(t => t.Length + 1L) / ((long)settings.BatchSize * settings.SequenceLength)));
         if (steps < settings.TrainSteps) Stage($"the stream holds {steps} steps of {settings.BatchSize}x{settings.SequenceLength} tokens: each run trains {steps} steps");
         var runs = new List<TrainingRunOutcome>();
         foreach (var strategy in new[] { "uniform", settings.Strategy })
@@ -83,26 +85,12 @@ internal sealed class DemoRun(DemoSettings settings)
         string path;
         if (settings.Corpus is null)
         {
-            var clean = Path.Combine(outDir, "clean.jsonl");
             path = Path.Combine(outDir, "corpus.jsonl");
-            Text.IO.AtomicFile.Write(clean, stream =>
-            {
-                using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false), leaveOpen: true);
-                foreach (var r in SampleCorpus.Generate(settings.Documents, settings.Seed))
-                    writer.WriteLine(JsonSerializer.Serialize(new { id = r.Id, domain = r.Domain, source = r.Source, text = r.Text }));
-            });
-            if (settings.Noise > 0)
-            {
-                var summary = new CorpusCorruptor(new CorruptionOptions(settings.Noise, settings.Seed)).Run(clean, path);
-                File.Delete(clean);
-                Stage($"corpus: {summary.Documents:N0} generated documents ({string.Join(", ", SampleCorpus.Domains)}), {summary.Corrupted:N0} replaced by injected noise " +
-                      $"({string.Join(", ", summary.PerFamily.Select(f => $"{f.Key} {f.Value}"))})");
-            }
-            else
-            {
-                File.Move(clean, path, overwrite: true);
-                Stage($"corpus: {settings.Documents:N0} generated documents, no noise");
-            }
+            var summary = CorpusCommands.WriteSample(path, settings.Documents, settings.Noise, settings.Seed);
+            Stage(summary is null
+                ? $"corpus: {settings.Documents:N0} generated documents, no noise"
+                : $"corpus: {summary.Documents:N0} generated documents ({string.Join(", ", SampleCorpus.Domains)}), {summary.Corrupted:N0} replaced by injected noise " +
+                  $"({string.Join(", ", summary.PerFamily.Select(f => $"{f.Key} {f.Value}"))})");
         }
         else
         {
@@ -122,9 +110,9 @@ internal sealed class DemoRun(DemoSettings settings)
                 // No ground truth in the user's corpus: the summary leaves out the match with injected noise.
             }
         }
-        var heldOut = records.Where(r => CorpusLoading.IsHeldOut(r.Id, settings.HeldOutEvery)).ToList();
-        var stream = records.Where(r => !CorpusLoading.IsHeldOut(r.Id, settings.HeldOutEvery)).ToList();
-        var validation = heldOut.Where(r => truth is null || !truth.TryGetValue(r.Id, out var t) || !t.Noisy).ToList();
+        var split = records.ToLookup(r => CorpusLoading.IsHeldOut(r.Id, settings.HeldOutEvery));
+        var stream = split[false].ToList();
+        var validation = split[true].Where(r => truth is null || !truth.TryGetValue(r.Id, out var t) || !t.Noisy).ToList();
         if (stream.Count == 0 || validation.Count == 0) throw new InvalidDataException($"the corpus of {records.Count} documents is too small to hold out a validation set");
         Stage($"{stream.Count:N0} documents to stream, {validation.Count:N0} clean ones held out for validation");
         return new DemoCorpus(path, stream, validation, truth);
@@ -132,26 +120,31 @@ internal sealed class DemoRun(DemoSettings settings)
 
     // ---- proxy -------------------------------------------------------------------------------------------------------
 
-    private (BpeTokenizer Tokenizer, string ProxyDir) PrepareProxy(string outDir, DemoCorpus corpus, CancellationToken ct)
+    /// <summary>The given proxy's tokenizer, or one trained on the stream (saved beside the proxy to come).</summary>
+    private BpeTokenizer PrepareTokenizer(string outDir, DemoCorpus corpus, CancellationToken ct)
     {
         if (settings.Proxy is { } given)
         {
             Stage($"proxy: {given}");
-            return (BpeTokenizer.Load(given), given);
+            return BpeTokenizer.Load(given);
         }
         Stage($"training a {settings.VocabSize}-token BPE tokenizer on the stream ...");
         var tokenizer = BpeTrainer.Train(corpus.Stream.Select(r => r.Text), settings.VocabSize,
             new Progress<BpeTrainingProgress>(p => progress.Report($"  tokenizer {p.Phase}: {p.Done}/{p.Total}")), ct);
-        var tokenizerDir = Path.Combine(outDir, "tokenizer");
-        tokenizer.Save(tokenizerDir);
+        tokenizer.Save(Path.Combine(outDir, "tokenizer"));
+        return tokenizer;
+    }
 
+    /// <summary>Trains the proxy on the stream's tokens; returns its checkpoint directory.</summary>
+    private string TrainProxy(string outDir, BpeTokenizer tokenizer, IReadOnlyList<long[]> tokens, CancellationToken ct)
+    {
+        var tokenizerDir = Path.Combine(outDir, "tokenizer");
         var proxyDir = Path.Combine(outDir, $"proxy-{stamp}");
         var options = new TrainingOptions
         {
             Steps = settings.ProxySteps, BatchSize = settings.BatchSize, SequenceLength = settings.SequenceLength, LearningRate = 2e-3, MinLearningRate = 2e-4,
             WarmupSteps = Math.Max(1, settings.ProxySteps / 10), Device = settings.Device, Seed = (ulong)settings.Seed,
         }.Validate();
-        var tokens = corpus.Stream.Select(r => (IReadOnlyList<long>)tokenizer.Encode(r.Text).Select(t => (long)t).ToArray()).ToList();
         var data = new TokenStream(tokens, tokenizer.EndOfTextId, settings.SequenceLength, options.Seed);
         using var model = new GptModel(GptConfig.Preset("tiny", tokenizer.VocabSize), options.Seed);
         model.To(Device.Parse(settings.Device));
@@ -160,7 +153,7 @@ internal sealed class DemoRun(DemoSettings settings)
             .Run(progress: p => progress.Report($"  proxy step {p.Step}/{p.TotalSteps}  loss {p.Loss:F3}  {p.TokensPerSecond:F0} tok/s"), cancel: ct);
         ct.ThrowIfCancellationRequested();
         Stage($"proxy saved to {proxyDir}");
-        return (tokenizer, proxyDir);
+        return proxyDir;
     }
 
     /// <summary>The held-out clean documents as the trainer's validation file (token ids and domain per line).</summary>
@@ -168,9 +161,9 @@ internal sealed class DemoRun(DemoSettings settings)
     {
         var path = Path.Combine(outDir, "validation.jsonl");
         File.WriteAllLines(path, corpus.Validation
-            .Select(r => (Tokens: tokenizer.Encode(r.Text), r.Domain))
+            .Select(r => new ValidationDocument(tokenizer.Encode(r.Text), r.Domain ?? "default"))
             .Where(d => d.Tokens.Length >= 2)
-            .Select(d => JsonSerializer.Serialize(new { tokens = d.Tokens, domain = d.Domain ?? "default" })));
+            .Select(d => JsonSerializer.Serialize(d)));
         return path;
     }
 
@@ -373,10 +366,7 @@ internal sealed class DemoRun(DemoSettings settings)
 
 /// <summary>The demo's corpus: the documents streamed, the clean held-out ones, and the injected-noise ground truth when known.</summary>
 internal sealed record DemoCorpus(string Path, IReadOnlyList<CorpusRecord> Stream, IReadOnlyList<CorpusRecord> Validation,
-    IReadOnlyDictionary<string, (bool Noisy, string? Type)>? Truth)
-{
-    public long TrainingTokens(BpeTokenizer tokenizer) => Stream.Sum(r => (long)tokenizer.Encode(r.Text).Length + 1);
-}
+    IReadOnlyDictionary<string, (bool Noisy, string? Type)>? Truth);
 
 /// <summary>The database the demo writes: its connection, the private server it started (stopped on dispose), and how
 /// later commands reach it.</summary>

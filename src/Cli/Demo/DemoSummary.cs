@@ -1,4 +1,6 @@
 using Npgsql;
+using Reweighting.Contracts;
+using Reweighting.Storage.Queries;
 
 namespace Reweighting.Cli.Demo;
 
@@ -35,10 +37,10 @@ internal static class DemoSummary
         var stored = await ScalarAsync(db, "SELECT count(*) FROM latest_scores", ct);
         var versions = (int)await ScalarAsync(db, "SELECT count(*) FROM gmm_models", ct);
 
-        var mix = new List<(string, string, long, double)>();
-        await using (var cmd = db.CreateCommand("SELECT domain, label::text, documents, share FROM label_summary ORDER BY domain = '(all)', domain, label"))
-        await using (var r = await cmd.ExecuteReaderAsync(ct))
-            while (await r.ReadAsync(ct)) mix.Add((r.GetString(0), r.GetString(1), r.GetInt64(2), (double)r.GetDecimal(3)));
+        // The label_summary view, '(all)' last for the table.
+        var mix = (await new LabelledDocumentQueries(db).SummaryAsync(ct))
+            .OrderBy(r => r.Domain == "(all)").ThenBy(r => r.Domain, StringComparer.Ordinal).ThenBy(r => r.Label)
+            .Select(r => (r.Domain, r.Label.ToWire(), r.Documents, (double)r.Share)).ToList();
 
         NoiseMatch? match = null;
         if (corpus.Truth is { } truth)
