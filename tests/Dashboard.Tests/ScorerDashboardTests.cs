@@ -16,13 +16,6 @@ namespace Reweighting.Dashboard.Tests;
 [Collection(PostgresCollection.Name)]
 public sealed class ScorerDashboardTests(PostgresCluster postgres)
 {
-    private sealed class InMemoryClients(InMemoryKafkaCluster cluster) : IScorerKafkaClients
-    {
-        public ConsumerBuilder<byte[]?, byte[]?> ConsumerBuilder(ConsumerConfig config) => cluster.ConsumerBuilder<byte[]?, byte[]?>(config);
-        public IProducer<byte[]?, byte[]> DeadLetterProducer(ProducerConfig config) => cluster.ProducerBuilder<byte[]?, byte[]>(config).Build();
-        public IProducer<byte[], byte[]> ScoredBatchProducer(ProducerConfig config) => cluster.ProducerBuilder<byte[], byte[]>(config).Build();
-    }
-
     /// <summary>A scorer host with its dashboard, fed 20 documents and one oversize record.</summary>
     internal static async Task<DashboardHost> StartScorerAsync(PostgresCluster postgres)
     {
@@ -33,7 +26,7 @@ public sealed class ScorerDashboardTests(PostgresCluster postgres)
         var db = await postgres.CreateDatabaseAsync();
         var dashboard = await DashboardHost.StartAsync(DashboardComponents.Scorer, builder =>
         {
-            builder.Services.AddSingleton<IScorerKafkaClients>(new InMemoryClients(kafka));
+            builder.Services.AddSingleton<IScorerKafkaClients>(new InProcessScorerKafkaClients(kafka));
             builder.Services.AddScorer(builder.Configuration);
         }, new Dictionary<string, string?>
         {

@@ -19,13 +19,6 @@ namespace Reweighting.Scorer.Tests;
 [Collection(PostgresCollection.Name)]
 public sealed class ScorerWorkerTests(PostgresCluster postgres, ITestOutputHelper output)
 {
-    private sealed class InMemoryClients(InMemoryKafkaCluster cluster) : IScorerKafkaClients
-    {
-        public ConsumerBuilder<byte[]?, byte[]?> ConsumerBuilder(ConsumerConfig config) => cluster.ConsumerBuilder<byte[]?, byte[]?>(config);
-        public IProducer<byte[]?, byte[]> DeadLetterProducer(ProducerConfig config) => cluster.ProducerBuilder<byte[]?, byte[]>(config).Build();
-        public IProducer<byte[], byte[]> ScoredBatchProducer(ProducerConfig config) => cluster.ProducerBuilder<byte[], byte[]>(config).Build();
-    }
-
     /// <summary>Control events received from the bus.</summary>
     public sealed class EventSink
     {
@@ -46,7 +39,7 @@ public sealed class ScorerWorkerTests(PostgresCluster postgres, ITestOutputHelpe
         var builder = Host.CreateApplicationBuilder(args);
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton<ILoggerFactory>(new TestOutputLoggers(output));
-        builder.Services.AddSingleton<IScorerKafkaClients>(new InMemoryClients(kafka));
+        builder.Services.AddSingleton<IScorerKafkaClients>(new InProcessScorerKafkaClients(kafka));
         builder.Services.AddSingleton<EventSink>();
         builder.Services.AddControlBus(x => x.AddConsumer<Recorder>());
         builder.Services.AddScorer(builder.Configuration);

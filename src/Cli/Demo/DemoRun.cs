@@ -221,7 +221,7 @@ internal sealed class DemoRun(DemoSettings settings)
         var events = new DemoEvents();
         using var host = BuildHost(config, events, DashboardComponents.Scorer, services =>
         {
-            services.AddSingleton<IScorerKafkaClients>(new InProcessScorerClients(kafka));
+            services.AddSingleton<IScorerKafkaClients>(new InProcessScorerKafkaClients(kafka));
             services.AddScorer(new ConfigurationBuilder().AddInMemoryCollection(config).Build());
         });
         Stage($"scoring: the scorer service streams {records:N0} records; the GMM (K={settings.Components}, {settings.GmmFeatures} features, {settings.LabelRule} labels) fits after " +

@@ -9,16 +9,6 @@ using Reweighting.Trainer.Hosting;
 
 namespace Reweighting.Cli.Demo;
 
-/// <summary>The scorer's Kafka clients on the in-process broker.</summary>
-internal sealed class InProcessScorerClients(InMemoryKafkaCluster cluster) : IScorerKafkaClients
-{
-    public ConsumerBuilder<byte[]?, byte[]?> ConsumerBuilder(ConsumerConfig config) => cluster.ConsumerBuilder<byte[]?, byte[]?>(config);
-
-    public IProducer<byte[]?, byte[]> DeadLetterProducer(ProducerConfig config) => cluster.ProducerBuilder<byte[]?, byte[]>(config).Build();
-
-    public IProducer<byte[], byte[]> ScoredBatchProducer(ProducerConfig config) => cluster.ProducerBuilder<byte[], byte[]>(config).Build();
-}
-
 /// <summary>The trainer's consumer on the in-process broker.</summary>
 internal sealed class InProcessTrainerConsumers(InMemoryKafkaCluster cluster) : ITrainerConsumerFactory
 {
