@@ -1,8 +1,10 @@
 namespace Reweighting.Modeling.Gpt;
 
 /// <summary>One model input cut from a document: <see cref="Inputs"/> are fed to the model and
-/// <see cref="Targets"/> hold the next token where that position is scored, else <see cref="GptModel.IgnoreIndex"/>.</summary>
-public sealed record TokenWindow(int Document, long[] Inputs, long[] Targets)
+/// <see cref="Targets"/> hold the next token where that position is scored, else <see cref="GptModel.IgnoreIndex"/>.
+/// <see cref="Start"/> is where the window begins in its document, so position i predicts the document's token
+/// Start + i + 1 whatever order windows are scored in.</summary>
+public sealed record TokenWindow(int Document, long[] Inputs, long[] Targets, int Start = 0)
 {
     /// <summary>Positions of this window whose loss counts.</summary>
     public int ScoredCount => Targets.Count(t => t != GptModel.IgnoreIndex);
@@ -33,7 +35,7 @@ public static class TokenWindows
                 targets[i] = prediction >= scoredUpTo ? tokens[prediction + 1] : GptModel.IgnoreIndex;
             }
             scoredUpTo = start + length;
-            yield return new TokenWindow(document, inputs, targets);
+            yield return new TokenWindow(document, inputs, targets, start);
         }
     }
 

@@ -8,41 +8,75 @@ namespace Reweighting.Modeling.Scoring;
 public sealed record DocumentLosses(int Index, float[] Losses);
 
 /// <summary>Scores documents with a GPT: every next-token prediction of every document gets its loss, long
-/// documents in windows of the context length (<see cref="TokenWindows"/>), windows of several documents
-/// packed into batches of up to <c>batchSize</c> rows. Runs without gradients, in bfloat16 autocast on CUDA.</summary>
-public sealed class DocumentScorer(GptModel model, Device device, int batchSize = 16, int? stride = null)
+/// documents in windows of the context length (<see cref="TokenWindows"/>). Windows of many documents are buffered,
+/// sorted by length and packed into token-budget batches (<see cref="ScoringBatches"/>) so little of each forward pass
+/// is padding. Runs without gradients, in bfloat16 autocast on CUDA. Not thread-safe.</summary>
+public sealed class DocumentScorer
 {
-    private readonly int stride = stride ?? model.Config.ContextLength;
+    private readonly GptModel model;
+    private readonly Device device;
+    private readonly ScoringBatches batches;
+    private readonly int stride;
 
-    /// <summary>Yields each document's losses in input order, as soon as all of its windows are scored.</summary>
+    /// <summary>A scorer that packs windows into batches as <paramref name="batches"/> says.</summary>
+    public DocumentScorer(GptModel model, Device device, ScoringBatches batches, int? stride = null)
+    {
+        this.model = model;
+        this.device = device;
+        this.batches = batches.Validate();
+        this.stride = stride ?? model.Config.ContextLength;
+    }
+
+    /// <summary>A scorer of at most <paramref name="batchSize"/> windows per forward pass (and as many tokens as that
+    /// many full-context windows), still sorted by length (<see cref="ScoringBatches.Rows"/>).</summary>
+    public DocumentScorer(GptModel model, Device device, int batchSize = 16, int? stride = null)
+        : this(model, device, batchSize < 1
+            ? throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "must be positive")
+            : ScoringBatches.Rows(batchSize, model.Config.ContextLength), stride)
+    {
+    }
+
+    /// <summary>Everything this scorer has run so far, over all calls of <see cref="Score"/>.</summary>
+    public ScoringStatistics Statistics { get; private set; }
+
+    /// <summary>Yields each document's losses in input order, as soon as all of its windows are scored; documents are
+    /// read only as far as the look-ahead needs.</summary>
     public IEnumerable<DocumentLosses> Score(IEnumerable<IReadOnlyList<long>> documents)
     {
-        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "must be positive");
-        var pending = new Dictionary<int, (float[] Losses, int Filled, int Remaining)>();
-        var windows = new List<TokenWindow>();
+        var pending = new Dictionary<int, (float[] Losses, int Remaining)>();
+        var ready = new SortedDictionary<int, float[]>();
+        var buffered = new List<TokenWindow>();
+        long bufferedTokens = 0;
         var nextToEmit = 0;
         var index = 0;
-        var ready = new SortedDictionary<int, float[]>();
         foreach (var doc in documents)
         {
+            var losses = new float[Math.Max(0, doc.Count - 1)];
             var planned = TokenWindows.Plan(doc, model.Config.ContextLength, stride, index).ToList();
-            pending[index] = (new float[Math.Max(0, doc.Count - 1)], 0, planned.Count);
-            if (planned.Count == 0) ready[index] = pending[index].Losses;
-            windows.AddRange(planned);
+            if (planned.Count == 0) ready[index] = losses;
+            else pending[index] = (losses, planned.Count);
+            buffered.AddRange(planned);
+            bufferedTokens += planned.Sum(w => (long)w.Inputs.Length);
             index++;
-            while (windows.Count >= batchSize)
+            // The whole look-ahead is scored at once, so no window waits longer than one look-ahead.
+            if (bufferedTokens >= batches.LookaheadTokens)
             {
-                RunBatch(windows.GetRange(0, batchSize), pending, ready);
-                windows.RemoveRange(0, batchSize);
+                RunAll(buffered, pending, ready);
+                buffered.Clear();
+                bufferedTokens = 0;
             }
             while (ready.Remove(nextToEmit, out var done)) yield return new DocumentLosses(nextToEmit++, done);
         }
-        if (windows.Count > 0) RunBatch(windows, pending, ready);
+        RunAll(buffered, pending, ready);
         while (ready.Remove(nextToEmit, out var done)) yield return new DocumentLosses(nextToEmit++, done);
     }
 
-    private void RunBatch(List<TokenWindow> batch, Dictionary<int, (float[] Losses, int Filled, int Remaining)> pending,
-        SortedDictionary<int, float[]> ready)
+    private void RunAll(List<TokenWindow> windows, Dictionary<int, (float[] Losses, int Remaining)> pending, SortedDictionary<int, float[]> ready)
+    {
+        foreach (var batch in batches.Cut(windows)) RunBatch(batch, pending, ready);
+    }
+
+    private void RunBatch(TokenWindow[] batch, Dictionary<int, (float[] Losses, int Remaining)> pending, SortedDictionary<int, float[]> ready)
     {
         var (inputs, targets, length) = TokenWindows.Pack(batch);
         float[] losses;
@@ -52,18 +86,20 @@ public sealed class DocumentScorer(GptModel model, Device device, int batchSize 
         {
             var wasTraining = model.IsTraining;
             model.Eval();
-            losses = model.TokenLosses(FromSpan<long>(inputs, [batch.Count, length], device), FromSpan<long>(targets, [batch.Count, length], device))
+            // (B, T) ids and targets → (B·T) losses, zero at ignored positions
+            losses = model.TokenLosses(FromSpan<long>(inputs, [batch.Length, length], device), FromSpan<long>(targets, [batch.Length, length], device))
                 .ToArray<float>();
             model.Train(wasTraining);
         }
-        for (var b = 0; b < batch.Count; b++)
+        Statistics += ScoringStatistics.Of(batch);
+        for (var b = 0; b < batch.Length; b++)
         {
             var w = batch[b];
-            var (docLosses, filled, remaining) = pending[w.Document];
+            var (docLosses, remaining) = pending[w.Document];
             for (var i = 0; i < w.Targets.Length; i++)
             {
-                if (w.Targets[i] == GptModel.IgnoreIndex) continue;
-                docLosses[filled++] = losses[b * length + i];
+                // Windows of one document may run in any order: each scored position has its own slot.
+                if (w.Targets[i] != GptModel.IgnoreIndex) docLosses[w.Start + i] = losses[b * length + i];
             }
             if (--remaining == 0)
             {
@@ -72,7 +108,7 @@ public sealed class DocumentScorer(GptModel model, Device device, int batchSize 
             }
             else
             {
-                pending[w.Document] = (docLosses, filled, remaining);
+                pending[w.Document] = (docLosses, remaining);
             }
         }
     }
