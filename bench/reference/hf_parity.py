@@ -120,6 +120,10 @@ def main():
         with torch.autocast(a.device, dtype=torch.bfloat16):
             bf16 = token_losses(model, ids)
 
+    for name, losses in (("float32", fp32), ("bfloat16", bf16)):
+        if not torch.isfinite(losses).all():  # json would write NaN, which is not JSON
+            sys.exit(f"error: transformers' {name} losses are not all finite; nothing to compare against")
+
     attn = getattr(model.config, "_attn_implementation", None) or "unset"
     result = {
         "float32": fp32.cpu().tolist(),
