@@ -1,5 +1,6 @@
 using Reweighting.Contracts;
 using Reweighting.Contracts.Documents;
+using Reweighting.Modeling.Scoring;
 using Reweighting.Scorer.Labelling;
 using Reweighting.Scorer.Outbox;
 using Reweighting.Storage.Writing;
@@ -38,8 +39,12 @@ public sealed record ScorerOptions
     /// <summary>Where the proxy runs: <c>auto</c> (CUDA when present), <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
     public string Device { get; init; } = "auto";
 
-    /// <summary>Windows (rows of the context length) the proxy scores per forward pass.</summary>
-    public int WindowBatchSize { get; init; } = 16;
+    /// <summary>Padded tokens (windows × longest window) the proxy scores per forward pass; windows are sorted by
+    /// length first so short documents share batches with short ones.</summary>
+    public int WindowTokenBudget { get; init; } = 16_384;
+
+    /// <summary>Most windows per forward pass, or null for as many as <see cref="WindowTokenBudget"/> allows.</summary>
+    public int? WindowBatchSize { get; init; }
 
     /// <summary>A micro-batch is scored and stored once its documents hold this many tokens.</summary>
     public int TokenBudget { get; init; } = 32_768;
@@ -50,7 +55,12 @@ public sealed record ScorerOptions
     /// <summary>... or once its first record has waited this long.</summary>
     public TimeSpan MaxWait { get; init; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>How long a stop (SIGTERM) may spend scoring and storing the batch in flight before abandoning it.</summary>
+    /// <summary>Closed micro-batches being scored, or scored and waiting to be stored, before the loop stores the oldest
+    /// rather than read on. At 2 the next batch is read and tokenised while the proxy scores the current one; 1 scores
+    /// and stores each batch before reading the next record.</summary>
+    public int MaxBatchesInFlight { get; init; } = 2;
+
+    /// <summary>How long a stop (SIGTERM) may spend scoring and storing the batches in flight before abandoning them.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Longest single Kafka poll: bounds how late a stop or a full batch is noticed.</summary>
@@ -101,6 +111,9 @@ public sealed record ScorerOptions
     public string EffectiveModelId =>
         ModelId is { Length: > 0 } id ? id : Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(ModelDirectory.Length > 0 ? ModelDirectory : ".")));
 
+    /// <summary>How the proxy packs windows into forward passes.</summary>
+    public ScoringBatches WindowBatches => new() { TokenBudget = WindowTokenBudget, MaxRows = WindowBatchSize };
+
     /// <summary>The first invalid setting, or null when all are valid.</summary>
     public string? Problem()
     {
@@ -108,10 +121,12 @@ public sealed record ScorerOptions
         if (string.IsNullOrWhiteSpace(Topic)) return "Scorer:Topic is empty";
         if (string.IsNullOrWhiteSpace(DeadLetterTopic)) return "Scorer:DeadLetterTopic is empty";
         if (Topic == DeadLetterTopic) return "Scorer:DeadLetterTopic must differ from Scorer:Topic";
-        if (WindowBatchSize < 1) return $"Scorer:WindowBatchSize must be positive, not {WindowBatchSize}";
+        if (WindowTokenBudget < 1) return $"Scorer:WindowTokenBudget must be positive, not {WindowTokenBudget}";
+        if (WindowBatchSize is < 1) return $"Scorer:WindowBatchSize must be positive, not {WindowBatchSize}";
         if (TokenBudget < 1) return $"Scorer:TokenBudget must be positive, not {TokenBudget}";
         if (MaxBatchRecords < 1) return $"Scorer:MaxBatchRecords must be positive, not {MaxBatchRecords}";
         if (MaxWait <= TimeSpan.Zero) return $"Scorer:MaxWait must be positive, not {MaxWait}";
+        if (MaxBatchesInFlight < 1) return $"Scorer:MaxBatchesInFlight must be at least 1, not {MaxBatchesInFlight}";
         if (DrainTimeout < TimeSpan.Zero) return $"Scorer:DrainTimeout must not be negative, not {DrainTimeout}";
         if (PollInterval <= TimeSpan.Zero) return $"Scorer:PollInterval must be positive, not {PollInterval}";
         if (OutageBaseDelay <= TimeSpan.Zero || OutageMaxDelay < OutageBaseDelay)

@@ -45,7 +45,7 @@ public sealed class ScorerWorker(
             _logger.LogInformation("Score database: {Database}", database.Description);
             observer?.DatabaseOpened(database.DataSource);
             var device = settings.ResolveDevice();
-            using var scorer = ProxyScorer.Load(settings.ModelDirectory, device, settings.WindowBatchSize, settings.PrependEndOfText);
+            using var scorer = ProxyScorer.Load(settings.ModelDirectory, device, settings.WindowBatches, settings.PrependEndOfText);
             observer?.DeviceInUse(device.ToString(), device.Type == Torch.DeviceType.Cuda ? () => Torch.Torch.Cuda.MemoryAllocated(device.Index) : null);
             var active = labeller;
             if (active is null)

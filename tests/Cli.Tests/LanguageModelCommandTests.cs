@@ -37,8 +37,9 @@ public sealed class LanguageModelCommandTests : IDisposable
         Directory.GetFiles(ckpt).Select(Path.GetFileName).Should().Contain(["config.json", "model.safetensors", "optimizer.safetensors", "trainer_state.json", "tokenizer.json"]);
 
         var scores = Path.Combine(dir.Path, "scores.jsonl");
-        var score = CliRunner.Run("lm", "score", "--model", ckpt, "--corpus", corpus, "--out", scores, "--stride", "32");
+        var score = CliRunner.Run("lm", "score", "--model", ckpt, "--corpus", corpus, "--out", scores, "--stride", "32", "--token-budget", "128");
         score.ExitCode.Should().Be(0, score.Stderr);
+        score.Stderr.Should().Contain("padding", "the batches' padding is reported");
         var rows = File.ReadAllLines(scores).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         rows.Should().HaveCount(80);
         rows[0].GetProperty("id").GetString().Should().Be("doc-0");
@@ -125,6 +126,10 @@ public sealed class LanguageModelCommandTests : IDisposable
         var missing = CliRunner.Run("lm", "score", "--model", Path.Combine(dir.Path, "none"), "--corpus", "x", "--out", "y");
         missing.ExitCode.Should().NotBe(0);
         missing.Stderr.Should().Contain("not a checkpoint");
+
+        var noBudget = CliRunner.Run("lm", "score", "--model", Path.Combine(dir.Path, "none"), "--corpus", "x", "--out", "y", "--token-budget", "0");
+        noBudget.ExitCode.Should().NotBe(0);
+        noBudget.Stderr.Should().Contain("token budget must be positive, not 0", "settings are checked before the model is loaded");
 
         var noCorpus = CliRunner.Run("proxy", "train", "--corpus", Path.Combine(dir.Path, "absent.jsonl"), "--steps", "5", "--out", Path.Combine(dir.Path, "o"));
         noCorpus.ExitCode.Should().NotBe(0);

@@ -1,6 +1,7 @@
 using FluentAssertions;
 using Reweighting.Modeling.Checkpoints;
 using Reweighting.Modeling.Scoring;
+using Reweighting.Scorer.Pipeline;
 using Reweighting.Statistics;
 using Reweighting.Text.Tokenization;
 using Reweighting.Torch;
@@ -46,6 +47,28 @@ public sealed class ProxyScorerTests
         windows.Should().OnlyContain(w => w.Length >= 2 && w.Length <= TinyProxy.ContextLength + 1);
         windows.Sum(w => w.Length - 1).Should().Be(tokens.Length - 1, "each prediction is in exactly one window");
         windows.Select((w, i) => i == 0 ? w : w[1..]).SelectMany(w => w).Should().Equal(tokens, "windows overlap by the one token that links them");
+    }
+
+    [Fact]
+    public void Packing_short_and_long_documents_by_token_budget_gives_the_statistics_of_one_window_per_pass()
+    {
+        var texts = Corpus.Texts(40, seed: 12).ToList();
+        texts.Add(string.Join(' ', Corpus.Texts(6, seed: 13))); // several windows
+        using var packed = ProxyScorer.Load(TinyProxy.Directory, Device.Cpu, new ScoringBatches { TokenBudget = 4 * TinyProxy.ContextLength }, prependEndOfText: true);
+        using var alone = TinyProxy.Load(windowBatchSize: 1);
+        var documents = texts.Select(packed.Tokenise).ToList();
+
+        var scores = packed.Score(documents);
+        var expected = alone.Score(documents);
+
+        for (var i = 0; i < documents.Count; i++)
+        {
+            scores[i].Statistics.Count.Should().Be(expected[i].Statistics.Count);
+            scores[i].Statistics.Mean.Should().BeApproximately(expected[i].Statistics.Mean, 1e-5, $"document {i}");
+            scores[i].Statistics.Variance.Should().BeApproximately(expected[i].Statistics.Variance, 1e-5, $"document {i}");
+        }
+        packed.Statistics.Rows.Should().Be(alone.Statistics.Rows);
+        packed.Statistics.Batches.Should().BeLessThan(alone.Statistics.Batches / 4, "several short windows share each pass");
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using Reweighting.Modeling.Checkpoints;
 using Reweighting.Modeling.Gpt;
+using Reweighting.Modeling.Scoring;
 using Reweighting.Scorer.Pipeline;
 using Reweighting.Text.Tokenization;
 using Reweighting.Torch;
@@ -16,8 +17,9 @@ public static class TinyProxy
     /// <summary>The checkpoint directory (model and tokenizer).</summary>
     public static string Directory => Saved.Value;
 
+    /// <summary>The proxy, scoring at most <paramref name="windowBatchSize"/> windows per forward pass.</summary>
     public static ProxyScorer Load(int windowBatchSize = 8, bool prependEndOfText = true) =>
-        ProxyScorer.Load(Directory, Device.Cpu, windowBatchSize, prependEndOfText);
+        ProxyScorer.Load(Directory, Device.Cpu, ScoringBatches.Rows(windowBatchSize, ContextLength), prependEndOfText);
 
     private static string Save()
     {

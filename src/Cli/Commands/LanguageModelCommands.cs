@@ -63,18 +63,24 @@ internal static class LanguageModelCommands
         var output = new Option<string>("--out") { Description = "JSONL file: {id, domain, n_tokens, loss_mean, loss_var} per document", Required = true };
         var stride = new Option<int?>("--stride") { Description = "Window stride for documents longer than the context (default: the context length)" };
         var device = DeviceOption();
-        var batch = BatchOption();
+        var tokenBudget = new Option<int>("--token-budget")
+        {
+            Description = "Padded tokens per forward pass (windows × longest window); windows are sorted by length so little of it is padding",
+            DefaultValueFactory = _ => new ScoringBatches().TokenBudget,
+        };
+        var batch = new Option<int?>("--batch") { Description = "Most windows per forward pass (default: as many as the token budget allows)" };
         var textField = TextFieldOption();
-        var command = new Command("score", "Per-document token-loss statistics (mean and population variance, nats)") { model, corpus, output, stride, device, batch, textField };
+        var command = new Command("score", "Per-document token-loss statistics (mean and population variance, nats)") { model, corpus, output, stride, device, tokenBudget, batch, textField };
         command.SetAction(parse => TokenizerCommands.Guard(() =>
         {
+            var batches = new ScoringBatches { TokenBudget = parse.GetValue(tokenBudget), MaxRows = parse.GetValue(batch) }.Validate();
             var dev = Device.Parse(parse.GetValue(device)!);
             using var gpt = Checkpoint.LoadModel(parse.GetValue(model)!, dev);
             var tokenizer = BpeTokenizer.Load(parse.GetValue(model)!);
             var records = CorpusLoading.Read(parse.GetValue(corpus)!, parse.GetValue(textField)!);
             var progress = new ConsoleProgress();
             var documents = records.Select(r => (IReadOnlyList<long>)tokenizer.Encode(r.Text).Select(i => (long)i).ToArray());
-            var scorer = new DocumentScorer(gpt, dev, parse.GetValue(batch), parse.GetValue(stride));
+            var scorer = new DocumentScorer(gpt, dev, batches, parse.GetValue(stride));
             using var writer = new StreamWriter(parse.GetValue(output)!);
             var done = 0;
             foreach (var doc in scorer.Score(documents))
@@ -84,7 +90,7 @@ internal static class LanguageModelCommands
                 writer.WriteLine(JsonSerializer.Serialize(new { id = r.Id, domain = r.Domain, n_tokens = doc.Losses.Length, loss_mean = mean, loss_var = variance }));
                 if (++done % 100 == 0) progress.Report($"scored {done}/{records.Count} documents");
             }
-            progress.Report($"scored {done} documents → {parse.GetValue(output)}", force: true);
+            progress.Report($"scored {done} documents ({scorer.Statistics}) → {parse.GetValue(output)}", force: true);
             return 0;
         }));
         return command;

@@ -22,27 +22,28 @@ public sealed class ProxyScorer : IDisposable
     private readonly DocumentScorer _scorer;
     private readonly int? _prefix;
 
-    /// <summary>Wraps a loaded model (which this takes over and disposes) and its tokenizer.</summary>
-    public ProxyScorer(GptModel model, BpeTokenizer tokenizer, Device device, int windowBatchSize, bool prependEndOfText)
+    /// <summary>Wraps a loaded model (which this takes over and disposes) and its tokenizer; windows are packed into
+    /// forward passes as <paramref name="batches"/> says.</summary>
+    public ProxyScorer(GptModel model, BpeTokenizer tokenizer, Device device, ScoringBatches batches, bool prependEndOfText)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(windowBatchSize, 1);
+        batches.Validate();
         if (tokenizer.VocabSize > model.Config.VocabSize)
             throw new ArgumentException($"the tokenizer has {tokenizer.VocabSize} ids but the model only {model.Config.VocabSize}");
         _model = model;
         _tokenizer = tokenizer;
         Device = device;
-        _scorer = new DocumentScorer(model, device, windowBatchSize);
+        _scorer = new DocumentScorer(model, device, batches);
         _prefix = prependEndOfText && tokenizer.SpecialTokens.TryGetValue(BpeTokenizer.EndOfText, out var eot) ? eot : null;
     }
 
     /// <summary>Loads the checkpoint in <paramref name="directory"/> (model and tokenizer) onto <paramref name="device"/>.</summary>
-    public static ProxyScorer Load(string directory, Device device, int windowBatchSize, bool prependEndOfText)
+    public static ProxyScorer Load(string directory, Device device, ScoringBatches batches, bool prependEndOfText)
     {
         var tokenizer = BpeTokenizer.Load(directory);
         var model = Checkpoint.LoadModel(directory, device);
         try
         {
-            return new ProxyScorer(model, tokenizer, device, windowBatchSize, prependEndOfText);
+            return new ProxyScorer(model, tokenizer, device, batches, prependEndOfText);
         }
         catch
         {
@@ -53,6 +54,9 @@ public sealed class ProxyScorer : IDisposable
 
     /// <summary>Where the model runs.</summary>
     public Device Device { get; }
+
+    /// <summary>Forward passes, windows and padding of everything scored so far.</summary>
+    public ScoringStatistics Statistics => _scorer.Statistics;
 
     /// <summary>The model's context length.</summary>
     public int ContextLength => _model.Config.ContextLength;
