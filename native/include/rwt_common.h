@@ -21,6 +21,13 @@
 
 #define RWT_EXPORT extern "C" __attribute__((visibility("default")))
 
+// Every version check below reads these; an undefined macro would silently count as 0 and select the 1.13
+// code paths. (In recent 2.x releases <torch/version.h> forwards to torch/headeronly/version.h; both need the include dirs
+// `<torch>/include` and `<torch>/include/torch/csrc/api/include`.)
+#if !defined(TORCH_VERSION_MAJOR) || !defined(TORCH_VERSION_MINOR)
+#error "TORCH_VERSION_MAJOR/MINOR are not defined: <torch/version.h> was not found on the include path"
+#endif
+
 #define RWT_TORCH_AT_LEAST(major, minor) \
   (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
 

@@ -1,8 +1,11 @@
 // Error slot, handle lifetime, device and dtype codes, tensor properties, creation and raw data copies.
 #include "rwt_common.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <sstream>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -148,18 +151,24 @@ static at::TensorOptions options(int32_t dtype, int32_t device_type, int32_t dev
   return at::TensorOptions().dtype(rwt::dtype(dtype)).device(rwt::device(device_type, device_index));
 }
 
-// Copies `nbytes` of host memory into a new tensor of the given shape, dtype and device.
+// Copies `nbytes` of host memory into a new tensor of the given shape, dtype and device. For a CUDA destination
+// the staging tensor is pinned and the copy asynchronous: the caching host allocator keeps the pinned block
+// from reuse until the copy on the current stream has finished, so the staging tensor may go out of scope.
 RWT_EXPORT rwt_tensor rwt_tensor_from_data(const void* data, int64_t nbytes, const int64_t* shape, int64_t ndim,
                                            int32_t dtype, int32_t device_type, int32_t device_index) {
   RWT_RETURN_TENSOR(([&] {
-    auto cpu = at::empty(rwt::dims(shape, ndim), at::TensorOptions().dtype(rwt::dtype(dtype)));
-    const int64_t expected = cpu.numel() * static_cast<int64_t>(cpu.element_size());
+    const auto dev = rwt::device(device_type, device_index);
+    const bool to_cuda = dev.is_cuda();
+    auto options = at::TensorOptions().dtype(rwt::dtype(dtype));
+    if (to_cuda) options = options.pinned_memory(true);
+    auto host = at::empty(rwt::dims(shape, ndim), options);
+    const int64_t expected = host.numel() * static_cast<int64_t>(host.element_size());
     if (expected != nbytes)
       throw std::invalid_argument("data has " + std::to_string(nbytes) + " bytes but shape needs " +
                                   std::to_string(expected));
-    if (nbytes > 0) std::memcpy(cpu.data_ptr(), data, static_cast<size_t>(nbytes));
-    auto dev = rwt::device(device_type, device_index);
-    return dev.is_cpu() ? cpu : cpu.to(dev);
+    if (nbytes > 0) std::memcpy(host.data_ptr(), data, static_cast<size_t>(nbytes));
+    if (dev.is_cpu()) return host;
+    return host.to(dev, host.scalar_type(), /*non_blocking=*/to_cuda);
   }()))
 }
 

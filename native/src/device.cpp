@@ -4,6 +4,8 @@
 #include <ATen/autocast_mode.h>
 #include <ATen/Parallel.h>
 
+#include <chrono>
+
 #ifdef RWT_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAFunctions.h>

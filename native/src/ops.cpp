@@ -2,6 +2,8 @@
 // selected by a small op code, which keeps the exported surface (and its C# twin) compact.
 #include "rwt_common.h"
 
+#include <tuple>
+
 // Unary op codes (keep in sync with UnaryOp in src/Torch/Native/OpCodes.cs).
 enum RwtUnary : int32_t {
   U_NEG = 0, U_EXP = 1, U_LOG = 2, U_SQRT = 3, U_RSQRT = 4, U_ABS = 5, U_TANH = 6, U_SIGMOID = 7,

@@ -14,11 +14,27 @@ public sealed class ParamGroup(IReadOnlyList<Tensor> parameters, double learning
     public double Eps { get; } = eps;
 }
 
+/// <summary>How an AdamW step runs; every implementation computes the same update.</summary>
+public enum AdamWImplementation
+{
+    /// <summary>One parameter at a time: the reference the others are tested against.</summary>
+    Loop = 0,
+
+    /// <summary>libtorch's multi-tensor (_foreach_*) ops over a whole group.</summary>
+    Foreach = 1,
+
+    /// <summary>libtorch's fused kernel (aten::_fused_adamw_: CUDA since PyTorch 2.0, CPU since about 2.4).</summary>
+    Fused = 2,
+}
+
 /// <summary>Adam with decoupled weight decay (torch.optim.AdamW), with per-group settings. Its state (step and
 /// the two moment tensors of every parameter) can be saved and restored for checkpoints.</summary>
 public sealed class AdamW : IDisposable
 {
     private readonly List<GroupState> groups;
+
+    /// <summary>True when the loaded libtorch has the fused AdamW kernel for <paramref name="device"/>.</summary>
+    public static bool HasFusedKernel(DeviceType device) => NativeMethods.rwt_has_fused_adamw((int)device) == 1;
 
     private sealed class GroupState(ParamGroup group)
     {
@@ -48,25 +64,36 @@ public sealed class AdamW : IDisposable
     /// <summary>Updates taken so far.</summary>
     public long StepCount { get; private set; }
 
+    /// <summary>The fastest implementation a step may use (default <see cref="AdamWImplementation.Fused"/>, which
+    /// falls back to foreach where the libtorch or the tensors do not allow the fused kernel).</summary>
+    public AdamWImplementation MaxImplementation { get; set; } = AdamWImplementation.Fused;
+
+    /// <summary>The implementation the last step used (the slowest one when groups differed); null before the first
+    /// step and after a step in which no parameter had a gradient.</summary>
+    public AdamWImplementation? Implementation { get; private set; }
+
     /// <summary>One update of every parameter that has a gradient.</summary>
     public unsafe void Step()
     {
         StepCount++;
+        AdamWImplementation? slowest = null;
         foreach (var g in groups)
         {
             EnsureState(g);
             var p = Tensor.Pointers(g.Group.Parameters);
             var m = Tensor.Pointers(g.ExpAvg!);
             var v = Tensor.Pointers(g.ExpAvgSq!);
-            int status;
+            int status, used;
             fixed (IntPtr* pp = p)
             fixed (IntPtr* mp = m)
             fixed (IntPtr* vp = v)
-                status = NativeMethods.rwt_adamw_step(pp, mp, vp, p.Length, StepCount, g.Group.LearningRate, g.Group.Beta1,
-                    g.Group.Beta2, g.Group.Eps, g.Group.WeightDecay);
+                status = NativeMethods.rwt_adamw_step_using(pp, mp, vp, p.Length, StepCount, g.Group.LearningRate, g.Group.Beta1,
+                    g.Group.Beta2, g.Group.Eps, g.Group.WeightDecay, (int)MaxImplementation, out used);
             GC.KeepAlive(g);
             Errors.Check(status, "adamw step");
+            if (used >= 0 && (slowest is null || used < (int)slowest)) slowest = (AdamWImplementation)used;
         }
+        Implementation = slowest;
     }
 
     /// <summary>Clears the gradients of all parameters (dropped when <paramref name="setToNone"/>, else zeroed).</summary>
