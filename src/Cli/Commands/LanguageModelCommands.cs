@@ -19,6 +19,7 @@ internal static class LanguageModelCommands
         lm.Subcommands.Add(EvalCommand());
         lm.Subcommands.Add(TasksCommand());
         lm.Subcommands.Add(ImportCommand());
+        lm.Subcommands.Add(ParityCommand.Create());
         return lm;
     }
 
