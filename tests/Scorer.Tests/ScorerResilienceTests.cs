@@ -12,17 +12,21 @@ public sealed class ScorerResilienceTests(PostgresCluster postgres, ITestOutputH
     private sealed class SimulatedCrash(string where) : Exception($"simulated crash at '{where}'");
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(3)]
-    [InlineData(4)]
-    public async Task Crashing_at_random_points_and_restarting_stores_every_document_exactly_once(int seed)
+    [InlineData(1, 1)]
+    [InlineData(2, 1)]
+    [InlineData(3, 1)]
+    [InlineData(4, 1)]
+    [InlineData(1, 2)]
+    [InlineData(2, 2)]
+    [InlineData(3, 2)]
+    [InlineData(4, 2)]
+    public async Task Crashing_at_random_points_and_restarting_stores_every_document_exactly_once(int seed, int maxBatchesInFlight)
     {
         await using var h = await ScorerHarness.CreateAsync(postgres, output);
         var random = new Random(seed);
         var ids = await h.ProduceAsync(0, 30, seed);
         // No drain: a stop cancels whatever is in progress, a write included, like a kill.
-        var options = ScorerHarness.Options with { DrainTimeout = TimeSpan.Zero, TokenBudget = 150 };
+        var options = ScorerHarness.Options with { DrainTimeout = TimeSpan.Zero, TokenBudget = 150, MaxBatchesInFlight = maxBatchesInFlight };
         var crashes = 0;
         for (var run = 0; run < 8; run++)
         {
@@ -52,7 +56,7 @@ public sealed class ScorerResilienceTests(PostgresCluster postgres, ITestOutputH
                     }
                     catch (SimulatedCrash)
                     {
-                        // The armed fault can still fire while the stop finishes the batch in flight: a crash all the same.
+                        // The armed fault can still fire while the stop finishes the batches in flight: a crash all the same.
                         crashes++;
                     }
                 }
@@ -64,7 +68,7 @@ public sealed class ScorerResilienceTests(PostgresCluster postgres, ITestOutputH
                 await scorer.StopAsync();
             }
         }
-        var last = h.Start();
+        var last = h.Start(ScorerHarness.Options with { MaxBatchesInFlight = maxBatchesInFlight });
         await h.WaitForScoresAsync(60);
         await ScorerHarness.WaitUntilAsync(async () => (await h.StoredOffsetsAsync()).Values.Sum() == 60, what: "all offsets stored");
         await last.StopAsync();
@@ -79,11 +83,13 @@ public sealed class ScorerResilienceTests(PostgresCluster postgres, ITestOutputH
             .Should().Be(0);
     }
 
-    [Fact]
-    public async Task A_PostgreSQL_outage_of_several_seconds_pauses_the_partitions_and_loses_nothing()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task A_PostgreSQL_outage_of_several_seconds_pauses_the_partitions_and_loses_nothing(int maxBatchesInFlight)
     {
         await using var h = await ScorerHarness.CreateAsync(postgres, output);
-        var scorer = h.Start();
+        var scorer = h.Start(ScorerHarness.Options with { MaxBatchesInFlight = maxBatchesInFlight });
         var ids = await h.ProduceAsync(0, 20);
         await h.WaitForScoresAsync(20);
 
@@ -93,7 +99,7 @@ public sealed class ScorerResilienceTests(PostgresCluster postgres, ITestOutputH
             ids.AddRange(await h.ProduceAsync(20, 20));
             await ScorerHarness.WaitUntilAsync(() => Task.FromResult(scorer.Pipeline.Statistics.Outages == 1), what: "the outage noticed");
             var held = scorer.Pipeline.InFlightRecords;
-            held.Should().BeGreaterThan(0, "the batch that could not be stored is kept");
+            held.Should().BeGreaterThan(0, "the batches that could not be stored are kept");
             ids.AddRange(await h.ProduceAsync(40, 10));
             await Task.Delay(TimeSpan.FromSeconds(3));
             scorer.Pipeline.InFlightRecords.Should().Be(held, "the partitions are paused: nothing more is consumed");
@@ -114,11 +120,13 @@ public sealed class ScorerResilienceTests(PostgresCluster postgres, ITestOutputH
         scorer.Pipeline.Statistics.AbandonedRecords.Should().Be(0);
     }
 
-    [Fact]
-    public async Task A_stop_while_PostgreSQL_is_down_ends_within_the_drain_time_and_a_restart_stores_the_rest()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task A_stop_while_PostgreSQL_is_down_ends_within_the_drain_time_and_a_restart_stores_the_rest(int maxBatchesInFlight)
     {
         await using var h = await ScorerHarness.CreateAsync(postgres, output);
-        var options = ScorerHarness.Options with { DrainTimeout = TimeSpan.FromSeconds(1) };
+        var options = ScorerHarness.Options with { DrainTimeout = TimeSpan.FromSeconds(1), MaxBatchesInFlight = maxBatchesInFlight };
         var first = h.Start(options);
         var ids = await h.ProduceAsync(0, 10);
         await h.WaitForScoresAsync(10);

@@ -85,10 +85,12 @@ public sealed partial class ScorerPipeline
         _unpositioned.ExceptWith(tps);
         _pausedForOutage.ExceptWith(tps);
         // Nothing of these partitions was stored: their next owner starts from PostgreSQL's offsets and reads them again.
+        // That holds for every batch in flight; one being scored keeps scoring, and its revoked documents' scores are not stored.
         var dropped = _batch.Drop(tps);
-        Volatile.Write(ref _inFlight, _batch.RecordCount);
+        foreach (var job in _handedOver) dropped += job.Batch.Drop(tps);
+        CountInFlight();
         if (dropped > 0) Statistics.Abandoned(dropped);
-        _logger.LogInformation("Partitions {Partitions} {How}; {Dropped} records of them left the batch in flight unstored",
+        _logger.LogInformation("Partitions {Partitions} {How}; {Dropped} records of them left the batches in flight unstored",
             Describe(tps), how, dropped);
     }
 
@@ -127,8 +129,9 @@ public sealed partial class ScorerPipeline
         _unpositioned.Clear();
     }
 
-    /// <summary>Pauses every partition while the batch waits for the store (first failure only).</summary>
-    private void StartOutage(Exception cause, TimeSpan retryIn)
+    /// <summary>Pauses every partition while the oldest batch waits for the store (first failure only); the batches
+    /// behind it wait too, and no more are read.</summary>
+    private void StartOutage(Exception cause, TimeSpan retryIn, int records)
     {
         if (!_inOutage)
         {
@@ -138,7 +141,7 @@ public sealed partial class ScorerPipeline
             _pausedForOutage.UnionWith(_assigned);
             _consumer!.Pause(_pausedForOutage);
             _logger.LogWarning(cause, "Storing the batch of {Records} records failed (PostgreSQL, or Kafka for its dead letters, is unreachable); pausing {Partitions} until it succeeds",
-                _batch.RecordCount, Describe(_pausedForOutage));
+                records, Describe(_pausedForOutage));
         }
         else
         {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
@@ -14,15 +13,21 @@ namespace Reweighting.Scorer.Pipeline;
 /// <summary>The scorer's consume → batch → score → store loop over one Kafka consumer, on a thread of its own.</summary>
 /// <remarks>
 /// <para>Records are parsed as they arrive (bad ones become dead letters) and tokenised; a micro-batch closes at a
-/// token budget, a record count, or a maximum wait. It is then scored on the proxy, labelled with the current GMM
-/// version, and stored — score rows, documents, the consumed offsets and the encoded scored batch for the outbox — in
-/// one PostgreSQL transaction, after its dead letters are acknowledged. PostgreSQL's offsets are the truth: on every
-/// assignment the consumer starts from them, so a batch lost to a crash, a revocation or a stop is read again, and a
-/// batch that did commit is never stored twice. Offsets are also stored in Kafka after the commit, for lag monitoring only.</para>
-/// <para>When PostgreSQL (or Kafka, for dead letters) is unreachable the batch is kept, every partition is paused and
-/// the consumer keeps polling so the group keeps it; the store is tried again with exponential back-off and the
-/// partitions resume once the batch is in. A stop finishes the batch in flight within
-/// <see cref="ScorerOptions.DrainTimeout"/> and abandons it after that; either way the consumer leaves the group cleanly.</para>
+/// token budget, a record count, or a maximum wait. It is then handed to the <see cref="ScoringThread"/>, which scores
+/// it on the proxy while this loop reads and tokenises the next one, so the GPU does not wait on Kafka or PostgreSQL.
+/// Scored batches are labelled with the GMM version current at that moment and stored, strictly in the order they were
+/// read — score rows, documents, the consumed offsets and the encoded scored batch for the outbox — each in one
+/// PostgreSQL transaction, after its dead letters are acknowledged. At most <see cref="ScorerOptions.MaxBatchesInFlight"/>
+/// batches are handed over and not yet stored; at that bound the loop stores the oldest before it reads on.
+/// PostgreSQL's offsets are the truth: on every assignment the consumer starts from them, so a batch lost to a crash, a
+/// revocation or a stop is read again, and a batch that did commit is never stored twice. Offsets are also stored in
+/// Kafka after the commit, for lag monitoring only.</para>
+/// <para>When PostgreSQL (or Kafka, for dead letters) is unreachable the oldest batch is kept, every partition is paused
+/// and the consumer keeps polling so the group keeps it; the store is tried again with exponential back-off and the
+/// partitions resume once the batch is in. A stop finishes the batches in flight, in order, within
+/// <see cref="ScorerOptions.DrainTimeout"/> and abandons them after that; either way the consumer leaves the group cleanly.</para>
+/// <para>Only the loop thread touches the consumer, the writer, the labeller and the batches; the scoring thread sees
+/// a copy of each batch's token ids and hands back scores.</para>
 /// <para>The consumer must be configured with <c>enable.auto.offset.store=false</c>; the pipeline installs the
 /// rebalance handlers on the builder it is given, so production (Confluent) and tests (in-memory) wire the same way.</para>
 /// </remarks>
@@ -39,7 +44,10 @@ public sealed partial class ScorerPipeline
     private readonly TimeProvider _time;
     private readonly ScorerProgress _progress;
     private readonly string _model;
-    private readonly InFlightBatch _batch = new();
+    // The batch being filled, and the closed ones handed to the scoring thread and not yet stored, oldest first.
+    private InFlightBatch _batch = new();
+    private readonly Queue<ScoringJob> _handedOver = new();
+    private ScoringThread? _scoring;
     private IConsumer<byte[]?, byte[]?>? _consumer;
     private CancellationToken _abort;
     private int _inFlight;
@@ -75,7 +83,7 @@ public sealed partial class ScorerPipeline
     /// <summary>Running totals.</summary>
     public ScorerStatistics Statistics { get; } = new();
 
-    /// <summary>Records consumed but not yet stored (documents and dead letters).</summary>
+    /// <summary>Records consumed but not yet stored (documents and dead letters), in every batch in flight.</summary>
     public int InFlightRecords => Volatile.Read(ref _inFlight);
 
     /// <summary>Receives the scorer's control events on its loop thread (<see cref="ScorerStarted"/> once subscribed,
@@ -86,10 +94,13 @@ public sealed partial class ScorerPipeline
     /// the loop thread: do not block.</summary>
     public Action<TimeSpan>? BatchLatency { get; init; }
 
-    /// <summary>Test seam: called at "consumed", "scored" and "stored" (after COMMIT, before Kafka hears of it); throw to crash there.</summary>
+    /// <summary>Test seam: called at "consumed", "scoring" (on the scoring thread, before the proxy runs on a batch),
+    /// "scored" (the oldest batch scored and labelled, before its store) and "stored" (after COMMIT, before Kafka hears
+    /// of it); throw to crash there (a throw at "scoring" fails the batch, and the pipeline when that batch is due to be
+    /// stored), or block at "scoring" to hold the proxy.</summary>
     internal Action<string>? Fault { get; set; }
 
-    /// <summary>Consumes until <paramref name="stoppingToken"/> fires, then drains the batch in flight (bounded by
+    /// <summary>Consumes until <paramref name="stoppingToken"/> fires, then drains the batches in flight (bounded by
     /// <see cref="ScorerOptions.DrainTimeout"/>) and leaves the group. Faults on a fatal Kafka error or a batch the
     /// store refuses for good (never on transient outages, which it waits out).</summary>
     public Task RunAsync(CancellationToken stoppingToken)
@@ -117,7 +128,7 @@ public sealed partial class ScorerPipeline
     private void Run(CancellationToken stoppingToken)
     {
         using var abort = new CancellationTokenSource();
-        // A stop lets the batch in flight finish for DrainTimeout; then every wait and write in progress is cancelled.
+        // A stop lets the batches in flight finish for DrainTimeout; then every wait and write in progress is cancelled.
         using var onStop = stoppingToken.Register(() => abort.CancelAfter(_options.DrainTimeout));
         _abort = abort.Token;
         _consumer = _consumerBuilder
@@ -126,6 +137,7 @@ public sealed partial class ScorerPipeline
             .SetPartitionsLostHandler(OnLost)
             .SetErrorHandler(OnError)
             .Build();
+        _scoring = new ScoringThread(_scorer.Score, where => Fault?.Invoke(where));
         try
         {
             _consumer.Subscribe(_options.Topic);
@@ -135,20 +147,24 @@ public sealed partial class ScorerPipeline
             while (!stoppingToken.IsCancellationRequested)
             {
                 PositionPendingPartitions();
+                StoreScoredBatches();
                 if (Poll(TimeUntilFlush()) is { } result) Accept(result);
-                if (FlushDue()) Flush();
+                if (FlushDue()) HandOver();
             }
-            if (!_batch.IsEmpty)
+            if (InFlightRecords > 0)
             {
-                _logger.LogInformation("Stopping: finishing the batch of {Records} records in flight (at most {Seconds:F1} s)",
-                    _batch.RecordCount, _options.DrainTimeout.TotalSeconds);
-                Flush();
+                _logger.LogInformation("Stopping: finishing the {Records} records in flight (at most {Seconds:F1} s)",
+                    InFlightRecords, _options.DrainTimeout.TotalSeconds);
+                if (!_batch.IsEmpty) HandOver();
+                while (_handedOver.Count > 0 && StoreOldest()) { }
             }
         }
         finally
         {
             _progress.Report(force: true);
-            if (!_batch.IsEmpty) Abandon("the scorer stopped");
+            AbandonAll("the scorer stopped");
+            // Lets a forward pass in progress end: the caller disposes the model once this returns.
+            _scoring.Dispose();
             try
             {
                 _consumer.Close();
@@ -212,138 +228,25 @@ public sealed partial class ScorerPipeline
             _batch.Add(new InFlightDeadLetter(result.TopicPartitionOffset, DeadLetterRecord.For(parsed.DeadLetter, tp.Topic,
                 tp.Partition.Value, result.Offset.Value, key, value, _time.GetUtcNow(), _options.InstanceId)), now);
         }
-        Volatile.Write(ref _inFlight, _batch.RecordCount);
+        CountInFlight();
     }
 
-    /// <summary>Scores, labels and stores the batch, waiting out outages; returns with the batch stored or abandoned.</summary>
-    private void Flush()
+    /// <summary>Hands the closed batch to the scoring thread and starts the next; then, while the in-flight bound is
+    /// reached, stores the oldest (so at 1 every batch is scored and stored before the next record is read).</summary>
+    private void HandOver()
     {
-        var latencyFrom = _batch.StartedAt!.Value;
-        var clock = Stopwatch.StartNew();
-        if (!_batch.IsScored) ScoreAndLabel();
-        var scoring = clock.Elapsed;
-        Fault?.Invoke("scored");
-        var delay = _options.OutageBaseDelay;
-        clock.Restart();
-        while (true)
-        {
-            if (_batch.IsEmpty)
-            {
-                // Everything it held was revoked while the store was away.
-                EndOutage();
-                return;
-            }
-            try
-            {
-                foreach (var deadLetter in _batch.DeadLetters.Where(d => !d.Delivered))
-                {
-                    _deadLetters.PublishAsync(deadLetter.Record, _abort).GetAwaiter().GetResult();
-                    deadLetter.Delivered = true;
-                }
-                var batch = _batch.ToScoreBatch(_model, _options.GroupId, _options.SnippetChars, _options.KeepText);
-                var stored = _writer.WriteAsync(batch, _abort).GetAwaiter().GetResult();
-                Fault?.Invoke("stored");
-                Committed(stored, batch, latencyFrom, scoring, clock.Elapsed);
-                EndOutage();
-                return;
-            }
-            catch (Exception) when (_abort.IsCancellationRequested)
-            {
-                Abandon("the stop's drain time ran out");
-                return;
-            }
-            catch (Exception e) when (IsTransient(e))
-            {
-                StartOutage(e, delay);
-                if (!WaitPolling(delay))
-                {
-                    Abandon("the scorer stopped while the store was unreachable");
-                    return;
-                }
-                delay = delay * 2 > _options.OutageMaxDelay ? _options.OutageMaxDelay : delay * 2;
-            }
-        }
+        var job = new ScoringJob(_batch);
+        _batch = new InFlightBatch();
+        _handedOver.Enqueue(job);
+        _scoring!.Enqueue(job);
+        while (_handedOver.Count >= _options.MaxBatchesInFlight && StoreOldest()) { }
     }
 
-    private void ScoreAndLabel()
+    private void CountInFlight()
     {
-        var documents = _batch.Documents;
-        var gmm = _labeller.Current;
-        if (documents.Count > 0)
-        {
-            var scores = _scorer.Score(documents.Select(d => d.Tokens).ToList());
-            for (var i = 0; i < documents.Count; i++)
-            {
-                var s = scores[i].Statistics;
-                documents[i].Score = scores[i];
-                documents[i].Verdict = gmm is null ? ProvisionalVerdict.Assignment
-                    : gmm.Assign(s.Count == 0 ? 0 : s.Mean, s.Count == 0 ? 0 : Math.Max(0, s.Variance));
-            }
-        }
-        _batch.MarkScored(gmm, _time.GetUtcNow());
-    }
-
-    private void Committed(ScoreBatchResult result, ScoreBatch batch, long latencyFrom, TimeSpan scoring, TimeSpan writing)
-    {
-        if (result.AlreadyApplied)
-        {
-            // Committed by an earlier run whose acknowledgement was lost; its rows and outbox entry are in place.
-            Statistics.WasAlreadyApplied();
-            _logger.LogInformation("Batch {BatchId} was already stored (offsets {Offsets}); skipping it",
-                batch.BatchId, string.Join(", ", batch.Offsets.Select(o => $"{o.Partition}:{o.NextOffset}")));
-        }
-        else
-        {
-            try
-            {
-                if (batch.Scores.Count > 0) _labeller.Observe(batch.Scores);
-            }
-            catch (Exception e)
-            {
-                _logger.LogError(e, "The labeller failed to observe batch {BatchId}; scoring goes on", batch.BatchId);
-            }
-            Raise(new BatchScored(batch.BatchId, _options.InstanceId, batch.Scores.Count, _batch.DeadLetters.Count, _batch.Gmm?.Version));
-            var latency = _time.GetElapsedTime(latencyFrom);
-            _progress.Batch(batch.Scores.Count, batch.Scores.Sum(s => (long)s.TokenCount), _batch.DeadLetters.Count, latency, scoring, writing);
-            try
-            {
-                BatchLatency?.Invoke(latency);
-            }
-            catch (Exception e)
-            {
-                _logger.LogWarning(e, "The batch latency observer failed");
-            }
-        }
-        StoreKafkaOffsets();
-        _batch.Clear();
-        Volatile.Write(ref _inFlight, 0);
-    }
-
-    /// <summary>Mirrors the stored offsets into Kafka for lag monitoring; PostgreSQL stays the truth.</summary>
-    private void StoreKafkaOffsets()
-    {
-        foreach (var tp in _batch.Partitions)
-        {
-            if (!_assigned.Contains(tp)) continue;
-            try
-            {
-                _consumer!.StoreOffset(new TopicPartitionOffset(tp, _batch.NextOffset(tp)));
-            }
-            catch (KafkaException e)
-            {
-                _logger.LogDebug(e, "Could not store offset {Offset} of {Partition} in Kafka", _batch.NextOffset(tp), tp);
-            }
-        }
-    }
-
-    private void Abandon(string why)
-    {
-        if (_batch.IsEmpty) return;
-        _logger.LogWarning("Abandoning the batch of {Records} records ({Why}); it is read again from the offsets in PostgreSQL",
-            _batch.RecordCount, why);
-        Statistics.Abandoned(_batch.RecordCount);
-        _batch.Clear();
-        Volatile.Write(ref _inFlight, 0);
+        var records = _batch.RecordCount;
+        foreach (var job in _handedOver) records += job.Batch.RecordCount;
+        Volatile.Write(ref _inFlight, records);
     }
 
     private void Raise(ControlEvent controlEvent)

@@ -1,0 +1,41 @@
+using System.Collections.Concurrent;
+
+namespace Reweighting.Scorer.Pipeline;
+
+/// <summary>The thread that owns the proxy's forward passes: it scores handed-over batches one at a time, in the order
+/// they were handed over, while the loop thread reads, tokenises and stores the others.</summary>
+/// <remarks>The proxy is not thread-safe, so nothing else may score on it while this thread lives; how many batches
+/// wait here is bounded by the pipeline (<see cref="ScorerOptions.MaxBatchesInFlight"/>), not by this queue.</remarks>
+internal sealed class ScoringThread : IDisposable
+{
+    private readonly BlockingCollection<ScoringJob> _jobs = [];
+    private readonly Func<IReadOnlyList<int[]>, ProxyScore[]> _score;
+    private readonly Action<string> _fault;
+    private readonly Thread _thread;
+
+    /// <summary>Starts the thread; <paramref name="fault"/> is the pipeline's test seam, called with "scoring".</summary>
+    public ScoringThread(Func<IReadOnlyList<int[]>, ProxyScore[]> score, Action<string> fault)
+    {
+        _score = score;
+        _fault = fault;
+        _thread = new Thread(Run) { IsBackground = true, Name = "scorer-proxy" };
+        _thread.Start();
+    }
+
+    /// <summary>Queues a batch behind those handed over before it.</summary>
+    public void Enqueue(ScoringJob job) => _jobs.Add(job);
+
+    private void Run()
+    {
+        foreach (var job in _jobs.GetConsumingEnumerable()) job.Run(_score, _fault);
+    }
+
+    /// <summary>Ends the thread after the batches still queued (abandon them first to skip them). Waits for a forward pass
+    /// in progress, because the caller disposes the model once the pipeline returns.</summary>
+    public void Dispose()
+    {
+        _jobs.CompleteAdding();
+        _thread.Join();
+        _jobs.Dispose();
+    }
+}
