@@ -2,7 +2,8 @@
 # Packs what a GPU machine without .NET needs to run the benchmarks and the services into one archive:
 # the .NET runtime of this build machine, the published application (linux-x64, framework-dependent), the shim's
 # sources and build script, and scripts/gpu-run.sh, which unpacks it there, builds the shim against the PyTorch it
-# finds and runs a command. Fails when the archive exceeds GPU_BUNDLE_LIMIT_MB (default 60).
+# finds and runs a command, and scripts/gpu-check.sh with the GPU benchmark and its references, which runs every GPU
+# measurement. Fails when the archive exceeds GPU_BUNDLE_LIMIT_MB (default 60).
 #   scripts/gpu-bundle.sh [OUT.tar.xz]          (default build/gpu-bundle.tar.xz)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,7 +37,11 @@ done
 
 cp -r "$root/native" "$bundle/native"
 cp "$root/scripts/build-native.sh" "$bundle/scripts/"
-cp "$root/scripts/gpu-run.sh" "$bundle/"
+cp "$root/scripts/gpu-run.sh" "$root/scripts/gpu-check.sh" "$bundle/"
+# The GPU measurements and their PyTorch references (scripts/gpu-check.sh runs them from the unpacked bundle).
+mkdir -p "$bundle/bench/reference"
+cp "$root/bench/gpu.bench.sh" "$bundle/bench/"
+cp "$root"/bench/reference/*.py "$bundle/bench/reference/"
 git -C "$root" rev-parse HEAD > "$bundle/COMMIT" 2>/dev/null || echo unknown > "$bundle/COMMIT"
 
 echo "packing ..."

@@ -62,6 +62,21 @@ public sealed class GpuBundleTests : IDisposable
         ran.Should().Be(0, output);
         output.Should().Contain("Built build/librwtorch.so").And.Contain("libtorch").And.Contain("cuda_compiled");
 
+        // The one-shot GPU check from the unpacked bundle, on this machine without CUDA: every stage runs and logs, the
+        // CUDA smoke run fails with the clear message of a CPU-only shim, the benchmark skips, and the run says it failed.
+        var unpacked = Path.Combine(dir.Path, "run", "reweight-gpu");
+        File.Exists(Path.Combine(unpacked, "bench", "gpu.bench.sh")).Should().BeTrue();
+        File.Exists(Path.Combine(unpacked, "bench", "reference", "gpu_reference.py")).Should().BeTrue();
+        var results = Path.Combine(dir.Path, "out");
+        var (checkedRc, checkLog) = Run(Path.Combine(unpacked, "gpu-check.sh"), new Dictionary<string, string>
+        {
+            ["TORCH_DIR"] = "system", ["GPU_RUN_DIR"] = Path.Combine(dir.Path, "run"), ["PATH"] = path, ["PYTHON"] = "/bin/false",
+        }, archive, results);
+        checkedRc.Should().Be(1, checkLog);
+        File.ReadAllText(Path.Combine(results, "build.log")).Should().Contain("built against a CPU-only libtorch");
+        File.ReadAllText(Path.Combine(results, "bench.log")).Should().Contain("SKIPPED: no CUDA device");
+        File.ReadAllText(Path.Combine(results, "summary.txt")).Should().Contain("build: FAILED").And.Contain("parity: FAILED").And.Contain("bench: ok");
+
         var (missing, message) = Run(Path.Combine(root, "scripts", "gpu-run.sh"), new Dictionary<string, string>(), Path.Combine(dir.Path, "absent.tar.xz"));
         missing.Should().NotBe(0);
         message.Should().Contain("no bundle");

@@ -12,11 +12,22 @@ namespace Reweighting.Cli.Bench;
 /// `tiny` proxy of the same vocabulary (a proxy is smaller than the model it serves).</summary>
 internal static class StrategyBenchmark
 {
-    public static int Run(string preset, int vocab, int batch, int sequence, int steps, int rounds, string[] strategies, string device, string? jsonPath)
+    /// <summary>Seconds per optimiser step of each strategy (uniform first), over the interleaved
+    /// rounds after one untimed round that warms every path up.</summary>
+    internal sealed record Timings(GptConfig Config, long Parameters, string[] Names, Dictionary<string, List<double>> Seconds)
+    {
+        public double Median(string name)
+        {
+            var s = Seconds[name].Order().ToArray();
+            return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
+        }
+    }
+
+    internal static Timings Measure(string preset, int vocab, int batch, int sequence, int steps, int rounds, string[] strategies, string device)
     {
         if (steps < 3 || rounds < 1) throw new ArgumentException("--steps must be at least 3 and --rounds at least 1");
         foreach (var s in strategies.Where(s => !StrategySetup.Names.Contains(s))) throw new ArgumentException($"unknown strategy '{s}'");
-        var names = strategies.Contains("uniform") ? strategies : ["uniform", .. strategies];
+        string[] names = strategies.Contains("uniform") ? ["uniform", .. strategies.Where(s => s != "uniform")] : ["uniform", .. strategies];
         var dev = Device.Parse(device);
         var config = GptConfig.Preset(preset, vocab) with { Dropout = 0 };
         if (sequence > config.ContextLength) throw new ArgumentException($"--seq {sequence} exceeds the preset's context {config.ContextLength}");
@@ -56,23 +67,26 @@ internal static class StrategyBenchmark
                 Console.Error.WriteLine($"round {round + 1}/{rounds} {name,-18} {seconds[name][^1] * 1000,8:F1} ms/step");
             }
         }
-        double Median(List<double> xs)
-        {
-            var s = xs.Order().ToArray();
-            return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
-        }
-        var uniform = Median(seconds["uniform"]);
-        Console.WriteLine($"{preset} ({model.ParameterCount() / 1e6:F1}M parameters), batch {batch}x{sequence} on {dev}, median of {rounds} rounds of {steps - 1} timed steps:");
+        return new Timings(config, model.ParameterCount(), names, seconds);
+    }
+
+    public static int Run(string preset, int vocab, int batch, int sequence, int steps, int rounds, string[] strategies, string device, string? jsonPath)
+    {
+        var timings = Measure(preset, vocab, batch, sequence, steps, rounds, strategies, device);
+        var (names, seconds) = (timings.Names, timings.Seconds);
+        var dev = Device.Parse(device);
+        var uniform = timings.Median("uniform");
+        Console.WriteLine($"{preset} ({timings.Parameters / 1e6:F1}M parameters), batch {batch}x{sequence} on {dev}, median of {rounds} rounds of {steps - 1} timed steps:");
         foreach (var name in names)
-            Console.WriteLine($"  {name,-18} {Median(seconds[name]) * 1000,9:F1} ms/step   x{Median(seconds[name]) / uniform:F3} of uniform");
+            Console.WriteLine($"  {name,-18} {timings.Median(name) * 1000,9:F1} ms/step   x{timings.Median(name) / uniform:F3} of uniform");
         if (jsonPath is not null)
             File.WriteAllText(jsonPath, JsonSerializer.Serialize(new Dictionary<string, object>
             {
-                ["preset"] = preset, ["parameters"] = model.ParameterCount(), ["vocab"] = vocab, ["batch"] = batch, ["sequence"] = sequence, ["device"] = device,
+                ["preset"] = preset, ["parameters"] = timings.Parameters, ["vocab"] = vocab, ["batch"] = batch, ["sequence"] = sequence, ["device"] = device,
                 ["steps"] = steps, ["rounds"] = rounds,
                 ["strategies"] = names.ToDictionary(n => n, n => new Dictionary<string, object>
                 {
-                    ["step_seconds_median"] = Median(seconds[n]), ["step_seconds"] = seconds[n], ["ratio_to_uniform"] = Median(seconds[n]) / uniform,
+                    ["step_seconds_median"] = timings.Median(n), ["step_seconds"] = seconds[n], ["ratio_to_uniform"] = timings.Median(n) / uniform,
                 }),
             }, new JsonSerializerOptions { WriteIndented = true }));
         return 0;

@@ -35,6 +35,35 @@ internal static class BenchCommands
         strategyBench.SetAction(parse => TokenizerCommands.Guard(() => Bench.StrategyBenchmark.Run(parse.GetValue(preset)!, parse.GetValue(strategyVocab), parse.GetValue(strategyBatch),
             parse.GetValue(seq), parse.GetValue(steps), parse.GetValue(rounds),
             parse.GetValue(strategyList)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), parse.GetValue(device)!, parse.GetValue(json))));
-        return new Command("bench", "Benchmarks") { torch, model, gmm, strategyBench, StorageBenchCommand.CreateSubcommand() };
+        return new Command("bench", "Benchmarks") { torch, model, gmm, strategyBench, GpuCommand(), StorageBenchCommand.CreateSubcommand() };
+    }
+
+    private static Command GpuCommand()
+    {
+        var defaults = new Bench.GpuBenchSettings();
+        var device = new Option<string>("--device") { Description = "cuda[:n] (cpu runs the same measurements in float32, for a check)", DefaultValueFactory = _ => defaults.Device };
+        var vocab = new Option<int>("--vocab") { Description = "Vocabulary size", DefaultValueFactory = _ => defaults.Vocab };
+        var seq = new Option<int>("--seq") { Description = "Tokens per sequence", DefaultValueFactory = _ => defaults.Sequence };
+        var scorerPreset = new Option<string>("--scorer-preset") { Description = "Scorer model preset", DefaultValueFactory = _ => defaults.ScorerPreset };
+        var scorerBatch = new Option<int>("--scorer-batch") { Description = "Sequences per scoring batch", DefaultValueFactory = _ => defaults.ScorerBatch };
+        var repeats = new Option<int>("--repeats") { Description = "Timed scoring batches (the median is reported)", DefaultValueFactory = _ => defaults.Repeats };
+        var trainerPreset = new Option<string>("--trainer-preset") { Description = "Trained model preset", DefaultValueFactory = _ => defaults.TrainerPreset };
+        var trainerBatch = new Option<int>("--trainer-batch") { Description = "Sequences per optimiser step", DefaultValueFactory = _ => defaults.TrainerBatch };
+        var steps = new Option<int>("--steps") { Description = "Optimiser steps per strategy and round (the first is not timed)", DefaultValueFactory = _ => defaults.Steps };
+        var rounds = new Option<int>("--rounds") { Description = "Interleaved rounds over the strategies (the median is reported)", DefaultValueFactory = _ => defaults.Rounds };
+        var strategies = new Option<string>("--strategies") { Description = "Comma-separated strategies timed against uniform", DefaultValueFactory = _ => string.Join(',', defaults.Strategies) };
+        var peak = new Option<double?>("--peak-tflops") { Description = "The card's dense bfloat16 peak in TFLOP/s (default: from a datasheet table by GPU name)" };
+        var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
+        var command = new Command("gpu", "Scorer and trainer tokens/s, reweighting overhead and model FLOPs utilisation on a GPU")
+            { device, vocab, seq, scorerPreset, scorerBatch, repeats, trainerPreset, trainerBatch, steps, rounds, strategies, peak, json };
+        command.SetAction(parse => TokenizerCommands.Guard(() => Bench.GpuBenchmark.Run(new Bench.GpuBenchSettings
+        {
+            Device = parse.GetValue(device)!, Vocab = parse.GetValue(vocab), Sequence = parse.GetValue(seq), ScorerPreset = parse.GetValue(scorerPreset)!,
+            ScorerBatch = parse.GetValue(scorerBatch), Repeats = parse.GetValue(repeats), TrainerPreset = parse.GetValue(trainerPreset)!,
+            TrainerBatch = parse.GetValue(trainerBatch), Steps = parse.GetValue(steps), Rounds = parse.GetValue(rounds),
+            Strategies = parse.GetValue(strategies)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            PeakTflops = parse.GetValue(peak), JsonPath = parse.GetValue(json),
+        })));
+        return command;
     }
 }
