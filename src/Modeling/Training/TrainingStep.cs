@@ -59,25 +59,37 @@ public sealed class TrainingStep : IDisposable
         var lr = LearningRateSchedule.At(step, options);
         foreach (var g in Optimizer.Groups) g.LearningRate = lr;
         Optimizer.ZeroGrad();
-        double loss = 0;
-        using (var stepScope = DisposeScope.Open())
+        // The step's loss stays on the device until the optimiser step is queued: reading it per micro-batch would make
+        // the host wait for each backward pass before it could queue the next work.
+        Tensor? loss = null;
+        try
         {
-            var microBatches = build();
-            var accumulation = microBatches.Count;
-            objective.BeginStep(model, new StepContext(step, lr, microBatches));
-            foreach (var batch in microBatches)
+            using (var stepScope = DisposeScope.Open())
             {
-                using var scope = DisposeScope.Open();
-                ObjectiveValue value;
-                using (device.Type == DeviceType.Cuda ? Autocast(DeviceType.Cuda) : default(AutocastScope?))
-                    value = objective.Compute(model, batch);
-                (value.Objective / accumulation).Backward();
-                loss += value.MeanTokenLoss.ToDouble() / accumulation;
+                var microBatches = build();
+                var accumulation = microBatches.Count;
+                objective.BeginStep(model, new StepContext(step, lr, microBatches));
+                foreach (var batch in microBatches)
+                {
+                    using var scope = DisposeScope.Open();
+                    ObjectiveValue value;
+                    using (device.Type == DeviceType.Cuda ? Autocast(DeviceType.Cuda) : default(AutocastScope?))
+                        value = objective.Compute(model, batch);
+                    (value.Objective / accumulation).Backward();
+                    var part = value.MeanTokenLoss.Detach().To(ScalarType.Float32) / accumulation;
+                    var sum = loss is null ? part : loss + part;
+                    loss?.Dispose();
+                    loss = sum.DetachFromScope();
+                }
             }
+            var norm = GradientClipping.ClipGradNorm(model.Parameters().ToList(), options.ClipNorm);
+            Optimizer.Step();
+            return new StepResult(step + 1, loss?.ToDouble() ?? 0, lr, norm);
         }
-        var norm = GradientClipping.ClipGradNorm(model.Parameters().ToList(), options.ClipNorm);
-        Optimizer.Step();
-        return new StepResult(step + 1, loss, lr, norm);
+        finally
+        {
+            loss?.Dispose();
+        }
     }
 
     public void Dispose() => Optimizer.Dispose();
