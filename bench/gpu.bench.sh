@@ -104,6 +104,10 @@ pinned batches), eager and torch.compile, run in the same invocation.
 |---|---|---|---|---|---|---|
 """ + "\n".join(rows) + f"""
 
+Scorer on {ours['scoring']['documents']['documents']} documents of mixed lengths (16 to {2 * ours['sequence']} tokens) through the product's
+DocumentScorer, windows packed under a budget of {ours['scoring']['documents']['token_budget']:,} tokens:
+{ours['scoring']['documents']['tokens_per_s']:,.0f} scored tokens/s, {ours['scoring']['documents']['padding_fraction']:.1%} of the batches' tokens padding.
+
 Trainer {ours['training']['preset']} by strategy (median of {ours['training']['rounds']} interleaved rounds of {ours['training']['steps'] - 1} timed steps):
 
 | strategy | ms/step | tokens/s | MFU | overhead vs uniform |

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Reweighting.Modeling.Gpt;
+using Reweighting.Modeling.Scoring;
 using Reweighting.Torch;
 using static Reweighting.Torch.Torch;
 
@@ -35,7 +36,8 @@ internal sealed record GpuBenchSettings
 
 /// <summary>`reweight bench gpu`: the throughput that matters on an accelerator, in bfloat16 autocast on CUDA. The scorer:
 /// forward-only per-token losses of <c>gpt2-small</c> on full (batch, sequence) windows, copied back to the host as the
-/// scorer does. The trainer: optimiser steps of <c>gpt2-medium</c> through the product's trainer (host batches, pinned
+/// scorer does, and the scorer's own path (<see cref="DocumentScorer"/>: windows of documents of mixed lengths packed
+/// under a token budget) as scored tokens/s and padding. The trainer: optimiser steps of <c>gpt2-medium</c> through the product's trainer (host batches, pinned
 /// copies, autocast, backward, clipping, AdamW) with uniform weighting and with each strategy, interleaved, as tokens/s
 /// and overhead over uniform. Model FLOPs utilisation (<see cref="ModelFlops"/>) against the card's dense bfloat16 peak.
 /// bench/gpu.bench.sh runs the PyTorch references (eager and torch.compile) beside it and reports the ratios.</summary>
@@ -58,6 +60,9 @@ internal static class GpuBenchmark
         var scoringMfu = Mfu(scoring.TokensPerSecond, scoring.FlopsPerToken);
         Console.WriteLine($"scorer  {settings.ScorerPreset} ({scoring.Parameters / 1e6:F1}M), batch {settings.ScorerBatch}x{settings.Sequence}: " +
                           $"{scoring.TokensPerSecond,12:F0} tokens/s  {scoring.TokensPerSecond * scoring.FlopsPerToken / 1e12,7:F1} TFLOP/s{Percent(scoringMfu)}");
+        var pipeline = scoring.Pipeline;
+        Console.WriteLine($"scorer  {settings.ScorerPreset} documents: {pipeline.Documents} of mixed lengths, budget {settings.ScorerBatch * settings.Sequence} tokens: " +
+                          $"{pipeline.TokensPerSecond,12:F0} scored tokens/s in {pipeline.Batches} batches, {pipeline.PaddingFraction:P1} padding");
 
         Console.Error.WriteLine($"trainer {settings.TrainerPreset}, batch {settings.TrainerBatch}x{settings.Sequence}: {settings.Rounds} interleaved rounds of {settings.Steps - 1} timed steps ...");
         var timings = StrategyBenchmark.Measure(settings.TrainerPreset, settings.Vocab, settings.TrainerBatch, settings.Sequence, settings.Steps,
@@ -94,6 +99,11 @@ internal static class GpuBenchmark
                     ["preset"] = settings.ScorerPreset, ["parameters"] = scoring.Parameters, ["batch"] = settings.ScorerBatch, ["repeats"] = settings.Repeats,
                     ["flops_per_token"] = scoring.FlopsPerToken, ["tokens_per_s"] = scoring.TokensPerSecond,
                     ["tflops"] = scoring.TokensPerSecond * scoring.FlopsPerToken / 1e12, ["mfu"] = scoringMfu,
+                    ["documents"] = new Dictionary<string, object>
+                    {
+                        ["documents"] = scoring.Pipeline.Documents, ["scored_tokens"] = scoring.Pipeline.Tokens, ["token_budget"] = settings.ScorerBatch * settings.Sequence,
+                        ["batches"] = scoring.Pipeline.Batches, ["padding_fraction"] = scoring.Pipeline.PaddingFraction, ["tokens_per_s"] = scoring.Pipeline.TokensPerSecond,
+                    },
                 },
                 ["training"] = new Dictionary<string, object?>
                 {
@@ -106,7 +116,34 @@ internal static class GpuBenchmark
 
     private static string Percent(double? mfu) => mfu is { } m ? $"  MFU {m * 100,5:F1}%" : "";
 
-    private sealed record ScoringResult(long Parameters, double FlopsPerToken, double TokensPerSecond);
+    private sealed record ScoringResult(long Parameters, double FlopsPerToken, double TokensPerSecond, PipelineResult Pipeline);
+
+    /// <summary>The scorer's own path: documents of mixed lengths through <see cref="DocumentScorer"/> (windows, packing
+    /// under a token budget of one full batch, losses back to the host); tokens/s counts scored tokens, not padding.</summary>
+    private sealed record PipelineResult(int Documents, long Tokens, double TokensPerSecond, double PaddingFraction, long Batches);
+
+    private static PipelineResult MeasurePipeline(GptModel model, GpuBenchSettings settings, Device dev)
+    {
+        // Lengths log-uniform from 16 tokens to twice the sequence (long ones span two windows), about 24 budgets in all.
+        var rng = new Random(1);
+        var budget = settings.ScorerBatch * settings.Sequence;
+        var documents = new List<IReadOnlyList<long>>();
+        long total = 0;
+        while (total < 24L * budget)
+        {
+            var length = (int)Math.Round(Math.Exp(Math.Log(16) + rng.NextDouble() * (Math.Log(2.0 * settings.Sequence) - Math.Log(16))));
+            documents.Add(Enumerable.Range(0, length).Select(_ => (long)rng.Next(settings.Vocab)).ToArray());
+            total += length - 1;
+        }
+        var batches = new ScoringBatches { TokenBudget = budget };
+        foreach (var _ in new DocumentScorer(model, dev, batches, settings.Sequence).Score(documents.Take(documents.Count / 8))) { }
+        var scorer = new DocumentScorer(model, dev, batches, settings.Sequence);
+        var clock = Stopwatch.StartNew();
+        long scored = 0;
+        foreach (var d in scorer.Score(documents)) scored += d.Losses.Length;
+        var seconds = clock.Elapsed.TotalSeconds;
+        return new PipelineResult(documents.Count, scored, scored / seconds, scorer.Statistics.PaddingFraction, scorer.Statistics.Batches);
+    }
 
     private static ScoringResult MeasureScoring(GpuBenchSettings settings, Device dev, bool autocast)
     {
@@ -141,6 +178,7 @@ internal static class GpuBenchmark
             times[i] = clock.Elapsed.TotalSeconds;
         }
         Array.Sort(times);
-        return new ScoringResult(model.ParameterCount(), ModelFlops.ForwardPerToken(config, settings.Sequence), tokens / times[times.Length / 2]);
+        var pipeline = MeasurePipeline(model, settings, dev);
+        return new ScoringResult(model.ParameterCount(), ModelFlops.ForwardPerToken(config, settings.Sequence), tokens / times[times.Length / 2], pipeline);
     }
 }
