@@ -12,7 +12,12 @@
 #pragma once
 
 #include <ATen/ATen.h>
+// Recent libtorch generates its version macros in torch/headeronly/version.h (torch/version.h forwards there).
+#if __has_include(<torch/headeronly/version.h>)
+#include <torch/headeronly/version.h>
+#else
 #include <torch/version.h>
+#endif
 
 #include <atomic>
 #include <cstdint>
@@ -22,8 +27,7 @@
 #define RWT_EXPORT extern "C" __attribute__((visibility("default")))
 
 // Every version check below reads these; an undefined macro would silently count as 0 and select the 1.13
-// code paths. (In recent 2.x releases <torch/version.h> forwards to torch/headeronly/version.h; both need the include dirs
-// `<torch>/include` and `<torch>/include/torch/csrc/api/include`.)
+// code paths. The include path needs `<torch>/include` and `<torch>/include/torch/csrc/api/include`.
 #if !defined(TORCH_VERSION_MAJOR) || !defined(TORCH_VERSION_MINOR)
 #error "TORCH_VERSION_MAJOR/MINOR are not defined: <torch/version.h> was not found on the include path"
 #endif

@@ -15,8 +15,8 @@ RWT_EXPORT int32_t rwt_set_grad_enabled(int32_t enabled) {
 
 RWT_EXPORT int32_t rwt_is_grad_enabled() { return at::GradMode::is_enabled() ? 1 : 0; }
 
-RWT_EXPORT int32_t rwt_set_requires_grad(rwt_tensor t, int32_t requires) {
-  RWT_STATUS(rwt::ref(t); t->set_requires_grad(requires != 0);)
+RWT_EXPORT int32_t rwt_set_requires_grad(rwt_tensor t, int32_t requires_grad) {
+  RWT_STATUS(rwt::ref(t); t->set_requires_grad(requires_grad != 0);)
 }
 
 RWT_EXPORT int32_t rwt_is_leaf(rwt_tensor t) {
