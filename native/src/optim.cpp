@@ -209,45 +209,59 @@ RWT_EXPORT int32_t rwt_has_fused_adamw(int32_t device_type) {
   return 0;
 }
 
-// Scales all gradients so their joint L2 norm is at most max_norm; returns the norm before clipping. The norms
-// are taken in float32 (float64 when a gradient is float64) whatever the gradients' dtype, and the only host
-// synchronisation is reading the returned norm at the end.
+namespace {
+// Scales all gradients so their joint L2 norm is at most max_norm; returns the norm before clipping as a 0-d tensor
+// on the gradients' device (undefined when no parameter has a gradient), without waiting for the device. The norms
+// are taken in float32 (float64 when a gradient is float64) whatever the gradients' dtype.
+at::Tensor clip_grad_norm(const rwt_tensor* params, int64_t n, double max_norm) {
+  at::NoGradGuard no_grad;
+  std::vector<at::Tensor> grads;
+  bool any_double = false;
+  for (int64_t i = 0; i < n; ++i) {
+    const auto& g = rwt::ref(params[i]).grad();
+    if (!g.defined()) continue;
+    grads.push_back(g);
+    any_double = any_double || g.scalar_type() == at::kDouble;
+  }
+  if (grads.empty()) return at::Tensor();
+  const auto wide = any_double ? at::kDouble : at::kFloat;
+  std::vector<at::Tensor> widened;
+  widened.reserve(grads.size());
+  for (const auto& g : grads) widened.push_back(g.scalar_type() == wide ? g : g.to(wide));
+  auto norms = at::_foreach_norm(widened, 2);  // one 0-d tensor per gradient
+  const auto device = grads.front().device();
+  for (auto& norm : norms) norm = norm.to(device);
+  auto total = at::norm(at::stack(norms), 2);
+  // Multiplying by the clamped coefficient on the device avoids a host round trip per parameter.
+  auto coef = at::clamp_max(max_norm / (total + 1e-6), 1.0);
+#if RWT_TORCH_AT_LEAST(2, 2)
+  // _foreach_mul_(TensorList, Tensor) scales a whole (device, dtype) group by a device scalar.
+  std::map<std::tuple<int, int, int>, std::vector<at::Tensor>> groups;
+  for (const auto& g : grads)
+    groups[std::make_tuple(static_cast<int>(g.device().type()), static_cast<int>(g.device().index()),
+                           static_cast<int>(g.scalar_type()))].push_back(g);
+  for (auto& [key, group] : groups)
+    at::_foreach_mul_(group, coef.to(group.front().device(), group.front().scalar_type()));
+#else
+  for (auto& g : grads) g.mul_(coef.to(g.device(), g.scalar_type()));
+#endif
+  return total;
+}
+}  // namespace
+
+// Clips as clip_grad_norm (below) and returns the norm before clipping; reading it is the one host synchronisation.
 RWT_EXPORT int32_t rwt_clip_grad_norm(const rwt_tensor* params, int64_t n, double max_norm, double* total_norm) {
   RWT_STATUS(
-    at::NoGradGuard no_grad;
-    std::vector<at::Tensor> grads;
-    bool any_double = false;
-    for (int64_t i = 0; i < n; ++i) {
-      const auto& g = rwt::ref(params[i]).grad();
-      if (!g.defined()) continue;
-      grads.push_back(g);
-      any_double = any_double || g.scalar_type() == at::kDouble;
-    }
-    if (grads.empty()) {
-      *total_norm = 0;
-      return 0;
-    }
-    const auto wide = any_double ? at::kDouble : at::kFloat;
-    std::vector<at::Tensor> widened;
-    widened.reserve(grads.size());
-    for (const auto& g : grads) widened.push_back(g.scalar_type() == wide ? g : g.to(wide));
-    auto norms = at::_foreach_norm(widened, 2);  // one 0-d tensor per gradient
-    const auto device = grads.front().device();
-    for (auto& norm : norms) norm = norm.to(device);
-    auto total = at::norm(at::stack(norms), 2);
-    // Multiplying by the clamped coefficient on the device avoids a host round trip per parameter.
-    auto coef = at::clamp_max(max_norm / (total + 1e-6), 1.0);
-#if RWT_TORCH_AT_LEAST(2, 2)
-    // _foreach_mul_(TensorList, Tensor) scales a whole (device, dtype) group by a device scalar.
-    std::map<std::tuple<int, int, int>, std::vector<at::Tensor>> groups;
-    for (const auto& g : grads)
-      groups[std::make_tuple(static_cast<int>(g.device().type()), static_cast<int>(g.device().index()),
-                             static_cast<int>(g.scalar_type()))].push_back(g);
-    for (auto& [key, group] : groups)
-      at::_foreach_mul_(group, coef.to(group.front().device(), group.front().scalar_type()));
-#else
-    for (auto& g : grads) g.mul_(coef.to(g.device(), g.scalar_type()));
-#endif
-    *total_norm = total.item<double>();
+    auto total = clip_grad_norm(params, n, max_norm);
+    *total_norm = total.defined() ? total.item<double>() : 0.0;
   )
+}
+
+// Clips as clip_grad_norm and returns the norm before clipping as a 0-d tensor on the device, without synchronising:
+// the caller reads it once the rest of the step is queued (a float32 zero on the CPU when no gradient exists).
+RWT_EXPORT rwt_tensor rwt_clip_grad_norm_deferred(const rwt_tensor* params, int64_t n, double max_norm) {
+  RWT_RETURN_TENSOR(([&] {
+    auto total = clip_grad_norm(params, n, max_norm);
+    return total.defined() ? total : at::zeros({}, at::kFloat);
+  }()))
 }

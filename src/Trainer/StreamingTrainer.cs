@@ -61,6 +61,9 @@ public sealed partial class StreamingTrainer : IDisposable
     private readonly List<Guid> completedOutsideSteps = [];
     private ITrainingObjective? objective;
     private IConsumer<string?, byte[]>? consumerForCheckpoints;
+
+    /// <summary>Records read while a step was computing (the read-ahead that keeps a GPU busy).</summary>
+    public long ReadDuringSteps { get; private set; }
     private GmmModel? gmm;
     private int? newestGmmVersion;
     private string? scorerModel;
@@ -212,13 +215,14 @@ public sealed partial class StreamingTrainer : IDisposable
         return $"gpt vocab={c.VocabSize} ctx={c.ContextLength} layers={c.Layers} heads={c.Heads} embd={c.Embedding}";
     }
 
-    /// <summary>Reads one record into the packer; false when the poll found nothing.</summary>
-    private bool Poll(IConsumer<string?, byte[]> consumer)
+    /// <summary>Reads one record into the packer, waiting at most <paramref name="timeout"/> (the poll timeout by
+    /// default); false when the poll found nothing.</summary>
+    private bool Poll(IConsumer<string?, byte[]> consumer, TimeSpan? timeout = null)
     {
         ConsumeResult<string?, byte[]>? record;
         try
         {
-            record = consumer.Consume(options.PollTimeout);
+            record = consumer.Consume(timeout ?? options.PollTimeout);
         }
         catch (ConsumeException e) when (!e.Error.IsFatal)
         {
@@ -353,9 +357,10 @@ public sealed partial class StreamingTrainer : IDisposable
         var clock = Stopwatch.StartNew();
         var step = Step;
         StepResult result;
+        PendingStep pending;
         try
         {
-            result = trainingStep.Run(step, objective!, () => micro.Select((p, i) =>
+            pending = trainingStep.Begin(step, objective!, () => micro.Select((p, i) =>
             {
                 var batch = trainingStep.MicroBatch(p.Inputs, p.Targets, p.Count, step, i);
                 statistics.Register(batch.Ids, p.Statistics);
@@ -365,6 +370,14 @@ public sealed partial class StreamingTrainer : IDisposable
         finally
         {
             statistics.Clear();
+        }
+        using (pending)
+        {
+            // While the device works through the step, read what is already waiting until the next step is ready:
+            // on a GPU the next batch is decoded and packed during this one, so the device does not wait on Kafka.
+            while (!packer.CanTake(SequencesPerStep) && !ReadAheadFull && Poll(consumerForCheckpoints!, TimeSpan.Zero))
+                ReadDuringSteps++;
+            result = pending.Complete();
         }
         Step = result.Step;
         trainedBatches += completed.Count;

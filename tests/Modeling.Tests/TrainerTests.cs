@@ -47,6 +47,43 @@ public sealed class TrainerTests
     }
 
     [Fact]
+    public void A_queued_step_reports_what_run_reports_and_once_disposed_cannot_be_read()
+    {
+        StepResult Take(bool queued)
+        {
+            using var model = new GptModel(Config, seed: 4);
+            using var step = new TrainingStep(model, Options);
+            var data = Data();
+            IReadOnlyList<MicroBatch> Build() => Enumerable.Range(0, 2).Select(i =>
+            {
+                var (x, y) = data.Batch(4L * i, 4);
+                return step.MicroBatch(x, y, 4, 0, i);
+            }).ToList();
+            if (!queued) return step.Run(0, new MeanTokenLossObjective(), Build);
+            using var pending = step.Begin(0, new MeanTokenLossObjective(), Build);
+            var first = pending.Complete();
+            pending.Complete().Should().BeSameAs(first, "completing again reports the same step");
+            return first;
+        }
+        var run = Take(queued: false);
+        var queued = Take(queued: true);
+        queued.Should().Be(run);
+        run.Loss.Should().BePositive();
+        run.GradNorm.Should().BePositive();
+
+        using var other = new GptModel(Config, seed: 4);
+        using var training = new TrainingStep(other, Options);
+        var stream = Data();
+        var abandoned = training.Begin(0, new MeanTokenLossObjective(), () =>
+        {
+            var (x, y) = stream.Batch(0, 4);
+            return [training.MicroBatch(x, y, 4, 0, 0)];
+        });
+        abandoned.Dispose();
+        abandoned.Invoking(p => p.Complete()).Should().Throw<ObjectDisposedException>();
+    }
+
+    [Fact]
     public void Held_out_loss_is_reported_per_domain_and_overall()
     {
         using var model = new GptModel(Config with { Dropout = 0 }, seed: 4);

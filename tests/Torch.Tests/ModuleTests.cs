@@ -165,6 +165,22 @@ public sealed class ModuleTests
         a.Grad!.ToArray<double>()[0].Should().BeApproximately(3 / 13.0, 1e-6, "below the maximum nothing changes");
     }
 
+    [Fact]
+    public void Deferred_gradient_clipping_clips_alike_and_returns_the_norm_as_a_tensor()
+    {
+        using var scope = DisposeScope.Open();
+        var a = FromArray(new[] { 1.0, 1 }).RequiresGradInPlace();
+        var b = FromArray(new[] { 1.0 }).RequiresGradInPlace();
+        ((a * FromArray(new[] { 3.0, 4 })).Sum() + b * 12).Sum().Backward();
+        var norm = GradientClipping.ClipGradNormDeferred([a, b], 1.0);
+        norm.Shape.Should().BeEmpty();
+        norm.ToDouble().Should().BeApproximately(13, 1e-12);
+        TestSupport.ShouldBeClose(a.Grad!.ToArray<double>(), [3 / 13.0, 4 / 13.0], 1e-6, "clipped a");
+        TestSupport.ShouldBeClose(b.Grad!.ToArray<double>(), [12 / 13.0], 1e-6, "clipped b");
+        var none = FromArray(new[] { 1.0 }).RequiresGradInPlace();
+        GradientClipping.ClipGradNormDeferred([none], 1.0).ToDouble().Should().Be(0, "no gradient, no norm");
+    }
+
     /// <summary>torch.optim.AdamW written out in float64.</summary>
     private sealed class AdamReference(double[] initial, double lr, double wd, double b1, double b2, double eps)
     {

@@ -124,6 +124,7 @@ public sealed class StreamingTrainerTests
         valid[^1].Should().BeLessThan(valid[0]);
         run.Steps.TakeLast(4).Average(s => s.Loss).Should().BeLessThan(run.Steps.Take(4).Average(s => s.Loss));
         run.Steps.Should().OnlyContain(s => double.IsFinite(s.Loss) && s.GradNorm > 0 && s.TokensPerSecond > 0);
+        run.Trainer.ReadDuringSteps.Should().BePositive("with records waiting, the next step's batches are read while a step computes");
     }
 
     [Fact]

@@ -53,6 +53,15 @@ public sealed class TrainingStep : IDisposable
     /// <see cref="ITrainingObjective.BeginStep"/> runs first.</summary>
     public StepResult Run(long step, ITrainingObjective objective, Func<IReadOnlyList<MicroBatch>> build)
     {
+        using var pending = Begin(step, objective, build);
+        return pending.Complete();
+    }
+
+    /// <summary>Queues step <paramref name="step"/> as <see cref="Run"/> takes it, up to and including the optimiser
+    /// update, without reading anything back: on a GPU the host returns while the device computes, free to read and
+    /// copy the next batch; <see cref="PendingStep.Complete"/> waits and reads the loss and gradient norm.</summary>
+    public PendingStep Begin(long step, ITrainingObjective objective, Func<IReadOnlyList<MicroBatch>> build)
+    {
         model.Train();
         // Seeding the model's dropout generator per step makes a resumed run identical.
         model.DropoutGenerator.ManualSeed(options.Seed * 1_000_003UL + (ulong)step);
@@ -61,7 +70,7 @@ public sealed class TrainingStep : IDisposable
         Optimizer.ZeroGrad();
         // The step's loss stays on the device until the optimiser step is queued: reading it per micro-batch would make
         // the host wait for each backward pass before it could queue the next work.
-        Tensor? loss = null;
+        Tensor? loss = null, norm = null;
         try
         {
             using (var stepScope = DisposeScope.Open())
@@ -82,15 +91,53 @@ public sealed class TrainingStep : IDisposable
                     loss = sum.DetachFromScope();
                 }
             }
-            var norm = GradientClipping.ClipGradNorm(model.Parameters().ToList(), options.ClipNorm);
+            norm = GradientClipping.ClipGradNormDeferred(model.Parameters().ToList(), options.ClipNorm).DetachFromScope();
             Optimizer.Step();
-            return new StepResult(step + 1, loss?.ToDouble() ?? 0, lr, norm);
+            return new PendingStep(step + 1, lr, loss, norm);
         }
-        finally
+        catch
         {
             loss?.Dispose();
+            norm?.Dispose();
+            throw;
         }
     }
 
     public void Dispose() => Optimizer.Dispose();
+}
+
+/// <summary>An optimiser step queued by <see cref="TrainingStep.Begin"/>: its loss and gradient norm are still on the
+/// device. <see cref="Complete"/> reads them (waiting for the device); disposing frees them.</summary>
+public sealed class PendingStep : IDisposable
+{
+    private readonly long step;
+    private readonly double learningRate;
+    private Tensor? loss;
+    private Tensor? norm;
+    private StepResult? result;
+
+    internal PendingStep(long step, double learningRate, Tensor? loss, Tensor norm)
+    {
+        this.step = step;
+        this.learningRate = learningRate;
+        this.loss = loss;
+        this.norm = norm;
+    }
+
+    /// <summary>Waits for the step and reports it (the same result on every call).</summary>
+    public StepResult Complete()
+    {
+        if (result is not null) return result;
+        ObjectDisposedException.ThrowIf(norm is null, this);
+        result = new StepResult(step, loss?.ToDouble() ?? 0, learningRate, norm.ToDouble());
+        Dispose();
+        return result;
+    }
+
+    public void Dispose()
+    {
+        loss?.Dispose();
+        norm?.Dispose();
+        loss = norm = null;
+    }
 }

@@ -18,4 +18,17 @@ public static class GradientClipping
         Errors.Check(status, "clip_grad_norm");
         return norm;
     }
+
+    /// <summary>Clips as <see cref="ClipGradNorm"/> but returns the norm before clipping as a 0-d tensor on the
+    /// gradients' device without waiting for it, so a training step can queue its optimiser update first and read
+    /// the norm once, at the end (a float32 zero on the CPU when no parameter has a gradient).</summary>
+    public static unsafe Tensor ClipGradNormDeferred(IReadOnlyList<Tensor> parameters, double maxNorm)
+    {
+        if (maxNorm <= 0) throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "must be positive");
+        var ptrs = Tensor.Pointers(parameters);
+        IntPtr handle;
+        fixed (IntPtr* p = ptrs) handle = NativeMethods.rwt_clip_grad_norm_deferred(p, ptrs.Length, maxNorm);
+        GC.KeepAlive(parameters);
+        return Errors.Wrap(handle, "clip_grad_norm");
+    }
 }
