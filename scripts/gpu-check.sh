@@ -7,7 +7,8 @@
 #      imported and scored by `reweight lm parity` in float32 and bfloat16;
 #   4. throughput: bench/gpu.bench.sh (reweight bench gpu next to PyTorch eager and torch.compile).
 # Each stage has its own time limit and the run goes on after a failed stage; every log and result lands in OUT.
-#   scripts/gpu-check.sh BUNDLE.tar.xz OUT          (stage limits: GPU_CHECK_BUILD_S, _PARITY_S, _BENCH_S)
+#   scripts/gpu-check.sh BUNDLE.tar.xz OUT          (stage limits: GPU_CHECK_BUILD_S, _PARITY_S, _BENCH_S;
+#                                                     GPU_CHECK_STAGES=build,parity,bench chooses the stages)
 set -uo pipefail
 [ $# -eq 2 ] || { echo "usage: $0 BUNDLE.tar.xz OUT" >&2; exit 2; }
 bundle=$(readlink -f "$1")
@@ -20,9 +21,11 @@ mkdir -p "$out"
 python=${PYTHON:-python3}
 export GPU_RUN_DIR=${GPU_RUN_DIR:-${TMPDIR:-/tmp}/reweight-gpu-run}
 status=0
+stages=",${GPU_CHECK_STAGES:-build,parity,bench},"
 stage() { # name limit_s command...
   local name=$1 limit=$2
   shift 2
+  case "$stages" in *",${name%%-*},"*) ;; *) echo "=== $name: not chosen (GPU_CHECK_STAGES)" | tee -a "$out/summary.txt"; return 0 ;; esac
   local started=$SECONDS
   echo "=== $name (limit ${limit}s)"
   if timeout --kill-after=10 "$limit" "$@" > >(tee "$out/$name.log") 2>&1; then
