@@ -85,7 +85,12 @@ public sealed class MetaEmObjective : ITrainingObjective
         var length = vx.Length / options.ValidationBatch;
         var validIds = FromSpan<long>(vx, [options.ValidationBatch, length], device);
         var validTargets = FromSpan<long>(vy, [options.ValidationBatch, length], device);
-        var direction = options.ExactGradient ? null : MetaGradient.ValidationGradient(model, validIds, validTargets);
+        // The validation gradient is only a direction: on CUDA it is taken in bfloat16 autocast like a training step. The
+        // central differences along it stay in float32: they move each weight by far less than a bfloat16 step.
+        Tensor[]? direction = null;
+        if (!options.ExactGradient)
+            using (device.Type == DeviceType.Cuda ? Autocast(DeviceType.Cuda) : default(AutocastScope?))
+                direction = MetaGradient.ValidationGradient(model, validIds, validTargets);
 
         var phi = Strategy.Phi;
         var gradient = new double[phi.Count];
