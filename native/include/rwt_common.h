@@ -12,6 +12,8 @@
 #pragma once
 
 #include <ATen/ATen.h>
+// at::GradMode and at::NoGradGuard: ATen.h stopped pulling these in with libtorch 2.x.
+#include <ATen/core/grad_mode.h>
 // Recent libtorch generates its version macros in torch/headeronly/version.h (torch/version.h forwards there).
 #if __has_include(<torch/headeronly/version.h>)
 #include <torch/headeronly/version.h>
