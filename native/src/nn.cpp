@@ -1,8 +1,11 @@
 // Neural-network functions: embedding, linear, layer norm, softmax, cross entropy, dropout, attention.
 #include "rwt_common.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <cmath>
 #include <limits>
+#include <mutex>
 
 RWT_EXPORT rwt_tensor rwt_embedding(rwt_tensor weight, rwt_tensor indices) {
   RWT_RETURN_TENSOR(at::embedding(rwt::ref(weight), rwt::ref(indices)))
@@ -36,14 +39,36 @@ RWT_EXPORT rwt_tensor rwt_cross_entropy(rwt_tensor logits, rwt_tensor target, rw
                                            ignore_index, label_smoothing))
 }
 
+// A seed drawn from `gen`, advancing it: what ties randomness that cannot use `gen` itself (a tensor on another
+// device, a fused kernel that reads only the device's default generator) to the model's own generator.
+static uint64_t draw_seed(at::Generator* gen) {
+  if (gen->device().is_cpu()) {
+    std::lock_guard<std::mutex> lock(gen->mutex());
+    return at::check_generator<at::CPUGeneratorImpl>(*gen)->random64();
+  }
+  return static_cast<uint64_t>(
+      at::empty({1}, at::TensorOptions().dtype(at::kLong).device(gen->device())).random_(*gen).item<int64_t>());
+}
+
+static bool same_device(const at::Generator& gen, const at::Device& device) {
+  return gen.device().type() == device.type() && (device.is_cpu() || gen.device().index() == device.index());
+}
+
 // Dropout drawing its mask from `gen` when given (a model's private generator makes training reproducible
-// whatever else the process does with the global one), from the global generator otherwise.
+// whatever else the process does with the global one), from the global generator otherwise. A CPU generator
+// serving a CUDA tensor seeds a generator of that device for the mask.
 static at::Tensor dropout(const at::Tensor& x, double p, bool train, at::Generator* gen) {
   if (!train || p == 0) return x;
   if (gen == nullptr) return at::dropout(x, p, true);
   if (p >= 1) return x * 0;
-  auto keep = at::empty_like(x).bernoulli_(1 - p, *gen);
-  return x * keep / (1 - p);
+  if (same_device(*gen, x.device())) return x * at::empty_like(x).bernoulli_(1 - p, *gen) / (1 - p);
+  auto local = at::globalContext().defaultGenerator(x.device()).clone();
+  {
+    const auto seed = draw_seed(gen);
+    std::lock_guard<std::mutex> lock(local.mutex());
+    local.set_current_seed(seed);
+  }
+  return x * at::empty_like(x).bernoulli_(1 - p, local) / (1 - p);
 }
 
 RWT_EXPORT rwt_tensor rwt_dropout(rwt_tensor x, double p, int32_t train, at::Generator* gen) {
@@ -74,8 +99,8 @@ static at::Tensor attention_explicit(const at::Tensor& q, const at::Tensor& k, c
 
 // Scaled-dot-product attention: the fused kernel (flash / memory-efficient where the build and inputs
 // allow) on libtorch >= 2.0, the explicit path otherwise or when force_explicit is set. dropout_p is
-// applied as given: pass 0 in eval mode. `gen` feeds the explicit path's dropout; the fused kernel draws
-// from the device's global generator.
+// applied as given: pass 0 in eval mode. `gen` feeds the explicit path's dropout and seeds the device's
+// default generator, from which the fused kernel draws.
 RWT_EXPORT rwt_tensor rwt_attention(rwt_tensor q, rwt_tensor k, rwt_tensor v, rwt_tensor mask, double dropout_p,
                                     int32_t causal, int32_t force_explicit, at::Generator* gen) {
   RWT_RETURN_TENSOR(([&]() -> at::Tensor {
@@ -83,7 +108,17 @@ RWT_EXPORT rwt_tensor rwt_attention(rwt_tensor q, rwt_tensor k, rwt_tensor v, rw
     const auto& K = rwt::ref(k);
     const auto& V = rwt::ref(v);
 #if RWT_TORCH_AT_LEAST(2, 0)
-    if (!force_explicit) return at::scaled_dot_product_attention(Q, K, V, rwt::opt(mask), dropout_p, causal != 0);
+    if (!force_explicit) {
+      // The fused kernels draw dropout from the device's default generator only: seeding it from `gen` keeps
+      // a model's dropout reproducible from its own generator (a resumed run repeats the uninterrupted one).
+      if (dropout_p > 0 && gen != nullptr) {
+        const auto seed = draw_seed(gen);
+        auto device_default = at::globalContext().defaultGenerator(Q.device());
+        std::lock_guard<std::mutex> lock(device_default.mutex());
+        device_default.set_current_seed(seed);
+      }
+      return at::scaled_dot_product_attention(Q, K, V, rwt::opt(mask), dropout_p, causal != 0);
+    }
 #else
     (void)force_explicit;
 #endif

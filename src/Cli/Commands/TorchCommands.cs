@@ -21,7 +21,9 @@ internal static class TorchCommands
                 ["cuda_available"] = Torch.Torch.Cuda.IsAvailable,
                 ["cuda_devices"] = Torch.Torch.Cuda.DeviceCount,
                 ["fused_attention"] = Torch.Torch.HasFusedAttention,
+                ["fused_adamw_cpu"] = Torch.Optim.AdamW.HasFusedKernel(Torch.DeviceType.Cpu),
             };
+            if (Torch.Torch.Cuda.IsAvailable) facts["fused_adamw_cuda"] = Torch.Optim.AdamW.HasFusedKernel(Torch.DeviceType.Cuda);
             if (parse.GetValue(json))
                 Console.WriteLine(JsonSerializer.Serialize(facts));
             else

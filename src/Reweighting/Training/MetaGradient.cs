@@ -60,6 +60,7 @@ public static class MetaGradient
         if (coefficients.Length != ids.Size(0)) throw new ArgumentException($"{coefficients.Length} coefficients for {ids.Size(0)} sequences");
         using var mode = EvaluationMode.Enter(model);
         using var scope = DisposeScope.Open();
+        using var explicitAttention = Functional.ExplicitAttention(); // the double backward below
         var device = parameters[0].Device;
 
         // 1. theta' = theta − eta G with G = sum_i a_i grad l_i(theta), evaluated numerically.
