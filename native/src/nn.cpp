@@ -111,11 +111,18 @@ RWT_EXPORT rwt_tensor rwt_attention(rwt_tensor q, rwt_tensor k, rwt_tensor v, rw
     if (!force_explicit) {
       // The fused kernels draw dropout from the device's default generator only: seeding it from `gen` keeps
       // a model's dropout reproducible from its own generator (a resumed run repeats the uninterrupted one).
+      // Seeding and drawing happen under one process-wide lock, so models training on several threads at once
+      // cannot reseed the shared generator between another one's seeding and its kernel's draw.
       if (dropout_p > 0 && gen != nullptr) {
+        static std::mutex seeded_dropout;
+        std::lock_guard<std::mutex> serial(seeded_dropout);
         const auto seed = draw_seed(gen);
         auto device_default = at::globalContext().defaultGenerator(Q.device());
-        std::lock_guard<std::mutex> lock(device_default.mutex());
-        device_default.set_current_seed(seed);
+        {
+          std::lock_guard<std::mutex> lock(device_default.mutex());
+          device_default.set_current_seed(seed);
+        }
+        return at::scaled_dot_product_attention(Q, K, V, rwt::opt(mask), dropout_p, causal != 0);
       }
       return at::scaled_dot_product_attention(Q, K, V, rwt::opt(mask), dropout_p, causal != 0);
     }
