@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
-# Runs test projects against a shim built on libtorch 2.x, on a machine that only has 1.13: Debian's next release
-# (trixie, libtorch-dev 2.6) is bootstrapped into build/trixie-root once (debootstrap, about 1.5 GB, needs root),
+# Runs test projects against a shim built on libtorch 2.x, on a machine that only has 1.13: a newer Debian
+# (LIBTORCH2_SUITE: trixie, libtorch 2.6, by default; sid had 2.14) is bootstrapped into build/<suite>-root once
+# (debootstrap, about 1.5 GB, needs root),
 # the repository, the .NET SDK and the NuGet cache are bind-mounted into it, the shim is built there with CMake, and
 # the already built test assemblies run there with RWTORCH_LIBRARY pointing at it. Tests that need PostgreSQL are not
 # among the defaults (the root holds no server).
 #   make build && scripts/test-libtorch2.sh [TestProject ...]      (default: Torch Modeling Reweighting Text Contracts)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-target="$root/build/trixie-root"
+suite=${LIBTORCH2_SUITE:-trixie}
+target="$root/build/$suite-root"
 projects=("${@:-Torch Modeling Reweighting Text Contracts}")
 read -r -a projects <<< "${projects[*]}"
 [ "$(id -u)" = 0 ] || { echo "error: needs root (debootstrap, chroot, bind mounts)" >&2; exit 1; }
 dotnet_root=$(dirname "$(readlink -f "$(command -v dotnet)")")
 if [ ! -f "$target/.ready" ]; then
   command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap >/dev/null
-  echo "bootstrapping Debian trixie with libtorch-dev into $target (once) ..."
-  debootstrap --variant=minbase --include=libtorch-dev,g++,cmake,make,libicu76,ca-certificates trixie "$target" \
-    "${DEBIAN_MIRROR:-http://deb.debian.org/debian}" > "$root/build/trixie-debootstrap.log" 2>&1 ||
-    { echo "error: debootstrap failed; see build/trixie-debootstrap.log" >&2; exit 1; }
+  echo "bootstrapping Debian $suite with libtorch-dev into $target (once) ..."
+  debootstrap --variant=minbase --include=libtorch-dev,g++,cmake,make,ca-certificates "$suite" "$target" \
+    "${DEBIAN_MIRROR:-http://deb.debian.org/debian}" > "$root/build/$suite-debootstrap.log" 2>&1 ||
+    { echo "error: debootstrap failed; see build/$suite-debootstrap.log" >&2; exit 1; }
   touch "$target/.ready"
 fi
 mounts=()
@@ -29,12 +31,13 @@ bind "$dotnet_root" /opt/dotnet
 bind "${NUGET_PACKAGES:-$HOME/.nuget/packages}" /root/.nuget/packages
 mkdir -p "$target/proc" && mount -t proc proc "$target/proc" && mounts+=("$target/proc")
 chroot "$target" /usr/bin/env -i HOME=/root PATH=/opt/dotnet:/usr/bin:/bin DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 \
-  bash -c 'set -e; cd /work/repo; scripts/build-native.sh build/native-libtorch2 | tail -1
-    export RWTORCH_LIBRARY=/work/repo/build/native-libtorch2/librwtorch.so
+  DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 \
+  bash -c 'set -e; cd /work/repo; scripts/build-native.sh "build/native-$0" | tail -1
+    export RWTORCH_LIBRARY="/work/repo/build/native-$0/librwtorch.so"
     dotnet src/Cli/bin/Release/net10.0/reweight.dll torch info | grep -E "libtorch|fused"
     status=0
     for p in "$@"; do
       out=$(dotnet test "tests/$p.Tests/$p.Tests.csproj" -c Release --no-build 2>&1) || status=1
       echo "$out" | grep -E "Passed!|Failed!|\[FAIL\]|error" || { echo "$out" | tail -20; status=1; }
     done
-    exit $status' libtorch2 "${projects[@]}"
+    exit $status' "$suite" "${projects[@]}"
