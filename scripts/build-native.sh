@@ -66,7 +66,8 @@ print(os.path.realpath(os.path.dirname(torch.__file__)), int(torch._C._GLIBCXX_U
       echo "$answer"; return
     fi
   done
-  if nm -DC --defined-only "$lib/libc10.so" 2>/dev/null | grep -q 'std::__cxx11::basic_string'; then echo 1; else echo 0; fi
+  # grep reads to the end (no -q): an early exit would kill nm with SIGPIPE, and pipefail would then answer 0.
+  if nm -DC --defined-only "$lib/libc10.so" 2>/dev/null | grep 'std::__cxx11::basic_string' >/dev/null; then echo 1; else echo 0; fi
 }
 
 # The directory holding cuda_runtime_api.h (the c10/cuda headers include it), or nothing.

@@ -33,7 +33,7 @@ if [ ! -f "$bundle/build/librwtorch.so" ] || [ "$(cat "$bundle/build/.torch-dir"
 fi
 export DOTNET_ROOT="$bundle/dotnet" RWTORCH_LIBRARY="$bundle/build/librwtorch.so" DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 # .NET needs ICU for culture data; a machine without it (many CUDA images) runs in invariant mode rather than not at all.
-if [ -z "${DOTNET_SYSTEM_GLOBALIZATION_INVARIANT:-}" ] && ! { ldconfig -p 2>/dev/null | grep -q 'libicuuc\.so'; }; then
+if [ -z "${DOTNET_SYSTEM_GLOBALIZATION_INVARIANT:-}" ] && ! { ldconfig -p 2>/dev/null | grep 'libicuuc\.so' >/dev/null; }; then
   export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1
 fi
 [ "$torch_dir" = system ] || export LD_LIBRARY_PATH="$torch_dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
