@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs test projects against a shim built on libtorch 2.x, on a machine that only has 1.13: a newer Debian
 # (LIBTORCH2_SUITE: trixie, libtorch 2.6, by default; sid had 2.14) is bootstrapped into build/<suite>-root once
-# (debootstrap, about 1.5 GB, needs root),
+# (debootstrap, 2 to 3 GB, needs root),
 # the repository, the .NET SDK and the NuGet cache are bind-mounted into it, the shim is built there with CMake, and
 # the already built test assemblies run there with RWTORCH_LIBRARY pointing at it. Tests that need PostgreSQL are not
 # among the defaults (the root holds no server).
