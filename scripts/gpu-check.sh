@@ -9,6 +9,8 @@
 # Each stage has its own time limit and the run goes on after a failed stage; every log and result lands in OUT.
 #   scripts/gpu-check.sh BUNDLE.tar.xz OUT          (stage limits: GPU_CHECK_BUILD_S, _PARITY_S, _BENCH_S;
 #                                                     GPU_CHECK_STAGES=build,parity,bench chooses the stages)
+# GPU_CHECK_DEVICE=cpu rehearses the whole run on a machine without a GPU (with small sizes: GPU_CHECK_PARITY_ARGS for
+# hf_parity.py, and gpu.bench.sh's SEQ, SCORER_PRESET, ... from the environment).
 set -uo pipefail
 [ $# -eq 2 ] || { echo "usage: $0 BUNDLE.tar.xz OUT" >&2; exit 2; }
 bundle=$(readlink -f "$1")
@@ -19,6 +21,7 @@ if [ -f "$here/bench/gpu.bench.sh" ]; then root=$here; run="$here/gpu-run.sh"; e
 [ -f "$bundle" ] || { echo "error: no bundle at $1 (make one with scripts/gpu-bundle.sh)" >&2; exit 1; }
 mkdir -p "$out"
 python=${PYTHON:-python3}
+device=${GPU_CHECK_DEVICE:-cuda}
 export GPU_RUN_DIR=${GPU_RUN_DIR:-${TMPDIR:-/tmp}/reweight-gpu-run}
 status=0
 stages=",${GPU_CHECK_STAGES:-build,parity,bench},"
@@ -44,14 +47,17 @@ stage() { # name limit_s command...
 cat "$out/python.txt"
 
 # The build, then the smallest CUDA run (forward, backward, AdamW): a broken CUDA build fails here, not in the benchmark.
-stage build "${GPU_CHECK_BUILD_S:-300}" bash -c '"$0" "$1" torch info && "$0" "$1" bench model --device cuda --preset tiny --batch 2 --seq 32 --repeats 2' "$run" "$bundle"
+stage build "${GPU_CHECK_BUILD_S:-300}" bash -c '"$0" "$1" torch info && "$0" "$1" bench model --device "$2" --preset tiny --batch 2 --seq 32 --repeats 2' \
+  "$run" "$bundle" "$device"
 parity=$(mktemp -d)
-stage parity-reference "${GPU_CHECK_PARITY_S:-180}" "$python" "$root/bench/reference/hf_parity.py" --out "$parity" --device cuda
+read -r -a parity_args <<< "${GPU_CHECK_PARITY_ARGS:-}"
+stage parity-reference "${GPU_CHECK_PARITY_S:-180}" "$python" "$root/bench/reference/hf_parity.py" --out "$parity" --device "$device" \
+  "${parity_args[@]}"
 [ -f "$parity/losses.json" ] && cp "$parity/losses.json" "$out/parity-reference.json"
 stage parity "${GPU_CHECK_PARITY_S:-180}" "$run" "$bundle" lm parity --checkpoint "$parity/model" --inputs "$parity/inputs.json" \
-  --expected "$parity/losses.json" --device cuda --json "$out/parity.json"
+  --expected "$parity/losses.json" --device "$device" --json "$out/parity.json"
 rm -rf "$parity"
-stage bench "${GPU_CHECK_BENCH_S:-420}" env REWEIGHT="$run $bundle" RESULTS="$out" PYTHON="$python" "$root/bench/gpu.bench.sh"
+stage bench "${GPU_CHECK_BENCH_S:-420}" env REWEIGHT="$run $bundle" RESULTS="$out" PYTHON="$python" DEVICE="$device" "$root/bench/gpu.bench.sh"
 echo "--- summary"
 cat "$out/summary.txt"
 exit $status

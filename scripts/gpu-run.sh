@@ -15,7 +15,12 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$bundle_file $(stat -c %Y "$bund
   rm -rf "$work"
   mkdir -p "$work"
   echo "unpacking $bundle_file ..." >&2
-  tar -C "$work" -xJf "$bundle_file"
+  if command -v xz >/dev/null 2>&1; then
+    tar -C "$work" -xJf "$bundle_file"
+  else # no xz-utils on the machine (minimal images): Python's lzma decompresses the same stream
+    "${PYTHON:-python3}" -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$bundle_file" |
+      tar -C "$work" -xf -
+  fi
   echo "$bundle_file $(stat -c %Y "$bundle_file")" > "$stamp"
 fi
 bundle="$work/reweight-gpu"
