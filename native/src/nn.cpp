@@ -50,6 +50,13 @@ static uint64_t draw_seed(at::Generator* gen) {
       at::empty({1}, at::TensorOptions().dtype(at::kLong).device(gen->device())).random_(*gen).item<int64_t>());
 }
 
+// Seeds `target` with a seed drawn from `gen`.
+static void seed_from(at::Generator& target, at::Generator* gen) {
+  const auto seed = draw_seed(gen);
+  std::lock_guard<std::mutex> lock(target.mutex());
+  target.set_current_seed(seed);
+}
+
 static bool same_device(const at::Generator& gen, const at::Device& device) {
   return gen.device().type() == device.type() && (device.is_cpu() || gen.device().index() == device.index());
 }
@@ -63,11 +70,7 @@ static at::Tensor dropout(const at::Tensor& x, double p, bool train, at::Generat
   if (p >= 1) return x * 0;
   if (same_device(*gen, x.device())) return x * at::empty_like(x).bernoulli_(1 - p, *gen) / (1 - p);
   auto local = at::globalContext().defaultGenerator(x.device()).clone();
-  {
-    const auto seed = draw_seed(gen);
-    std::lock_guard<std::mutex> lock(local.mutex());
-    local.set_current_seed(seed);
-  }
+  seed_from(local, gen);
   return x * at::empty_like(x).bernoulli_(1 - p, local) / (1 - p);
 }
 
@@ -113,16 +116,12 @@ RWT_EXPORT rwt_tensor rwt_attention(rwt_tensor q, rwt_tensor k, rwt_tensor v, rw
       // a model's dropout reproducible from its own generator (a resumed run repeats the uninterrupted one).
       // Seeding and drawing happen under one process-wide lock, so models training on several threads at once
       // cannot reseed the shared generator between another one's seeding and its kernel's draw.
+      static std::mutex seeded_dropout;
+      std::unique_lock<std::mutex> serial;
       if (dropout_p > 0 && gen != nullptr) {
-        static std::mutex seeded_dropout;
-        std::lock_guard<std::mutex> serial(seeded_dropout);
-        const auto seed = draw_seed(gen);
+        serial = std::unique_lock<std::mutex>(seeded_dropout);
         auto device_default = at::globalContext().defaultGenerator(Q.device());
-        {
-          std::lock_guard<std::mutex> lock(device_default.mutex());
-          device_default.set_current_seed(seed);
-        }
-        return at::scaled_dot_product_attention(Q, K, V, rwt::opt(mask), dropout_p, causal != 0);
+        seed_from(device_default, gen);
       }
       return at::scaled_dot_product_attention(Q, K, V, rwt::opt(mask), dropout_p, causal != 0);
     }

@@ -23,6 +23,13 @@ namespace {
 
 enum AdamwImplementation : int32_t { ADAMW_NONE = -1, ADAMW_LOOP = 0, ADAMW_FOREACH = 1, ADAMW_FUSED = 2 };
 
+// Tensors that one multi-tensor kernel can take together share a device (type and index) and a dtype.
+using GroupKey = std::tuple<int, int, int>;
+GroupKey group_key(const at::Tensor& t) {
+  return std::make_tuple(static_cast<int>(t.device().type()), static_cast<int>(t.device().index()),
+                         static_cast<int>(t.scalar_type()));
+}
+
 struct AdamwSettings {
   int64_t step;  // the step number of this update, >= 1
   double lr, beta1, beta2, eps, weight_decay;
@@ -147,7 +154,7 @@ int32_t adamw_step(const rwt_tensor* params, const rwt_tensor* exp_avg, const rw
     throw std::invalid_argument("unknown AdamW implementation " + std::to_string(allowed));
   at::NoGradGuard no_grad;
   // Fused groups by (device type, device index, dtype); everything else goes through `rest`.
-  std::map<std::tuple<int, int, int>, AdamwLists> fused_groups;
+  std::map<GroupKey, AdamwLists> fused_groups;
   AdamwLists rest;
   for (int64_t i = 0; i < n; ++i) {
     const auto& p = rwt::ref(params[i]);
@@ -156,9 +163,7 @@ int32_t adamw_step(const rwt_tensor* params, const rwt_tensor* exp_avg, const rw
     const auto& m = rwt::ref(exp_avg[i]);
     const auto& v = rwt::ref(exp_avg_sq[i]);
     if (allowed >= ADAMW_FUSED && fusable(p, g, m, v) && fused_adamw_for(p.device().type()) != nullptr) {
-      const auto key = std::make_tuple(static_cast<int>(p.device().type()), static_cast<int>(p.device().index()),
-                                       static_cast<int>(p.scalar_type()));
-      fused_groups[key].add(p, g, m, v);
+      fused_groups[group_key(p)].add(p, g, m, v);
     } else {
       rest.add(p, g, m, v);
     }
@@ -236,10 +241,8 @@ at::Tensor clip_grad_norm(const rwt_tensor* params, int64_t n, double max_norm) 
   auto coef = at::clamp_max(max_norm / (total + 1e-6), 1.0);
 #if RWT_TORCH_AT_LEAST(2, 2)
   // _foreach_mul_(TensorList, Tensor) scales a whole (device, dtype) group by a device scalar.
-  std::map<std::tuple<int, int, int>, std::vector<at::Tensor>> groups;
-  for (const auto& g : grads)
-    groups[std::make_tuple(static_cast<int>(g.device().type()), static_cast<int>(g.device().index()),
-                           static_cast<int>(g.scalar_type()))].push_back(g);
+  std::map<GroupKey, std::vector<at::Tensor>> groups;
+  for (const auto& g : grads) groups[group_key(g)].push_back(g);
   for (auto& [key, group] : groups)
     at::_foreach_mul_(group, coef.to(group.front().device(), group.front().scalar_type()));
 #else
@@ -249,16 +252,9 @@ at::Tensor clip_grad_norm(const rwt_tensor* params, int64_t n, double max_norm) 
 }
 }  // namespace
 
-// Clips as clip_grad_norm (below) and returns the norm before clipping; reading it is the one host synchronisation.
-RWT_EXPORT int32_t rwt_clip_grad_norm(const rwt_tensor* params, int64_t n, double max_norm, double* total_norm) {
-  RWT_STATUS(
-    auto total = clip_grad_norm(params, n, max_norm);
-    *total_norm = total.defined() ? total.item<double>() : 0.0;
-  )
-}
-
-// Clips as clip_grad_norm and returns the norm before clipping as a 0-d tensor on the device, without synchronising:
-// the caller reads it once the rest of the step is queued (a float32 zero on the CPU when no gradient exists).
+// Clips as clip_grad_norm above and returns the norm before clipping as a 0-d tensor on the device, without
+// synchronising: the caller reads it when it needs it, e.g. once the rest of a training step is queued (a float32 zero
+// on the CPU when no gradient exists).
 RWT_EXPORT rwt_tensor rwt_clip_grad_norm_deferred(const rwt_tensor* params, int64_t n, double max_norm) {
   RWT_RETURN_TENSOR(([&] {
     auto total = clip_grad_norm(params, n, max_norm);

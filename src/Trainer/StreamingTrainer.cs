@@ -61,9 +61,6 @@ public sealed partial class StreamingTrainer : IDisposable
     private readonly List<Guid> completedOutsideSteps = [];
     private ITrainingObjective? objective;
     private IConsumer<string?, byte[]>? consumerForCheckpoints;
-
-    /// <summary>Records read while a step was computing (the read-ahead that keeps a GPU busy).</summary>
-    public long ReadDuringSteps { get; private set; }
     private GmmModel? gmm;
     private int? newestGmmVersion;
     private string? scorerModel;
@@ -71,6 +68,9 @@ public sealed partial class StreamingTrainer : IDisposable
     private long trainedBatches;
     private long duplicates;
     private long corrupt;
+
+    /// <summary>Records read while a step was computing (the read-ahead that keeps a GPU busy).</summary>
+    public long ReadDuringSteps { get; private set; }
 
     public StreamingTrainer(GptModel model, TrainerOptions options, ITrainingRecorder? recorder = null, ILogger<StreamingTrainer>? logger = null)
     {

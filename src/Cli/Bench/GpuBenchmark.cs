@@ -170,15 +170,8 @@ internal static class GpuBenchmark
         }
         ScoreOnce();
         ScoreOnce();
-        var times = new double[settings.Repeats];
-        for (var i = 0; i < times.Length; i++)
-        {
-            var clock = Stopwatch.StartNew();
-            ScoreOnce();
-            times[i] = clock.Elapsed.TotalSeconds;
-        }
-        Array.Sort(times);
+        var seconds = ModelBenchmark.MedianSeconds(settings.Repeats, ScoreOnce);
         var pipeline = MeasurePipeline(model, settings, dev);
-        return new ScoringResult(model.ParameterCount(), ModelFlops.ForwardPerToken(config, settings.Sequence), tokens / times[times.Length / 2], pipeline);
+        return new ScoringResult(model.ParameterCount(), ModelFlops.ForwardPerToken(config, settings.Sequence), tokens / seconds, pipeline);
     }
 }

@@ -67,7 +67,8 @@ internal static class ModelBenchmark
         return 0;
     }
 
-    private static double MedianSeconds(int repeats, Action action)
+    /// <summary>The median wall time of <paramref name="repeats"/> runs of <paramref name="action"/>.</summary>
+    internal static double MedianSeconds(int repeats, Action action)
     {
         var times = new double[repeats];
         for (var i = 0; i < repeats; i++)

@@ -7,16 +7,10 @@ public static class GradientClipping
 {
     /// <summary>Scales the gradients of <paramref name="parameters"/> so their joint L2 norm is at most
     /// <paramref name="maxNorm"/>; returns the norm before clipping.</summary>
-    public static unsafe double ClipGradNorm(IReadOnlyList<Tensor> parameters, double maxNorm)
+    public static double ClipGradNorm(IReadOnlyList<Tensor> parameters, double maxNorm)
     {
-        if (maxNorm <= 0) throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "must be positive");
-        var ptrs = Tensor.Pointers(parameters);
-        int status;
-        double norm;
-        fixed (IntPtr* p = ptrs) status = NativeMethods.rwt_clip_grad_norm(p, ptrs.Length, maxNorm, out norm);
-        GC.KeepAlive(parameters);
-        Errors.Check(status, "clip_grad_norm");
-        return norm;
+        using var norm = ClipGradNormDeferred(parameters, maxNorm);
+        return norm.ToDouble();
     }
 
     /// <summary>Clips as <see cref="ClipGradNorm"/> but returns the norm before clipping as a 0-d tensor on the

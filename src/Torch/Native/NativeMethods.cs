@@ -121,7 +121,6 @@ internal static partial class NativeMethods
     [LibraryImport(Library)] internal static unsafe partial int rwt_adamw_step(IntPtr* parameters, IntPtr* expAvg, IntPtr* expAvgSq, long n, long step, double lr, double beta1, double beta2, double eps, double weightDecay);
     [LibraryImport(Library)] internal static unsafe partial int rwt_adamw_step_using(IntPtr* parameters, IntPtr* expAvg, IntPtr* expAvgSq, long n, long step, double lr, double beta1, double beta2, double eps, double weightDecay, int allowed, out int used);
     [LibraryImport(Library)] internal static partial int rwt_has_fused_adamw(int deviceType);
-    [LibraryImport(Library)] internal static unsafe partial int rwt_clip_grad_norm(IntPtr* parameters, long n, double maxNorm, out double totalNorm);
     [LibraryImport(Library)] internal static unsafe partial IntPtr rwt_clip_grad_norm_deferred(IntPtr* parameters, long n, double maxNorm);
 
     // device, threads, autocast
