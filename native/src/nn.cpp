@@ -103,7 +103,9 @@ static at::Tensor attention_explicit(const at::Tensor& q, const at::Tensor& k, c
 // Scaled-dot-product attention: the fused kernel (flash / memory-efficient where the build and inputs
 // allow) on libtorch >= 2.0, the explicit path otherwise or when force_explicit is set. dropout_p is
 // applied as given: pass 0 in eval mode. `gen` feeds the explicit path's dropout and seeds the device's
-// default generator, from which the fused kernel draws.
+// default generator, from which the fused CUDA kernels draw. With dropout and `gen` on the CPU the explicit
+// path runs: with libtorch 2.6's CPU kernels a seeded step still differed between runs when other work ran
+// beside it (never when run alone), as if the mask were drawn on worker threads in arrival order.
 RWT_EXPORT rwt_tensor rwt_attention(rwt_tensor q, rwt_tensor k, rwt_tensor v, rwt_tensor mask, double dropout_p,
                                     int32_t causal, int32_t force_explicit, at::Generator* gen) {
   RWT_RETURN_TENSOR(([&]() -> at::Tensor {
@@ -111,14 +113,15 @@ RWT_EXPORT rwt_tensor rwt_attention(rwt_tensor q, rwt_tensor k, rwt_tensor v, rw
     const auto& K = rwt::ref(k);
     const auto& V = rwt::ref(v);
 #if RWT_TORCH_AT_LEAST(2, 0)
-    if (!force_explicit) {
+    const bool reproducible_dropout = dropout_p > 0 && gen != nullptr;
+    if (!force_explicit && !(reproducible_dropout && !Q.is_cuda())) {
       // The fused kernels draw dropout from the device's default generator only: seeding it from `gen` keeps
       // a model's dropout reproducible from its own generator (a resumed run repeats the uninterrupted one).
       // Seeding and drawing happen under one process-wide lock, so models training on several threads at once
       // cannot reseed the shared generator between another one's seeding and its kernel's draw.
       static std::mutex seeded_dropout;
       std::unique_lock<std::mutex> serial;
-      if (dropout_p > 0 && gen != nullptr) {
+      if (reproducible_dropout) {
         serial = std::unique_lock<std::mutex>(seeded_dropout);
         auto device_default = at::globalContext().defaultGenerator(Q.device());
         seed_from(device_default, gen);
