@@ -11,8 +11,12 @@ trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$out"
 PY=/usr/bin/python3
 cli=(dotnet "$root/src/Cli/bin/$config/net10.0/reweight.dll" bench strategies)
-"${cli[@]}" --preset tiny --vocab 8192 --batch 16 --seq 64 --steps 21 --rounds 5 --json "$tmp/tiny.json"
-"${cli[@]}" --preset gpt2-small --vocab 8192 --batch 2 --seq 128 --steps 6 --rounds 3 --strategies linupper,quadratic,extremes,meta-em --json "$tmp/small.json"
+# meta-em four ways: auto (central differences on the CPU) and forward mode with every sequence and an 8-sequence
+# validation batch, then each from a subset of the micro-batch against a smaller validation batch.
+"${cli[@]}" --preset tiny --vocab 8192 --batch 16 --seq 64 --steps 21 --rounds 5 --json "$tmp/tiny.json" \
+  --strategies linupper,quadratic,extremes,meta-em,meta-em:forward,meta-em:differences:sequences=2:validation=2,meta-em:forward:sequences=2:validation=2,cluster-heuristic,token-masked
+"${cli[@]}" --preset gpt2-small --vocab 8192 --batch 2 --seq 128 --steps 6 --rounds 3 --json "$tmp/small.json" \
+  --strategies linupper,quadratic,extremes,meta-em,meta-em:forward,meta-em:differences:sequences=1:validation=1
 "$PY" - "$tmp" "$out" <<'PY'
 import json, os, platform, sys, datetime
 tmp, out = sys.argv[1], sys.argv[2]
@@ -28,8 +32,10 @@ md = f"""# Weighting-strategy overhead (CPU)
 
 Measured {res['date']} on {cpu}, {res['cores']} cores; float32, vocabulary 8,192. Each strategy trains the same model on
 the same batches; rounds are interleaved and the median time per step is compared with uniform training's.
-meta-em runs its meta-update every step (validation gradient plus two extra forward passes, and the proxy's
-statistics); meta-em, cluster-heuristic and token-masked use a `tiny` proxy of the same vocabulary.
+meta-em runs its meta-update every step (a validation batch forward and backward, the per-sample alignments along its
+gradient, and the proxy's statistics): `meta-em` is its default (central differences on the CPU, every sequence,
+8 validation sequences); `meta-em:METHOD[:sequences=N][:validation=N]` names another method, subset and validation
+batch (docs/reweighting.md). meta-em, cluster-heuristic and token-masked use a `tiny` proxy of the same vocabulary.
 
 | model, batch | strategy | ms/step | ratio to uniform |
 |---|---|---|---|

@@ -81,3 +81,34 @@ RWT_EXPORT int32_t rwt_autograd_grad(const rwt_tensor* outputs, int64_t n_out, c
       results[i] = grads[static_cast<size_t>(i)].defined() ? rwt::wrap(grads[static_cast<size_t>(i)]) : nullptr;
   )
 }
+
+// Forward-mode AD (dual numbers), as torch.autograd.forward_ad: enter a level, give tensors a tangent, compute, read
+// the outputs' tangents, exit (which clears every tangent of the level). libtorch allows one level at a time per
+// process; the C# side serialises its users.
+RWT_EXPORT int32_t rwt_enter_dual_level(int64_t* level) {
+  RWT_STATUS(*level = static_cast<int64_t>(torch::autograd::forward_ad::enter_dual_level());)
+}
+
+RWT_EXPORT int32_t rwt_exit_dual_level(int64_t level) {
+  RWT_STATUS(torch::autograd::forward_ad::exit_dual_level(static_cast<uint64_t>(level));)
+}
+
+// Sets t's tangent at the level in place (a leaf parameter keeps its identity, so a module computes with it as it is).
+RWT_EXPORT int32_t rwt_set_forward_grad(rwt_tensor t, rwt_tensor tangent, int64_t level) {
+  RWT_STATUS(
+    const auto& x = rwt::ref(t);
+    const auto& v = rwt::ref(tangent);
+    if (x.sizes() != v.sizes()) throw std::invalid_argument("tangent shape differs from the tensor's");
+    if (x.scalar_type() != v.scalar_type()) throw std::invalid_argument("tangent dtype differs from the tensor's");
+    if (x.device() != v.device()) throw std::invalid_argument("tangent device differs from the tensor's");
+    x._set_fw_grad(v, static_cast<uint64_t>(level), /*is_inplace_op=*/false);
+  )
+}
+
+// t's tangent at the level in *out, or nullptr there when it has none.
+RWT_EXPORT int32_t rwt_forward_grad(rwt_tensor t, int64_t level, rwt_tensor* out) {
+  RWT_STATUS(
+    const auto& g = rwt::ref(t)._fw_grad(static_cast<uint64_t>(level));
+    *out = g.defined() ? rwt::wrap(g) : nullptr;
+  )
+}

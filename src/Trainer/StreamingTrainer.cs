@@ -337,6 +337,8 @@ public sealed partial class StreamingTrainer : IDisposable
         objective = StrategyObjectives.Create(options.Strategy, options.StrategyParameters, options.Training.Steps, statistics, gmm, validationStream, Reference,
             phiUpdated: update => pendingPhi.Add(update.Phi.ToRecord(RunId, update.Step, ClusterParameterSource.Meta)));
         gmmReservoir.Clear();
+        if (objective is MetaEmObjective)
+            logger.LogInformation("meta-em: {Settings}", options.Meta.Describe(Torch.Device.Parse(options.Training.Device).Type));
         if (newGmm && objective is MetaEmObjective meta)
         {
             await recorder.RecordClusterParametersAsync(meta.Strategy.Phi.ToRecord(RunId, Step, ClusterParameterSource.GmmInit), CancellationToken.None);

@@ -93,8 +93,12 @@ public sealed record TrainerOptions
     /// <summary>Validation sequences per meta-update.</summary>
     public int MetaValidationBatch { get; init; } = 8;
 
-    /// <summary>Exact meta-gradient by double backward (small models) instead of the estimate.</summary>
-    public bool MetaExactGradient { get; init; }
+    /// <summary>How the meta-gradient's per-sample alignments are computed: auto, forward, differences or exact
+    /// (<see cref="MetaGradientMethod"/>).</summary>
+    public string MetaGradient { get; init; } = "auto";
+
+    /// <summary>Sequences of each micro-batch the meta-gradient is estimated from (a random subset; null: all).</summary>
+    public int? MetaSequences { get; init; }
 
     /// <summary>Token-masked: share of highest-loss tokens trained by MLE.</summary>
     public double TopFraction { get; init; } = 0.25;
@@ -125,7 +129,8 @@ public sealed record TrainerOptions
     /// <summary>The meta-update settings.</summary>
     public StrategyParameters StrategyParameters => new(Temperature, BurnIn, AnnealSteps, TopFraction, Meta);
 
-    public MetaEmOptions Meta => new(MetaLearningRate, MetaUpdateEvery, MetaExactGradient, BurnInSteps: MetaBurnIn, ValidationBatch: MetaValidationBatch);
+    public MetaEmOptions Meta => new(MetaLearningRate, MetaUpdateEvery, MetaGradientMethods.Parse(MetaGradient), BurnInSteps: MetaBurnIn,
+        ValidationBatch: MetaValidationBatch, Sequences: MetaSequences);
 
     /// <summary>Checks every setting; throws naming the first bad one.</summary>
     public TrainerOptions Validate()
@@ -149,6 +154,9 @@ public sealed record TrainerOptions
         if (GmmVersion is < 1) throw new ArgumentException($"Trainer:GmmVersion must be a stored version (1 or more), not {GmmVersion}");
         GmmFeatureSetting.Get(GmmFeatures);
         LabelRules.Get(LabelRule);
+        if (!MetaGradientMethods.Names.Contains(MetaGradient))
+            throw new ArgumentException($"Trainer:MetaGradient '{MetaGradient}' is unknown (known: {string.Join(", ", MetaGradientMethods.Names)})");
+        if (MetaSequences is < 1) throw new ArgumentException($"Trainer:MetaSequences must be positive, not {MetaSequences}");
         Meta.Validate();
         new TokenMaskedOptions(TopFraction).Validate();
         return this;

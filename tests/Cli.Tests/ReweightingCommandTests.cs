@@ -37,8 +37,9 @@ public sealed class ReweightingCommandTests : IDisposable
 
         var phiLog = Path.Combine(dir.Path, "phi.jsonl");
         var meta = CliRunner.Run("train", "--corpus", noisy, "--valid", valid, "--proxy", proxy, "--strategy", "meta-em", "--steps", "3", "--batch", "4", "--seq", "32",
-            "--gmm-sample", "32", "--phi-log", phiLog, "--out", Path.Combine(dir.Path, "meta"));
+            "--gmm-sample", "32", "--phi-log", phiLog, "--meta-gradient", "forward", "--meta-sequences", "2", "--meta-validation", "2", "--out", Path.Combine(dir.Path, "meta"));
         meta.ExitCode.Should().Be(0, meta.Stderr);
+        meta.Stderr.Should().Contain("forward-mode alignments from 2 random sequences of each micro-batch, 2 validation sequences");
         meta.Stderr.Should().Contain("phi initialised from the GMM").And.Contain("phi: lambda").And.Contain("max w·M");
         var updates = File.ReadAllLines(phiLog).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         updates.Select(u => u.GetProperty("step").GetInt64()).Should().Equal(0, 1, 2);
@@ -53,6 +54,14 @@ public sealed class ReweightingCommandTests : IDisposable
             "--out", Path.Combine(dir.Path, "masked"));
         masked.ExitCode.Should().Be(0, masked.Stderr);
         masked.Stderr.Should().Contain("mle 50% of tokens");
+        var exactSubset = CliRunner.Run("train", "--corpus", noisy, "--proxy", proxy, "--strategy", "meta-em", "--meta-gradient", "exact", "--meta-sequences", "2",
+            "--steps", "2", "--out", Path.Combine(dir.Path, "y"));
+        exactSubset.ExitCode.Should().NotBe(0);
+        exactSubset.Stderr.Should().Contain("takes no subset");
+        var unknownMethod = CliRunner.Run("train", "--corpus", noisy, "--proxy", proxy, "--strategy", "meta-em", "--meta-gradient", "jvp", "--steps", "2",
+            "--out", Path.Combine(dir.Path, "z"));
+        unknownMethod.ExitCode.Should().NotBe(0);
+        unknownMethod.Stderr.Should().Contain("jvp");
         var noProxy = CliRunner.Run("train", "--corpus", noisy, "--strategy", "meta-em", "--steps", "2", "--out", Path.Combine(dir.Path, "x"));
         noProxy.ExitCode.Should().NotBe(0);
         noProxy.Stderr.Should().Contain("needs --proxy");

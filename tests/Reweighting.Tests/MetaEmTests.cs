@@ -129,11 +129,45 @@ public sealed class MetaGradientTests
         var (vIds, vTargets) = Batch(2, 4);
         var exact = MetaGradient.Exact(model, ids, targets, Enumerable.Repeat(1.0 / 6, 6).ToArray(), vIds, vTargets, learningRate: 1e-4);
         var direction = MetaGradient.ValidationGradient(model, vIds, vTargets);
-        var estimate = MetaGradient.Estimate(model, ids, targets, direction, epsilon: 1e-2);
-        Cosine(exact, estimate).Should().BeGreaterThan(0.999);
-        for (var i = 0; i < 6; i++) estimate[i].Should().BeApproximately(exact[i], 0.02 * exact.Max(Math.Abs));
+        var before = model.Parameters().Select(p => p.ToArray<float>()).ToList();
+        var differences = MetaGradient.CentralDifferences(model, ids, targets, direction, epsilon: 1e-2);
+        var forward = MetaGradient.DirectionalDerivatives(model, ids, targets, direction);
+        foreach (var estimate in new[] { differences, forward })
+        {
+            Cosine(exact, estimate).Should().BeGreaterThan(0.999);
+            for (var i = 0; i < 6; i++) estimate[i].Should().BeApproximately(exact[i], 0.02 * exact.Max(Math.Abs));
+        }
+        // Both estimate the same first-order quantity: forward mode exactly, central differences to O(eps^2).
+        for (var i = 0; i < 6; i++) forward[i].Should().BeApproximately(differences[i], 1e-3 * forward.Max(Math.Abs));
         model.Parameters().Should().OnlyContain(p => p.Grad == null, "the meta passes leave no gradients behind");
+        model.Parameters().Select(p => p.ToArray<float>()).Should().BeEquivalentTo(before, o => o.WithStrictOrdering(), "the parameters are restored bit for bit");
         model.IsTraining.Should().BeTrue("the model's mode is restored");
+        using (var level = ForwardAD.Enter())
+            model.Parameters().Should().OnlyContain(p => level.Tangent(p) == null, "forward mode leaves no tangents behind");
+    }
+
+    /// <summary>Forward mode equals the inner product of each sample's reverse-mode gradient with the direction, on a
+    /// two-layer model with causal attention over a batch with padding targets.</summary>
+    [Fact]
+    public void Forward_mode_alignments_equal_per_sample_reverse_mode_inner_products()
+    {
+        using var scope = DisposeScope.Open();
+        using var model = new GptModel(Config with { Layers = 2 }, seed: 5);
+        var (ids, targets) = Batch(5, 5);
+        targets = targets.Clone();
+        targets.Select(0, 4).Narrow(0, 8, 4).FillInPlace(GptModel.IgnoreIndex);
+        var (vIds, vTargets) = Batch(6, 3);
+        var direction = MetaGradient.ValidationGradient(model, vIds, vTargets);
+        var forward = MetaGradient.DirectionalDerivatives(model, ids, targets, direction);
+        var parameters = model.Parameters().ToList();
+        model.Eval();
+        var losses = model.TokenLosses(ids, targets).Mean(1);
+        for (var i = 0; i < 5; i++)
+        {
+            var grads = Autograd.Grad([losses.Select(0, i)], parameters, retainGraph: true);
+            var inner = grads.Select((g, j) => g!.To(ScalarType.Float64).Mul(direction[j].To(ScalarType.Float64)).Sum().ToDouble()).Sum();
+            forward[i].Should().BeApproximately(inner, 1e-4 * Math.Max(1, Math.Abs(inner)), $"sample {i}");
+        }
     }
 
     [Fact]
@@ -175,8 +209,28 @@ public sealed class MetaGradientTests
         }
     }
 
+    /// <summary>Forward mode holds its accuracy in bfloat16 autocast (as it runs on CUDA), where a perturbation of the
+    /// weights would vanish: on the CPU's bfloat16 autocast it stays aligned with the float32 values.</summary>
     [Fact]
-    public void Meta_em_training_moves_phi_logs_every_update_and_resumes_exactly()
+    public void Forward_mode_alignments_survive_bfloat16_autocast()
+    {
+        using var scope = DisposeScope.Open();
+        using var model = new GptModel(Config with { Layers = 2, Embedding = 32 }, seed: 8);
+        var (ids, targets) = Batch(7, 6);
+        var (vIds, vTargets) = Batch(8, 4);
+        var direction = MetaGradient.ValidationGradient(model, vIds, vTargets);
+        var reference = MetaGradient.DirectionalDerivatives(model, ids, targets, direction);
+        double[] half;
+        using (Autocast(DeviceType.Cpu)) half = MetaGradient.DirectionalDerivatives(model, ids, targets, direction);
+        half.Should().NotEqual(reference, "the autocast pass computed in bfloat16");
+        Cosine(reference, half).Should().BeGreaterThan(0.99);
+        for (var i = 0; i < 6; i++) half[i].Should().BeApproximately(reference[i], 0.05 * reference.Max(Math.Abs));
+    }
+
+    [Theory]
+    [InlineData("differences", null)]
+    [InlineData("forward", 2)]
+    public void Meta_em_training_moves_phi_logs_every_update_and_resumes_exactly(string method, int? sequences)
     {
         using var dir = new TempDir();
         var rng = new Random(1);
@@ -189,7 +243,8 @@ public sealed class MetaGradientTests
 
         MetaEmObjective Objective(List<PhiUpdate> log) =>
             new(new MetaEmStrategy(ClusterPhi.FromMixture(gmm), new StatFeatures(FeatureTransform.Raw)), new ProxyStatistics(proxy),
-                new TokenStream(clean, 23, 12, 5), new MetaEmOptions(MetaLearningRate: 0.05)) { PhiUpdated = log.Add };
+                new TokenStream(clean, 23, 12, 5), new MetaEmOptions(MetaLearningRate: 0.05, Method: MetaGradientMethods.Parse(method), Sequences: sequences))
+            { PhiUpdated = log.Add };
 
         var fullLog = new List<PhiUpdate>();
         var full = Objective(fullLog);
@@ -212,6 +267,42 @@ public sealed class MetaGradientTests
         for (var i = 0; i < 3; i++) tail[i].Should().BeApproximately(expected[3 + i], 1e-5);
         resumedObjective.Strategy.Phi.ToVector().Should().Equal(full.Strategy.Phi.ToVector());
         resumedObjective.History.Should().HaveCount(options.Steps);
+    }
+}
+
+public sealed class MetaSubsetTests
+{
+    [Fact]
+    public void Subsets_are_reproducible_distinct_sorted_and_draw_every_row_alike()
+    {
+        MetaEmObjective.SubsetRows(5, 1, 8, 8).Should().Equal(Enumerable.Range(0, 8), "taking every row draws nothing");
+        MetaEmObjective.SubsetRows(5, 1, 8, 20).Should().Equal(Enumerable.Range(0, 8));
+        var counts = new int[8];
+        for (long step = 0; step < 4000; step++)
+        {
+            var rows = MetaEmObjective.SubsetRows(step, 0, 8, 3);
+            rows.Should().HaveCount(3).And.OnlyHaveUniqueItems().And.BeInAscendingOrder().And.OnlyContain(r => r >= 0 && r < 8);
+            MetaEmObjective.SubsetRows(step, 0, 8, 3).Should().Equal(rows, "a resumed run draws the same rows");
+            foreach (var r in rows) counts[r]++;
+        }
+        // Each row is drawn with probability 3/8: 1500 of 4000 (binomial sd about 31).
+        counts.Should().OnlyContain(c => Math.Abs(c - 1500) < 150);
+        MetaEmObjective.SubsetRows(1, 0, 8, 3).Should().NotEqual(MetaEmObjective.SubsetRows(1, 1, 8, 3), "micro-batches draw apart");
+    }
+
+    [Fact]
+    public void Options_refuse_a_subset_for_the_exact_gradient_and_name_bad_values()
+    {
+        var act = () => new MetaEmOptions(Method: MetaGradientMethod.Exact, Sequences: 2).Validate();
+        act.Should().Throw<ArgumentException>().WithMessage("*exact*");
+        act = () => new MetaEmOptions(Sequences: 0).Validate();
+        act.Should().Throw<ArgumentException>().WithMessage("*at least 1 sequence*");
+        var parse = () => MetaGradientMethods.Parse("jvp");
+        parse.Should().Throw<ArgumentException>().WithMessage("*auto, differences, forward, exact*");
+        foreach (var name in MetaGradientMethods.Names) MetaGradientMethods.Parse(name).Name().Should().Be(name);
+        new MetaEmOptions().MethodOn(DeviceType.Cuda).Should().Be(MetaGradientMethod.Forward);
+        new MetaEmOptions().MethodOn(DeviceType.Cpu).Should().Be(MetaGradientMethod.Differences);
+        new MetaEmOptions(Method: MetaGradientMethod.Forward).MethodOn(DeviceType.Cpu).Should().Be(MetaGradientMethod.Forward);
     }
 }
 

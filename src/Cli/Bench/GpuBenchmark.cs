@@ -20,7 +20,7 @@ internal sealed record GpuBenchSettings
     public int TrainerBatch { get; init; } = 8;
     public int Steps { get; init; } = 8;
     public int Rounds { get; init; } = 2;
-    public string[] Strategies { get; init; } = ["linupper", "quadratic", "extremes", "meta-em"];
+    public string[] Strategies { get; init; } = ["linupper", "quadratic", "extremes", "meta-em", "meta-em:forward:sequences=1:validation=1"];
     public double? PeakTflops { get; init; }
     public string? JsonPath { get; init; }
 

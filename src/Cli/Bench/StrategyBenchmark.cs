@@ -4,6 +4,7 @@ using Reweighting.Cli.Commands;
 using Reweighting.Modeling.Gpt;
 using Reweighting.Modeling.Training;
 using Reweighting.Torch;
+using Reweighting.Training;
 
 namespace Reweighting.Cli.Bench;
 
@@ -26,7 +27,8 @@ internal static class StrategyBenchmark
     internal static Timings Measure(string preset, int vocab, int batch, int sequence, int steps, int rounds, string[] strategies, string device)
     {
         if (steps < 3 || rounds < 1) throw new ArgumentException("--steps must be at least 3 and --rounds at least 1");
-        foreach (var s in strategies.Where(s => !StrategySetup.Names.Contains(s))) throw new ArgumentException($"unknown strategy '{s}'");
+        var baseSettings = new StrategySettings { GmmSample = 4 * batch, Seed = 1 };
+        var variants = strategies.ToDictionary(s => s, s => Variant(s, baseSettings)); // fails on an unknown name first
         string[] names = strategies.Contains("uniform") ? ["uniform", .. strategies.Where(s => s != "uniform")] : ["uniform", .. strategies];
         var dev = Device.Parse(device);
         var config = GptConfig.Preset(preset, vocab) with { Dropout = 0 };
@@ -47,13 +49,13 @@ internal static class StrategyBenchmark
         using var model = new GptModel(config, 3);
         model.To(dev);
         var options = new TrainingOptions { Steps = steps, BatchSize = batch, SequenceLength = sequence, LearningRate = 1e-4, MinLearningRate = 1e-5, WarmupSteps = 1, Device = device };
-        var settings = new StrategySettings { GmmSample = 4 * batch, Seed = 1 };
         var seconds = names.ToDictionary(n => n, _ => new List<double>());
         for (var round = -1; round < rounds; round++) // round -1 warms every path up and is not recorded
         {
             foreach (var name in names)
             {
-                var objective = StrategySetup.Create(name, settings, steps, proxy, data, validation, options);
+                var (strategy, settings) = name == "uniform" ? ("uniform", baseSettings) : variants[name];
+                var objective = StrategySetup.Create(strategy, settings, steps, proxy, data, validation, options);
                 var clock = new Stopwatch();
                 long timed = 0;
                 new Modeling.Training.Trainer(model, data, options) { Objective = objective }.Run(progress: p =>
@@ -68,6 +70,34 @@ internal static class StrategyBenchmark
             }
         }
         return new Timings(config, model.ParameterCount(), names, seconds);
+    }
+
+    /// <summary>Help text of the strategy list's syntax.</summary>
+    internal const string VariantSyntax = "a strategy name; meta-em also as meta-em:METHOD[:sequences=N][:validation=N] " +
+                                          "(METHOD: auto, differences, forward or exact; see train --meta-gradient)";
+
+    /// <summary>A strategy of the list and its settings: a strategy name, or meta-em with its meta-gradient settings,
+    /// e.g. meta-em:forward:sequences=2:validation=2.</summary>
+    internal static (string Strategy, StrategySettings Settings) Variant(string spec, StrategySettings settings)
+    {
+        var parts = spec.Split(':');
+        if (!StrategySetup.Names.Contains(parts[0])) throw new ArgumentException($"unknown strategy '{parts[0]}' in '{spec}'");
+        if (parts.Length == 1) return (spec, settings);
+        if (parts[0] != "meta-em") throw new ArgumentException($"'{spec}': only meta-em takes settings ({VariantSyntax})");
+        var meta = settings.Meta with { Method = MetaGradientMethods.Parse(parts[1]) };
+        foreach (var part in parts.Skip(2))
+        {
+            var kv = part.Split('=', 2);
+            if (kv.Length != 2 || !int.TryParse(kv[1], out var n) || n < 1)
+                throw new ArgumentException($"'{spec}': '{part}' is not sequences=N or validation=N with N >= 1");
+            meta = kv[0] switch
+            {
+                "sequences" => meta with { Sequences = n },
+                "validation" => meta with { ValidationBatch = n },
+                _ => throw new ArgumentException($"'{spec}': unknown setting '{kv[0]}' (sequences, validation)"),
+            };
+        }
+        return ("meta-em", settings with { Meta = meta.Validate() });
     }
 
     public static int Run(string preset, int vocab, int batch, int sequence, int steps, int rounds, string[] strategies, string device, string? jsonPath)

@@ -27,7 +27,7 @@ internal static class BenchCommands
         gmm.SetAction(parse => Bench.GmmBenchmark.Run(parse.GetValue(points), parse.GetValue(seed), parse.GetValue(pointsOut), parse.GetValue(json)));
         var steps = new Option<int>("--steps") { Description = "Training steps per round (the first is not timed)", DefaultValueFactory = _ => 12 };
         var rounds = new Option<int>("--rounds") { Description = "Interleaved rounds over the strategies (the median is reported)", DefaultValueFactory = _ => 3 };
-        var strategyList = new Option<string>("--strategies") { Description = "Comma-separated strategies (uniform is always the reference)", DefaultValueFactory = _ => "linupper,quadratic,extremes,meta-em,cluster-heuristic,token-masked" };
+        var strategyList = new Option<string>("--strategies") { Description = "Comma-separated strategies (uniform is always the reference); each " + Bench.StrategyBenchmark.VariantSyntax, DefaultValueFactory = _ => "linupper,quadratic,extremes,meta-em,cluster-heuristic,token-masked" };
         var strategyBatch = new Option<int>("--batch") { Description = "Sequences per step", DefaultValueFactory = _ => 8 };
         var strategyVocab = new Option<int>("--vocab") { Description = "Vocabulary size", DefaultValueFactory = _ => 8192 };
         var strategyBench = new Command("strategies", "Time per training step of each weighting strategy relative to uniform, interleaved")
@@ -51,7 +51,7 @@ internal static class BenchCommands
         var trainerBatch = new Option<int>("--trainer-batch") { Description = "Sequences per optimiser step", DefaultValueFactory = _ => defaults.TrainerBatch };
         var steps = new Option<int>("--steps") { Description = "Optimiser steps per strategy and round (the first is not timed)", DefaultValueFactory = _ => defaults.Steps };
         var rounds = new Option<int>("--rounds") { Description = "Interleaved rounds over the strategies (the median is reported)", DefaultValueFactory = _ => defaults.Rounds };
-        var strategies = new Option<string>("--strategies") { Description = "Comma-separated strategies timed against uniform", DefaultValueFactory = _ => string.Join(',', defaults.Strategies) };
+        var strategies = new Option<string>("--strategies") { Description = "Comma-separated strategies timed against uniform; each " + Bench.StrategyBenchmark.VariantSyntax, DefaultValueFactory = _ => string.Join(',', defaults.Strategies) };
         var peak = new Option<double?>("--peak-tflops") { Description = "The card's dense bfloat16 peak in TFLOP/s (default: from a datasheet table by GPU name)" };
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
         var command = new Command("gpu", "Scorer and trainer tokens/s, reweighting overhead and model FLOPs utilisation on a GPU")

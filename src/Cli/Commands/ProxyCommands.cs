@@ -55,7 +55,15 @@ internal static class ProxyCommands
         var proxy = new Option<string?>("--proxy") { Description = "Proxy checkpoint (meta-em, cluster-heuristic: its statistics; token-masked: the reference); its tokenizer is used" };
         var metaLr = new Option<double>("--meta-lr") { Description = "meta-em: step size of the ascent on the validation improvement (Adam-normalised)", DefaultValueFactory = _ => new MetaEmOptions().MetaLearningRate };
         var metaEvery = new Option<int>("--meta-every") { Description = "meta-em: meta-update every N steps", DefaultValueFactory = _ => 1 };
-        var metaExact = new Option<bool>("--meta-exact") { Description = "meta-em: exact meta-gradient by double backward (small models) instead of the two-forward estimate" };
+        var metaGradient = new Option<string>("--meta-gradient")
+        {
+            Description = "meta-em: how each sample's alignment with the validation gradient is computed: forward (forward-mode AD, exact, " +
+                          "bfloat16 on CUDA), differences (two float32 forward passes), exact (double backward, small models), auto (forward on CUDA, differences on the CPU)",
+            DefaultValueFactory = _ => "auto",
+        };
+        metaGradient.AcceptOnlyFromAmong(MetaGradientMethods.Names);
+        var metaSequences = new Option<int?>("--meta-sequences") { Description = "meta-em: estimate the meta-gradient from this many random sequences of each micro-batch (default: all)" };
+        var metaValidation = new Option<int>("--meta-validation") { Description = "meta-em: validation sequences per meta-update", DefaultValueFactory = _ => new MetaEmOptions().ValidationBatch };
         var topQ = new Option<double>("--top-q") { Description = "token-masked: fraction of each sequence's highest-loss tokens trained by MLE", DefaultValueFactory = _ => 0.25 };
         var gmmSample = new Option<int>("--gmm-sample") { Description = "meta-em, cluster-heuristic: training sequences scored to fit the GMM", DefaultValueFactory = _ => 512 };
         var phiLog = new Option<string?>("--phi-log") { Description = "meta-em: append phi after every meta-update to this JSONL file" };
@@ -69,7 +77,7 @@ internal static class ProxyCommands
             train.Options.Add(temperature);
             train.Options.Add(burnIn);
             train.Options.Add(anneal);
-            foreach (var option in new Option[] { proxy, metaLr, metaEvery, metaExact, topQ, gmmSample, phiLog }) train.Options.Add(option);
+            foreach (var option in new Option[] { proxy, metaLr, metaEvery, metaGradient, metaSequences, metaValidation, topQ, gmmSample, phiLog }) train.Options.Add(option);
         }
         train.SetAction(parse => TokenizerCommands.Guard(() =>
         {
@@ -77,7 +85,8 @@ internal static class ProxyCommands
                 ? new StrategyChoice(parse.GetValue(strategy)!, parse.GetValue(proxy), parse.GetValue(phiLog), new StrategySettings
                 {
                     Temperature = parse.GetValue(temperature), BurnIn = parse.GetValue(burnIn), AnnealSteps = parse.GetValue(anneal),
-                    Meta = new MetaEmOptions(parse.GetValue(metaLr), parse.GetValue(metaEvery), parse.GetValue(metaExact), BurnInSteps: parse.GetValue(burnIn)).Validate(),
+                    Meta = new MetaEmOptions(parse.GetValue(metaLr), parse.GetValue(metaEvery), MetaGradientMethods.Parse(parse.GetValue(metaGradient)!), BurnInSteps: parse.GetValue(burnIn),
+                        ValidationBatch: parse.GetValue(metaValidation), Sequences: parse.GetValue(metaSequences)).Validate(),
                     TopFraction = parse.GetValue(topQ), GmmSample = parse.GetValue(gmmSample), Seed = parse.GetValue(seed),
                 })
                 : null;

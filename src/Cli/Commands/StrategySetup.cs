@@ -51,6 +51,7 @@ internal static class StrategySetup
             var phi = ClusterPhi.FromMixture(gmm.Parameters);
             log?.Invoke($"meta-em: phi initialised from the GMM: lambda [{string.Join(" ", Enumerable.Range(0, phi.Components).Select(c => phi.Precision(c).ToString("G3")))}]" +
                         $" pi [{string.Join(" ", phi.MixingWeights().Select(p => p.ToString("F2")))}]");
+            log?.Invoke($"meta-em: {settings.Meta.Describe(Device.Parse(options.Device).Type)}");
         }
         return StrategyObjectives.Create(name, parameters, totalSteps, statistics, gmm, validation, observe: observe, phiUpdated: phiUpdated);
     }

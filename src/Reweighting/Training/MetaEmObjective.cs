@@ -12,18 +12,43 @@ namespace Reweighting.Training;
 /// <summary>Settings of the meta-update of phi.</summary>
 /// <param name="MetaLearningRate">Step size of the ascent on U_t(phi) (Adam-normalised, in units of phi's raw coordinates).</param>
 /// <param name="UpdateEvery">Meta-update every this many steps (1: every step).</param>
-/// <param name="ExactGradient">Double backward (exact for the unrolled SGD step; small models) instead of the estimate.</param>
-/// <param name="Epsilon">Central-difference step of the estimate along the unit validation gradient.</param>
+/// <param name="Method">How the per-sample alignments are computed (<see cref="MetaGradientMethod"/>).</param>
+/// <param name="Epsilon">Central-difference step along the unit validation gradient (<see cref="MetaGradientMethod.Differences"/>).</param>
 /// <param name="BurnInSteps">Steps before the first meta-update (phi stays at its GMM initialisation).</param>
 /// <param name="ValidationBatch">Validation sequences per meta-update.</param>
-public sealed record MetaEmOptions(double MetaLearningRate = 0.02, int UpdateEvery = 1, bool ExactGradient = false, double Epsilon = 1e-2,
-    long BurnInSteps = 0, int ValidationBatch = 8)
+/// <param name="Sequences">Sequences of each micro-batch the meta-gradient is estimated from: a random subset whose sum is
+/// scaled up to the whole micro-batch (an unbiased estimate of the same gradient, noisier, cheaper); null: every sequence.
+/// Not with <see cref="MetaGradientMethod.Exact"/>, which unrolls the step of the whole micro-batch.</param>
+public sealed record MetaEmOptions(double MetaLearningRate = 0.02, int UpdateEvery = 1, MetaGradientMethod Method = MetaGradientMethod.Auto,
+    double Epsilon = 1e-2, long BurnInSteps = 0, int ValidationBatch = 8, int? Sequences = null)
 {
     public MetaEmOptions Validate()
     {
         if (!(MetaLearningRate >= 0) || UpdateEvery < 1 || !(Epsilon > 0) || BurnInSteps < 0 || ValidationBatch < 1)
             throw new ArgumentException("meta-em needs a meta learning rate >= 0, update interval >= 1, epsilon > 0, burn-in >= 0 and a validation batch >= 1");
+        if (!Enum.IsDefined(Method)) throw new ArgumentException($"unknown meta-gradient method {(int)Method}");
+        if (Sequences is < 1) throw new ArgumentException($"meta-em's meta-gradient needs at least 1 sequence per micro-batch, not {Sequences}");
+        if (Sequences is not null && Method == MetaGradientMethod.Exact)
+            throw new ArgumentException("the exact meta-gradient unrolls the whole micro-batch's step: it takes no subset of sequences");
         return this;
+    }
+
+    /// <summary>The method <see cref="MetaGradientMethod.Auto"/> stands for on <paramref name="device"/>.</summary>
+    public MetaGradientMethod MethodOn(DeviceType device) => Method != MetaGradientMethod.Auto ? Method
+        : device == DeviceType.Cuda ? MetaGradientMethod.Forward : MetaGradientMethod.Differences;
+
+    /// <summary>The settings in words, with the method <see cref="MetaGradientMethod.Auto"/> stands for on <paramref name="device"/>.</summary>
+    public string Describe(DeviceType device)
+    {
+        var method = MethodOn(device) switch
+        {
+            MetaGradientMethod.Forward => "forward-mode alignments",
+            MetaGradientMethod.Differences => "central-difference alignments",
+            _ => "exact alignments (double backward)",
+        };
+        var rows = Sequences is { } n ? $"{n} random sequence{(n == 1 ? "" : "s")} of each micro-batch" : "every sequence";
+        return $"meta-update every {(UpdateEvery == 1 ? "step" : $"{UpdateEvery} steps")}: {method} from {rows}, " +
+               $"{ValidationBatch} validation sequence{(ValidationBatch == 1 ? "" : "s")}";
     }
 }
 
@@ -85,12 +110,12 @@ public sealed class MetaEmObjective : ITrainingObjective
         var length = vx.Length / options.ValidationBatch;
         var validIds = FromSpan<long>(vx, [options.ValidationBatch, length], device);
         var validTargets = FromSpan<long>(vy, [options.ValidationBatch, length], device);
-        // The validation gradient is only a direction: on CUDA it is taken in bfloat16 autocast like a training step. The
-        // central differences along it stay in float32: they move each weight by far less than a bfloat16 step.
-        Tensor[]? direction = null;
-        if (!options.ExactGradient)
-            using (device.Type == DeviceType.Cuda ? Autocast(DeviceType.Cuda) : default(AutocastScope?))
-                direction = MetaGradient.ValidationGradient(model, validIds, validTargets);
+        // The validation gradient is only a direction: on CUDA it is taken in bfloat16 autocast like a training step, and
+        // so are the forward-mode alignments along it. Central differences stay in float32: they move each weight by far
+        // less than a bfloat16 (or TF32) step can resolve.
+        var method = options.MethodOn(device.Type);
+        using var autocast = device.Type == DeviceType.Cuda && method != MetaGradientMethod.Exact ? Autocast(DeviceType.Cuda) : default(AutocastScope?);
+        var direction = method == MetaGradientMethod.Exact ? null : MetaGradient.ValidationGradient(model, validIds, validTargets);
 
         var phi = Strategy.Phi;
         var gradient = new double[phi.Count];
@@ -106,9 +131,25 @@ public sealed class MetaEmObjective : ITrainingObjective
             // a_i = w_i k_i with k_i = M n_i (the trainer divides each micro-batch by the accumulation count).
             var k = new BatchWeights(Enumerable.Repeat(1.0, counts.Length).ToArray(), double.PositiveInfinity, false).LossCoefficients(counts);
             var coefficients = weights.Weights.Select((w, i) => w * k[i] / accumulation).ToArray();
-            var alignment = options.ExactGradient
-                ? MetaGradient.Exact(model, batch.Ids, batch.Targets, coefficients, validIds, validTargets, step.LearningRate)
-                : MetaGradient.Estimate(model, batch.Ids, batch.Targets, direction!, options.Epsilon);
+            var rows = SubsetRows(step.Step, b, counts.Length, options.Sequences ?? counts.Length);
+            var alignment = new double[counts.Length];
+            if (method == MetaGradientMethod.Exact)
+                alignment = MetaGradient.Exact(model, batch.Ids, batch.Targets, coefficients, validIds, validTargets, step.LearningRate);
+            else
+            {
+                var (ids, targets) = (batch.Ids, batch.Targets);
+                if (rows.Length < counts.Length)
+                {
+                    var index = FromSpan<long>(rows.Select(r => (long)r).ToArray(), [rows.Length], device);
+                    (ids, targets) = (ids.IndexSelect(0, index), targets.IndexSelect(0, index));
+                }
+                var values = method == MetaGradientMethod.Forward
+                    ? MetaGradient.DirectionalDerivatives(model, ids, targets, direction!)
+                    : MetaGradient.CentralDifferences(model, ids, targets, direction!, options.Epsilon);
+                // The subset's sum scaled to the micro-batch: unbiased for sum_i dU/dw_i dw_i/dphi.
+                var scale = (double)counts.Length / rows.Length;
+                for (var r = 0; r < rows.Length; r++) alignment[rows[r]] = values[r] * scale;
+            }
             var dUdw = alignment.Select((g, i) => step.LearningRate * k[i] / accumulation * g).ToArray();
             predicted += dUdw.Select((d, i) => d * weights.Weights[i]).Sum();
             var g = phi.Gradient(weights, features, dUdw);
@@ -119,6 +160,23 @@ public sealed class MetaEmObjective : ITrainingObjective
         history.Add(update);
         updatesSinceSummary++;
         PhiUpdated?.Invoke(update);
+    }
+
+    /// <summary>The rows of micro-batch <paramref name="batch"/> of step <paramref name="step"/> the meta-gradient is
+    /// estimated from: all <paramref name="rows"/>, or <paramref name="take"/> of them drawn without replacement by a
+    /// generator seeded from the step and micro-batch (a resumed run draws the same rows), in ascending order.</summary>
+    internal static int[] SubsetRows(long step, int batch, int rows, int take)
+    {
+        take = Math.Min(take, rows);
+        var order = Enumerable.Range(0, rows).ToArray();
+        if (take == rows) return order;
+        var rng = new Random(unchecked((int)(step * 1_000_003 + batch * 7_919 + 17)));
+        for (var i = 0; i < take; i++)
+        {
+            var j = i + rng.Next(rows - i);
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+        return order[..take].Order().ToArray();
     }
 
     public ObjectiveValue Compute(GptModel model, MicroBatch batch) => weighting.Compute(model, batch);

@@ -4,13 +4,48 @@ using static Reweighting.Torch.Torch;
 
 namespace Reweighting.Training;
 
+/// <summary>How the per-sample alignments &lt;grad l_val, grad l_i&gt; of the meta-gradient are computed.</summary>
+public enum MetaGradientMethod
+{
+    /// <summary><see cref="Forward"/> on CUDA (it runs in bfloat16 autocast there), <see cref="Differences"/> on the CPU
+    /// (where two float32 forwards cost less than one forward-mode pass).</summary>
+    Auto,
+
+    /// <summary>Central differences along the validation gradient: two extra forward passes, in float32.</summary>
+    Differences,
+
+    /// <summary>Forward-mode AD along the validation gradient: one pass carrying tangents, exact, no perturbation.</summary>
+    Forward,
+
+    /// <summary>Double backward through the unrolled step, exact for the step itself (small models).</summary>
+    Exact,
+}
+
+/// <summary>The names of <see cref="MetaGradientMethod"/> on command lines and in configuration.</summary>
+public static class MetaGradientMethods
+{
+    public static readonly string[] Names = ["auto", "differences", "forward", "exact"]; // in the enum's order
+
+    public static MetaGradientMethod Parse(string name) => name.Trim().ToLowerInvariant() switch
+    {
+        "auto" => MetaGradientMethod.Auto,
+        "forward" => MetaGradientMethod.Forward,
+        "differences" => MetaGradientMethod.Differences,
+        "exact" => MetaGradientMethod.Exact,
+        _ => throw new ArgumentException($"unknown meta-gradient method '{name}' (expected one of {string.Join(", ", Names)})"),
+    };
+
+    public static string Name(this MetaGradientMethod method) => Names[(int)method];
+}
+
 /// <summary>The per-sample alignments the meta-gradient of phi is made of. One weighted SGD step
 /// theta' = theta − eta sum_i a_i grad l_i(theta) (a_i = w_i k_i) changes the validation loss by
 /// U = l_val(theta) − l_val(theta'), so dU/dw_i = eta k_i &lt;grad l_val(theta'), grad l_i(theta)&gt; exactly.
-/// <see cref="Exact"/> computes that inner product by double backward; <see cref="Estimate"/> approximates it for
-/// large models from two extra forward passes, with grad l_val taken at theta (first order in eta):
-/// &lt;g, grad l_i&gt; ≈ (l_i(theta + eps ĝ) − l_i(theta − eps ĝ)) / (2 eps) · ||g||, ĝ = g / ||g||.
-/// Both run the model in evaluation mode (no dropout) and leave parameters and their gradients as they found them.</summary>
+/// <see cref="Exact"/> computes that inner product by double backward. For large models it is approximated with
+/// grad l_val taken at theta (first order in eta), g = grad l_val(theta): <see cref="DirectionalDerivatives"/> computes
+/// &lt;g, grad l_i(theta)&gt;, the derivative of l_i along g, exactly by forward-mode AD; <see cref="CentralDifferences"/>
+/// from two extra forward passes, (l_i(theta + eps ĝ) − l_i(theta − eps ĝ)) / (2 eps) · ||g||, ĝ = g / ||g||.
+/// All run the model in evaluation mode (no dropout) and leave parameters and their gradients as they found them.</summary>
 public static class MetaGradient
 {
     /// <summary>grad l_val(theta) of a validation batch (one tensor per parameter, detached), without touching .grad.</summary>
@@ -25,8 +60,9 @@ public static class MetaGradient
     }
 
     /// <summary>&lt;g, grad l_i(theta)&gt; for every sequence i of (ids, targets), l_i its mean token loss, by central
-    /// differences along g/||g|| with step <paramref name="epsilon"/> (in parameter units).</summary>
-    public static double[] Estimate(GptModel model, Tensor ids, Tensor targets, IReadOnlyList<Tensor> direction, double epsilon = 1e-2)
+    /// differences along g/||g|| with step <paramref name="epsilon"/> (in parameter units). Run it in float32: a
+    /// bfloat16 or TF32 matmul cannot resolve the perturbation.</summary>
+    public static double[] CentralDifferences(GptModel model, Tensor ids, Tensor targets, IReadOnlyList<Tensor> direction, double epsilon = 1e-2)
     {
         var parameters = model.Parameters().ToList();
         if (direction.Count != parameters.Count) throw new ArgumentException($"{direction.Count} direction tensors for {parameters.Count} parameters");
@@ -49,6 +85,22 @@ public static class MetaGradient
         {
             for (var j = 0; j < parameters.Count; j++) parameters[j].CopyInPlace(backup[j]);
         }
+    }
+
+    /// <summary>&lt;g, grad l_i(theta)&gt; for every sequence i of (ids, targets), l_i its mean token loss: the derivative of
+    /// l_i along g, by one forward pass with g as the parameters' tangents (forward-mode AD). It perturbs nothing, so it
+    /// keeps its accuracy under the caller's bfloat16 autocast; attention takes the explicit path inside it.</summary>
+    public static double[] DirectionalDerivatives(GptModel model, Tensor ids, Tensor targets, IReadOnlyList<Tensor> direction)
+    {
+        var parameters = model.Parameters().ToList();
+        if (direction.Count != parameters.Count) throw new ArgumentException($"{direction.Count} direction tensors for {parameters.Count} parameters");
+        using var mode = EvaluationMode.Enter(model);
+        using var scope = DisposeScope.Open();
+        using var noGrad = NoGrad();
+        using var level = ForwardAD.Enter();
+        for (var j = 0; j < parameters.Count; j++) level.SetTangent(parameters[j], direction[j]);
+        var tangent = level.Tangent(model.TokenLosses(ids, targets).Mean(1));
+        return tangent is null ? new double[ids.Size(0)] : tangent.To(ScalarType.Float64).ToArray<double>();
     }
 
     /// <summary>&lt;grad l_val(theta'), grad l_i(theta)&gt; exactly, theta' = theta − eta sum_i a_i grad l_i(theta) with

@@ -116,6 +116,10 @@ internal static partial class NativeMethods
     [LibraryImport(Library)] internal static partial int rwt_set_grad(TensorHandle t, TensorHandle grad);
     [LibraryImport(Library)] internal static unsafe partial int rwt_zero_grad(IntPtr* ts, long n, int setToNone);
     [LibraryImport(Library)] internal static unsafe partial int rwt_autograd_grad(IntPtr* outputs, long nOut, IntPtr* inputs, long nIn, IntPtr* gradOutputs, int retainGraph, int createGraph, int allowUnused, IntPtr* results);
+    [LibraryImport(Library)] internal static partial int rwt_enter_dual_level(out long level);
+    [LibraryImport(Library)] internal static partial int rwt_exit_dual_level(long level);
+    [LibraryImport(Library)] internal static partial int rwt_set_forward_grad(TensorHandle t, TensorHandle tangent, long level);
+    [LibraryImport(Library)] internal static partial int rwt_forward_grad(TensorHandle t, long level, out IntPtr tangent);
 
     // optim
     [LibraryImport(Library)] internal static unsafe partial int rwt_adamw_step(IntPtr* parameters, IntPtr* expAvg, IntPtr* expAvgSq, long n, long step, double lr, double beta1, double beta2, double eps, double weightDecay);
