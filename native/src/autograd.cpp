@@ -1,6 +1,7 @@
 // Autograd: grad mode, requires_grad, backward, .grad, and gradients of outputs with respect to inputs.
 #include "rwt_common.h"
 
+#include <ATen/autocast_mode.h>
 #include <torch/csrc/autograd/autograd.h>
 
 // Sets grad mode for this thread and returns the previous mode (1/0), or -1 on failure.
@@ -85,12 +86,21 @@ RWT_EXPORT int32_t rwt_autograd_grad(const rwt_tensor* outputs, int64_t n_out, c
 // Forward-mode AD (dual numbers), as torch.autograd.forward_ad: enter a level, give tensors a tangent, compute, read
 // the outputs' tangents, exit (which clears every tangent of the level). libtorch allows one level at a time per
 // process; the C# side serialises its users.
+// Both ends clear this thread's autocast cache: a low-precision copy of a weight cast before its tangent was set (or
+// under an earlier level) would otherwise be reused without the tangent, and the weight's share of every derivative
+// would silently be zero.
 RWT_EXPORT int32_t rwt_enter_dual_level(int64_t* level) {
-  RWT_STATUS(*level = static_cast<int64_t>(torch::autograd::forward_ad::enter_dual_level());)
+  RWT_STATUS(
+    at::autocast::clear_cache();
+    *level = static_cast<int64_t>(torch::autograd::forward_ad::enter_dual_level());
+  )
 }
 
 RWT_EXPORT int32_t rwt_exit_dual_level(int64_t level) {
-  RWT_STATUS(torch::autograd::forward_ad::exit_dual_level(static_cast<uint64_t>(level));)
+  RWT_STATUS(
+    torch::autograd::forward_ad::exit_dual_level(static_cast<uint64_t>(level));
+    at::autocast::clear_cache();
+  )
 }
 
 // Sets t's tangent at the level in place (a leaf parameter keeps its identity, so a module computes with it as it is).

@@ -107,6 +107,18 @@ RWT_EXPORT int32_t rwt_autocast_enter(int32_t device_type, int32_t dtype) {
   return -1;
 }
 
+// Whether autocast is on for device_type (0 cpu, 1 cuda) on this thread.
+RWT_EXPORT int32_t rwt_autocast_is_enabled(int32_t device_type) {
+  RWT_TRY(
+#if RWT_TORCH_AT_LEAST(2, 4)
+    return at::autocast::is_autocast_enabled(device_type == 1 ? at::kCUDA : at::kCPU) ? 1 : 0;
+#else
+    return (device_type == 1 ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled()) ? 1 : 0;
+#endif
+  )
+  return -1;
+}
+
 RWT_EXPORT int32_t rwt_autocast_exit(int32_t device_type, int32_t previous) {
   RWT_STATUS(
     // Cached casts of weights are only valid inside the outermost region.

@@ -156,6 +156,14 @@ public static partial class Torch
     /// default) until disposed (torch.autocast).</summary>
     public static AutocastScope Autocast(DeviceType deviceType, ScalarType dtype = ScalarType.BFloat16) => new(deviceType, dtype);
 
+    /// <summary>Whether an autocast region for <paramref name="deviceType"/> is open on this thread.</summary>
+    public static bool IsAutocastEnabled(DeviceType deviceType)
+    {
+        var state = NativeMethods.rwt_autocast_is_enabled((int)deviceType);
+        Errors.Check(state < 0 ? -1 : 0, "autocast state");
+        return state == 1;
+    }
+
     /// <summary>Threads libtorch uses for intra-op parallelism.</summary>
     public static int NumThreads
     {

@@ -225,6 +225,24 @@ public sealed class MetaGradientTests
         half.Should().NotEqual(reference, "the autocast pass computed in bfloat16");
         Cosine(reference, half).Should().BeGreaterThan(0.99);
         for (var i = 0; i < 6; i++) half[i].Should().BeApproximately(reference[i], 0.05 * reference.Max(Math.Abs));
+
+        // As meta-em calls it on CUDA: the validation gradient and every micro-batch's pass inside one autocast region,
+        // whose cache of low-precision weight copies was filled before (or by an earlier level of) the tangents.
+        double[] first, second;
+        using (Autocast(DeviceType.Cpu))
+        {
+            MetaGradient.ValidationGradient(model, vIds, vTargets);
+            first = MetaGradient.DirectionalDerivatives(model, ids, targets, direction);
+            second = MetaGradient.DirectionalDerivatives(model, ids, targets, direction);
+        }
+        first.Should().Equal(half, "weight copies cached before the tangents were set must not be reused without them");
+        second.Should().Equal(half);
+
+        using (Autocast(DeviceType.Cpu))
+        {
+            var act = () => MetaGradient.CentralDifferences(model, ids, targets, direction);
+            act.Should().Throw<InvalidOperationException>().WithMessage("*float32*");
+        }
     }
 
     [Theory]

@@ -67,6 +67,27 @@ public sealed class ForwardADTests
         Assert.True(forward.Any(v => Math.Abs(v) > 1e-3), "tangents are not all zero");
     }
 
+    /// <summary>Autocast caches a weight's bfloat16 copy for its region; a copy made before the tangent was set carries
+    /// none. Entering a level clears the cache, so the weight's tangent reaches the output.</summary>
+    [Fact]
+    public void A_weight_cast_by_autocast_before_its_tangent_was_set_still_carries_it()
+    {
+        using var scope = DisposeScope.Open();
+        var w = F([0.5f, -1f, 2f, 0.25f], 2, 2).RequiresGradInPlace();
+        var x = F([1f, 2f, 3f, 4f], 2, 2);
+        using var autocast = Autocast(DeviceType.Cpu);
+        using (NoGrad()) Functional.Linear(x, w).Dispose(); // caches w's bfloat16 copy
+        for (var round = 0; round < 2; round++) // and again under a second level, after the first one's exit
+        {
+            using var level = ForwardAD.Enter();
+            level.SetTangent(w, F([1f, 0f, 0f, 1f], 2, 2));
+            using var noGrad = NoGrad();
+            var tangent = level.Tangent(Functional.Linear(x, w));
+            Assert.NotNull(tangent);
+            ShouldBeClose(tangent!.To(ScalarType.Float32).ToArray<float>(), [1, 2, 3, 4], 1e-2, $"tangent in round {round}"); // x · Iᵀ
+        }
+    }
+
     [Fact]
     public void Leaving_a_level_clears_its_tangents()
     {

@@ -114,8 +114,11 @@ public sealed class MetaEmObjective : ITrainingObjective
         // so are the forward-mode alignments along it. Central differences stay in float32: they move each weight by far
         // less than a bfloat16 (or TF32) step can resolve.
         var method = options.MethodOn(device.Type);
-        using var autocast = device.Type == DeviceType.Cuda && method != MetaGradientMethod.Exact ? Autocast(DeviceType.Cuda) : default(AutocastScope?);
-        var direction = method == MetaGradientMethod.Exact ? null : MetaGradient.ValidationGradient(model, validIds, validTargets);
+        AutocastScope? LowPrecision() => device.Type == DeviceType.Cuda ? Autocast(DeviceType.Cuda) : null;
+        Tensor[]? direction = null;
+        if (method != MetaGradientMethod.Exact)
+            using (LowPrecision())
+                direction = MetaGradient.ValidationGradient(model, validIds, validTargets);
 
         var phi = Strategy.Phi;
         var gradient = new double[phi.Count];
@@ -143,9 +146,11 @@ public sealed class MetaEmObjective : ITrainingObjective
                     var index = FromSpan<long>(rows.Select(r => (long)r).ToArray(), [rows.Length], device);
                     (ids, targets) = (ids.IndexSelect(0, index), targets.IndexSelect(0, index));
                 }
-                var values = method == MetaGradientMethod.Forward
-                    ? MetaGradient.DirectionalDerivatives(model, ids, targets, direction!)
-                    : MetaGradient.CentralDifferences(model, ids, targets, direction!, options.Epsilon);
+                double[] values;
+                if (method == MetaGradientMethod.Forward)
+                    using (LowPrecision())
+                        values = MetaGradient.DirectionalDerivatives(model, ids, targets, direction!);
+                else values = MetaGradient.CentralDifferences(model, ids, targets, direction!, options.Epsilon);
                 // The subset's sum scaled to the micro-batch: unbiased for sum_i dU/dw_i dw_i/dphi.
                 var scale = (double)counts.Length / rows.Length;
                 for (var r = 0; r < rows.Length; r++) alignment[rows[r]] = values[r] * scale;

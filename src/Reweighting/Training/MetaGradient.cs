@@ -66,6 +66,8 @@ public static class MetaGradient
     {
         var parameters = model.Parameters().ToList();
         if (direction.Count != parameters.Count) throw new ArgumentException($"{direction.Count} direction tensors for {parameters.Count} parameters");
+        if (IsAutocastEnabled(DeviceType.Cpu) || IsAutocastEnabled(DeviceType.Cuda))
+            throw new InvalidOperationException("central differences need float32: a low-precision matmul cannot resolve the perturbation (call them outside autocast)");
         using var mode = EvaluationMode.Enter(model);
         using var scope = DisposeScope.Open();
         using var noGrad = NoGrad();

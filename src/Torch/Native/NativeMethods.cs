@@ -138,5 +138,6 @@ internal static partial class NativeMethods
     [LibraryImport(Library)] internal static partial int rwt_set_flush_denormal(int on);
     [LibraryImport(Library)] internal static partial int rwt_autocast_enter(int deviceType, int dtype);
     [LibraryImport(Library)] internal static partial int rwt_autocast_exit(int deviceType, int previous);
+    [LibraryImport(Library)] internal static partial int rwt_autocast_is_enabled(int deviceType);
     [LibraryImport(Library)] internal static partial double rwt_bench_native_add(TensorHandle a, TensorHandle b, long n);
 }
