@@ -19,7 +19,7 @@ public sealed class GpuBenchCommandTests : IDisposable
         var json = Path.Combine(dir.Path, "gpu.json");
         var result = CliRunner.RunWithin(TimeSpan.FromMinutes(4), "bench", "gpu", "--device", "cpu", "--vocab", "256", "--seq", "32",
             "--scorer-preset", "tiny", "--scorer-batch", "2", "--repeats", "2", "--trainer-preset", "tiny", "--trainer-batch", "2",
-            "--steps", "3", "--rounds", "1", "--strategies", "linupper,meta-em", "--peak-tflops", "2", "--json", json);
+            "--steps", "3", "--rounds", "1", "--strategies", "linupper,meta-em,meta-em:forward:sequences=1:validation=1", "--peak-tflops", "2", "--json", json);
         result.ExitCode.Should().Be(0, (result.Stdout + result.Stderr));
         (result.Stdout + result.Stderr).Should().Contain("scorer  tiny").And.Contain("uniform").And.Contain("meta-em").And.Contain("MFU");
 
@@ -33,7 +33,7 @@ public sealed class GpuBenchCommandTests : IDisposable
         rate.Should().BePositive();
         scoring.GetProperty("mfu").GetDouble().Should().BeApproximately(rate * scoring.GetProperty("flops_per_token").GetDouble() / 2e12, 1e-12);
         var strategies = root.GetProperty("training").GetProperty("strategies");
-        strategies.EnumerateObject().Select(p => p.Name).Should().Equal("uniform", "linupper", "meta-em");
+        strategies.EnumerateObject().Select(p => p.Name).Should().Equal("uniform", "linupper", "meta-em", "meta-em:forward:sequences=1:validation=1");
         strategies.GetProperty("uniform").GetProperty("overhead_vs_uniform").GetDouble().Should().Be(0);
         var uniformSeconds = strategies.GetProperty("uniform").GetProperty("step_seconds").GetDouble();
         var meta = strategies.GetProperty("meta-em");
@@ -53,6 +53,25 @@ public sealed class GpuBenchCommandTests : IDisposable
         var help = CliRunner.Run("bench", "gpu", "--help");
         help.ExitCode.Should().Be(0);
         (help.Stdout + help.Stderr).Should().Contain("--peak-tflops");
+    }
+
+    [Fact]
+    public void Meta_em_variants_parse_into_its_settings_and_bad_ones_are_named()
+    {
+        var settings = new Commands.StrategySettings();
+        var (name, parsed) = StrategyBenchmark.Variant("meta-em:forward:sequences=2:validation=3", settings);
+        name.Should().Be("meta-em");
+        parsed.Meta.Should().Be(settings.Meta with { Method = Training.MetaGradientMethod.Forward, Sequences = 2, ValidationBatch = 3 });
+        StrategyBenchmark.Variant("linupper", settings).Should().Be(("linupper", settings));
+        foreach (var (spec, message) in new[]
+                 {
+                     ("meta-em:jvp", "*jvp*"), ("linupper:forward", "*only meta-em*"), ("meta-em:forward:sequences=0", "*sequences=0*"),
+                     ("meta-em:forward:batch=2", "*unknown setting 'batch'*"), ("meta-em:exact:sequences=2", "*no subset*"), ("nope", "*unknown strategy 'nope'*"),
+                 })
+        {
+            var act = () => StrategyBenchmark.Variant(spec, settings);
+            act.Should().Throw<ArgumentException>().WithMessage(message, spec);
+        }
     }
 
     [Theory]
