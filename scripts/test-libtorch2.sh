@@ -3,8 +3,9 @@
 # (LIBTORCH2_SUITE: trixie, libtorch 2.6, by default; sid had 2.14) is bootstrapped into build/<suite>-root once
 # (debootstrap, 2 to 3 GB, needs root),
 # the repository, the .NET SDK and the NuGet cache are bind-mounted into it, the shim is built there with CMake, and
-# the already built test assemblies run there with RWTORCH_LIBRARY pointing at it. Tests that need PostgreSQL are not
-# among the defaults (the root holds no server).
+# the already built test assemblies run there with RWTORCH_LIBRARY pointing at it. The root also gets the suite's
+# PostgreSQL server, so the projects whose tests start one (Storage, Scorer, Trainer, ...) run there too; they are not
+# among the defaults because they take longer.
 #   make build && scripts/test-libtorch2.sh [TestProject ...]      (default: Torch Modeling Reweighting Text Contracts)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,10 +18,16 @@ dotnet_root=$(dirname "$(readlink -f "$(command -v dotnet)")")
 if [ ! -f "$target/.ready" ]; then
   command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap >/dev/null
   echo "bootstrapping Debian $suite with libtorch-dev into $target (once) ..."
-  debootstrap --variant=minbase --include=libtorch-dev,g++,cmake,make,ca-certificates "$suite" "$target" \
+  debootstrap --variant=minbase --include=libtorch-dev,g++,cmake,make,ca-certificates,postgresql "$suite" "$target" \
     "${DEBIAN_MIRROR:-http://deb.debian.org/debian}" > "$root/build/$suite-debootstrap.log" 2>&1 ||
     { echo "error: debootstrap failed; see build/$suite-debootstrap.log" >&2; exit 1; }
   touch "$target/.ready"
+fi
+if [ ! -d "$target/usr/lib/postgresql" ]; then  # roots bootstrapped before the server was part of them
+  echo "installing PostgreSQL into $target (once) ..."
+  chroot "$target" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
+    bash -c 'apt-get update -q && apt-get install -y -q --no-install-recommends postgresql' > "$root/build/$suite-postgresql.log" 2>&1 ||
+    { echo "error: installing PostgreSQL failed; see build/$suite-postgresql.log" >&2; exit 1; }
 fi
 mounts=()
 cleanup() { for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do umount "${mounts[$i]}" 2>/dev/null || true; done; }
@@ -30,7 +37,7 @@ bind "$root" /work/repo
 bind "$dotnet_root" /opt/dotnet
 bind "${NUGET_PACKAGES:-$HOME/.nuget/packages}" /root/.nuget/packages
 mkdir -p "$target/proc" && mount -t proc proc "$target/proc" && mounts+=("$target/proc")
-chroot "$target" /usr/bin/env -i HOME=/root PATH=/opt/dotnet:/usr/bin:/bin DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 \
+chroot "$target" /usr/bin/env -i HOME=/root PATH=/opt/dotnet:/usr/sbin:/usr/bin:/sbin:/bin DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 \
   DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 \
   bash -c 'set -e; cd /work/repo; scripts/build-native.sh "build/native-$0" | tail -1
     export RWTORCH_LIBRARY="/work/repo/build/native-$0/librwtorch.so"

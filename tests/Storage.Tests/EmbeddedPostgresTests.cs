@@ -15,6 +15,25 @@ public sealed class EmbeddedPostgresTests
         act.Should().Throw<PostgresNotInstalledException>().WithMessage("*apt-get install -y postgresql*");
     }
 
+    /// <summary>Root runs the server through runuser; a PATH without sbin (a chroot's, a service's) must still find it.</summary>
+    [Fact]
+    public void Runuser_is_found_on_path_first_then_in_the_system_directories()
+    {
+        var system = PostgresTool.FindRunUser("/nonexistent/bin");
+        system.Should().NotBeNull("util-linux's runuser is installed with the server").And.EndWith("/runuser");
+        system!.Should().StartWith("/");
+        var dir = Directory.CreateTempSubdirectory("runuser-test-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "runuser"), "#!/bin/sh\n");
+            PostgresTool.FindRunUser($"/nonexistent/bin:{dir}").Should().Be(Path.Combine(dir, "runuser"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Fact]
     public void A_command_line_connection_wins_over_every_variable()
     {

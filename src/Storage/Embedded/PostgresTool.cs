@@ -13,7 +13,21 @@ internal sealed class PostgresTool
     /// <summary>The account the server runs as, or null for this process's own user.</summary>
     public string? RunAs { get; }
 
-    private PostgresTool(string? runAs) => RunAs = runAs;
+    private readonly string runUser;
+
+    private PostgresTool(string? runAs, string runUser = "runuser")
+    {
+        RunAs = runAs;
+        this.runUser = runUser;
+    }
+
+    /// <summary>util-linux's runuser, found on PATH or in the system directories root's PATH usually holds (a minimal
+    /// PATH without sbin would otherwise make every run as the server account fail as if the directory were closed).</summary>
+    internal static string? FindRunUser(string? path)
+    {
+        var directories = (path ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries).Concat(["/usr/sbin", "/sbin", "/usr/bin", "/bin"]);
+        return directories.Select(d => Path.Combine(d, "runuser")).FirstOrDefault(File.Exists);
+    }
 
     /// <summary>Chooses who runs the server: this user, or the postgres account when this process is root.</summary>
     public static async Task<PostgresTool> ForCurrentUserAsync(CancellationToken ct)
@@ -25,7 +39,10 @@ internal sealed class PostgresTool
                 $"This process runs as root, and PostgreSQL refuses to run as root; it runs the embedded server as " +
                 $"the '{ServerAccount}' system user, which does not exist here. Install the server package " +
                 $"({PostgresBinaries.InstallHint}) which creates it, or run as an ordinary user.");
-        return new PostgresTool(ServerAccount);
+        var runUser = FindRunUser(Environment.GetEnvironmentVariable("PATH")) ?? throw new EmbeddedPostgresException(
+            $"This process runs as root and must start the embedded server as the '{ServerAccount}' user with runuser " +
+            "(util-linux), which is neither on PATH nor in /usr/sbin, /sbin, /usr/bin or /bin. Install util-linux, or run as an ordinary user.");
+        return new PostgresTool(ServerAccount, runUser);
     }
 
     /// <summary>Gives a path to the server account (no-op when not root), so the server can own its files.</summary>
@@ -41,7 +58,7 @@ internal sealed class PostgresTool
     public async Task<bool> CanWriteAsync(string directory, CancellationToken ct)
     {
         if (RunAs is null) return true;
-        var result = await RunRawAsync("runuser", ["-u", RunAs, "--", "test", "-w", directory, "-a", "-x", directory], ct);
+        var result = await RunRawAsync(runUser, ["-u", RunAs, "--", "test", "-w", directory, "-a", "-x", directory], ct);
         return result.ExitCode == 0;
     }
 
@@ -49,7 +66,7 @@ internal sealed class PostgresTool
     public Task<ToolResult> RunAsync(string program, IReadOnlyList<string> args, CancellationToken ct) =>
         RunAs is null
             ? RunRawAsync(program, args, ct)
-            : RunRawAsync("runuser", ["-u", RunAs, "--", program, .. args], ct);
+            : RunRawAsync(runUser, ["-u", RunAs, "--", program, .. args], ct);
 
     /// <summary>Runs a tool and throws with its output when it fails.</summary>
     public async Task<string> RunCheckedAsync(string program, IReadOnlyList<string> args, CancellationToken ct)
