@@ -74,4 +74,15 @@ public sealed class TrainerWorkerTests(PostgresCluster postgres)
         var act = () => host.StartAsync();
         (await act.Should().ThrowAsync<OptionsValidationException>()).Which.Message.Should().Contain("Trainer:Strategy 'best-guess' is unknown");
     }
+
+    [Theory]
+    [InlineData("Trainer:MetaGradient", "jvp", "Trainer:MetaGradient 'jvp' is unknown")]
+    [InlineData("Trainer:MetaSequences", "0", "Trainer:MetaSequences must be positive")]
+    public async Task Bad_meta_gradient_settings_stop_the_host_at_start_with_the_setting_named(string key, string value, string message)
+    {
+        var cluster = ScoredStream.Cluster();
+        using var host = Host(cluster, new() { ["Trainer:Strategy"] = "meta-em", ["Trainer:ValidationFraction"] = "0.1", [key] = value, ["Trainer:RecordToDatabase"] = "false" });
+        var act = () => host.StartAsync();
+        (await act.Should().ThrowAsync<OptionsValidationException>()).Which.Message.Should().Contain(message);
+    }
 }
