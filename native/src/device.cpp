@@ -79,28 +79,42 @@ RWT_EXPORT int32_t rwt_set_flush_denormal(int32_t on) {
   return -1;
 }
 
+// Autocast's per-device state on this thread, device_type 0 cpu, 1 cuda: libtorch 2.4 took one API with a device
+// argument; 1.13 has one function per device.
+static bool autocast_enabled(int32_t device_type) {
+#if RWT_TORCH_AT_LEAST(2, 4)
+  return at::autocast::is_autocast_enabled(device_type == 1 ? at::kCUDA : at::kCPU);
+#else
+  return device_type == 1 ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+#endif
+}
+
+static void set_autocast_enabled(int32_t device_type, bool enabled) {
+#if RWT_TORCH_AT_LEAST(2, 4)
+  at::autocast::set_autocast_enabled(device_type == 1 ? at::kCUDA : at::kCPU, enabled);
+#else
+  if (device_type == 1) at::autocast::set_enabled(enabled);
+  else at::autocast::set_cpu_enabled(enabled);
+#endif
+}
+
+static void set_autocast_dtype(int32_t device_type, at::ScalarType dtype) {
+#if RWT_TORCH_AT_LEAST(2, 4)
+  at::autocast::set_autocast_dtype(device_type == 1 ? at::kCUDA : at::kCPU, dtype);
+#else
+  if (device_type == 1) at::autocast::set_autocast_gpu_dtype(dtype);
+  else at::autocast::set_autocast_cpu_dtype(dtype);
+#endif
+}
+
 // Enters an autocast region for device_type (0 cpu, 1 cuda) with the given lower-precision dtype and
 // returns the previous enabled state (1/0) so the C# scope can restore it; -1 on failure.
 RWT_EXPORT int32_t rwt_autocast_enter(int32_t device_type, int32_t dtype) {
   RWT_TRY(
     const auto dt = rwt::dtype(dtype);
-    bool previous;
-#if RWT_TORCH_AT_LEAST(2, 4)
-    const auto dev = device_type == 1 ? at::kCUDA : at::kCPU;
-    previous = at::autocast::is_autocast_enabled(dev);
-    at::autocast::set_autocast_enabled(dev, true);
-    at::autocast::set_autocast_dtype(dev, dt);
-#else
-    if (device_type == 1) {
-      previous = at::autocast::is_enabled();
-      at::autocast::set_enabled(true);
-      at::autocast::set_autocast_gpu_dtype(dt);
-    } else {
-      previous = at::autocast::is_cpu_enabled();
-      at::autocast::set_cpu_enabled(true);
-      at::autocast::set_autocast_cpu_dtype(dt);
-    }
-#endif
+    const bool previous = autocast_enabled(device_type);
+    set_autocast_enabled(device_type, true);
+    set_autocast_dtype(device_type, dt);
     at::autocast::increment_nesting();
     return previous ? 1 : 0;
   )
@@ -109,13 +123,7 @@ RWT_EXPORT int32_t rwt_autocast_enter(int32_t device_type, int32_t dtype) {
 
 // Whether autocast is on for device_type (0 cpu, 1 cuda) on this thread.
 RWT_EXPORT int32_t rwt_autocast_is_enabled(int32_t device_type) {
-  RWT_TRY(
-#if RWT_TORCH_AT_LEAST(2, 4)
-    return at::autocast::is_autocast_enabled(device_type == 1 ? at::kCUDA : at::kCPU) ? 1 : 0;
-#else
-    return (device_type == 1 ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled()) ? 1 : 0;
-#endif
-  )
+  RWT_TRY(return autocast_enabled(device_type) ? 1 : 0;)
   return -1;
 }
 
@@ -123,12 +131,7 @@ RWT_EXPORT int32_t rwt_autocast_exit(int32_t device_type, int32_t previous) {
   RWT_STATUS(
     // Cached casts of weights are only valid inside the outermost region.
     if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-#if RWT_TORCH_AT_LEAST(2, 4)
-    at::autocast::set_autocast_enabled(device_type == 1 ? at::kCUDA : at::kCPU, previous != 0);
-#else
-    if (device_type == 1) at::autocast::set_enabled(previous != 0);
-    else at::autocast::set_cpu_enabled(previous != 0);
-#endif
+    set_autocast_enabled(device_type, previous != 0);
   )
 }
 

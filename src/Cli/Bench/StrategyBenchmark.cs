@@ -27,9 +27,9 @@ internal static class StrategyBenchmark
     internal static Timings Measure(string preset, int vocab, int batch, int sequence, int steps, int rounds, string[] strategies, string device)
     {
         if (steps < 3 || rounds < 1) throw new ArgumentException("--steps must be at least 3 and --rounds at least 1");
-        var baseSettings = new StrategySettings { GmmSample = 4 * batch, Seed = 1 };
-        var variants = strategies.ToDictionary(s => s, s => Variant(s, baseSettings)); // fails on an unknown name first
         string[] names = strategies.Contains("uniform") ? ["uniform", .. strategies.Where(s => s != "uniform")] : ["uniform", .. strategies];
+        var baseSettings = new StrategySettings { GmmSample = 4 * batch, Seed = 1 };
+        var variants = names.ToDictionary(s => s, s => Variant(s, baseSettings)); // fails on an unknown name before any work
         var dev = Device.Parse(device);
         var config = GptConfig.Preset(preset, vocab) with { Dropout = 0 };
         if (sequence > config.ContextLength) throw new ArgumentException($"--seq {sequence} exceeds the preset's context {config.ContextLength}");
@@ -54,7 +54,7 @@ internal static class StrategyBenchmark
         {
             foreach (var name in names)
             {
-                var (strategy, settings) = name == "uniform" ? ("uniform", baseSettings) : variants[name];
+                var (strategy, settings) = variants[name];
                 var objective = StrategySetup.Create(strategy, settings, steps, proxy, data, validation, options);
                 var clock = new Stopwatch();
                 long timed = 0;

@@ -134,12 +134,13 @@ public sealed class MetaEmObjective : ITrainingObjective
             // a_i = w_i k_i with k_i = M n_i (the trainer divides each micro-batch by the accumulation count).
             var k = new BatchWeights(Enumerable.Repeat(1.0, counts.Length).ToArray(), double.PositiveInfinity, false).LossCoefficients(counts);
             var coefficients = weights.Weights.Select((w, i) => w * k[i] / accumulation).ToArray();
-            var rows = SubsetRows(step.Step, b, counts.Length, options.Sequences ?? counts.Length);
-            var alignment = new double[counts.Length];
+            double[] alignment;
             if (method == MetaGradientMethod.Exact)
                 alignment = MetaGradient.Exact(model, batch.Ids, batch.Targets, coefficients, validIds, validTargets, step.LearningRate);
             else
             {
+                var rows = SubsetRows(step.Step, b, counts.Length, options.Sequences ?? counts.Length);
+                alignment = new double[counts.Length];
                 var (ids, targets) = (batch.Ids, batch.Targets);
                 if (rows.Length < counts.Length)
                 {

@@ -26,14 +26,12 @@ public static class MetaGradientMethods
 {
     public static readonly string[] Names = ["auto", "differences", "forward", "exact"]; // in the enum's order
 
-    public static MetaGradientMethod Parse(string name) => name.Trim().ToLowerInvariant() switch
+    public static MetaGradientMethod Parse(string name)
     {
-        "auto" => MetaGradientMethod.Auto,
-        "forward" => MetaGradientMethod.Forward,
-        "differences" => MetaGradientMethod.Differences,
-        "exact" => MetaGradientMethod.Exact,
-        _ => throw new ArgumentException($"unknown meta-gradient method '{name}' (expected one of {string.Join(", ", Names)})"),
-    };
+        var index = Array.IndexOf(Names, name.Trim().ToLowerInvariant());
+        return index >= 0 ? (MetaGradientMethod)index
+            : throw new ArgumentException($"unknown meta-gradient method '{name}' (expected one of {string.Join(", ", Names)})");
+    }
 
     public static string Name(this MetaGradientMethod method) => Names[(int)method];
 }
@@ -64,8 +62,7 @@ public static class MetaGradient
     /// bfloat16 or TF32 matmul cannot resolve the perturbation.</summary>
     public static double[] CentralDifferences(GptModel model, Tensor ids, Tensor targets, IReadOnlyList<Tensor> direction, double epsilon = 1e-2)
     {
-        var parameters = model.Parameters().ToList();
-        if (direction.Count != parameters.Count) throw new ArgumentException($"{direction.Count} direction tensors for {parameters.Count} parameters");
+        var parameters = ParametersAlong(model, direction);
         if (IsAutocastEnabled(DeviceType.Cpu) || IsAutocastEnabled(DeviceType.Cuda))
             throw new InvalidOperationException("central differences need float32: a low-precision matmul cannot resolve the perturbation (call them outside autocast)");
         using var mode = EvaluationMode.Enter(model);
@@ -94,8 +91,7 @@ public static class MetaGradient
     /// keeps its accuracy under the caller's bfloat16 autocast; attention takes the explicit path inside it.</summary>
     public static double[] DirectionalDerivatives(GptModel model, Tensor ids, Tensor targets, IReadOnlyList<Tensor> direction)
     {
-        var parameters = model.Parameters().ToList();
-        if (direction.Count != parameters.Count) throw new ArgumentException($"{direction.Count} direction tensors for {parameters.Count} parameters");
+        var parameters = ParametersAlong(model, direction);
         using var mode = EvaluationMode.Enter(model);
         using var scope = DisposeScope.Open();
         using var noGrad = NoGrad();
@@ -103,6 +99,14 @@ public static class MetaGradient
         for (var j = 0; j < parameters.Count; j++) level.SetTangent(parameters[j], direction[j]);
         var tangent = level.Tangent(model.TokenLosses(ids, targets).Mean(1));
         return tangent is null ? new double[ids.Size(0)] : tangent.To(ScalarType.Float64).ToArray<double>();
+    }
+
+    /// <summary>The model's parameters, checked to pair one to one with <paramref name="direction"/>.</summary>
+    private static List<Tensor> ParametersAlong(GptModel model, IReadOnlyList<Tensor> direction)
+    {
+        var parameters = model.Parameters().ToList();
+        if (direction.Count != parameters.Count) throw new ArgumentException($"{direction.Count} direction tensors for {parameters.Count} parameters");
+        return parameters;
     }
 
     /// <summary>&lt;grad l_val(theta'), grad l_i(theta)&gt; exactly, theta' = theta − eta sum_i a_i grad l_i(theta) with
