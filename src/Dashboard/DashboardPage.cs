@@ -40,7 +40,7 @@ internal static class DashboardPage
         .badge { padding: 2px 10px; border-radius: 10px; font-weight: 600; background: #eee; }
         .badge.running { background: #dff3e0; color: #1d5e22; }
         .badge.failed, .badge.unreachable { background: #fde2e0; color: #8a1c13; }
-        .badge.stopped, .badge.starting { background: #fff3d6; color: #6a4a00; }
+        .badge.stopped, .badge.starting, .badge.degraded { background: #fff3d6; color: #6a4a00; }
         .meta { color: #555; font-size: 0.9rem; }
         .cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr)); gap: 12px; }
         .card { border: 1px solid #e4e4e4; border-radius: 6px; padding: 10px 12px; }
@@ -89,6 +89,7 @@ internal static class DashboardPage
         function show(s) {
           const badge = document.getElementById("status");
           badge.textContent = s.status; badge.className = "badge " + s.status;
+          badge.title = s.control_bus && s.control_bus.detail ? "control bus: " + s.control_bus.detail : "";
           set("uptime", duration(s.uptime_seconds));
           set("last-kind", component === "trainer" ? "step" : "batch");
           set("last-activity", s.last_activity ? new Date(s.last_activity).toLocaleTimeString() : "none yet");

@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Reweighting.Messaging;
 
 namespace Reweighting.Dashboard;
 
@@ -96,18 +97,33 @@ public sealed class DashboardServer(
     {
         app.MapGet("/", () => Results.Content(DashboardPage.Html(metrics.Component, settings.ChartsInterval), "text/html; charset=utf-8"));
         app.MapGet("/metrics", () => Results.Content(MetricsExposition.Render(metrics.Snapshot()), MetricsExposition.ContentType));
-        app.MapGet("/status", () => Results.Content(StatusDocument.Status(metrics.Snapshot(), WorkerFailed()), "application/json"));
+        app.MapGet("/status", () => Results.Content(StatusDocument.Status(metrics.Snapshot(), State()), "application/json"));
         app.MapGet("/health", () =>
         {
-            var health = StatusDocument.Health(metrics.Snapshot(), WorkerFailed());
+            var health = StatusDocument.Health(metrics.Snapshot(), State());
             return Results.Content(health.Json, "application/json", statusCode: health.Healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         });
         app.MapGet("/charts", async (CancellationToken ct) => Results.Content(await charts.RenderAsync(metrics.Database, ct), "text/html; charset=utf-8"));
     }
 
-    // A worker whose ExecuteAsync ended in an exception failed, whether or not it managed to say so on the bus.
-    private bool WorkerFailed() =>
-        services.GetServices<IHostedService>().OfType<BackgroundService>().Any(s => s.ExecuteTask is { IsFaulted: true });
+    /// <summary>What the host knows beside the events: a worker whose ExecuteAsync threw failed and one whose ExecuteAsync
+    /// returned stopped, whether or not it managed to say so on the bus; the bus is degraded when events wait for delivery
+    /// or MassTransit reports it unhealthy.</summary>
+    internal ServiceState State()
+    {
+        var workers = services.GetServices<IHostedService>().OfType<BackgroundService>().Select(s => s.ExecuteTask).ToList();
+        var worker = workers.Any(t => t is { IsFaulted: true }) ? WorkerOutcome.Failed
+            : workers.Count > 0 && workers.All(t => t is { IsCompleted: true }) ? WorkerOutcome.Ended
+            : WorkerOutcome.None;
+        var bus = services.GetService<ControlBusMonitor>()?.State();
+        var problem = bus?.Detail;
+        if (problem is null && services.GetService<IBusControl>() is { } control)
+        {
+            var health = control.CheckHealth();
+            if (health.Status != BusHealthStatus.Healthy) problem = $"MassTransit reports the bus {health.Status.ToString().ToLowerInvariant()}: {health.Description}";
+        }
+        return new ServiceState(worker, bus, problem);
+    }
 
     private async Task ConnectEventsAsync(CancellationToken ct)
     {

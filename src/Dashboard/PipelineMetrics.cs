@@ -125,7 +125,12 @@ public sealed class PipelineMetrics : IPipelineObserver
     /// <inheritdoc />
     public void ScorerRunning(Func<ScorerTotals> totals)
     {
-        lock (_gate) _totals = totals;
+        lock (_gate)
+        {
+            _totals = totals;
+            // Told directly, so /health says "running" even when no control event arrives.
+            if (_state == WorkerState.Starting) _state = WorkerState.Running;
+        }
     }
 
     /// <inheritdoc />

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Reweighting.Messaging;
 
 namespace Reweighting.Dashboard;
 
@@ -14,13 +15,15 @@ internal static class StatusDocument
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
-    /// <summary>/health: healthy (200) only while the worker runs and no worker of the host has failed.</summary>
-    public static (bool Healthy, string Json) Health(MetricsSnapshot s, bool workerFailed)
+    /// <summary>/health: 200 while the worker runs (status "running", or "degraded" when the control bus does not deliver:
+    /// the data path does not need it), 503 before it starts, after it stops and when a worker of the host failed.</summary>
+    public static (bool Healthy, string Json) Health(MetricsSnapshot s, ServiceState service)
     {
-        var status = StatusOf(s, workerFailed);
-        return (status == "running", JsonSerializer.Serialize(new
+        var status = StatusOf(s, service);
+        return (status is "running" or "degraded", JsonSerializer.Serialize(new
         {
             Status = status,
+            ControlBus = Bus(service),
             s.Component,
             UptimeSeconds = Math.Round(s.UptimeSeconds, 3),
             s.StartedAt,
@@ -31,9 +34,10 @@ internal static class StatusDocument
     }
 
     /// <summary>/status: everything the page shows.</summary>
-    public static string Status(MetricsSnapshot s, bool workerFailed) => JsonSerializer.Serialize(new
+    public static string Status(MetricsSnapshot s, ServiceState service) => JsonSerializer.Serialize(new
     {
-        Status = StatusOf(s, workerFailed),
+        Status = StatusOf(s, service),
+        ControlBus = Bus(service),
         s.Component,
         UptimeSeconds = Math.Round(s.UptimeSeconds, 3),
         s.LastActivity,
@@ -66,12 +70,43 @@ internal static class StatusDocument
         s.CheckpointStep,
     }, Json);
 
-    private static string StatusOf(MetricsSnapshot s, bool workerFailed) =>
-        workerFailed ? "failed" : s.State switch
+    // The worker's own outcome outranks the events: a worker that ended is stopped (or failed) whatever the bus said.
+    private static string StatusOf(MetricsSnapshot s, ServiceState service) =>
+        service.Worker switch
         {
-            WorkerState.Running => "running",
-            WorkerState.Stopped => "stopped",
-            WorkerState.Failed => "failed",
-            _ => "starting",
+            WorkerOutcome.Failed => "failed",
+            WorkerOutcome.Ended when s.State != WorkerState.Failed => "stopped",
+            _ => s.State switch
+            {
+                WorkerState.Running => service.BusProblem is null ? "running" : "degraded",
+                WorkerState.Stopped => "stopped",
+                WorkerState.Failed => "failed",
+                _ => "starting",
+            },
         };
+
+    private static object? Bus(ServiceState service) => service.Bus is not { } bus
+        ? null
+        : new { Status = service.BusProblem is null ? "healthy" : "degraded", bus.Published, bus.Delivered, bus.Failed, bus.LastDelivered, Detail = service.BusProblem };
+}
+
+/// <summary>How a service's worker ended, as its host knows it.</summary>
+internal enum WorkerOutcome
+{
+    /// <summary>Still running, or not started.</summary>
+    None,
+
+    /// <summary>Its loop returned.</summary>
+    Ended,
+
+    /// <summary>Its loop threw.</summary>
+    Failed,
+}
+
+/// <summary>What the host knows of a service beside its events: how its worker ended, and whether the control bus
+/// delivers (<paramref name="Bus"/>, with <paramref name="BusProblem"/> saying why it does not, from the delivery
+/// monitor or MassTransit's own health check).</summary>
+internal sealed record ServiceState(WorkerOutcome Worker, ControlBusState? Bus, string? BusProblem)
+{
+    public static readonly ServiceState Unknown = new(WorkerOutcome.None, null, null);
 }

@@ -18,7 +18,7 @@ public interface IControlEvents
 }
 
 /// <summary>Publishes control events on MassTransit's bus.</summary>
-public sealed class BusControlEvents(IBus bus, ILogger<BusControlEvents> logger) : IControlEvents
+public sealed class BusControlEvents(IBus bus, ILogger<BusControlEvents> logger, ControlBusMonitor? monitor = null) : IControlEvents
 {
     /// <inheritdoc />
     public async Task PublishAsync(ControlEvent controlEvent, CancellationToken ct = default)
@@ -26,9 +26,11 @@ public sealed class BusControlEvents(IBus bus, ILogger<BusControlEvents> logger)
         try
         {
             await bus.Publish(controlEvent, controlEvent.GetType(), ct);
+            monitor?.Published();
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
+            monitor?.PublishFailed();
             logger.LogWarning(e, "Could not publish {Event} on the control bus", controlEvent.GetType().Name);
         }
     }
@@ -80,12 +82,14 @@ public abstract class ControlEventConsumer :
 }
 
 /// <summary>Logs every control event at Information (category Reweighting.Messaging.ControlEventLog), so the events
-/// of a service show in its log whatever else listens.</summary>
-public sealed class ControlEventLog(ILogger<ControlEventLog> logger) : ControlEventConsumer
+/// of a service show in its log whatever else listens; it also tells the <see cref="ControlBusMonitor"/> that the bus
+/// delivered the event.</summary>
+public sealed class ControlEventLog(ILogger<ControlEventLog> logger, ControlBusMonitor? monitor = null) : ControlEventConsumer
 {
     /// <inheritdoc />
     protected override Task HandleAsync(ControlEvent controlEvent, CancellationToken ct)
     {
+        monitor?.Delivered();
         logger.LogInformation("control: {Event}", controlEvent);
         return Task.CompletedTask;
     }
@@ -94,9 +98,16 @@ public sealed class ControlEventLog(ILogger<ControlEventLog> logger) : ControlEv
 /// <summary>Registers the in-process control bus.</summary>
 public static class ControlBusServiceCollectionExtensions
 {
-    /// <summary>Adds MassTransit with its in-memory transport (the bus is started and stopped with the host), the
-    /// <see cref="ControlEventLog"/> consumer, any consumers <paramref name="configure"/> adds, and
-    /// <see cref="IControlEvents"/>.</summary>
+    /// <summary>How long the host waits for the bus and its receive endpoints to start.</summary>
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>Adds MassTransit with its in-memory transport, the <see cref="ControlEventLog"/> consumer, any consumers
+    /// <paramref name="configure"/> adds, <see cref="IControlEvents"/> and the <see cref="ControlBusMonitor"/>. Call it
+    /// before any service that publishes or connects an endpoint: the host starts the bus first and waits until every
+    /// receive endpoint is ready (or fails to start, naming why). MassTransit's default does not wait: the host went on
+    /// to start the services while the bus was still starting, and a dashboard connecting its endpoint in that window
+    /// could make the bus's start fault ("The receive endpoint was already started"), after which the bus stopped every
+    /// endpoint and each later event was accepted and dropped.</summary>
     public static IServiceCollection AddControlBus(this IServiceCollection services, Action<IBusRegistrationConfigurator>? configure = null)
     {
         services.AddMassTransit(x =>
@@ -105,6 +116,13 @@ public static class ControlBusServiceCollectionExtensions
             configure?.Invoke(x);
             x.UsingInMemory((context, bus) => bus.ConfigureEndpoints(context));
         });
+        services.AddOptions<MassTransitHostOptions>().Configure(o =>
+        {
+            o.WaitUntilStarted = true;
+            o.StartTimeout = StartTimeout;
+            o.StopTimeout = TimeSpan.FromSeconds(30);
+        });
+        services.AddSingleton<ControlBusMonitor>();
         services.AddSingleton<IControlEvents, BusControlEvents>();
         return services;
     }

@@ -27,14 +27,14 @@ public sealed class DashboardHost : IAsyncDisposable
     /// <summary>Starts a host for <paramref name="component"/>; <paramref name="settings"/> are configuration keys over
     /// Dashboard:Urls=http://127.0.0.1:0.</summary>
     public static async Task<DashboardHost> StartAsync(string component, Action<HostApplicationBuilder>? configure = null,
-        IReadOnlyDictionary<string, string?>? settings = null, ILoggerProvider? logs = null)
+        IReadOnlyDictionary<string, string?>? settings = null, ILoggerProvider? logs = null, Action<MassTransit.IBusRegistrationConfigurator>? bus = null)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Dashboard:Urls"] = "http://127.0.0.1:0" });
         if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.ClearProviders();
         if (logs is not null) builder.Logging.AddProvider(logs);
-        builder.Services.AddControlBus();
+        builder.Services.AddControlBus(bus);
         builder.Services.AddDashboard(builder.Configuration, component);
         configure?.Invoke(builder);
         var host = builder.Build();

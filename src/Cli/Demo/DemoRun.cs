@@ -20,6 +20,7 @@ using Reweighting.Scorer;
 using Reweighting.Storage;
 using Reweighting.Storage.Embedded;
 using Reweighting.Storage.Models;
+using Reweighting.Storage.Queries;
 using Reweighting.Storage.Writing;
 using Reweighting.Text.Corpus;
 using Reweighting.Text.Tokenization;
@@ -38,6 +39,9 @@ internal sealed class DemoRun(DemoSettings settings)
     private readonly ConsoleProgress progress = new();
     private readonly Stopwatch clock = Stopwatch.StartNew();
     private readonly string stamp = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss");
+
+    // How often a stage looks at the database while it waits.
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
 
     /// <summary>What the run produced, for the summary and the tests.</summary>
     internal DemoOutcome? Outcome { get; private set; }
@@ -62,7 +66,7 @@ internal sealed class DemoRun(DemoSettings settings)
         kafka.CreateTopic(Topics.ScoredBatches, 2);
 
         var records = Ingest(kafka, corpus);
-        var scoring = await ScoreAsync(kafka, database.ConnectionString, proxyDir, records, ct);
+        var scoring = await ScoreAsync(kafka, database.ConnectionString, proxyDir, records, streamTokens.Sum(t => (long)t.Length), ct);
 
         var steps = Math.Max(1, Math.Min(settings.TrainSteps, streamTokens.Sum(t => t.Length + 1L) / ((long)settings.BatchSize * settings.SequenceLength)));
         if (steps < settings.TrainSteps) Stage($"the stream holds {steps} steps of {settings.BatchSize}x{settings.SequenceLength} tokens: each run trains {steps} steps");
@@ -205,14 +209,16 @@ internal sealed class DemoRun(DemoSettings settings)
         return result.Sent + 2;
     }
 
-    private async Task<ScoringOutcome> ScoreAsync(InMemoryKafkaCluster kafka, string connection, string proxyDir, long records, CancellationToken ct)
+    private async Task<ScoringOutcome> ScoreAsync(InMemoryKafkaCluster kafka, string connection, string proxyDir, long records, long tokens, CancellationToken ct)
     {
         var documents = records - 2;
         var warmUp = (int)Math.Clamp(documents / 4, 50, 2_000);
+        var modelId = Path.GetFileName(proxyDir);
+        const string group = "demo-scorer";
         var config = new Dictionary<string, string?>
         {
-            ["Scorer:ModelDirectory"] = proxyDir, ["Scorer:ModelId"] = Path.GetFileName(proxyDir), ["Scorer:Database"] = connection,
-            ["Scorer:Device"] = settings.Device, ["Scorer:GroupId"] = "demo-scorer", ["Scorer:InstanceId"] = "demo-scorer-1",
+            ["Scorer:ModelDirectory"] = proxyDir, ["Scorer:ModelId"] = modelId, ["Scorer:Database"] = connection,
+            ["Scorer:Device"] = settings.Device, ["Scorer:GroupId"] = group, ["Scorer:InstanceId"] = "demo-scorer-1",
             ["Scorer:TokenBudget"] = "16384", ["Scorer:MaxWait"] = "00:00:00.500", ["Scorer:ProgressInterval"] = "00:01:00",
             ["Scorer:Labelling:WarmUpDocuments"] = warmUp.ToString(), ["Scorer:Labelling:RefitEveryDocuments"] = Math.Max(1, documents * 2 / 3).ToString(),
             ["Scorer:Labelling:Seed"] = settings.Seed.ToString(), ["Scorer:Labelling:FeatureSetting"] = settings.GmmFeatures,
@@ -227,6 +233,7 @@ internal sealed class DemoRun(DemoSettings settings)
         Stage($"scoring: the scorer service streams {records:N0} records; the GMM (K={settings.Components}, {settings.GmmFeatures} features, {settings.LabelRule} labels) fits after " +
               $"{warmUp:N0} documents and refits, every version stored");
         var started = clock.Elapsed;
+        // The control events only draw the progress lines: the stage ends on what PostgreSQL holds.
         events.Listener = e =>
         {
             if (e is BatchScored)
@@ -236,21 +243,42 @@ internal sealed class DemoRun(DemoSettings settings)
             }
             else if (e is GmmRefitted g) progress.Report($"  GMM version {g.Version} fitted on {g.SampleCount:N0} documents (K={g.Components})", force: true);
         };
-        await host.StartAsync(ct);
-        AnnounceDashboard(host);
-        await events.ScoredAsync(records).WaitAsync(ct);
-        // The relay publishes what the scorer committed, and the labeller relabels the warm-up's provisional rows.
-        await WaitForAsync(connection, "SELECT (SELECT count(*) FROM scored_batch_outbox WHERE published_at IS NULL) + (SELECT count(*) FROM sample_scores WHERE gmm_version IS NULL)",
-            TimeSpan.FromMinutes(2), ct);
+        await StartAsync(host, "scoring", ct);
+
+        // Done when the offsets the scorer committed with its rows reach the end of every partition (each record before
+        // them is stored or dead-lettered), the relay has published every committed batch, and the labeller has relabelled
+        // the warm-up's provisional rows.
+        var ends = Enumerable.Range(0, kafka.PartitionCount(Topics.Documents))
+            .ToDictionary(p => p, p => kafka.Watermarks(new TopicPartition(Topics.Documents, p)).High.Value);
+        await using var store = NpgsqlDataSource.Create(connection);
+        var queries = new PipelineProgressQueries(store);
+        var worker = host.Services.GetRequiredService<ScorerWorker>();
+        ScoringProgress? last = null;
+        await StageWait.UntilDoneAsync("scoring",
+            $"the scorer's offsets in PostgreSQL to reach the end of '{Topics.Documents}' ({records:N0} records), every scored batch to leave the outbox " +
+            "and the warm-up's provisional labels to be relabelled",
+            settings.ScoringBound.For(tokens), settings.ScoringBound.Stall, PollInterval, async c =>
+            {
+                var ended = worker.ExecuteTask is { IsCompleted: true } task ? task : null;
+                var p = last = await queries.ScoringAsync(group, Topics.Documents, modelId, c);
+                var done = p.Reached(ends) && p.UnpublishedBatches == 0 && p.Provisional == 0;
+                return new StageProbe(done, $"{p.Describe(ends)}|{p.Stored}|{p.Provisional}|{p.UnpublishedBatches}|{p.GmmVersions}",
+                    $"{p.Stored:N0} scores ({p.Provisional:N0} provisionally labelled), stored offsets {p.Describe(ends)}, " +
+                    $"{p.UnpublishedBatches:N0} scored batches in the outbox, {p.GmmVersions} GMM versions",
+                    ended is null ? null : ended.IsFaulted ? $"the scorer service failed ({ended.Exception!.GetBaseException().Message})" : "the scorer service stopped");
+            }, ct);
         await host.StopAsync(CancellationToken.None);
         await RelabelWithLatestAsync(connection, ct);
         var batches = kafka.ReadTopic(Topics.ScoredBatches).Count;
+        var deadLetters = kafka.ReadTopic(Topics.DocumentsDeadLetter).Count;
         var elapsed = clock.Elapsed - started;
-        Stage($"scored {events.Documents:N0} documents in {elapsed.TotalSeconds:F0} s ({events.Documents / Math.Max(1e-3, elapsed.TotalSeconds):F0} documents/s): " +
-              $"{batches} scored batches on '{Topics.ScoredBatches}', {kafka.ReadTopic(Topics.DocumentsDeadLetter).Count} records on '{Topics.DocumentsDeadLetter}', " +
-              $"{events.All<GmmRefitted>().Count} GMM versions");
-        var versions = events.All<GmmRefitted>();
-        return new ScoringOutcome(events.Documents, events.DeadLetters, batches, versions.Count, elapsed, versions.Count == 0 ? null : versions.Max(v => v.Version));
+        var stored = last!.Stored;
+        Stage($"scored {stored:N0} documents in {elapsed.TotalSeconds:F0} s ({stored / Math.Max(1e-3, elapsed.TotalSeconds):F0} documents/s): " +
+              $"{batches} scored batches on '{Topics.ScoredBatches}', {deadLetters} records on '{Topics.DocumentsDeadLetter}', {last.GmmVersions} GMM versions");
+        if (events.Documents + events.DeadLetters < records)
+            Stage($"note: the control bus delivered {events.Documents + events.DeadLetters:N0} of {records:N0} records' BatchScored events; " +
+                  "the stage ended on what PostgreSQL holds");
+        return new ScoringOutcome(stored, deadLetters, batches, last.GmmVersions, elapsed, last.LatestGmmVersion);
     }
 
     /// <summary>Rows keep the version that labelled them; the final version, fitted on most of the stream, relabels
@@ -301,13 +329,28 @@ internal sealed class DemoRun(DemoSettings settings)
         });
         Stage($"training run {runId}: the trainer service consumes '{Topics.ScoredBatches}' with strategy {strategy}, {steps} steps");
         var started = clock.Elapsed;
-        await host.StartAsync(ct);
-        AnnounceDashboard(host);
-        // The worker stops the host when its run ends (RunAsync would dispose it before the result is read).
-        await host.WaitForShutdownAsync(ct);
-        ct.ThrowIfCancellationRequested();
-        var result = host.Services.GetRequiredService<TrainerWorker>().Result
-                     ?? throw new InvalidOperationException($"training run {runId} failed (see the errors above)");
+        await StartAsync(host, $"training run {runId}", ct);
+
+        // Done when training_runs says the run finished: the trainer marks it so after its last step and checkpoint.
+        await using var store = NpgsqlDataSource.Create(connection);
+        var queries = new PipelineProgressQueries(store);
+        var worker = host.Services.GetRequiredService<TrainerWorker>();
+        await StageWait.UntilDoneAsync($"training run {runId}", $"training_runs to say the run finished ({steps} steps)",
+            settings.TrainingBound.For(steps), settings.TrainingBound.Stall, PollInterval, async c =>
+            {
+                var ended = worker.ExecuteTask is { IsCompleted: true } task ? task : null;
+                var p = await queries.TrainingRunAsync(runId, c);
+                var failure = p.Status == "failed" ? "training_runs says it failed (see the errors above)"
+                    : ended is null ? null
+                    : ended.IsFaulted ? $"the trainer service failed ({ended.Exception!.GetBaseException().Message})"
+                    : $"the trainer service stopped at step {worker.Result?.Step} ({worker.Result?.StopReason ?? "no result"})";
+                return new StageProbe(p.Status == "finished", $"{p.Status}|{p.LastStep}",
+                    $"status {p.Status ?? "(no row yet)"}, metrics up to step {p.LastStep?.ToString() ?? "none"}", failure);
+            }, ct);
+        // The worker stops the host itself once its run is recorded; its result is set just before.
+        await worker.ExecuteTask!.WaitAsync(TimeSpan.FromMinutes(1), ct);
+        await host.StopAsync(CancellationToken.None);
+        var result = worker.Result ?? throw new InvalidOperationException($"training run {runId} failed (see the errors above)");
         var elapsed = clock.Elapsed - started;
         var phiUpdates = events.All<ClusterParametersUpdated>().Count;
         Stage($"run {runId}: {result.Step} steps in {elapsed.TotalSeconds:F0} s ({result.StopReason}){(phiUpdates > 0 ? $", {phiUpdates} phi updates recorded" : "")}");
@@ -337,30 +380,36 @@ internal sealed class DemoRun(DemoSettings settings)
         builder.Logging.SetMinimumLevel(LogLevel.Information);
         builder.Logging.AddProvider(new DemoLogProvider(line => progress.Report("  " + line), settings.Verbose));
         builder.Services.AddSingleton(events);
-        builder.Services.AddControlBus(x => x.AddConsumer<DemoEventConsumer>());
+        builder.Services.AddControlBus(x =>
+        {
+            x.AddConsumer<DemoEventConsumer>();
+            settings.ControlBus?.Invoke(x);
+        });
         // The service's live dashboard, as `reweight score` / `reweight train` serve it (a busy port only warns).
         builder.Services.AddDashboard(builder.Configuration, component);
         services(builder.Services);
         return builder.Build();
     }
 
+    /// <summary>Starts a stage's host: the control bus first (the host waits until its endpoints are ready), then the
+    /// dashboard and the service. A part that cannot start fails the stage with one line.</summary>
+    private async Task StartAsync(IHost host, string stage, CancellationToken ct)
+    {
+        try
+        {
+            await host.StartAsync(ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            throw new StageFailedException($"{stage} could not start its services: {e.GetBaseException().Message}");
+        }
+        AnnounceDashboard(host);
+    }
+
     private void AnnounceDashboard(IHost host)
     {
         if (host.Services.GetRequiredService<DashboardServer>().Addresses is { Count: > 0 } urls)
             progress.Report($"  live dashboard while this stage runs: {string.Join(", ", urls)}", force: true);
-    }
-
-    private static async Task WaitForAsync(string connection, string countSql, TimeSpan limit, CancellationToken ct)
-    {
-        await using var source = NpgsqlDataSource.Create(connection);
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            await using var cmd = source.CreateCommand(countSql);
-            if (Convert.ToInt64(await cmd.ExecuteScalarAsync(ct)) == 0) return;
-            if (deadline.Elapsed > limit) throw new TimeoutException($"the scorer's outbox and relabelling did not finish within {limit.TotalSeconds:F0} s");
-            await Task.Delay(100, ct);
-        }
     }
 }
 

@@ -70,6 +70,15 @@ internal sealed record DemoSettings
     /// <summary>One validation document in this many (by a hash of the id) is held out of the stream; noisy ones are dropped.</summary>
     public int HeldOutEvery { get; init; } = 10;
 
+    /// <summary>How long scoring may take (its units: tokens of the stream).</summary>
+    public StageBound ScoringBound { get; init; } = StageBound.Scoring;
+
+    /// <summary>How long each training run may take (its units: steps).</summary>
+    public StageBound TrainingBound { get; init; } = StageBound.Training;
+
+    /// <summary>Adds to the control bus of every stage (tests delay or drop its delivery, or delay its start).</summary>
+    public Action<MassTransit.IBusRegistrationConfigurator>? ControlBus { get; init; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
     public DemoSettings Validate()
     {

@@ -21,15 +21,14 @@ internal sealed class InProcessTrainerConsumers(InMemoryKafkaCluster cluster) : 
         Enumerable.Range(0, cluster.PartitionCount(topic)).Select(p => new TopicPartition(topic, p)).ToList();
 }
 
-/// <summary>What the demo hears on the control bus: the stages' progress and the moment scoring is done.</summary>
+/// <summary>What the demo hears on the control bus: the stages' progress lines. Nothing waits on it: events may come
+/// late or not at all, and the stages end on what PostgreSQL holds.</summary>
 internal sealed class DemoEvents
 {
     private readonly Lock gate = new();
     private readonly List<ControlEvent> events = [];
     private long documents;
     private long deadLetters;
-    private long expected = long.MaxValue;
-    private readonly TaskCompletionSource scored = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Called with every event, for the progress line.</summary>
     public Action<ControlEvent>? Listener { get; set; }
@@ -43,14 +42,6 @@ internal sealed class DemoEvents
         lock (gate) return events.OfType<T>().ToList();
     }
 
-    /// <summary>Completes once <paramref name="records"/> records were scored or dead-lettered.</summary>
-    public Task ScoredAsync(long records)
-    {
-        Interlocked.Exchange(ref expected, records);
-        Check();
-        return scored.Task;
-    }
-
     public void Add(ControlEvent e)
     {
         lock (gate) events.Add(e);
@@ -58,14 +49,8 @@ internal sealed class DemoEvents
         {
             Interlocked.Add(ref documents, batch.Documents);
             Interlocked.Add(ref deadLetters, batch.DeadLettered);
-            Check();
         }
         Listener?.Invoke(e);
-    }
-
-    private void Check()
-    {
-        if (Documents + DeadLetters >= Interlocked.Read(ref expected)) scored.TrySetResult();
     }
 }
 
