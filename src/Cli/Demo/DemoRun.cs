@@ -267,6 +267,7 @@ internal sealed class DemoRun(DemoSettings settings)
                     $"{p.UnpublishedBatches:N0} scored batches in the outbox, {p.GmmVersions} GMM versions",
                     ended is null ? null : ended.IsFaulted ? $"the scorer service failed ({ended.Exception!.GetBaseException().Message})" : "the scorer service stopped");
             }, ct);
+        var bus = host.Services.GetRequiredService<MassTransit.IBusControl>().CheckHealth();
         await host.StopAsync(CancellationToken.None);
         await RelabelWithLatestAsync(connection, ct);
         var batches = kafka.ReadTopic(Topics.ScoredBatches).Count;
@@ -278,7 +279,10 @@ internal sealed class DemoRun(DemoSettings settings)
         if (events.Documents + events.DeadLetters < records)
             Stage($"note: the control bus delivered {events.Documents + events.DeadLetters:N0} of {records:N0} records' BatchScored events; " +
                   "the stage ended on what PostgreSQL holds");
-        return new ScoringOutcome(stored, deadLetters, batches, last.GmmVersions, elapsed, last.LatestGmmVersion);
+        if (bus.Status != MassTransit.BusHealthStatus.Healthy)
+            Stage($"note: the control bus was {bus.Status.ToString().ToLowerInvariant()} at the end of scoring ({bus.Description}); progress lines may have missed events");
+        return new ScoringOutcome(stored, deadLetters, batches, last.GmmVersions, elapsed, last.LatestGmmVersion,
+            events.Documents + events.DeadLetters, events.All<ScorerStarted>().Count > 0, bus.Status == MassTransit.BusHealthStatus.Healthy);
     }
 
     /// <summary>Rows keep the version that labelled them; the final version, fitted on most of the stream, relabels
@@ -427,6 +431,11 @@ internal sealed record DemoDatabase(string ConnectionString, EmbeddedPostgres? S
     }
 }
 
-internal sealed record ScoringOutcome(long Documents, long DeadLetters, int Batches, int GmmVersions, TimeSpan Elapsed, int? LatestGmmVersion);
+/// <summary>What scoring left. <paramref name="Documents"/> and the counts before <paramref name="BusRecords"/> come from
+/// PostgreSQL and the topics; <paramref name="BusRecords"/> (records the control bus's BatchScored events reported) and
+/// <paramref name="ScorerStartedHeard"/> say only what the bus delivered, which drew the progress lines, and
+/// <paramref name="BusHealthy"/> whether every endpoint of the bus was running when scoring ended.</summary>
+internal sealed record ScoringOutcome(long Documents, long DeadLetters, int Batches, int GmmVersions, TimeSpan Elapsed, int? LatestGmmVersion,
+    long BusRecords, bool ScorerStartedHeard, bool BusHealthy);
 
 internal sealed record TrainingRunOutcome(string RunId, string Strategy, long Steps, TimeSpan Elapsed);
