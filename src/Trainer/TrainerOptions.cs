@@ -2,6 +2,7 @@ using Reweighting.Contracts;
 using Reweighting.Gmm;
 using Reweighting.Modeling.Gpt;
 using Reweighting.Modeling.Training;
+using Reweighting.Strategies;
 using Reweighting.Training;
 
 namespace Reweighting.Trainer;
@@ -13,13 +14,10 @@ public sealed record TrainerOptions
     /// <summary>Configuration section the worker binds.</summary>
     public const string Section = "Trainer";
 
-    /// <summary>Names of the strategies the trainer can run.</summary>
-    public static readonly string[] Strategies = ["uniform", "linupper", "quadratic", "extremes", "meta-em", "cluster-heuristic", "token-masked"];
-
     /// <summary>The run's id in PostgreSQL (training_runs); default: a new id. A resumed run keeps its checkpoint's id.</summary>
     public string? RunId { get; init; }
 
-    /// <summary>Weighting strategy, one of <see cref="Strategies"/>.</summary>
+    /// <summary>Weighting strategy, one of <see cref="StrategyCatalogue.Names"/>.</summary>
     public string Strategy { get; init; } = "uniform";
 
     /// <summary>Model preset of a new run (<see cref="GptConfig.Preset"/>); a resumed run uses its checkpoint's.</summary>
@@ -120,11 +118,14 @@ public sealed record TrainerOptions
     /// <summary>Label rule of a GMM the trainer fits itself.</summary>
     public string LabelRule { get; init; } = LabelRules.Default.Name;
 
+    /// <summary>What the strategy needs and does (null for an unknown name, which <see cref="Validate"/> refuses).</summary>
+    public StrategyDescriptor? Descriptor => StrategyCatalogue.Find(Strategy);
+
     /// <summary>Whether the strategy weighs the scorer's statistics under a GMM.</summary>
-    public bool NeedsGmm => Strategy is "meta-em" or "cluster-heuristic";
+    public bool NeedsGmm => Descriptor?.NeedsGmm == true;
 
     /// <summary>Whether the strategy needs a clean validation stream of its own.</summary>
-    public bool NeedsValidation => Strategy == "meta-em";
+    public bool NeedsValidation => Descriptor?.NeedsValidation == true;
 
     /// <summary>The meta-update settings.</summary>
     public StrategyParameters StrategyParameters => new(Temperature, BurnIn, AnnealSteps, TopFraction, Meta);
@@ -136,7 +137,7 @@ public sealed record TrainerOptions
     public TrainerOptions Validate()
     {
         Training.Validate();
-        if (!Strategies.Contains(Strategy)) throw new ArgumentException($"Trainer:Strategy '{Strategy}' is unknown (known: {string.Join(", ", Strategies)})");
+        if (Descriptor is null) throw new ArgumentException($"Trainer:Strategy '{Strategy}' is unknown (known: {string.Join(", ", StrategyCatalogue.Names)})");
         if (string.IsNullOrWhiteSpace(CheckpointDirectory)) throw new ArgumentException("Trainer:CheckpointDirectory is required");
         if (string.IsNullOrWhiteSpace(Topic)) throw new ArgumentException("Trainer:Topic is required");
         if (string.IsNullOrWhiteSpace(ConsumerGroup)) throw new ArgumentException("Trainer:ConsumerGroup is required");
@@ -149,7 +150,7 @@ public sealed record TrainerOptions
         if (ValidationFile is not null && !File.Exists(ValidationFile)) throw new ArgumentException($"Trainer:ValidationFile {ValidationFile} does not exist");
         if (NeedsValidation && ValidationFile is null && ValidationFraction == 0)
             throw new ArgumentException("meta-em needs a clean validation stream: set Trainer:ValidationFile or Trainer:ValidationFraction");
-        if (Strategy == "token-masked" && ReferenceCheckpoint is null) throw new ArgumentException("token-masked needs Trainer:ReferenceCheckpoint (the proxy)");
+        if (Descriptor.HasReferenceModel && ReferenceCheckpoint is null) throw new ArgumentException($"{Strategy} needs Trainer:ReferenceCheckpoint (the proxy)");
         if (GmmSample < 1) throw new ArgumentException("Trainer:GmmSample must be positive");
         if (GmmVersion is < 1) throw new ArgumentException($"Trainer:GmmVersion must be a stored version (1 or more), not {GmmVersion}");
         GmmFeatureSetting.Get(GmmFeatures);

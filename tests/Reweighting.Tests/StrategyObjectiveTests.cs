@@ -1,5 +1,6 @@
 using FluentAssertions;
 using Reweighting.Modeling.Gpt;
+using Reweighting.MetaEm;
 using Reweighting.Modeling.Training;
 using Reweighting.Statistics;
 using Reweighting.Strategies;
@@ -23,6 +24,37 @@ public sealed class StrategyObjectiveTests
     }
 
     private static readonly TrainingOptions Options = new() { Steps = 5, BatchSize = 4, SequenceLength = 10, GradientAccumulation = 2, LearningRate = 3e-3, WarmupSteps = 1 };
+
+    /// <summary>The catalogue is the one list: every strategy in it builds an objective from what its descriptor says it
+    /// needs, refuses to build without it, and trains a step.</summary>
+    [Fact]
+    public void Every_catalogued_strategy_builds_an_objective_from_what_its_descriptor_says_it_needs()
+    {
+        StrategyCatalogue.Names.Should().OnlyHaveUniqueItems().And.StartWith("uniform");
+        StrategyCatalogue.WeightedNames.Should().Equal(StrategyCatalogue.Names.Skip(1));
+        using var proxy = new GptModel(Config, seed: 3);
+        var statistics = new ProxyStatistics(proxy);
+        var sample = Enumerable.Range(0, 60).Select(i => (Mean: 2.0 + i % 3, Variance: 0.5 + i % 5 * 0.1)).ToList();
+        var gmm = StrategyObjectives.FitGmm(sample, Gmm.GmmFeatureSetting.Default.Name, Gmm.LabelRules.Default.Name, 1, "proxy");
+        var parameters = new StrategyParameters(0.4, 0, null, 0.25, new MetaEmOptions());
+        foreach (var strategy in StrategyCatalogue.All)
+        {
+            using var model = new GptModel(Config, seed: 1);
+            var objective = StrategyObjectives.Create(strategy.Name, parameters, Options.Steps, strategy.NeedsGmm ? statistics : null, strategy.NeedsGmm ? gmm : null,
+                strategy.NeedsValidation ? Data() : null, strategy.HasReferenceModel ? proxy : null);
+            var losses = new Trainer(model, Data(), Options with { Steps = 1 }) { Objective = objective }.Run();
+            losses.Should().ContainSingle().Which.Should().BeGreaterThan(0, strategy.Name);
+            (objective is MetaEmObjective).Should().Be(strategy.HasMetaUpdate, strategy.Name);
+            (objective is TokenMaskedObjective).Should().Be(strategy.HasReferenceModel, strategy.Name);
+            if (strategy.NeedsGmm)
+                FluentActions.Invoking(() => StrategyObjectives.Create(strategy.Name, parameters, 1, statistics, null, Data())).Should().Throw<ArgumentException>().WithMessage("*GMM*");
+            if (strategy.HasReferenceModel)
+                FluentActions.Invoking(() => StrategyObjectives.Create(strategy.Name, parameters, 1)).Should().Throw<ArgumentException>().WithMessage("*reference model*");
+            if (strategy.NeedsValidation)
+                FluentActions.Invoking(() => StrategyObjectives.Create(strategy.Name, parameters, 1, statistics, gmm)).Should().Throw<ArgumentException>().WithMessage("*validation*");
+        }
+        FluentActions.Invoking(() => StrategyObjectives.Create("no-such", parameters, 1)).Should().Throw<ArgumentException>().WithMessage("*unknown strategy 'no-such'*");
+    }
 
     [Fact]
     public void Uniform_weights_train_exactly_like_the_plain_token_mean_and_others_do_not()

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Reweighting.Cli.Commands;
 using Reweighting.Modeling.Gpt;
 using Reweighting.Modeling.Training;
+using Reweighting.Strategies;
 using Reweighting.Torch;
 using Reweighting.Training;
 
@@ -81,9 +82,9 @@ internal static class StrategyBenchmark
     internal static (string Strategy, StrategySettings Settings) Variant(string spec, StrategySettings settings)
     {
         var parts = spec.Split(':');
-        if (!StrategySetup.Names.Contains(parts[0])) throw new ArgumentException($"unknown strategy '{parts[0]}' in '{spec}'");
+        if (!StrategyCatalogue.Names.Contains(parts[0])) throw new ArgumentException($"unknown strategy '{parts[0]}' in '{spec}'");
         if (parts.Length == 1) return (spec, settings);
-        if (parts[0] != "meta-em") throw new ArgumentException($"'{spec}': only meta-em takes settings ({VariantSyntax})");
+        if (!StrategyCatalogue.Get(parts[0]).HasMetaUpdate) throw new ArgumentException($"'{spec}': only meta-em takes settings ({VariantSyntax})");
         var meta = settings.Meta with { Method = MetaGradientMethods.Parse(parts[1]) };
         foreach (var part in parts.Skip(2))
         {
@@ -97,7 +98,7 @@ internal static class StrategyBenchmark
                 _ => throw new ArgumentException($"'{spec}': unknown setting '{kv[0]}' (sequences, validation)"),
             };
         }
-        return ("meta-em", settings with { Meta = meta.Validate() });
+        return (parts[0], settings with { Meta = meta.Validate() });
     }
 
     public static int Run(string preset, int vocab, int batch, int sequence, int steps, int rounds, string[] strategies, string device, string? jsonPath)

@@ -16,7 +16,7 @@ internal static class DemoCommand
         var proxySteps = new Option<int>("--proxy-steps") { Description = "Steps of the proxy trained when none is given", DefaultValueFactory = _ => defaults.ProxySteps };
         var steps = new Option<int>("--steps") { Description = "Steps of each training run (uniform and weighted)", DefaultValueFactory = _ => defaults.TrainSteps };
         var strategy = new Option<string>("--strategy") { Description = "Strategy of the weighted run", DefaultValueFactory = _ => defaults.Strategy };
-        strategy.AcceptOnlyFromAmong([.. Trainer.TrainerOptions.Strategies.Where(s => s != "uniform")]);
+        strategy.AcceptOnlyFromAmong([.. Strategies.StrategyCatalogue.WeightedNames]);
         var output = new Option<string>("--out") { Description = "Directory for the corpus, proxy, validation file and checkpoints", DefaultValueFactory = _ => defaults.OutDirectory };
         var db = new Option<string?>("--db") { Description = "PostgreSQL connection string (default: a private embedded cluster in --pg-data, recreated for each run)" };
         var pgData = new Option<string>("--pg-data") { Description = "Data directory of the private cluster", DefaultValueFactory = _ => defaults.PgData };

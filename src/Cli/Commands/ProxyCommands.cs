@@ -3,9 +3,10 @@ using System.Runtime.InteropServices;
 using Reweighting.Modeling.Checkpoints;
 using Reweighting.Modeling.Gpt;
 using Reweighting.Modeling.Training;
-using Reweighting.Training;
+using Reweighting.Strategies;
 using Reweighting.Text.Tokenization;
 using Reweighting.Torch;
+using Reweighting.Training;
 
 namespace Reweighting.Cli.Commands;
 
@@ -22,7 +23,7 @@ internal static class ProxyCommands
 
     /// <summary>`reweight train`: pretraining with a weighting strategy, on a corpus file (no streaming needed).</summary>
     public static Command CreateWeightedTrain() =>
-        TrainCommand("train", "Pretrain a GPT on a corpus with a reweighting strategy (" + string.Join(", ", StrategySetup.Names) + "). " +
+        TrainCommand("train", "Pretrain a GPT on a corpus with a reweighting strategy (" + string.Join(", ", StrategyCatalogue.Names) + "). " +
                               "Without --corpus, `reweight train` runs the trainer service on the scored-batches topic instead: see `reweight train-stream --help`", withStrategy: true);
 
     private static Command TrainCommand(string name, string description, bool withStrategy)
@@ -48,7 +49,7 @@ internal static class ProxyCommands
         var textField = new Option<string>("--text-field") { Description = "JSONL field holding the text", DefaultValueFactory = _ => "text" };
         var seed = new Option<ulong>("--seed") { Description = "Seed of initialisation and data order", DefaultValueFactory = _ => 1337UL };
         var strategy = new Option<string>("--strategy") { Description = "Weighting strategy", DefaultValueFactory = _ => "uniform" };
-        strategy.AcceptOnlyFromAmong(StrategySetup.Names);
+        strategy.AcceptOnlyFromAmong([.. StrategyCatalogue.Names]);
         var temperature = new Option<double>("--temperature") { Description = "Final softmax temperature r of the loss-shape strategies", DefaultValueFactory = _ => 0.4 };
         var burnIn = new Option<int>("--burn-in") { Description = "Uniform steps before reweighting starts", DefaultValueFactory = _ => 0 };
         var anneal = new Option<int?>("--anneal-steps") { Description = "Steps over which r falls from 100 to --temperature (default: half the steps)" };
@@ -90,7 +91,7 @@ internal static class ProxyCommands
                     TopFraction = parse.GetValue(topQ), GmmSample = parse.GetValue(gmmSample), Seed = parse.GetValue(seed),
                 })
                 : null;
-            if (weighting is not null && StrategySetup.NeedsProxy(weighting.Name) && weighting.Proxy is null)
+            if (weighting is not null && StrategyCatalogue.Get(weighting.Name).NeedsProxy && weighting.Proxy is null)
                 throw new ArgumentException($"--strategy {weighting.Name} needs --proxy (a proxy checkpoint, e.g. from `reweight proxy train`)");
             return Train(weighting, parse.GetValue(corpus)!, parse.GetValue(preset)!, parse.GetValue(modelConfig),
                 parse.GetValue(tokenizer) ?? weighting?.Proxy, parse.GetValue(vocab), parse.GetValue(output)!,
@@ -174,7 +175,7 @@ internal static class ProxyCommands
         try
         {
             var objective = strategy is null ? null : StrategySetup.Create(strategy.Name, strategy.Settings, options.Steps, proxyModel, data,
-                strategy.Name == "meta-em" ? new TokenStream(heldOut.Values.SelectMany(d => d), tok.EndOfTextId, seqLength, options.Seed) : null, options,
+                StrategyCatalogue.Get(strategy.Name).NeedsValidation ? new TokenStream(heldOut.Values.SelectMany(d => d), tok.EndOfTextId, seqLength, options.Seed) : null, options,
                 phiUpdated: strategy.PhiLog is null ? null : update => File.AppendAllText(strategy.PhiLog, new System.Text.Json.Nodes.JsonObject
                 {
                     ["step"] = update.Step, ["phi"] = update.Phi.ToJson(), ["gradient_norm"] = update.GradientNorm, ["predicted_improvement"] = update.PredictedImprovement,

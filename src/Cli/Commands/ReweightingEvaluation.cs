@@ -26,7 +26,7 @@ internal static class ReweightingEvaluation
         var preset = new Option<string>("--preset") { Description = "Model size: " + string.Join(", ", GptConfig.PresetNames), DefaultValueFactory = _ => "tiny" };
         preset.AcceptOnlyFromAmong([.. GptConfig.PresetNames]);
         var steps = new Option<int>("--steps") { Description = "Optimiser steps per run (at least 3)", Required = true };
-        var strategies = new Option<string>("--strategies") { Description = "Comma-separated strategies (uniform is always run)", DefaultValueFactory = _ => string.Join(",", StrategySetup.Names) };
+        var strategies = new Option<string>("--strategies") { Description = "Comma-separated strategies (uniform is always run)", DefaultValueFactory = _ => string.Join(",", StrategyCatalogue.Names) };
         var seeds = new Option<int>("--seeds") { Description = "Runs per strategy, seeds 1..N (initialisation and data order)", DefaultValueFactory = _ => 3 };
         var batch = new Option<int>("--batch") { Description = "Sequences per step", DefaultValueFactory = _ => 16 };
         var seq = new Option<int?>("--seq") { Description = "Tokens per sequence (default: the model's context)" };
@@ -41,13 +41,13 @@ internal static class ReweightingEvaluation
         command.SetAction(parse => TokenizerCommands.Guard(() =>
         {
             var names = parse.GetValue(strategies)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
-            foreach (var n in names.Where(n => !StrategySetup.Names.Contains(n)))
-                throw new ArgumentException($"unknown strategy '{n}' (known: {string.Join(", ", StrategySetup.Names)})");
-            if (!names.Contains("uniform")) names.Insert(0, "uniform");
+            foreach (var n in names.Where(n => !StrategyCatalogue.Names.Contains(n)))
+                throw new ArgumentException($"unknown strategy '{n}' (known: {string.Join(", ", StrategyCatalogue.Names)})");
+            if (!names.Contains(StrategyCatalogue.Uniform.Name)) names.Insert(0, StrategyCatalogue.Uniform.Name);
             if (parse.GetValue(seeds) < 1) throw new ArgumentException("--seeds must be at least 1");
             if (parse.GetValue(steps) < 3) throw new ArgumentException("--steps must be at least 3 (the first and last steps are not timed)");
-            if (names.Any(StrategySetup.NeedsProxy) && parse.GetValue(proxy) is null)
-                throw new ArgumentException($"{string.Join(", ", names.Where(StrategySetup.NeedsProxy))} need --proxy");
+            if (names.Any(n => StrategyCatalogue.Get(n).NeedsProxy) && parse.GetValue(proxy) is null)
+                throw new ArgumentException($"{string.Join(", ", names.Where(n => StrategyCatalogue.Get(n).NeedsProxy))} need --proxy");
             var settings = new StrategySettings { Temperature = parse.GetValue(temperature), Meta = new MetaEmOptions(parse.GetValue(metaLr)).Validate() };
             return Run(new Setup(parse.GetValue(train)!, parse.GetValue(valid)!, parse.GetValue(proxy), parse.GetValue(tokenizer), parse.GetValue(preset)!, names,
                 parse.GetValue(seeds), parse.GetValue(seq), settings, new TrainingOptions

@@ -115,7 +115,7 @@ internal static class ServiceCommands
         // Checked with the other settings (Trainer:Strategy), so that a bad name gets the same one-line error either way.
         command.AddSetting(new Option<string?>("--strategy")
         {
-            Description = $"Weighting strategy: {string.Join(", ", TrainerOptions.Strategies)} (Trainer:Strategy; default uniform)",
+            Description = $"Weighting strategy: {string.Join(", ", Strategies.StrategyCatalogue.Names)} (Trainer:Strategy; default uniform)",
             HelpName = "name",
         }, $"{TrainerOptions.Section}:Strategy");
         command.AddSetting(new Option<int?>("--steps") { Description = "Optimiser steps of the run (Trainer:Training:Steps)", HelpName = "n" },

@@ -29,24 +29,20 @@ internal sealed record StrategySettings
 /// training stream; token-masked distils from the proxy.</summary>
 internal static class StrategySetup
 {
-    public static readonly string[] Names = [.. StrategyObjectives.Names];
-
-    /// <summary>Whether the strategy needs the proxy (statistics or reference distribution).</summary>
-    public static bool NeedsProxy(string name) => StrategyObjectives.NeedsGmm(name) || name == "token-masked";
-
     /// <summary>A strategy's objective. <paramref name="observe"/> sees each micro-batch's weights (not for token-masked,
     /// which weighs tokens rather than samples); <paramref name="log"/> gets one-off setup lines.</summary>
     public static ITrainingObjective Create(string name, StrategySettings settings, int totalSteps, GptModel? proxy, TokenStream train, TokenStream? validation,
         TrainingOptions options, Action<MicroBatch, BatchWeights>? observe = null, Action<PhiUpdate>? phiUpdated = null, Action<string>? log = null)
     {
-        if (NeedsProxy(name) && proxy is null) throw new ArgumentException($"--strategy {name} needs --proxy: a proxy checkpoint with the same tokenizer");
+        var strategy = StrategyCatalogue.Get(name);
+        if (strategy.NeedsProxy && proxy is null) throw new ArgumentException($"--strategy {name} needs --proxy: a proxy checkpoint with the same tokenizer");
         var parameters = new StrategyParameters(settings.Temperature, settings.BurnIn, settings.AnnealSteps, settings.TopFraction, settings.Meta);
-        if (!StrategyObjectives.NeedsGmm(name))
+        if (!strategy.NeedsGmm)
             return StrategyObjectives.Create(name, parameters, totalSteps, reference: proxy, observe: observe);
-        if (name == "meta-em" && validation is null) throw new ArgumentException("meta-em needs a clean validation stream for its meta-update");
+        if (strategy.NeedsValidation && validation is null) throw new ArgumentException($"{name} needs a clean validation stream for its meta-update");
         var statistics = new ProxyStatistics(proxy!);
         var gmm = FitMixture(statistics, train, settings, options, log);
-        if (name == "meta-em")
+        if (strategy.HasMetaUpdate)
         {
             var phi = ClusterPhi.FromMixture(gmm.Parameters);
             log?.Invoke($"meta-em: phi initialised from the GMM: lambda [{string.Join(" ", Enumerable.Range(0, phi.Components).Select(c => phi.Precision(c).ToString("G3")))}]" +

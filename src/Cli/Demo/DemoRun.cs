@@ -71,7 +71,7 @@ internal sealed class DemoRun(DemoSettings settings)
         var steps = Math.Max(1, Math.Min(settings.TrainSteps, streamTokens.Sum(t => t.Length + 1L) / ((long)settings.BatchSize * settings.SequenceLength)));
         if (steps < settings.TrainSteps) Stage($"the stream holds {steps} steps of {settings.BatchSize}x{settings.SequenceLength} tokens: each run trains {steps} steps");
         var runs = new List<TrainingRunOutcome>();
-        foreach (var strategy in new[] { "uniform", settings.Strategy })
+        foreach (var strategy in new[] { Strategies.StrategyCatalogue.Uniform.Name, settings.Strategy })
             runs.Add(await TrainAsync(kafka, database.ConnectionString, strategy, (int)steps, tokenizer, proxyDir, validationFile, outDir, scoring.LatestGmmVersion, ct));
 
         Outcome = await DemoSummary.ReadAsync(database.ConnectionString, corpus, scoring, runs, ct);
@@ -322,7 +322,7 @@ internal sealed class DemoRun(DemoSettings settings)
             ["Trainer:Training:EvalEvery"] = Math.Max(1, steps / 5).ToString(), ["Trainer:Training:Device"] = settings.Device,
             ["Trainer:Training:Seed"] = settings.Seed.ToString(),
         };
-        if (strategy == "token-masked") config["Trainer:ReferenceCheckpoint"] = proxyDir;
+        if (Strategies.StrategyCatalogue.Get(strategy).HasReferenceModel) config["Trainer:ReferenceCheckpoint"] = proxyDir;
         // Weigh with the scorer's final GMM (the stream's first batches were scored before its warm-up fit).
         if (gmmVersion is { } version) config["Trainer:GmmVersion"] = version.ToString();
         var events = new DemoEvents();

@@ -88,8 +88,8 @@ internal sealed record DemoSettings
         if (Noise is < 0 or >= 1 || double.IsNaN(Noise)) throw new ArgumentException($"--noise must be in [0, 1), not {Noise}");
         if (ProxySteps < 1) throw new ArgumentException($"--proxy-steps must be positive, not {ProxySteps}");
         if (TrainSteps < 1) throw new ArgumentException($"--steps must be positive, not {TrainSteps}");
-        if (!Trainer.TrainerOptions.Strategies.Contains(Strategy) || Strategy == "uniform")
-            throw new ArgumentException($"--strategy must be one of {string.Join(", ", Trainer.TrainerOptions.Strategies.Where(s => s != "uniform"))}, not {Strategy}");
+        if (!Strategies.StrategyCatalogue.WeightedNames.Contains(Strategy))
+            throw new ArgumentException($"--strategy must be one of {string.Join(", ", Strategies.StrategyCatalogue.WeightedNames)}, not {Strategy}");
         if (HeldOutEvery < 2) throw new ArgumentException("held-out share must leave documents to train on");
         Gmm.GmmFeatureSetting.Get(GmmFeatures);
         Gmm.LabelRules.Get(LabelRule);

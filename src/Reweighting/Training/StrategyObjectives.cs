@@ -20,12 +20,7 @@ public sealed record StrategyParameters(double Temperature, int BurnIn, int? Ann
 /// GMM; token-masked distils from a reference model.</summary>
 public static class StrategyObjectives
 {
-    public static readonly IReadOnlyList<string> Names = ["uniform", "linupper", "quadratic", "extremes", "meta-em", "cluster-heuristic", "token-masked"];
-
-    /// <summary>Whether the strategy weighs (loss mean, variance) statistics under a GMM.</summary>
-    public static bool NeedsGmm(string name) => name is "meta-em" or "cluster-heuristic";
-
-    /// <param name="name">One of <see cref="Names"/>.</param>
+    /// <param name="name">One of <see cref="StrategyCatalogue.Names"/>.</param>
     /// <param name="parameters">The strategy's settings.</param>
     /// <param name="totalSteps">The run's length (the default anneal is half of it).</param>
     /// <param name="statistics">meta-em, cluster-heuristic: where each sequence's statistics come from.</param>
@@ -38,22 +33,24 @@ public static class StrategyObjectives
         GmmModel? gmm = null, TokenStream? validation = null, GptModel? reference = null, Action<MicroBatch, BatchWeights>? observe = null,
         Action<PhiUpdate>? phiUpdated = null)
     {
+        var strategy = StrategyCatalogue.Get(name);
+        if (strategy.HasReferenceModel && reference is null) throw new ArgumentException($"{name} needs a reference model");
+        if (strategy.NeedsGmm && gmm is null) throw new ArgumentException($"{name} needs a GMM over the documents' statistics");
+        if (strategy.NeedsGmm && statistics is null) throw new ArgumentException($"{name} needs a source of (loss mean, variance) statistics");
+        if (strategy.NeedsValidation && validation is null) throw new ArgumentException($"{name} needs a clean validation stream");
         var shape = new LossShapeOptions(parameters.Temperature, 100, parameters.BurnIn, parameters.AnnealSteps ?? (int)Math.Max(1, totalSteps / 2));
-        switch (name)
+        return strategy.Name switch
         {
-            case "uniform": return new StrategyObjective(new UniformStrategy()) { WeightsObserved = observe };
-            case "linupper": return new StrategyObjective(new LinUpperStrategy(shape)) { WeightsObserved = observe };
-            case "quadratic": return new StrategyObjective(new QuadraticStrategy(shape)) { WeightsObserved = observe };
-            case "extremes": return new StrategyObjective(new ExtremesStrategy(shape)) { WeightsObserved = observe };
-            case "token-masked":
-                return new TokenMaskedObjective(reference ?? throw new ArgumentException("token-masked needs a reference model"), new TokenMaskedOptions(parameters.TopFraction));
-        }
-        if (!NeedsGmm(name)) throw new ArgumentException($"unknown strategy '{name}' (known: {string.Join(", ", Names)})");
-        if (gmm is null) throw new ArgumentException($"{name} needs a GMM over the documents' statistics");
-        if (statistics is null) throw new ArgumentException($"{name} needs a source of (loss mean, variance) statistics");
-        if (name == "cluster-heuristic") return new StrategyObjective(new ClusterHeuristicStrategy(GmmLabeller.FromModel(gmm)), statistics) { WeightsObserved = observe };
-        return new MetaEmObjective(new MetaEmStrategy(ClusterPhi.FromMixture(gmm.Parameters), StatFeatures.FromParameters(gmm.Parameters)), statistics,
-            validation ?? throw new ArgumentException("meta-em needs a clean validation stream"), parameters.Meta) { WeightsObserved = observe, PhiUpdated = phiUpdated };
+            "uniform" => new StrategyObjective(new UniformStrategy()) { WeightsObserved = observe },
+            "linupper" => new StrategyObjective(new LinUpperStrategy(shape)) { WeightsObserved = observe },
+            "quadratic" => new StrategyObjective(new QuadraticStrategy(shape)) { WeightsObserved = observe },
+            "extremes" => new StrategyObjective(new ExtremesStrategy(shape)) { WeightsObserved = observe },
+            "token-masked" => new TokenMaskedObjective(reference!, new TokenMaskedOptions(parameters.TopFraction)),
+            "cluster-heuristic" => new StrategyObjective(new ClusterHeuristicStrategy(GmmLabeller.FromModel(gmm!)), statistics) { WeightsObserved = observe },
+            "meta-em" => new MetaEmObjective(new MetaEmStrategy(ClusterPhi.FromMixture(gmm!.Parameters), StatFeatures.FromParameters(gmm.Parameters)), statistics!,
+                validation!, parameters.Meta) { WeightsObserved = observe, PhiUpdated = phiUpdated },
+            _ => throw new InvalidOperationException($"the strategy catalogue lists '{name}' but no objective is built for it"),
+        };
     }
 
     /// <summary>A GMM fitted on (loss mean, loss variance) statistics under a feature map, labelled by a rule (version 0:
