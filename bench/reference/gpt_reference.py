@@ -1,5 +1,6 @@
 """PyTorch reference for `reweight bench model`: the same GPT-2 architecture, batch and optimiser, timed the
-same way (median of repeated steps after one warm-up). Used only for comparison in benchmarks."""
+same way (median of repeated steps after one warm-up). Used only for comparison: by the benchmarks, and by
+gpt_golden.py, which writes the golden file the C# model is tested against (parameter names match GptModel's)."""
 import argparse
 import json
 import math
@@ -33,15 +34,23 @@ class Attention(nn.Module):
         return self.c_proj(y.transpose(1, 2).contiguous().view(b, t, c))
 
 
-class Block(nn.Module):
-    def __init__(self, c, nh):
+class Mlp(nn.Module):
+    def __init__(self, c):
         super().__init__()
-        self.ln_1, self.attn, self.ln_2 = nn.LayerNorm(c), Attention(c, nh), nn.LayerNorm(c)
         self.c_fc, self.c_proj = nn.Linear(c, 4 * c), nn.Linear(4 * c, c)
 
     def forward(self, x):
+        return self.c_proj(F.gelu(self.c_fc(x), approximate="tanh"))
+
+
+class Block(nn.Module):
+    def __init__(self, c, nh):
+        super().__init__()
+        self.ln_1, self.attn, self.ln_2, self.mlp = nn.LayerNorm(c), Attention(c, nh), nn.LayerNorm(c), Mlp(c)
+
+    def forward(self, x):
         x = x + self.attn(self.ln_1(x))
-        return x + self.c_proj(F.gelu(self.c_fc(self.ln_2(x)), approximate="tanh"))
+        return x + self.mlp(self.ln_2(x))
 
 
 class GPT(nn.Module):
@@ -51,12 +60,16 @@ class GPT(nn.Module):
         self.h = nn.ModuleList(Block(c, heads) for _ in range(layers))
         self.ln_f = nn.LayerNorm(c)
 
-    def token_losses(self, ids, targets):
+    def logits(self, ids):
         t = ids.size(1)
         x = self.wte(ids) + self.wpe(torch.arange(t, device=ids.device))
         for block in self.h:
             x = block(x)
-        logits = F.linear(self.ln_f(x), self.wte.weight)
+        return F.linear(self.ln_f(x), self.wte.weight)  # the head tied to wte
+
+    def token_losses(self, ids, targets):
+        """(B, T) losses in nats; a target of -100 (GptModel.IgnoreIndex, padding) gets 0."""
+        logits = self.logits(ids)
         return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1), reduction="none").view_as(targets)
 
 

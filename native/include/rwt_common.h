@@ -8,7 +8,8 @@
 //  * no C++ exception crosses the boundary: RWT_TRY stores the message in a thread-local slot;
 //  * failure is signalled by the return value alone, so the fast path costs no extra call: exports
 //    that make a tensor return nullptr, all others return an int32 status (0 ok, -1 failed) and pass
-//    results through out-pointers. On failure the C# side takes the message with rwt_take_error.
+//    results through out-pointers. On failure the C# side reads the message with rwt_last_error and then
+//    frees it with rwt_clear_error (Errors.TakeMessage in src/Torch/Native/Errors.cs).
 #pragma once
 
 #include <ATen/ATen.h>
@@ -58,10 +59,50 @@ void set_error(const char* message);
 // Live native tensor handles, for leak tests.
 extern std::atomic<int64_t> live_tensors;
 
+// Counted only once made: a `new` that throws must not count a handle that does not exist.
 inline rwt_tensor wrap(at::Tensor t) {
+  auto* handle = new at::Tensor(std::move(t));
   live_tensors.fetch_add(1, std::memory_order_relaxed);
-  return new at::Tensor(std::move(t));
+  return handle;
 }
+
+// Frees a handle made by wrap; nullptr is allowed.
+inline void free_handle(rwt_tensor h) noexcept {
+  if (h == nullptr) return;
+  delete h;
+  live_tensors.fetch_sub(1, std::memory_order_relaxed);
+}
+
+// The handles of an export with several outputs, owned here until released. The caller reads its out-pointers only
+// on success, so an export makes every output first and releases them last: when making one throws part-way, the
+// destructor frees those already made instead of leaving them to nobody.
+class Outputs {
+ public:
+  explicit Outputs(size_t n) { made_.reserve(n); }
+  Outputs(const Outputs&) = delete;
+  Outputs& operator=(const Outputs&) = delete;
+  ~Outputs() {
+    for (auto h : made_) free_handle(h);
+  }
+
+  // Wraps t; an undefined tensor becomes nullptr.
+  void add(at::Tensor t) {
+    made_.push_back(nullptr);  // the slot first, so a throwing wrap leaves nothing unowned
+    if (t.defined()) made_.back() = wrap(std::move(t));
+  }
+
+  size_t size() const noexcept { return made_.size(); }
+
+  // Hands output i to the caller.
+  rwt_tensor release(size_t i) noexcept {
+    auto h = made_[i];
+    made_[i] = nullptr;
+    return h;
+  }
+
+ private:
+  std::vector<rwt_tensor> made_;
+};
 
 inline const at::Tensor& ref(rwt_tensor h) {
   if (h == nullptr) throw std::invalid_argument("null tensor handle");

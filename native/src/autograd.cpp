@@ -65,7 +65,8 @@ RWT_EXPORT int32_t rwt_zero_grad(const rwt_tensor* ts, int64_t n, int32_t set_to
 }
 
 // torch.autograd.grad: d(outputs)/d(inputs), weighted by grad_outputs (null entries mean ones for
-// scalars). results[i] is nullptr when input i is unused and allow_unused is set.
+// scalars). results[i] is nullptr when input i is unused and allow_unused is set. On failure nothing is written to
+// results and no handle is left behind.
 RWT_EXPORT int32_t rwt_autograd_grad(const rwt_tensor* outputs, int64_t n_out, const rwt_tensor* inputs,
                                      int64_t n_in, const rwt_tensor* grad_outputs, int32_t retain_graph,
                                      int32_t create_graph, int32_t allow_unused, rwt_tensor* results) {
@@ -78,8 +79,12 @@ RWT_EXPORT int32_t rwt_autograd_grad(const rwt_tensor* outputs, int64_t n_out, c
     }
     rwt::optional<bool> retain = retain_graph ? rwt::optional<bool>(true) : rwt::nullopt;
     auto grads = torch::autograd::grad(outs, ins, gouts, retain, create_graph != 0, allow_unused != 0);
-    for (int64_t i = 0; i < n_in; ++i)
-      results[i] = grads[static_cast<size_t>(i)].defined() ? rwt::wrap(grads[static_cast<size_t>(i)]) : nullptr;
+    rwt::Outputs made(grads.size());
+    for (auto& g : grads) made.add(std::move(g));
+    if (made.size() != static_cast<size_t>(n_in))
+      throw std::logic_error("autograd.grad returned " + std::to_string(made.size()) + " gradients for " +
+                             std::to_string(n_in) + " inputs");
+    for (size_t i = 0; i < made.size(); ++i) results[i] = made.release(i);
   )
 }
 

@@ -74,11 +74,7 @@ RWT_EXPORT void rwt_clear_error() {
 
 // ---- lifetime ---------------------------------------------------------------------------------------
 
-RWT_EXPORT void rwt_tensor_free(rwt_tensor t) {
-  if (t == nullptr) return;
-  delete t;
-  rwt::live_tensors.fetch_sub(1, std::memory_order_relaxed);
-}
+RWT_EXPORT void rwt_tensor_free(rwt_tensor t) { rwt::free_handle(t); }
 
 RWT_EXPORT int64_t rwt_live_tensors() { return rwt::live_tensors.load(); }
 

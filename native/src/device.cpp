@@ -145,9 +145,7 @@ RWT_EXPORT double rwt_bench_native_add(rwt_tensor a, rwt_tensor b, int64_t n) {
     const auto& y = rwt::ref(b);
     const auto t0 = std::chrono::steady_clock::now();
     for (int64_t i = 0; i < n; ++i) {
-      auto* h = rwt::wrap(at::add(x, y));
-      delete h;
-      rwt::live_tensors.fetch_sub(1, std::memory_order_relaxed);
+      rwt::free_handle(rwt::wrap(at::add(x, y)));
     }
     const auto t1 = std::chrono::steady_clock::now();
     return std::chrono::duration<double, std::nano>(t1 - t0).count() / static_cast<double>(n);

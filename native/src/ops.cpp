@@ -227,8 +227,11 @@ RWT_EXPORT int32_t rwt_max_min_dim(int32_t is_min, rwt_tensor a, int64_t dim, in
                                    rwt_tensor* indices) {
   RWT_STATUS(
     auto r = is_min ? at::min(rwt::ref(a), dim, keepdim != 0) : at::max(rwt::ref(a), dim, keepdim != 0);
-    *values = rwt::wrap(std::get<0>(r));
-    *indices = rwt::wrap(std::get<1>(r));
+    rwt::Outputs made(2);
+    made.add(std::get<0>(r));
+    made.add(std::get<1>(r));
+    *values = made.release(0);
+    *indices = made.release(1);
   )
 }
 
@@ -241,16 +244,22 @@ RWT_EXPORT int32_t rwt_topk(rwt_tensor a, int64_t k, int64_t dim, int32_t larges
                             rwt_tensor* values, rwt_tensor* indices) {
   RWT_STATUS(
     auto r = at::topk(rwt::ref(a), k, dim, largest != 0, sorted != 0);
-    *values = rwt::wrap(std::get<0>(r));
-    *indices = rwt::wrap(std::get<1>(r));
+    rwt::Outputs made(2);
+    made.add(std::get<0>(r));
+    made.add(std::get<1>(r));
+    *values = made.release(0);
+    *indices = made.release(1);
   )
 }
 
 RWT_EXPORT int32_t rwt_sort(rwt_tensor a, int64_t dim, int32_t descending, rwt_tensor* values, rwt_tensor* indices) {
   RWT_STATUS(
     auto r = at::sort(rwt::ref(a), dim, descending != 0);
-    *values = rwt::wrap(std::get<0>(r));
-    *indices = rwt::wrap(std::get<1>(r));
+    rwt::Outputs made(2);
+    made.add(std::get<0>(r));
+    made.add(std::get<1>(r));
+    *values = made.release(0);
+    *indices = made.release(1);
   )
 }
 

@@ -3,7 +3,8 @@ using System.Runtime.InteropServices;
 namespace Reweighting.Torch.Native;
 
 // The C ABI of librwtorch (native/src/*.cpp). Tensor-making exports return IntPtr.Zero on failure; the
-// others return a status (0 ok, -1 failed). Either way the message is then taken with TakeError.
+// others return a status (0 ok, -1 failed). Either way the message is then taken with Errors.TakeMessage
+// (rwt_last_error, then rwt_clear_error).
 internal static partial class NativeMethods
 {
     internal const string Library = "rwtorch";
