@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 
-namespace Reweighting.Kafka.InProcess;
+namespace Reweighting.InProcessKafka;
 
 /// <summary>How clients behave while the brokers are unreachable.</summary>
 public enum OutageBehaviour
@@ -23,12 +23,12 @@ public enum OutageBehaviour
     Stall,
 }
 
-/// <summary>A period in which no broker answers. Dispose it (or call <see cref="InMemoryKafkaCluster.EndOutage()"/>) to end it.</summary>
+/// <summary>A period in which no broker answers. Dispose it (or call <see cref="InProcessKafkaCluster.EndOutage()"/>) to end it.</summary>
 public sealed class BrokerOutage : IDisposable
 {
-    private readonly InMemoryKafkaCluster cluster;
+    private readonly InProcessKafkaCluster cluster;
 
-    internal BrokerOutage(InMemoryKafkaCluster cluster, int epoch, ErrorCode error, OutageBehaviour behaviour, DateTimeOffset startedAt, DateTimeOffset? endsAt)
+    internal BrokerOutage(InProcessKafkaCluster cluster, int epoch, ErrorCode error, OutageBehaviour behaviour, DateTimeOffset startedAt, DateTimeOffset? endsAt)
     {
         this.cluster = cluster;
         Epoch = epoch;

@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 
-namespace Reweighting.Kafka.InProcess;
+namespace Reweighting.InProcessKafka;
 
 /// <summary>Builds <see cref="Error"/>s with librdkafka's reason strings, so no call reaches the native library.</summary>
 internal static class KafkaErrors

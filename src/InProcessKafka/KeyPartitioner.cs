@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 
-namespace Reweighting.Kafka.InProcess;
+namespace Reweighting.InProcessKafka;
 
 /// <summary>
 /// librdkafka's built-in partitioners (the producer's <c>partitioner</c> setting), computed on the serialized key.

@@ -1,9 +1,8 @@
 using Confluent.Kafka;
-using Reweighting.Kafka.InProcess;
 
 namespace Reweighting.Scorer;
 
-/// <summary>Makes the scorer's Kafka clients: Confluent's in production, in-memory ones in tests.</summary>
+/// <summary>Makes the scorer's Kafka clients: Confluent's in production, the in-process broker's in the demo and the tests.</summary>
 public interface IScorerKafkaClients
 {
     /// <summary>A builder of the <c>documents</c> consumer; the pipeline adds its rebalance handlers and builds it.</summary>
@@ -27,19 +26,6 @@ public sealed class ConfluentScorerKafkaClients : IScorerKafkaClients
 
     /// <inheritdoc />
     public IProducer<byte[], byte[]> ScoredBatchProducer(ProducerConfig config) => new ProducerBuilder<byte[], byte[]>(config).Build();
-}
-
-/// <summary>The clients on an in-process broker: the embedded mode's (`reweight demo`) and the tests'.</summary>
-public sealed class InProcessScorerKafkaClients(InMemoryKafkaCluster cluster) : IScorerKafkaClients
-{
-    /// <inheritdoc />
-    public ConsumerBuilder<byte[]?, byte[]?> ConsumerBuilder(ConsumerConfig config) => cluster.ConsumerBuilder<byte[]?, byte[]?>(config);
-
-    /// <inheritdoc />
-    public IProducer<byte[]?, byte[]> DeadLetterProducer(ProducerConfig config) => cluster.ProducerBuilder<byte[]?, byte[]>(config).Build();
-
-    /// <inheritdoc />
-    public IProducer<byte[], byte[]> ScoredBatchProducer(ProducerConfig config) => cluster.ProducerBuilder<byte[], byte[]>(config).Build();
 }
 
 /// <summary>The librdkafka settings the scorer runs with.</summary>

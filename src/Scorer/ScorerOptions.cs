@@ -15,7 +15,7 @@ public sealed record ScorerOptions
     /// <summary>The configuration section.</summary>
     public const string Section = "Scorer";
 
-    /// <summary>Kafka bootstrap servers (ignored by in-memory clients).</summary>
+    /// <summary>Kafka bootstrap servers (ignored on the in-process broker).</summary>
     public string BootstrapServers { get; init; } = "localhost:9092";
 
     /// <summary>Consumer group of the scorers; offsets are stored in PostgreSQL under this name.</summary>

@@ -3,7 +3,7 @@ using Confluent.Kafka;
 using FluentAssertions;
 using Reweighting.Cli.Streaming;
 using Reweighting.Contracts.Documents;
-using Reweighting.Kafka.InProcess;
+using Reweighting.InProcessKafka;
 using Reweighting.Text.Corpus;
 using Xunit;
 
@@ -17,7 +17,7 @@ public sealed class IngestTests
     [Fact]
     public void Every_document_becomes_one_keyed_json_record_the_scorer_can_parse()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("documents", 3);
         using var producer = cluster.CreateProducer<string?, byte[]>(CorpusIngest.ProducerConfig("memory", TimeSpan.FromSeconds(5)));
         var result = CorpusIngest.Run(Records(50), producer, "documents");
@@ -40,7 +40,7 @@ public sealed class IngestTests
     [Fact]
     public void Undelivered_documents_are_counted_as_failures_not_as_sent()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("documents", 1);
         using var producer = cluster.CreateProducer<string?, byte[]>(CorpusIngest.ProducerConfig("memory", TimeSpan.FromSeconds(5)));
         cluster.FailNextProduces(3, ErrorCode.Local_AllBrokersDown);

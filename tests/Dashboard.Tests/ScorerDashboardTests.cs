@@ -3,7 +3,7 @@ using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
 using Reweighting.Contracts;
 using Reweighting.Contracts.Documents;
-using Reweighting.Kafka.InProcess;
+using Reweighting.InProcessKafka;
 using Reweighting.Scorer;
 using Reweighting.Scorer.Tests;
 using Reweighting.Testing.Postgres;
@@ -11,7 +11,7 @@ using Xunit;
 
 namespace Reweighting.Dashboard.Tests;
 
-/// <summary>The real scorer worker (tiny proxy, in-memory Kafka, real PostgreSQL) under its dashboard: the figures on
+/// <summary>The real scorer worker (tiny proxy, the in-process broker, real PostgreSQL) under its dashboard: the figures on
 /// /metrics come from the worker's hooks and events, and /charts reads the rows it stored.</summary>
 [Collection(PostgresCollection.Name)]
 public sealed class ScorerDashboardTests(PostgresCluster postgres)
@@ -19,7 +19,7 @@ public sealed class ScorerDashboardTests(PostgresCluster postgres)
     /// <summary>A scorer host with its dashboard, fed 20 documents and one oversize record.</summary>
     internal static async Task<DashboardHost> StartScorerAsync(PostgresCluster postgres)
     {
-        var kafka = new InMemoryKafkaCluster();
+        var kafka = new InProcessKafkaCluster();
         kafka.CreateTopic(Topics.Documents, 2);
         kafka.CreateTopic(Topics.DocumentsDeadLetter, 1);
         kafka.CreateTopic(Topics.ScoredBatches, 2);

@@ -2,7 +2,7 @@ using Confluent.Kafka;
 using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Reweighting.Kafka.InProcess;
+using Reweighting.InProcessKafka;
 using Reweighting.Testing.Postgres;
 using Reweighting.Trainer;
 using Reweighting.Trainer.Hosting;
@@ -27,12 +27,6 @@ public sealed class TrainerDashboardTests(PostgresCluster postgres) : IDisposabl
         catch (IOException) { }
     }
 
-    private sealed class InMemoryConsumers(InMemoryKafkaCluster cluster) : ITrainerConsumerFactory
-    {
-        public IConsumer<string?, byte[]> Create(TrainerOptions options) => ScoredStream.Consumer(cluster);
-        public IReadOnlyList<TopicPartition> Partitions(string topic) => ScoredStream.Partitions(cluster);
-    }
-
     /// <summary>Starts a trainer of <paramref name="steps"/> steps over 16 batches; it stops the host when done, or idles
     /// for <paramref name="idle"/> once the stream is drained.</summary>
     private async Task<DashboardHost> StartAsync(string strategy, int steps, TimeSpan idle)
@@ -42,7 +36,7 @@ public sealed class TrainerDashboardTests(PostgresCluster postgres) : IDisposabl
         ScoredStream.Produce(cluster, Enumerable.Range(0, 16).Select(i => ScoredStream.Batch(i)));
         var dashboard = await DashboardHost.StartAsync(DashboardComponents.Trainer, builder =>
         {
-            builder.Services.AddSingleton<ITrainerConsumerFactory>(new InMemoryConsumers(cluster));
+            builder.Services.AddSingleton<ITrainerConsumerFactory>(new InProcessTrainerConsumers(cluster));
             builder.Services.AddTrainer(builder.Configuration);
         }, new Dictionary<string, string?>
         {

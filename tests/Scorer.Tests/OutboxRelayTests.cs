@@ -4,7 +4,7 @@ using FluentAssertions;
 using Reweighting.Contracts;
 using Reweighting.Contracts.Batches;
 using Reweighting.Scorer.Outbox;
-using Reweighting.Kafka.InProcess;
+using Reweighting.InProcessKafka;
 using Reweighting.Testing.Postgres;
 using Xunit;
 using static Reweighting.Scorer.Tests.OutboxTestData;

@@ -4,11 +4,11 @@ using NpgsqlTypes;
 using Reweighting.Contracts;
 using Reweighting.Contracts.Batches;
 using Reweighting.Scorer.Outbox;
-using Reweighting.Kafka.InProcess;
+using Reweighting.InProcessKafka;
 
 namespace Reweighting.Scorer.Tests;
 
-/// <summary>Outbox rows with real scored-batch payloads, relays wired to an in-memory cluster, and what the topic holds.</summary>
+/// <summary>Outbox rows with real scored-batch payloads, relays wired to the in-process broker, and what the topic holds.</summary>
 internal static class OutboxTestData
 {
     public static readonly OutboxRelayOptions FastOptions = new()
@@ -20,14 +20,14 @@ internal static class OutboxTestData
         DeliveryTimeout = TimeSpan.FromSeconds(5),
     };
 
-    public static InMemoryKafkaCluster Cluster()
+    public static InProcessKafkaCluster Cluster()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic(Topics.ScoredBatches, partitions: 1);
         return cluster;
     }
 
-    public static OutboxRelay Relay(NpgsqlDataSource db, InMemoryKafkaCluster cluster, OutboxRelayOptions? options = null,
+    public static OutboxRelay Relay(NpgsqlDataSource db, InProcessKafkaCluster cluster, OutboxRelayOptions? options = null,
         List<ProducerConfig>? configs = null) =>
         new(db, config =>
         {
@@ -58,7 +58,7 @@ internal static class OutboxTestData
         [new ScoredDocument($"doc-{i}", "web", 3, 2.5, 0.25, SampleLabel.Easy, 0.9f, [0.9f, 0.05f, 0.05f], WindowedTokens.FromWindows([1, 2, 3, i]))]));
 
     /// <summary>Batch ids of the records on the topic, in log order, read from the keys.</summary>
-    public static List<Guid> PublishedIds(InMemoryKafkaCluster cluster) =>
+    public static List<Guid> PublishedIds(InProcessKafkaCluster cluster) =>
         cluster.ReadTopic(Topics.ScoredBatches).Select(r => Guid.Parse(System.Text.Encoding.UTF8.GetString(r.Message.Key))).ToList();
 
     public static async Task<long> UnpublishedAsync(NpgsqlDataSource db)

@@ -5,14 +5,14 @@ using Reweighting.Contracts;
 using Reweighting.Contracts.Batches;
 using Reweighting.Contracts.Documents;
 using Reweighting.Gmm;
+using Reweighting.InProcessKafka;
 using Reweighting.Scorer.Pipeline;
 using Reweighting.Storage.Writing;
-using Reweighting.Kafka.InProcess;
 using Reweighting.Testing.Postgres;
 
 namespace Reweighting.Scorer.Tests;
 
-/// <summary>One scorer under test: an in-memory Kafka cluster with <c>documents</c> (3 partitions) and
+/// <summary>One scorer under test: an in-process Kafka cluster with <c>documents</c> (3 partitions) and
 /// <c>documents.dlq</c>, a fresh PostgreSQL database, and pipelines that run against them.</summary>
 public sealed class ScorerHarness : IAsyncDisposable
 {
@@ -23,7 +23,7 @@ public sealed class ScorerHarness : IAsyncDisposable
     private readonly IProducer<string, byte[]> _producer;
     private readonly IProducer<byte[]?, byte[]> _deadLetterProducer;
 
-    private ScorerHarness(InMemoryKafkaCluster kafka, NpgsqlDataSource database)
+    private ScorerHarness(InProcessKafkaCluster kafka, NpgsqlDataSource database)
     {
         Kafka = kafka;
         Database = database;
@@ -31,7 +31,7 @@ public sealed class ScorerHarness : IAsyncDisposable
         _deadLetterProducer = kafka.CreateProducer<byte[]?, byte[]>(new ProducerConfig { EnableIdempotence = true });
     }
 
-    public InMemoryKafkaCluster Kafka { get; }
+    public InProcessKafkaCluster Kafka { get; }
     public NpgsqlDataSource Database { get; }
 
     /// <summary>Where pipelines log (a test's output); nowhere when null.</summary>
@@ -39,7 +39,7 @@ public sealed class ScorerHarness : IAsyncDisposable
 
     public static async Task<ScorerHarness> CreateAsync(PostgresCluster postgres, Xunit.Abstractions.ITestOutputHelper? output = null)
     {
-        var kafka = new InMemoryKafkaCluster();
+        var kafka = new InProcessKafkaCluster();
         kafka.CreateTopic(Topics.Documents, Partitions);
         kafka.CreateTopic(Topics.DocumentsDeadLetter, 1);
         return new ScorerHarness(kafka, await postgres.CreateDatabaseAsync()) { Loggers = output is null ? null : new TestOutputLoggers(output) };

@@ -8,7 +8,7 @@ using Reweighting.Contracts;
 using Reweighting.Contracts.Batches;
 using Reweighting.Contracts.Control;
 using Reweighting.Contracts.Documents;
-using Reweighting.Kafka.InProcess;
+using Reweighting.InProcessKafka;
 using Reweighting.Messaging;
 using Reweighting.Testing.Postgres;
 using Xunit;
@@ -34,7 +34,7 @@ public sealed class ScorerWorkerTests(PostgresCluster postgres, ITestOutputHelpe
         }
     }
 
-    private IHost Build(InMemoryKafkaCluster kafka, params string[] args)
+    private IHost Build(InProcessKafkaCluster kafka, params string[] args)
     {
         var builder = Host.CreateApplicationBuilder(args);
         builder.Logging.ClearProviders();
@@ -49,7 +49,7 @@ public sealed class ScorerWorkerTests(PostgresCluster postgres, ITestOutputHelpe
     [Fact]
     public async Task The_hosted_worker_takes_its_settings_from_the_command_line_scores_labels_relays_and_stops_within_its_drain_time()
     {
-        var kafka = new InMemoryKafkaCluster();
+        var kafka = new InProcessKafkaCluster();
         kafka.CreateTopic(Topics.Documents, 2);
         kafka.CreateTopic(Topics.DocumentsDeadLetter, 1);
         kafka.CreateTopic(Topics.ScoredBatches, 2);
@@ -104,7 +104,7 @@ public sealed class ScorerWorkerTests(PostgresCluster postgres, ITestOutputHelpe
     [Fact]
     public async Task An_invalid_setting_stops_the_host_at_start_up_naming_the_setting()
     {
-        var kafka = new InMemoryKafkaCluster();
+        var kafka = new InProcessKafkaCluster();
         using var host = Build(kafka, $"--Scorer:ModelDirectory={TinyProxy.Directory}", "--Scorer:TokenBudget=0");
 
         var start = () => host.StartAsync();

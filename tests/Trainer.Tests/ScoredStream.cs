@@ -1,11 +1,11 @@
 using Confluent.Kafka;
 using Reweighting.Contracts;
 using Reweighting.Contracts.Batches;
-using Reweighting.Kafka.InProcess;
+using Reweighting.InProcessKafka;
 
 namespace Reweighting.Trainer.Tests;
 
-/// <summary>Scored batches of synthetic documents over a 64-token vocabulary, produced into an in-memory Kafka cluster.</summary>
+/// <summary>Scored batches of synthetic documents over a 64-token vocabulary, produced into an in-process Kafka cluster.</summary>
 internal static class ScoredStream
 {
     public const int Vocab = 64;
@@ -38,7 +38,7 @@ internal static class ScoredStream
     public static Guid IdOf(int index) => new($"00000000-0000-0000-0000-{index:D12}");
 
     /// <summary>Produces batches (key = batch id) and waits for their delivery.</summary>
-    public static void Produce(InMemoryKafkaCluster cluster, IEnumerable<ScoredBatch> batches)
+    public static void Produce(InProcessKafkaCluster cluster, IEnumerable<ScoredBatch> batches)
     {
         using var producer = cluster.CreateProducer<string?, byte[]>(new ProducerConfig { EnableIdempotence = true });
         foreach (var b in batches)
@@ -47,19 +47,19 @@ internal static class ScoredStream
         producer.Flush(TimeSpan.FromSeconds(10));
     }
 
-    public static InMemoryKafkaCluster Cluster(int partitions = 1)
+    public static InProcessKafkaCluster Cluster(int partitions = 1)
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic(Topics.ScoredBatches, partitions);
         return cluster;
     }
 
-    public static IConsumer<string?, byte[]> Consumer(InMemoryKafkaCluster cluster) =>
+    public static IConsumer<string?, byte[]> Consumer(InProcessKafkaCluster cluster) =>
         cluster.CreateConsumer<string?, byte[]>(new ConsumerConfig
         {
             GroupId = "trainer", EnableAutoCommit = false, EnableAutoOffsetStore = false, AutoOffsetReset = AutoOffsetReset.Earliest,
         });
 
-    public static IReadOnlyList<TopicPartition> Partitions(InMemoryKafkaCluster cluster) =>
+    public static IReadOnlyList<TopicPartition> Partitions(InProcessKafkaCluster cluster) =>
         Enumerable.Range(0, cluster.PartitionCount(Topics.ScoredBatches)).Select(p => new TopicPartition(Topics.ScoredBatches, p)).ToList();
 }

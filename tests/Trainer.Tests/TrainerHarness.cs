@@ -1,7 +1,7 @@
 using Reweighting.Contracts.Batches;
+using Reweighting.InProcessKafka;
 using Reweighting.Modeling.Gpt;
 using Reweighting.Modeling.Training;
-using Reweighting.Kafka.InProcess;
 using Reweighting.Trainer.Recording;
 
 namespace Reweighting.Trainer.Tests;
@@ -40,7 +40,7 @@ internal sealed class TrainerHarness : IDisposable
 
     /// <summary>Runs to the end (or until <paramref name="crashAfter"/> steps, by a failing callback); a crashed run's
     /// outcome holds the steps it reported before the failure.</summary>
-    public async Task<Outcome> RunAsync(InMemoryKafkaCluster cluster, TrainerOptions options, long? crashAfter = null, ITrainingRecorder? recorder = null,
+    public async Task<Outcome> RunAsync(InProcessKafkaCluster cluster, TrainerOptions options, long? crashAfter = null, ITrainingRecorder? recorder = null,
         Func<int, CancellationToken, Task<Contracts.GmmModel?>>? gmmLookup = null, GptModel? reference = null, List<Contracts.Control.ControlEvent>? events = null,
         Action<StepReport, CancellationTokenSource>? onStep = null)
     {

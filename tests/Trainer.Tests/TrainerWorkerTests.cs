@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using Reweighting.Kafka.InProcess;
+using Reweighting.InProcessKafka;
 using Reweighting.Testing.Postgres;
 using Reweighting.Trainer.Hosting;
 using Xunit;
@@ -15,17 +15,11 @@ namespace Reweighting.Trainer.Tests;
 [Collection(PostgresCollection.Name)]
 public sealed class TrainerWorkerTests(PostgresCluster postgres)
 {
-    private sealed class InMemoryConsumers(InMemoryKafkaCluster cluster) : ITrainerConsumerFactory
-    {
-        public IConsumer<string?, byte[]> Create(TrainerOptions options) => ScoredStream.Consumer(cluster);
-        public IReadOnlyList<TopicPartition> Partitions(string topic) => ScoredStream.Partitions(cluster);
-    }
-
-    private static IHost Host(InMemoryKafkaCluster cluster, Dictionary<string, string?> settings)
+    private static IHost Host(InProcessKafkaCluster cluster, Dictionary<string, string?> settings)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(settings);
-        builder.Services.AddSingleton<ITrainerConsumerFactory>(new InMemoryConsumers(cluster));
+        builder.Services.AddSingleton<ITrainerConsumerFactory>(new InProcessTrainerConsumers(cluster));
         builder.Services.AddTrainer(builder.Configuration);
         return builder.Build();
     }

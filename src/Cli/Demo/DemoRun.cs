@@ -12,7 +12,7 @@ using Reweighting.Contracts;
 using Reweighting.Contracts.Control;
 using Reweighting.Dashboard;
 using Reweighting.Gmm;
-using Reweighting.Kafka.InProcess;
+using Reweighting.InProcessKafka;
 using Reweighting.Messaging;
 using Reweighting.Modeling.Gpt;
 using Reweighting.Modeling.Training;
@@ -60,7 +60,7 @@ internal sealed class DemoRun(DemoSettings settings)
         var validationFile = WriteValidation(outDir, corpus, tokenizer);
 
         await using var database = await OpenDatabaseAsync(ct);
-        var kafka = new InMemoryKafkaCluster();
+        var kafka = new InProcessKafkaCluster();
         kafka.CreateTopic(Topics.Documents, 2);
         kafka.CreateTopic(Topics.DocumentsDeadLetter, 1);
         kafka.CreateTopic(Topics.ScoredBatches, 2);
@@ -197,7 +197,7 @@ internal sealed class DemoRun(DemoSettings settings)
 
     // ---- scoring -----------------------------------------------------------------------------------------------------
 
-    private long Ingest(InMemoryKafkaCluster kafka, DemoCorpus corpus)
+    private long Ingest(InProcessKafkaCluster kafka, DemoCorpus corpus)
     {
         using var producer = kafka.CreateProducer<string?, byte[]>(new ProducerConfig { EnableIdempotence = true });
         var result = CorpusIngest.Run(corpus.Stream, producer, Topics.Documents);
@@ -209,7 +209,7 @@ internal sealed class DemoRun(DemoSettings settings)
         return result.Sent + 2;
     }
 
-    private async Task<ScoringOutcome> ScoreAsync(InMemoryKafkaCluster kafka, string connection, string proxyDir, long records, long tokens, CancellationToken ct)
+    private async Task<ScoringOutcome> ScoreAsync(InProcessKafkaCluster kafka, string connection, string proxyDir, long records, long tokens, CancellationToken ct)
     {
         var documents = records - 2;
         var warmUp = (int)Math.Clamp(documents / 4, 50, 2_000);
@@ -302,7 +302,7 @@ internal sealed class DemoRun(DemoSettings settings)
 
     // ---- training ----------------------------------------------------------------------------------------------------
 
-    private async Task<TrainingRunOutcome> TrainAsync(InMemoryKafkaCluster kafka, string connection, string strategy, int steps, BpeTokenizer tokenizer,
+    private async Task<TrainingRunOutcome> TrainAsync(InProcessKafkaCluster kafka, string connection, string strategy, int steps, BpeTokenizer tokenizer,
         string proxyDir, string validationFile, string outDir, int? gmmVersion, CancellationToken ct)
     {
         var runId = $"demo-{stamp}-{strategy}";

@@ -1,25 +1,8 @@
-using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Reweighting.Contracts.Control;
-using Reweighting.Kafka.InProcess;
 using Reweighting.Messaging;
-using Reweighting.Scorer;
-using Reweighting.Trainer;
-using Reweighting.Trainer.Hosting;
 
 namespace Reweighting.Cli.Demo;
-
-/// <summary>The trainer's consumer on the in-process broker.</summary>
-internal sealed class InProcessTrainerConsumers(InMemoryKafkaCluster cluster) : ITrainerConsumerFactory
-{
-    public IConsumer<string?, byte[]> Create(TrainerOptions options) => cluster.CreateConsumer<string?, byte[]>(new ConsumerConfig
-    {
-        GroupId = options.ConsumerGroup, EnableAutoCommit = false, EnableAutoOffsetStore = false,
-    });
-
-    public IReadOnlyList<TopicPartition> Partitions(string topic) =>
-        Enumerable.Range(0, cluster.PartitionCount(topic)).Select(p => new TopicPartition(topic, p)).ToList();
-}
 
 /// <summary>What the demo hears on the control bus: the stages' progress lines. Nothing waits on it: events may come
 /// late or not at all, and the stages end on what PostgreSQL holds.</summary>

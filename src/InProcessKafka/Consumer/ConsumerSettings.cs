@@ -1,8 +1,8 @@
 using Confluent.Kafka;
 
-namespace Reweighting.Kafka.InProcess;
+namespace Reweighting.InProcessKafka;
 
-/// <summary>The consumer settings the in-memory consumer honours, with librdkafka's defaults.</summary>
+/// <summary>The consumer settings the in-process consumer honours, with librdkafka's defaults.</summary>
 internal sealed record ConsumerSettings(
     string GroupId,
     string? ClientId,

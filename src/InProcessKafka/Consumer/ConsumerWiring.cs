@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 
-namespace Reweighting.Kafka.InProcess;
+namespace Reweighting.InProcessKafka;
 
 /// <summary>Everything a <see cref="ConsumerBuilder{TKey,TValue}"/> collected: deserializers and handlers.</summary>
 internal sealed record ConsumerWiring<TKey, TValue>(

@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 
-namespace Reweighting.Kafka.InProcess;
+namespace Reweighting.InProcessKafka;
 
 /// <summary>A consumer's state for one assigned partition.</summary>
 internal sealed class PartitionCursor(TopicPartition partition, Offset start)

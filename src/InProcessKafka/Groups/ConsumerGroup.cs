@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 
-namespace Reweighting.Kafka.InProcess;
+namespace Reweighting.InProcessKafka;
 
 /// <summary>
 /// A consumer group's coordinator: members, generations, the assignment plan and committed offsets.

@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using Confluent.Kafka;
 
-namespace Reweighting.Kafka.InProcess;
+namespace Reweighting.InProcessKafka;
 
 /// <summary>Why the coordinator dropped a member without it revoking first; its consumer reports the partitions as lost.</summary>
 internal enum LostReason

@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 
-namespace Reweighting.Kafka.InProcess;
+namespace Reweighting.InProcessKafka;
 
 /// <summary>
 /// The group leader's assignment strategies. Range and round-robin follow Kafka's assignors (members in member-id

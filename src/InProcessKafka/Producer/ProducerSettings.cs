@@ -1,8 +1,8 @@
 using Confluent.Kafka;
 
-namespace Reweighting.Kafka.InProcess;
+namespace Reweighting.InProcessKafka;
 
-/// <summary>The producer settings the in-memory producer honours, with librdkafka's defaults and config checks.</summary>
+/// <summary>The producer settings the in-process producer honours, with librdkafka's defaults and config checks.</summary>
 internal sealed record ProducerSettings(
     string? ClientId,
     bool EnableIdempotence,

@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 
-namespace Reweighting.Kafka.InProcess;
+namespace Reweighting.InProcessKafka;
 
 /// <summary>One record as the broker stores it: bytes, headers and a timestamp; offsets are list positions.</summary>
 internal sealed record StoredRecord(byte[]? Key, byte[]? Value, IReadOnlyList<(string Key, byte[]? Value)> Headers, Timestamp Timestamp)

@@ -29,7 +29,7 @@ namespace Reweighting.Scorer.Pipeline;
 /// <para>Only the loop thread touches the consumer, the writer, the labeller and the batches; the scoring thread sees
 /// a copy of each batch's token ids and hands back scores.</para>
 /// <para>The consumer must be configured with <c>enable.auto.offset.store=false</c>; the pipeline installs the
-/// rebalance handlers on the builder it is given, so production (Confluent) and tests (in-memory) wire the same way.</para>
+/// rebalance handlers on the builder it is given, so production (Confluent) and the in-process broker wire the same way.</para>
 /// </remarks>
 public sealed partial class ScorerPipeline
 {

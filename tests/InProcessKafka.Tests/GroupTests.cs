@@ -2,7 +2,7 @@ using Confluent.Kafka;
 using FluentAssertions;
 using Xunit;
 
-namespace Reweighting.Kafka.InProcess.Tests;
+namespace Reweighting.InProcessKafka.Tests;
 
 public class GroupTests
 {
@@ -32,7 +32,7 @@ public class GroupTests
             "[" + string.Join(",", partitions.Select(p => p.Partition.Value)) + "]";
     }
 
-    private static (IConsumer<string, string> Consumer, Rebalances Seen) Member(InMemoryKafkaCluster cluster, ConsumerConfig config)
+    private static (IConsumer<string, string> Consumer, Rebalances Seen) Member(InProcessKafkaCluster cluster, ConsumerConfig config)
     {
         var seen = new Rebalances();
         var consumer = cluster.CreateConsumer<string, string>(config, configure: seen.Wire);
@@ -47,7 +47,7 @@ public class GroupTests
     [InlineData(PartitionAssignmentStrategy.CooperativeSticky)]
     public void Two_members_split_the_partitions_and_the_survivor_takes_over_when_one_closes(PartitionAssignmentStrategy strategy)
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("docs", 4);
         var config = KafkaTestKit.Consumer("g", strategy: strategy);
         var (first, firstSeen) = Member(cluster, config);
@@ -84,7 +84,7 @@ public class GroupTests
     [Fact]
     public void Range_assignment_follows_Kafkas_range_assignor()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("docs", 5);
         var config = KafkaTestKit.Consumer("g");
         using var first = cluster.CreateConsumer<string, string>(config);
@@ -101,7 +101,7 @@ public class GroupTests
     [Fact]
     public void An_eager_group_hands_out_nothing_until_every_member_has_revoked()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("docs", 2);
         var config = KafkaTestKit.Consumer("g");
         var (first, firstSeen) = Member(cluster, config);
@@ -123,7 +123,7 @@ public class GroupTests
     [Fact]
     public void Committing_in_the_revoked_handler_hands_partitions_over_without_duplicates()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("docs", 4);
         using (var producer = cluster.CreateProducer<string, string>(KafkaTestKit.Producer()))
         {
@@ -166,7 +166,7 @@ public class GroupTests
     [Fact]
     public void The_assigned_handler_may_choose_where_each_partition_starts()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("docs");
         for (int i = 0; i < 5; i++) cluster.AppendRaw("docs", 0, null, System.Text.Encoding.UTF8.GetBytes($"v{i}"));
         using var consumer = cluster.CreateConsumer<string, string>(KafkaTestKit.Consumer("g", AutoOffsetReset.Latest), configure: b =>
@@ -179,7 +179,7 @@ public class GroupTests
     [Fact]
     public void Calling_Assign_inside_the_assigned_handler_fails_like_the_real_client()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("docs");
         using var consumer = cluster.CreateConsumer<string, string>(KafkaTestKit.Consumer("g"), configure: b =>
             b.SetPartitionsAssignedHandler((c, partitions) => c.Assign(partitions)));
@@ -194,7 +194,7 @@ public class GroupTests
     [Fact]
     public void A_cooperative_group_rejects_revoked_handlers_that_return_an_assignment()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("docs");
         var config = KafkaTestKit.Consumer("g", strategy: PartitionAssignmentStrategy.CooperativeSticky);
         using var consumer = cluster.CreateConsumer<string, string>(config, configure: b =>
@@ -209,7 +209,7 @@ public class GroupTests
     [Fact]
     public void A_member_whose_protocol_differs_from_the_groups_is_refused()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("docs");
         using var eager = cluster.CreateConsumer<string, string>(KafkaTestKit.Consumer("g"));
         using var cooperative = cluster.CreateConsumer<string, string>(
@@ -226,7 +226,7 @@ public class GroupTests
     [Fact]
     public void Subscribing_to_a_missing_topic_reports_it_and_the_topic_is_assigned_once_created()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         using var consumer = cluster.CreateConsumer<string, string>(KafkaTestKit.Consumer("g"));
         consumer.Subscribe("later");
 
@@ -240,7 +240,7 @@ public class GroupTests
     [Fact]
     public void A_regex_subscription_picks_up_matching_topics()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("scored-a");
         cluster.CreateTopic("other");
         using var consumer = cluster.CreateConsumer<string, string>(KafkaTestKit.Consumer("g"));
@@ -256,7 +256,7 @@ public class GroupTests
     [Fact]
     public void Unsubscribe_revokes_on_the_next_poll_and_the_group_moves_on()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("docs", 2);
         var config = KafkaTestKit.Consumer("g");
         var (first, firstSeen) = Member(cluster, config);
@@ -279,7 +279,7 @@ public class GroupTests
     public void A_member_that_stops_polling_is_evicted_reports_its_partitions_lost_and_rejoins()
     {
         var clock = new ManualClock(DateTimeOffset.UnixEpoch);
-        var cluster = new InMemoryKafkaCluster(new InMemoryKafkaOptions { Time = clock });
+        var cluster = new InProcessKafkaCluster(new InProcessKafkaOptions { Time = clock });
         cluster.CreateTopic("docs", 2);
         var config = KafkaTestKit.Consumer("g");
         config.MaxPollIntervalMs = 10_000;
@@ -304,7 +304,7 @@ public class GroupTests
     public void A_consumer_disposed_without_Close_keeps_its_partitions_until_its_session_times_out()
     {
         var clock = new ManualClock(DateTimeOffset.UnixEpoch);
-        var cluster = new InMemoryKafkaCluster(new InMemoryKafkaOptions { Time = clock });
+        var cluster = new InProcessKafkaCluster(new InProcessKafkaOptions { Time = clock });
         cluster.CreateTopic("docs", 2);
         var config = KafkaTestKit.Consumer("g");
         config.SessionTimeoutMs = 6_000;
@@ -325,7 +325,7 @@ public class GroupTests
     [Fact]
     public async Task Closing_a_member_lets_a_blocked_member_on_another_thread_take_over()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("docs", 2);
         var config = KafkaTestKit.Consumer("g", strategy: PartitionAssignmentStrategy.CooperativeSticky);
         using var leaving = cluster.CreateConsumer<string, string>(config);

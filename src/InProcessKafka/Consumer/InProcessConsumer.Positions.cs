@@ -1,9 +1,9 @@
 using Confluent.Kafka;
 
-namespace Reweighting.Kafka.InProcess;
+namespace Reweighting.InProcessKafka;
 
 // Seek, Position, Pause and Resume, and broker queries for offsets and watermarks.
-public sealed partial class InMemoryConsumer<TKey, TValue>
+public sealed partial class InProcessConsumer<TKey, TValue>
 {
     /// <inheritdoc/>
     public void Seek(TopicPartitionOffset tpo)

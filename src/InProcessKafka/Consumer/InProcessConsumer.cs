@@ -1,9 +1,9 @@
 using Confluent.Kafka;
 
-namespace Reweighting.Kafka.InProcess;
+namespace Reweighting.InProcessKafka;
 
 /// <summary>
-/// An <see cref="IConsumer{TKey,TValue}"/> of an <see cref="InMemoryKafkaCluster"/>, behaving like Confluent's
+/// An <see cref="IConsumer{TKey,TValue}"/> of an <see cref="InProcessKafkaCluster"/>, behaving like Confluent's
 /// librdkafka-based consumer: group subscription with eager (range, round-robin) or cooperative-sticky
 /// rebalancing whose assigned / revoked / lost handlers run on the consuming thread inside <c>Consume</c> or
 /// <c>Close</c>; manual Assign / IncrementalAssign; blocking Consume; partition EOF events; Seek, Pause, Resume,
@@ -25,12 +25,12 @@ namespace Reweighting.Kafka.InProcess;
 /// Resume may be called from handlers. The cluster may be driven from any thread.
 /// </para>
 /// </summary>
-public sealed partial class InMemoryConsumer<TKey, TValue> : IConsumer<TKey, TValue>
+public sealed partial class InProcessConsumer<TKey, TValue> : IConsumer<TKey, TValue>
 {
     private const int WaitSliceMs = 50;
     private static readonly Error NoError = new(ErrorCode.NoError, "Success");
 
-    private readonly InMemoryKafkaCluster cluster;
+    private readonly InProcessKafkaCluster cluster;
     private readonly ConsumerSettings settings;
     private readonly ConsumerWiring<TKey, TValue> wiring;
     private readonly string name;
@@ -46,7 +46,7 @@ public sealed partial class InMemoryConsumer<TKey, TValue> : IConsumer<TKey, TVa
     private bool closed;
     private int disposed;
 
-    internal InMemoryConsumer(InMemoryKafkaCluster cluster, ConsumerSettings settings, ConsumerWiring<TKey, TValue> wiring)
+    internal InProcessConsumer(InProcessKafkaCluster cluster, ConsumerSettings settings, ConsumerWiring<TKey, TValue> wiring)
     {
         this.cluster = cluster;
         this.settings = settings;
@@ -81,7 +81,7 @@ public sealed partial class InMemoryConsumer<TKey, TValue> : IConsumer<TKey, TVa
     }
 
     /// <summary>Not supported: there is no librdkafka handle.</summary>
-    public Handle Handle => throw new NotSupportedException("The in-memory consumer has no librdkafka handle.");
+    public Handle Handle => throw new NotSupportedException("The in-process consumer has no librdkafka handle.");
 
     /// <summary>Not supported: transactions are not emulated.</summary>
     public IConsumerGroupMetadata ConsumerGroupMetadata =>
@@ -158,7 +158,7 @@ public sealed partial class InMemoryConsumer<TKey, TValue> : IConsumer<TKey, TVa
         if (outage.Behaviour == OutageBehaviour.Fail)
         {
             long now = Environment.TickCount64;
-            if (!ReferenceEquals(outage, reportedOutage) || now - lastOutageErrorTick >= (long)InMemoryKafkaCluster.OutageErrorBackoff.TotalMilliseconds)
+            if (!ReferenceEquals(outage, reportedOutage) || now - lastOutageErrorTick >= (long)InProcessKafkaCluster.OutageErrorBackoff.TotalMilliseconds)
             {
                 reportedOutage = outage;
                 lastOutageErrorTick = now;

@@ -1,9 +1,9 @@
 using Confluent.Kafka;
 
-namespace Reweighting.Kafka.InProcess;
+namespace Reweighting.InProcessKafka;
 
 /// <summary>
-/// An <see cref="IProducer{TKey,TValue}"/> of an <see cref="InMemoryKafkaCluster"/>. Records are appended at the
+/// An <see cref="IProducer{TKey,TValue}"/> of an <see cref="InProcessKafkaCluster"/>. Records are appended at the
 /// call (so offsets follow call order) unless an outage stalls them; delivery reports and ProduceAsync results are
 /// completed on the producer's own delivery thread, in order, like the real client's poll thread.
 /// <para>
@@ -14,9 +14,9 @@ namespace Reweighting.Kafka.InProcess;
 /// auto-creates), Flush, and delivery-handler-less fire-and-forget.
 /// </para>
 /// <para>
-/// Idempotence: the in-memory broker never reorders or loses a request, so every producer keeps per-partition
+/// Idempotence: the in-process broker never reorders or loses a request, so every producer keeps per-partition
 /// order. What enable.idempotence changes is the outcome of a lost acknowledgement
-/// (<see cref="InMemoryKafkaCluster.DropNextProduceAcks"/>): idempotent producers end with exactly one copy; plain
+/// (<see cref="InProcessKafkaCluster.DropNextProduceAcks"/>): idempotent producers end with exactly one copy; plain
 /// producers retry and write a duplicate (or, with message.send.max.retries=0, report Local_MsgTimedOut as
 /// PossiblyPersisted). The acks and max.in.flight checks for idempotence are enforced at Build, as librdkafka does.
 /// </para>
@@ -28,12 +28,12 @@ namespace Reweighting.Kafka.InProcess;
 /// thrown by a delivery handler is rethrown by the next Flush. Dispose fails stalled messages with Local_Destroy.
 /// </para>
 /// </summary>
-public sealed class InMemoryProducer<TKey, TValue> : IProducer<TKey, TValue>
+public sealed class InProcessProducer<TKey, TValue> : IProducer<TKey, TValue>
 {
     private const int WaitSliceMs = 50;
     private static readonly Error NoError = new(ErrorCode.NoError, "Success");
 
-    private readonly InMemoryKafkaCluster cluster;
+    private readonly InProcessKafkaCluster cluster;
     private readonly ProducerSettings settings;
     private readonly ProducerWiring<TKey, TValue> wiring;
     private readonly string name;
@@ -46,7 +46,7 @@ public sealed class InMemoryProducer<TKey, TValue> : IProducer<TKey, TValue>
     private BrokerOutage? reportedOutage;
     private Exception? deliveryHandlerException;
 
-    internal InMemoryProducer(InMemoryKafkaCluster cluster, ProducerSettings settings, ProducerWiring<TKey, TValue> wiring)
+    internal InProcessProducer(InProcessKafkaCluster cluster, ProducerSettings settings, ProducerWiring<TKey, TValue> wiring)
     {
         this.cluster = cluster;
         this.settings = settings;
@@ -65,7 +65,7 @@ public sealed class InMemoryProducer<TKey, TValue> : IProducer<TKey, TValue>
     public string Name => name;
 
     /// <summary>Not supported: there is no librdkafka handle.</summary>
-    public Handle Handle => throw new NotSupportedException("The in-memory producer has no librdkafka handle.");
+    public Handle Handle => throw new NotSupportedException("The in-process producer has no librdkafka handle.");
 
     /// <summary>Does nothing: there are no broker connections.</summary>
     public int AddBrokers(string brokers) => 0;
@@ -191,7 +191,7 @@ public sealed class InMemoryProducer<TKey, TValue> : IProducer<TKey, TValue>
         if (cluster.TakeProduceFailure() is { } code) return Failed(item, target, KafkaErrors.Create(code), PersistenceStatus.NotPersisted);
 
         var topic = cluster.Topic(target.Topic)
-            ?? (cluster.Options.AutoCreateTopics ? cluster.CreateTopicUnderLock(target.Topic, cluster.Options.DefaultPartitions) : null);
+            ?? (cluster.Options.AutoCreateTopics ? cluster.CreateTopicUnderLock(target.Topic, InProcessKafkaCluster.AutoCreatedPartitions) : null);
         if (topic is null) return Failed(item, target, KafkaErrors.Create(ErrorCode.Local_UnknownTopic, target.Topic), PersistenceStatus.NotPersisted);
         int partition = target.Partition == Partition.Any ? ChoosePartition(target.Topic, item.Key, topic.Partitions.Count) : target.Partition.Value;
         var log = topic.Partition(partition);
@@ -402,7 +402,7 @@ public sealed class InMemoryProducer<TKey, TValue> : IProducer<TKey, TValue>
     }
 
     private static NotSupportedException TransactionsNotSupported() =>
-        new("Transactions are not emulated by the in-memory producer.");
+        new("Transactions are not emulated by the in-process producer.");
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) == 1, this);
 }

@@ -1,19 +1,23 @@
 using Confluent.Kafka;
 
-namespace Reweighting.Kafka.InProcess;
+namespace Reweighting.InProcessKafka;
 
 /// <summary>
-/// An in-memory Kafka cluster for tests: topics of N partitions holding append-only logs of byte records with
-/// headers and timestamps, consumer groups with committed offsets and rebalancing, and fault injection (broker
-/// outages, failed or duplicated produce requests, failed commits, poison records). Clients come from
+/// A Kafka cluster held in memory, the in-process broker of the demo and the tests: topics of N partitions holding
+/// append-only logs of byte records with headers and timestamps, consumer groups with committed offsets and
+/// rebalancing, and fault injection (broker outages, failed or duplicated produce requests, failed commits, poison
+/// records). Clients come from
 /// <see cref="CreateConsumer{TKey,TValue}"/> / <see cref="CreateProducer{TKey,TValue}"/>, or from
 /// <see cref="ConsumerBuilder{TKey,TValue}"/> / <see cref="ProducerBuilder{TKey,TValue}"/>, which are real
 /// Confluent builders, so the same handler wiring runs against this cluster and a real one.
 /// The cluster is thread-safe; every client follows the real client's threading rules.
 /// </summary>
-public sealed class InMemoryKafkaCluster
+public sealed class InProcessKafkaCluster
 {
     private static readonly TimeSpan OutageErrorInterval = TimeSpan.FromMilliseconds(100);
+
+    // Fixed, so that null keys under the random partitioners land on the same partitions on every run.
+    private const int RandomSeed = 1;
 
     private readonly Dictionary<string, TopicLog> topics = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ConsumerGroup> groups = new(StringComparer.Ordinal);
@@ -26,15 +30,14 @@ public sealed class InMemoryKafkaCluster
     private long memberCount;
 
     /// <summary>Creates an empty cluster.</summary>
-    public InMemoryKafkaCluster(InMemoryKafkaOptions? options = null)
+    public InProcessKafkaCluster(InProcessKafkaOptions? options = null)
     {
-        Options = options ?? new InMemoryKafkaOptions();
-        ArgumentOutOfRangeException.ThrowIfLessThan(Options.DefaultPartitions, 1);
-        random = new Random(Options.RandomSeed);
+        Options = options ?? new InProcessKafkaOptions();
+        random = new Random(RandomSeed);
     }
 
     /// <summary>The broker-side settings.</summary>
-    public InMemoryKafkaOptions Options { get; }
+    public InProcessKafkaOptions Options { get; }
 
     /// <summary>Guards all cluster, group and client state; waiters are woken with PulseAll on every change.</summary>
     internal object Gate { get; } = new();
@@ -42,6 +45,9 @@ public sealed class InMemoryKafkaCluster
     internal DateTimeOffset Now => Options.Time.GetUtcNow();
 
     internal static TimeSpan OutageErrorBackoff => OutageErrorInterval;
+
+    /// <summary>Partitions of an auto-created topic: the broker's <c>num.partitions</c> default.</summary>
+    internal const int AutoCreatedPartitions = 1;
 
     // ---------------------------------------------------------------- topics and logs
 
@@ -55,26 +61,6 @@ public sealed class InMemoryKafkaCluster
             if (topics.ContainsKey(name)) throw KafkaErrors.Exception(ErrorCode.TopicAlreadyExists, name);
             CreateTopicUnderLock(name, partitions);
         }
-    }
-
-    /// <summary>Grows a topic to <paramref name="totalPartitions"/>; subscribed groups rebalance.</summary>
-    public void AddPartitions(string topic, int totalPartitions)
-    {
-        lock (Gate)
-        {
-            var log = RequireTopic(topic);
-            if (totalPartitions <= log.Partitions.Count)
-                throw new ArgumentOutOfRangeException(nameof(totalPartitions), "A topic's partition count can only grow.");
-            while (log.Partitions.Count < totalPartitions) log.Partitions.Add(new PartitionLog());
-            RebalanceSubscribers(topic);
-            Signal();
-        }
-    }
-
-    /// <summary>The topic names.</summary>
-    public IReadOnlyList<string> Topics
-    {
-        get { lock (Gate) return topics.Keys.Order(StringComparer.Ordinal).ToList(); }
     }
 
     /// <summary>The partition count of a topic; throws <see cref="KafkaException"/> (UnknownTopicOrPart) if absent.</summary>
@@ -93,7 +79,7 @@ public sealed class InMemoryKafkaCluster
         lock (Gate)
         {
             var log = topics.TryGetValue(topic, out var existing) ? existing
-                : Options.AutoCreateTopics ? CreateTopicUnderLock(topic, Options.DefaultPartitions)
+                : Options.AutoCreateTopics ? CreateTopicUnderLock(topic, AutoCreatedPartitions)
                 : throw KafkaErrors.Exception(ErrorCode.UnknownTopicOrPart, topic);
             int p = partition ?? KeyPartitioner.Choose(Partitioner.ConsistentRandom, key, key is null, log.Partitions.Count, random);
             var target = log.Partition(p) ?? throw KafkaErrors.Exception(ErrorCode.Local_UnknownPartition, $"{topic} [{p}]");
@@ -178,24 +164,6 @@ public sealed class InMemoryKafkaCluster
         }
     }
 
-    /// <summary>The group's generation: it grows by one at every rebalance.</summary>
-    public int GroupGeneration(string groupId)
-    {
-        lock (Gate) return groups.TryGetValue(groupId, out var group) ? group.Generation : 0;
-    }
-
-    /// <summary>Drops a member as if its session had timed out: the others rebalance, and it reports its partitions lost.</summary>
-    public void ExpireMemberSession(string groupId, string memberId)
-    {
-        lock (Gate)
-        {
-            var member = groups.TryGetValue(groupId, out var group) ? group.Members.FirstOrDefault(m => m.MemberId == memberId) : null;
-            if (member is null) throw new ArgumentException($"No member {memberId} in group {groupId}.", nameof(memberId));
-            group!.Evict(member, LostReason.SessionTimedOut);
-            Signal();
-        }
-    }
-
     // ---------------------------------------------------------------- faults
 
     /// <summary>
@@ -269,11 +237,11 @@ public sealed class InMemoryKafkaCluster
     // ---------------------------------------------------------------- clients
 
     /// <summary>A Confluent consumer builder whose <c>Build()</c> makes a consumer of this cluster.</summary>
-    public InMemoryConsumerBuilder<TKey, TValue> ConsumerBuilder<TKey, TValue>(IEnumerable<KeyValuePair<string, string>> config) =>
+    public InProcessConsumerBuilder<TKey, TValue> ConsumerBuilder<TKey, TValue>(IEnumerable<KeyValuePair<string, string>> config) =>
         new(this, config);
 
     /// <summary>A Confluent producer builder whose <c>Build()</c> makes a producer of this cluster.</summary>
-    public InMemoryProducerBuilder<TKey, TValue> ProducerBuilder<TKey, TValue>(IEnumerable<KeyValuePair<string, string>> config) =>
+    public InProcessProducerBuilder<TKey, TValue> ProducerBuilder<TKey, TValue>(IEnumerable<KeyValuePair<string, string>> config) =>
         new(this, config);
 
     /// <summary>

@@ -3,7 +3,7 @@ using Confluent.Kafka;
 using FluentAssertions;
 using Xunit;
 
-namespace Reweighting.Kafka.InProcess.Tests;
+namespace Reweighting.InProcessKafka.Tests;
 
 public class PartitionerTests
 {
@@ -24,7 +24,7 @@ public class PartitionerTests
     [Fact]
     public async Task Records_with_the_same_key_land_in_the_same_partition()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("t", 8);
         using var producer = cluster.CreateProducer<string, string>(KafkaTestKit.Producer());
 
@@ -39,7 +39,7 @@ public class PartitionerTests
     [Fact]
     public async Task The_murmur2_partitioner_places_keys_like_the_Java_client()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("t", 6);
         using var producer = cluster.CreateProducer<string, string>(new ProducerConfig { Partitioner = Partitioner.Murmur2 });
 

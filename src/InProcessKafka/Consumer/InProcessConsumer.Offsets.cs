@@ -1,9 +1,9 @@
 using Confluent.Kafka;
 
-namespace Reweighting.Kafka.InProcess;
+namespace Reweighting.InProcessKafka;
 
 // Offset store and commit, with librdkafka's rules: auto store on hand-over, auto commit on an interval and on removal.
-public sealed partial class InMemoryConsumer<TKey, TValue>
+public sealed partial class InProcessConsumer<TKey, TValue>
 {
     /// <summary>Stores an offset for the next commit; needs enable.auto.offset.store=false and an assigned partition.</summary>
     public void StoreOffset(ConsumeResult<TKey, TValue> result) =>

@@ -1,12 +1,12 @@
 using Confluent.Kafka;
 
-namespace Reweighting.Kafka.InProcess;
+namespace Reweighting.InProcessKafka;
 
 // Subscription, group events and the local assignment. Group events run on the consumer's thread with the
 // cluster lock released, mirroring Confluent's RebalanceCallback: the handler's result is applied with
 // Assign/Unassign (eager) or IncrementalAssign/IncrementalUnassign (cooperative), Assign calls inside a handler
 // are an error, and a handler's exception unassigns everything and is rethrown from Consume or Close.
-public sealed partial class InMemoryConsumer<TKey, TValue>
+public sealed partial class InProcessConsumer<TKey, TValue>
 {
     private int assignCallCount;
     private Exception? handlerException;
@@ -26,7 +26,7 @@ public sealed partial class InMemoryConsumer<TKey, TValue>
             foreach (var topic in list.Where(t => !t.StartsWith('^') && cluster.Topic(t) is null))
             {
                 if (settings.AllowAutoCreateTopics && cluster.Options.AutoCreateTopics)
-                    cluster.CreateTopicUnderLock(topic, cluster.Options.DefaultPartitions);
+                    cluster.CreateTopicUnderLock(topic, InProcessKafkaCluster.AutoCreatedPartitions);
                 else
                     consumerErrors.Enqueue(new Error(ErrorCode.UnknownTopicOrPart,
                         $"Subscribed topic not available: {topic}: {KafkaErrors.Reason(ErrorCode.UnknownTopicOrPart)}"));

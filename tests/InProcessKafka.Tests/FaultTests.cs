@@ -3,14 +3,14 @@ using Confluent.Kafka;
 using FluentAssertions;
 using Xunit;
 
-namespace Reweighting.Kafka.InProcess.Tests;
+namespace Reweighting.InProcessKafka.Tests;
 
 public class FaultTests
 {
     [Fact]
     public async Task A_poison_record_raises_a_value_deserialization_error_with_its_raw_bytes_and_consumption_moves_past_it()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("scores");
         using var producer = cluster.CreateProducer<string, int>(KafkaTestKit.Producer());
         await producer.ProduceAsync("scores", new Message<string, int> { Key = "a", Value = 1 });
@@ -36,7 +36,7 @@ public class FaultTests
     [Fact]
     public async Task A_poison_record_can_be_dead_lettered_from_the_exception()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("scores");
         cluster.CreateTopic("scores.dlq");
         cluster.AppendRaw("scores", 0, null, "not an int"u8.ToArray());
@@ -63,7 +63,7 @@ public class FaultTests
     [Fact]
     public async Task A_failing_outage_raises_errors_and_recovery_neither_loses_nor_repeats_committed_progress()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("docs");
         using var producer = cluster.CreateProducer<string, string>(KafkaTestKit.Producer());
         for (int i = 0; i < 4; i++) producer.Produce("docs", KafkaTestKit.Message("k", $"v{i}"));
@@ -106,7 +106,7 @@ public class FaultTests
     public void An_outage_with_a_duration_ends_by_itself_on_the_clusters_clock()
     {
         var clock = new ManualClock(DateTimeOffset.UnixEpoch);
-        var cluster = new InMemoryKafkaCluster(new InMemoryKafkaOptions { Time = clock });
+        var cluster = new InProcessKafkaCluster(new InProcessKafkaOptions { Time = clock });
 
         cluster.StartOutage(ErrorCode.Local_Transport, duration: TimeSpan.FromSeconds(10));
         cluster.IsAvailable.Should().BeFalse();
@@ -118,7 +118,7 @@ public class FaultTests
     [Fact]
     public async Task A_stalling_outage_holds_produced_messages_and_delivers_them_in_order_on_recovery()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("docs");
         var errors = new List<Error>();
         using var producer = cluster.CreateProducer<string, string>(KafkaTestKit.Producer(),
@@ -145,7 +145,7 @@ public class FaultTests
     public async Task A_message_stalled_past_message_timeout_fails_with_Local_MsgTimedOut()
     {
         var clock = new ManualClock(DateTimeOffset.UnixEpoch);
-        var cluster = new InMemoryKafkaCluster(new InMemoryKafkaOptions { Time = clock });
+        var cluster = new InProcessKafkaCluster(new InProcessKafkaOptions { Time = clock });
         cluster.CreateTopic("docs");
         using var producer = cluster.CreateProducer<string, string>(new ProducerConfig { MessageTimeoutMs = 1000 });
         cluster.StartOutage(behaviour: OutageBehaviour.Stall);
@@ -164,7 +164,7 @@ public class FaultTests
     public void An_outage_longer_than_the_session_timeout_costs_members_their_partitions()
     {
         var clock = new ManualClock(DateTimeOffset.UnixEpoch);
-        var cluster = new InMemoryKafkaCluster(new InMemoryKafkaOptions { Time = clock });
+        var cluster = new InProcessKafkaCluster(new InProcessKafkaOptions { Time = clock });
         cluster.CreateTopic("docs");
         var config = KafkaTestKit.Consumer("g");
         config.SessionTimeoutMs = 10_000;
@@ -187,7 +187,7 @@ public class FaultTests
     [InlineData(false, 2)]
     public async Task A_lost_acknowledgement_duplicates_only_without_idempotence(bool idempotent, int copies)
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("docs");
         using var producer = cluster.CreateProducer<string, string>(KafkaTestKit.Producer(idempotent));
         cluster.DropNextProduceAcks();
@@ -202,7 +202,7 @@ public class FaultTests
     [Fact]
     public async Task A_lost_acknowledgement_without_retries_is_reported_as_possibly_persisted()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("docs");
         using var producer = cluster.CreateProducer<string, string>(new ProducerConfig { MessageSendMaxRetries = 0 });
         cluster.DropNextProduceAcks();
@@ -218,7 +218,7 @@ public class FaultTests
     [Fact]
     public async Task Injected_produce_and_commit_failures_hit_only_the_next_requests()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("docs");
         using var producer = cluster.CreateProducer<string, string>(KafkaTestKit.Producer());
         cluster.FailNextProduces(1, ErrorCode.NotEnoughReplicas);
@@ -239,7 +239,7 @@ public class FaultTests
     [Fact]
     public void A_message_over_message_max_bytes_is_refused_at_the_call()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("docs");
         using var producer = cluster.CreateProducer<string, byte[]>(new ProducerConfig { MessageMaxBytes = 1000 });
 
@@ -251,7 +251,7 @@ public class FaultTests
     [Fact]
     public async Task A_serializer_failure_raises_a_value_serialization_error()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("docs");
         using var producer = cluster.CreateProducer<string, string>(KafkaTestKit.Producer(), valueSerializer: new FailingSerializer());
 
@@ -263,7 +263,7 @@ public class FaultTests
     [Fact]
     public async Task An_async_serializer_is_awaited_by_ProduceAsync_and_refused_by_Produce()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("docs");
         using var producer = cluster.CreateProducer<string, string>(KafkaTestKit.Producer(),
             configure: b => b.SetValueSerializer(new UpperCaseAsyncSerializer()));
@@ -278,7 +278,7 @@ public class FaultTests
     [Fact]
     public async Task Producing_to_an_unknown_topic_fails_when_the_cluster_does_not_auto_create()
     {
-        var cluster = new InMemoryKafkaCluster(new InMemoryKafkaOptions { AutoCreateTopics = false });
+        var cluster = new InProcessKafkaCluster(new InProcessKafkaOptions { AutoCreateTopics = false });
         using var producer = cluster.CreateProducer<string, string>(KafkaTestKit.Producer());
 
         var produce = async () => await producer.ProduceAsync("nowhere", KafkaTestKit.Message("k", "v"));
@@ -289,7 +289,7 @@ public class FaultTests
     [Fact]
     public void Idempotence_requires_acks_all_as_in_librdkafka()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
 
         var build = () => cluster.CreateProducer<string, string>(new ProducerConfig { EnableIdempotence = true, Acks = Acks.Leader });
 
@@ -299,7 +299,7 @@ public class FaultTests
     [Fact]
     public void Transactions_are_not_emulated()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         using var producer = cluster.CreateProducer<string, string>(KafkaTestKit.Producer());
 
         var begin = () => producer.InitTransactions(TimeSpan.FromSeconds(1));
@@ -310,7 +310,7 @@ public class FaultTests
     [Fact]
     public void A_consumer_needs_a_group_id_like_the_real_one()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
 
         var build = () => cluster.CreateConsumer<string, string>(new ConsumerConfig());
 

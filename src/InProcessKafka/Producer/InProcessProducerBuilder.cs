@@ -1,20 +1,20 @@
 using Confluent.Kafka;
 
-namespace Reweighting.Kafka.InProcess;
+namespace Reweighting.InProcessKafka;
 
 /// <summary>
 /// A real <see cref="ProducerBuilder{TKey,TValue}"/> (same Set* methods) whose <see cref="Build"/> returns an
-/// <see cref="InMemoryProducer{TKey,TValue}"/> of the given cluster. Serializer builders are not supported.
+/// <see cref="InProcessProducer{TKey,TValue}"/> of the given cluster. Serializer builders are not supported.
 /// </summary>
-public sealed class InMemoryProducerBuilder<TKey, TValue>(InMemoryKafkaCluster cluster, IEnumerable<KeyValuePair<string, string>> config)
+public sealed class InProcessProducerBuilder<TKey, TValue>(InProcessKafkaCluster cluster, IEnumerable<KeyValuePair<string, string>> config)
     : ProducerBuilder<TKey, TValue>(config)
 {
-    /// <summary>Builds a producer of the in-memory cluster.</summary>
+    /// <summary>Builds a producer of the in-process cluster.</summary>
     public override IProducer<TKey, TValue> Build()
     {
         if (KeySerializerBuilder is not null || ValueSerializerBuilder is not null
             || AsyncKeySerializerBuilder is not null || AsyncValueSerializerBuilder is not null)
-            throw new NotSupportedException("The in-memory producer takes serializers, not serializer builders.");
+            throw new NotSupportedException("The in-process producer takes serializers, not serializer builders.");
         var settings = ProducerSettings.From(Config);
         var wiring = new ProducerWiring<TKey, TValue>(
             KeySerializer ?? (AsyncKeySerializer is null ? DefaultSerializer<TKey>("Key") : null),
@@ -24,7 +24,7 @@ public sealed class InMemoryProducerBuilder<TKey, TValue>(InMemoryKafkaCluster c
             Partitioners ?? new Dictionary<string, PartitionerDelegate>(),
             DefaultPartitioner,
             ErrorHandler);
-        return new InMemoryProducer<TKey, TValue>(cluster, settings, wiring);
+        return new InProcessProducer<TKey, TValue>(cluster, settings, wiring);
     }
 
     private static ISerializer<T> DefaultSerializer<T>(string part) =>

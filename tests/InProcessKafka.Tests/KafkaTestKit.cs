@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 
-namespace Reweighting.Kafka.InProcess.Tests;
+namespace Reweighting.InProcessKafka.Tests;
 
 /// <summary>A clock the test moves by hand, for poll intervals, session timeouts and outage durations.</summary>
 internal sealed class ManualClock(DateTimeOffset start) : TimeProvider

@@ -2,13 +2,13 @@ using Confluent.Kafka;
 using FluentAssertions;
 using Xunit;
 
-namespace Reweighting.Kafka.InProcess.Tests;
+namespace Reweighting.InProcessKafka.Tests;
 
 public class OffsetTests
 {
-    private static InMemoryKafkaCluster ClusterWith(int messages, string topic = "docs", InMemoryKafkaOptions? options = null)
+    private static InProcessKafkaCluster ClusterWith(int messages, string topic = "docs", InProcessKafkaOptions? options = null)
     {
-        var cluster = new InMemoryKafkaCluster(options);
+        var cluster = new InProcessKafkaCluster(options);
         cluster.CreateTopic(topic);
         using var producer = cluster.CreateProducer<string, string>(KafkaTestKit.Producer());
         for (int i = 0; i < messages; i++) producer.Produce(topic, KafkaTestKit.Message("k", $"v{i}"));
@@ -56,7 +56,7 @@ public class OffsetTests
     public void Auto_commit_writes_the_stored_offsets_once_the_interval_has_passed()
     {
         var clock = new ManualClock(DateTimeOffset.UnixEpoch);
-        var cluster = ClusterWith(5, options: new InMemoryKafkaOptions { Time = clock });
+        var cluster = ClusterWith(5, options: new InProcessKafkaOptions { Time = clock });
         var config = KafkaTestKit.Consumer("g", autoCommit: true);
         config.AutoCommitIntervalMs = 1000;
         using var consumer = cluster.CreateConsumer<string, string>(config);
@@ -197,7 +197,7 @@ public class OffsetTests
     [Fact]
     public void Offsets_for_times_finds_the_first_record_at_or_after_a_timestamp()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("docs");
         var t0 = new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero);
         for (int i = 0; i < 3; i++) cluster.AppendRaw("docs", 0, null, [(byte)i], timestamp: t0.AddMinutes(i));

@@ -4,14 +4,14 @@ using Confluent.Kafka;
 using FluentAssertions;
 using Xunit;
 
-namespace Reweighting.Kafka.InProcess.Tests;
+namespace Reweighting.InProcessKafka.Tests;
 
 public class ProduceConsumeTests
 {
     [Fact]
     public async Task ProduceAsync_reports_the_partition_and_offset_the_record_was_written_at()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("docs", 3);
         using var producer = cluster.CreateProducer<string, string>(KafkaTestKit.Producer());
 
@@ -28,7 +28,7 @@ public class ProduceConsumeTests
     [Fact]
     public void Each_partition_is_consumed_in_the_order_it_was_produced()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("docs", 4);
         using var producer = cluster.CreateProducer<string, string>(KafkaTestKit.Producer());
         var keys = Enumerable.Range(0, 10).Select(k => $"doc-{k}").ToList();
@@ -51,7 +51,7 @@ public class ProduceConsumeTests
     [Fact]
     public void Delivery_handlers_run_on_the_producers_thread_and_Flush_waits_for_them()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("docs", 2);
         using var producer = cluster.CreateProducer<string, string>(KafkaTestKit.Producer());
         var reports = new List<DeliveryReport<string, string>>();
@@ -77,7 +77,7 @@ public class ProduceConsumeTests
     [Fact]
     public async Task Headers_timestamps_and_null_keys_round_trip()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("docs");
         using var producer = cluster.CreateProducer<Null, string>(KafkaTestKit.Producer());
         var sent = new DateTimeOffset(2024, 5, 1, 12, 0, 0, TimeSpan.Zero);
@@ -100,7 +100,7 @@ public class ProduceConsumeTests
     [Fact]
     public async Task Consume_blocks_until_another_thread_produces()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("docs");
         using var consumer = cluster.CreateConsumer<string, string>(KafkaTestKit.Consumer("g"));
         consumer.Assign(new TopicPartition("docs", 0));
@@ -124,7 +124,7 @@ public class ProduceConsumeTests
     [Fact]
     public void Consume_with_a_cancellation_token_throws_when_cancelled()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("docs");
         using var consumer = cluster.CreateConsumer<string, string>(KafkaTestKit.Consumer("g"));
         consumer.Assign(new TopicPartition("docs", 0));
@@ -138,7 +138,7 @@ public class ProduceConsumeTests
     [Fact]
     public async Task Partition_EOF_is_reported_once_per_arrival_at_the_end_when_enabled()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("docs");
         using var producer = cluster.CreateProducer<string, string>(KafkaTestKit.Producer());
         await producer.ProduceAsync("docs", KafkaTestKit.Message("k", "a"));
@@ -162,7 +162,7 @@ public class ProduceConsumeTests
     [Fact]
     public void Without_EnablePartitionEof_the_end_of_a_partition_is_silent()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("docs");
         using var consumer = cluster.CreateConsumer<string, string>(KafkaTestKit.Consumer("g"));
         consumer.Assign(new TopicPartition("docs", 0));
@@ -173,7 +173,7 @@ public class ProduceConsumeTests
     [Fact]
     public void Seek_rewinds_and_skips_and_Position_follows()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("docs");
         using var producer = cluster.CreateProducer<string, string>(KafkaTestKit.Producer());
         for (int i = 0; i < 5; i++) producer.Produce("docs", KafkaTestKit.Message("k", $"v{i}"));
@@ -196,7 +196,7 @@ public class ProduceConsumeTests
     [Fact]
     public void Seeking_a_partition_that_is_not_assigned_fails_like_librdkafka()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("docs");
         using var consumer = cluster.CreateConsumer<string, string>(KafkaTestKit.Consumer("g"));
 
@@ -208,7 +208,7 @@ public class ProduceConsumeTests
     [Fact]
     public void A_paused_partition_yields_nothing_until_resumed_while_others_flow()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("docs", 2);
         using var producer = cluster.CreateProducer<string, string>(KafkaTestKit.Producer());
         for (int i = 0; i < 3; i++)
@@ -231,7 +231,7 @@ public class ProduceConsumeTests
     [Fact]
     public void Consume_returns_nothing_for_a_TimeSpan_timeout_of_zero_when_idle()
     {
-        var cluster = new InMemoryKafkaCluster();
+        var cluster = new InProcessKafkaCluster();
         cluster.CreateTopic("docs");
         using var consumer = cluster.CreateConsumer<string, string>(KafkaTestKit.Consumer("g"));
         consumer.Assign(new TopicPartition("docs", 0));

@@ -1,0 +1,13 @@
+using Confluent.Kafka;
+using Reweighting.InProcessKafka;
+using Reweighting.Trainer.Hosting;
+
+namespace Reweighting.Trainer.Tests;
+
+/// <summary>The trainer's consumer on the in-process broker, reading the <see cref="ScoredStream"/> topic.</summary>
+internal sealed class InProcessTrainerConsumers(InProcessKafkaCluster cluster) : ITrainerConsumerFactory
+{
+    public IConsumer<string?, byte[]> Create(TrainerOptions options) => ScoredStream.Consumer(cluster);
+
+    public IReadOnlyList<TopicPartition> Partitions(string topic) => ScoredStream.Partitions(cluster);
+}
