@@ -4,8 +4,8 @@ using Microsoft.Extensions.Logging;
 using Reweighting.Contracts;
 using Reweighting.Contracts.Control;
 using Reweighting.Modeling.Checkpoints;
+using Reweighting.Modeling.Training;
 using Reweighting.Trainer.Streaming;
-using ModelingTrainer = Reweighting.Modeling.Training.Trainer;
 
 namespace Reweighting.Trainer;
 
@@ -22,7 +22,7 @@ public sealed partial class StreamingTrainer
         var stream = new StreamState(RunId, options.Strategy, packer.Save(), deduplicator.Save(), trainedBatches,
             validationFromStream ? validation.Save() : null, gmm);
         var extra = new Dictionary<string, string> { [StreamState.FileName] = stream.ToJson() };
-        if (objective?.SaveState() is { } objectiveState) extra[ModelingTrainer.ObjectiveStateFile] = objectiveState;
+        if (objective?.SaveState() is { } objectiveState) extra[GptTrainer.ObjectiveStateFile] = objectiveState;
         Checkpoint.Save(options.CheckpointDirectory, model, null, trainingStep.Optimizer, state, extra);
         logger.LogInformation("Checkpoint of run {RunId} at step {Step} in {Directory}: offsets {Offsets}", RunId, Step, options.CheckpointDirectory,
             string.Join(", ", offsetMap.Select(kv => $"{kv.Key}={kv.Value}")));
@@ -68,7 +68,7 @@ public sealed partial class StreamingTrainer
         if (validationFromStream && stream.Validation is not null) validation.Load(stream.Validation);
         gmm = stream.Gmm;
         // The objective existed when the checkpoint was written: rebuild it from the same inputs and restore its state.
-        var objectivePath = Path.Combine(directory, ModelingTrainer.ObjectiveStateFile);
+        var objectivePath = Path.Combine(directory, GptTrainer.ObjectiveStateFile);
         if (options.NeedsGmm && gmm is null) throw new InvalidDataException($"the checkpoint in {directory} lacks the GMM its {options.Strategy} run weighs with");
         TrySetUpObjectiveAsync(idle: true, CancellationToken.None).GetAwaiter().GetResult();
         if (File.Exists(objectivePath)) objective!.LoadState(File.ReadAllText(objectivePath));

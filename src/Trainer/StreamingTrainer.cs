@@ -10,7 +10,8 @@ using Reweighting.Modeling.Gpt;
 using Reweighting.Modeling.Training;
 using Reweighting.Trainer.Recording;
 using Reweighting.Trainer.Streaming;
-using Reweighting.Training;
+using Reweighting.MetaEm;
+using Reweighting.Objectives;
 
 namespace Reweighting.Trainer;
 

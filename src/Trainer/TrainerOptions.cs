@@ -3,7 +3,8 @@ using Reweighting.Gmm;
 using Reweighting.Modeling.Gpt;
 using Reweighting.Modeling.Training;
 using Reweighting.Strategies;
-using Reweighting.Training;
+using Reweighting.MetaEm;
+using Reweighting.Objectives;
 
 namespace Reweighting.Trainer;
 

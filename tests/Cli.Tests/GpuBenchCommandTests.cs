@@ -61,7 +61,7 @@ public sealed class GpuBenchCommandTests : IDisposable
         var settings = new Commands.StrategySettings();
         var (name, parsed) = StrategyBenchmark.Variant("meta-em:forward:sequences=2:validation=3", settings);
         name.Should().Be("meta-em");
-        parsed.Meta.Should().Be(settings.Meta with { Method = Training.MetaGradientMethod.Forward, Sequences = 2, ValidationBatch = 3 });
+        parsed.Meta.Should().Be(settings.Meta with { Method = MetaEm.MetaGradientMethod.Forward, Sequences = 2, ValidationBatch = 3 });
         StrategyBenchmark.Variant("linupper", settings).Should().Be(("linupper", settings));
         foreach (var (spec, message) in new[]
                  {

@@ -23,7 +23,7 @@ public sealed class FewShotTests
             return Encode(string.Join(' ', Enumerable.Range(0, 12).Select(i => (start + i) % 10)));
         });
         var model = new GptModel(new GptConfig(11, 32, 2, 2, 32), seed: 8);
-        new Trainer(model, new TokenStream(docs, 10, 32, 1), new TrainingOptions
+        new GptTrainer(model, new TokenStream(docs, 10, 32, 1), new TrainingOptions
         {
             Steps = 300, BatchSize = 16, SequenceLength = 32, LearningRate = 5e-3, MinLearningRate = 5e-4, WarmupSteps = 10, WeightDecay = 0,
         }).Run();

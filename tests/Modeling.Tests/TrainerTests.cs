@@ -32,16 +32,16 @@ public sealed class TrainerTests
     {
         using var dir = new TestSupport.TempDirectory();
         using var full = new GptModel(Config, seed: 4);
-        var expected = new Trainer(full, Data(), Options).Run();
+        var expected = new GptTrainer(full, Data(), Options).Run();
 
         using var first = new GptModel(Config, seed: 4);
         var ckpt = Path.Combine(dir.Path, "ckpt");
-        var head = new Trainer(first, Data(), Options with { Steps = 8 }) { CheckpointDirectory = ckpt }
+        var head = new GptTrainer(first, Data(), Options with { Steps = 8 }) { CheckpointDirectory = ckpt }
             .Run(cancel: CancelAfter(3, out var progress), progress: progress);
         head.Should().HaveCount(3);
 
         using var resumed = new GptModel(Config, seed: 99); // weights come from the checkpoint
-        var tail = new Trainer(resumed, Data(), Options).Run(resumeFrom: ckpt);
+        var tail = new GptTrainer(resumed, Data(), Options).Run(resumeFrom: ckpt);
         head.Concat(tail).Should().Equal(expected, "the same data, dropout masks and optimizer state");
         expected.Last().Should().BeLessThan(expected.First());
     }
@@ -93,7 +93,7 @@ public sealed class TrainerTests
             ["web"] = [new long[] { 7, 8, 9 }, Enumerable.Range(0, 40).Select(i => (long)(i % 30)).ToArray()],
         };
         var reports = new List<TrainingProgress>();
-        new Trainer(model, Data(), Options with { Steps = 2, EvalEvery = 1 }) { HeldOut = heldOut }.Run(progress: reports.Add);
+        new GptTrainer(model, Data(), Options with { Steps = 2, EvalEvery = 1 }) { HeldOut = heldOut }.Run(progress: reports.Add);
         reports.Should().HaveCount(2).And.OnlyContain(r => r.HeldOutLoss != null);
         var last = reports.Last().HeldOutLoss!;
         last.Keys.Should().BeEquivalentTo(["code", "web", "all"]);
@@ -149,10 +149,10 @@ public sealed class TrainerTests
     public void Uniform_sample_coefficients_reproduce_plain_training_and_other_weights_change_it()
     {
         using var plainModel = new GptModel(Config with { Dropout = 0 }, seed: 4);
-        var plain = new Trainer(plainModel, Data(), Options).Run();
+        var plain = new GptTrainer(plainModel, Data(), Options).Run();
         using var uniformModel = new GptModel(Config with { Dropout = 0 }, seed: 4);
         var seen = new List<SampleLosses>();
-        var uniform = new Trainer(uniformModel, Data(), Options)
+        var uniform = new GptTrainer(uniformModel, Data(), Options)
         {
             SampleWeights = (batch, _) =>
             {
@@ -165,7 +165,7 @@ public sealed class TrainerTests
         seen.Should().OnlyContain(b => b.Losses.Length == Options.BatchSize && b.TokenCounts.All(n => n == Options.SequenceLength));
 
         using var skewedModel = new GptModel(Config with { Dropout = 0 }, seed: 4);
-        var skewed = new Trainer(skewedModel, Data(), Options)
+        var skewed = new GptTrainer(skewedModel, Data(), Options)
         {
             SampleWeights = (batch, _) => batch.Losses.Select((_, i) => i == 0 ? 1.0 : 0.0).ToArray(), // only the first sequence counts
         }.Run();

@@ -6,7 +6,7 @@ using Reweighting.Modeling.Gpt;
 using Reweighting.Modeling.Training;
 using Reweighting.Strategies;
 using Reweighting.Torch;
-using Reweighting.Training;
+using Reweighting.Objectives;
 using Xunit;
 using static Reweighting.Torch.Torch;
 
@@ -267,7 +267,7 @@ public sealed class MetaGradientTests
         var fullLog = new List<PhiUpdate>();
         var full = Objective(fullLog);
         using var model = new GptModel(Config, seed: 4);
-        var expected = new Trainer(model, new TokenStream(docs, 23, 12, 3), options) { Objective = full }.Run();
+        var expected = new GptTrainer(model, new TokenStream(docs, 23, 12, 3), options) { Objective = full }.Run();
         fullLog.Should().HaveCount(options.Steps);
         full.History.Should().HaveCount(options.Steps);
         full.Strategy.Phi.ToVector().Should().NotEqual(ClusterPhi.FromMixture(gmm).ToVector(), "the meta-update moved phi");
@@ -275,12 +275,12 @@ public sealed class MetaGradientTests
         var ckpt = Path.Combine(dir.Path, "ckpt");
         var cts = new CancellationTokenSource();
         using (var first = new GptModel(Config, seed: 4))
-            new Trainer(first, new TokenStream(docs, 23, 12, 3), options) { Objective = Objective([]), CheckpointDirectory = ckpt }
+            new GptTrainer(first, new TokenStream(docs, 23, 12, 3), options) { Objective = Objective([]), CheckpointDirectory = ckpt }
                 .Run(progress: p => { if (p.Step >= 3) cts.Cancel(); }, cancel: cts.Token);
-        File.Exists(Path.Combine(ckpt, Trainer.ObjectiveStateFile)).Should().BeTrue();
+        File.Exists(Path.Combine(ckpt, GptTrainer.ObjectiveStateFile)).Should().BeTrue();
         var resumedObjective = Objective([]);
         using var second = new GptModel(Config, seed: 77);
-        var tail = new Trainer(second, new TokenStream(docs, 23, 12, 3), options) { Objective = resumedObjective, CheckpointDirectory = ckpt }.Run(ckpt);
+        var tail = new GptTrainer(second, new TokenStream(docs, 23, 12, 3), options) { Objective = resumedObjective, CheckpointDirectory = ckpt }.Run(ckpt);
         tail.Should().HaveCount(3);
         for (var i = 0; i < 3; i++) tail[i].Should().BeApproximately(expected[3 + i], 1e-5);
         resumedObjective.Strategy.Phi.ToVector().Should().Equal(full.Strategy.Phi.ToVector());

@@ -5,7 +5,7 @@ using Reweighting.Modeling.Training;
 using Reweighting.Statistics;
 using Reweighting.Strategies;
 using Reweighting.Torch;
-using Reweighting.Training;
+using Reweighting.Objectives;
 using Xunit;
 using static Reweighting.Torch.Torch;
 
@@ -42,7 +42,7 @@ public sealed class StrategyObjectiveTests
             using var model = new GptModel(Config, seed: 1);
             var objective = StrategyObjectives.Create(strategy.Name, parameters, Options.Steps, strategy.NeedsGmm ? statistics : null, strategy.NeedsGmm ? gmm : null,
                 strategy.NeedsValidation ? Data() : null, strategy.HasReferenceModel ? proxy : null);
-            var losses = new Trainer(model, Data(), Options with { Steps = 1 }) { Objective = objective }.Run();
+            var losses = new GptTrainer(model, Data(), Options with { Steps = 1 }) { Objective = objective }.Run();
             losses.Should().ContainSingle().Which.Should().BeGreaterThan(0, strategy.Name);
             (objective is MetaEmObjective).Should().Be(strategy.HasMetaUpdate, strategy.Name);
             (objective is TokenMaskedObjective).Should().Be(strategy.HasReferenceModel, strategy.Name);
@@ -60,16 +60,16 @@ public sealed class StrategyObjectiveTests
     public void Uniform_weights_train_exactly_like_the_plain_token_mean_and_others_do_not()
     {
         using var plainModel = new GptModel(Config, seed: 1);
-        var plain = new Trainer(plainModel, Data(), Options).Run();
+        var plain = new GptTrainer(plainModel, Data(), Options).Run();
         using var uniformModel = new GptModel(Config, seed: 1);
         var observed = new List<BatchWeights>();
-        var uniform = new Trainer(uniformModel, Data(), Options)
+        var uniform = new GptTrainer(uniformModel, Data(), Options)
             { Objective = new StrategyObjective(new UniformStrategy()) { WeightsObserved = (_, w) => observed.Add(w) } }.Run();
         for (var i = 0; i < plain.Count; i++) uniform[i].Should().BeApproximately(plain[i], 1e-5);
         observed.Should().HaveCount(Options.Steps * Options.GradientAccumulation);
 
         using var extremesModel = new GptModel(Config, seed: 1);
-        var extremes = new Trainer(extremesModel, Data(), Options)
+        var extremes = new GptTrainer(extremesModel, Data(), Options)
             { Objective = new StrategyObjective(new ExtremesStrategy(new LossShapeOptions(0.1, 0.1, 0, 0))) }.Run();
         extremes.Skip(1).Should().NotEqual(plain.Skip(1));
     }

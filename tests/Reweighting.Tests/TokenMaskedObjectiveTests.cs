@@ -2,7 +2,7 @@ using FluentAssertions;
 using Reweighting.Modeling.Gpt;
 using Reweighting.Modeling.Training;
 using Reweighting.Torch;
-using Reweighting.Training;
+using Reweighting.Objectives;
 using Xunit;
 using static Reweighting.Torch.Torch;
 
@@ -222,11 +222,11 @@ public sealed class TokenMaskedObjectiveTests
 
         // The reference stands in for the proxy: briefly trained by plain MLE on other sequences of the same data.
         using var reference = new GptModel(config, seed: 9);
-        new Trainer(reference, new TokenStream(docs, 31, 16, seed: 5), options).Run();
+        new GptTrainer(reference, new TokenStream(docs, 31, 16, seed: 5), options).Run();
         var before = reference.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.ToArray<float>());
         using var model = new GptModel(config, seed: 4);
         var summaries = new List<string?>();
-        var losses = new Trainer(model, new TokenStream(docs, 31, 16, seed: 3), options) { Objective = new TokenMaskedObjective(reference) }
+        var losses = new GptTrainer(model, new TokenStream(docs, 31, 16, seed: 3), options) { Objective = new TokenMaskedObjective(reference) }
             .Run(progress: p => summaries.Add(p.ObjectiveSummary));
 
         losses.Last().Should().BeLessThan(losses.First() - 0.8, "MLE on the hardest quarter plus distillation from a trained reference teaches counting");

@@ -1,6 +1,7 @@
 using FluentAssertions;
 using Reweighting.Contracts;
-using Reweighting.Training;
+using Reweighting.MetaEm;
+using Reweighting.Objectives;
 using Xunit;
 
 namespace Reweighting.Trainer.Tests;

@@ -5,7 +5,8 @@ using Reweighting.Modeling.Gpt;
 using Reweighting.Modeling.Training;
 using Reweighting.Strategies;
 using Reweighting.Torch;
-using Reweighting.Training;
+using Reweighting.MetaEm;
+using Reweighting.Objectives;
 
 namespace Reweighting.Cli.Bench;
 
@@ -59,7 +60,7 @@ internal static class StrategyBenchmark
                 var objective = StrategySetup.Create(strategy, settings, steps, proxy, data, validation, options);
                 var clock = new Stopwatch();
                 long timed = 0;
-                new Modeling.Training.Trainer(model, data, options) { Objective = objective }.Run(progress: p =>
+                new GptTrainer(model, data, options) { Objective = objective }.Run(progress: p =>
                 {
                     if (p.Step == 1) clock.Start();
                     else timed++;

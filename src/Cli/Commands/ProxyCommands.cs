@@ -6,7 +6,8 @@ using Reweighting.Modeling.Training;
 using Reweighting.Strategies;
 using Reweighting.Text.Tokenization;
 using Reweighting.Torch;
-using Reweighting.Training;
+using Reweighting.MetaEm;
+using Reweighting.Objectives;
 
 namespace Reweighting.Cli.Commands;
 
@@ -181,7 +182,7 @@ internal static class ProxyCommands
                     ["step"] = update.Step, ["phi"] = update.Phi.ToJson(), ["gradient_norm"] = update.GradientNorm, ["predicted_improvement"] = update.PredictedImprovement,
                 }.ToJsonString() + "\n"),
                 log: line => Console.Error.WriteLine(line));
-            var trainer = new Modeling.Training.Trainer(model, data, options)
+            var trainer = new GptTrainer(model, data, options)
             {
                 HeldOut = heldOut, CheckpointDirectory = output, TokenizerDirectory = tokenizerFiles, Objective = objective,
             };

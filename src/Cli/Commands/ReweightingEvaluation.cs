@@ -8,7 +8,8 @@ using Reweighting.Modeling.Training;
 using Reweighting.Strategies;
 using Reweighting.Text.Tokenization;
 using Reweighting.Torch;
-using Reweighting.Training;
+using Reweighting.MetaEm;
+using Reweighting.Objectives;
 
 namespace Reweighting.Cli.Commands;
 
@@ -116,7 +117,7 @@ internal static class ReweightingEvaluation
                 var clock = new Stopwatch();
                 double validLoss = double.NaN;
                 long timedSteps = 0;
-                new Modeling.Training.Trainer(model, data, runOptions) { HeldOut = reportDocs, Objective = objective }.Run(progress: p =>
+                new GptTrainer(model, data, runOptions) { HeldOut = reportDocs, Objective = objective }.Run(progress: p =>
                 {
                     // Steps 2..N-1 are timed: the first carries one-off allocations, the last the final evaluation.
                     if (p.Step == 1) clock.Start();

@@ -5,7 +5,7 @@ using Reweighting.Modeling.Gpt;
 using Reweighting.Modeling.Training;
 using Reweighting.Strategies;
 using Reweighting.Torch;
-using Reweighting.Training;
+using Reweighting.Objectives;
 using static Reweighting.Torch.Torch;
 
 namespace Reweighting.Cli.Commands;

@@ -153,7 +153,7 @@ internal sealed class DemoRun(DemoSettings settings)
         using var model = new GptModel(GptConfig.Preset("tiny", tokenizer.VocabSize), options.Seed);
         model.To(Device.Parse(settings.Device));
         Stage($"training the proxy ({model.ParameterCount() / 1e6:F2}M parameters) for {options.Steps} steps on the stream ...");
-        new Modeling.Training.Trainer(model, data, options) { CheckpointDirectory = proxyDir, TokenizerDirectory = tokenizerDir }
+        new GptTrainer(model, data, options) { CheckpointDirectory = proxyDir, TokenizerDirectory = tokenizerDir }
             .Run(progress: p => progress.Report($"  proxy step {p.Step}/{p.TotalSteps}  loss {p.Loss:F3}  {p.TokensPerSecond:F0} tok/s"), cancel: ct);
         ct.ThrowIfCancellationRequested();
         Stage($"proxy saved to {proxyDir}");

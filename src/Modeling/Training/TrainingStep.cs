@@ -15,7 +15,7 @@ public sealed record StepResult(long Step, double Loss, double LearningRate, dou
 
 /// <summary>One optimiser step on micro-batches handed to it, with a pluggable objective: AdamW in two decay groups,
 /// warm-up and cosine schedule, dropout seeded by (seed, step) so a resumed run is identical, the objective's per-step
-/// hook, gradient accumulation, clipping, bfloat16 autocast on CUDA. <see cref="Trainer"/> drives it from a
+/// hook, gradient accumulation, clipping, bfloat16 autocast on CUDA. <see cref="GptTrainer"/> drives it from a
 /// <see cref="TokenStream"/>; the streaming trainer from Kafka.</summary>
 public sealed class TrainingStep : IDisposable
 {

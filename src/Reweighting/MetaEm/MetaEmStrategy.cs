@@ -6,7 +6,8 @@ namespace Reweighting.MetaEm;
 /// <summary>Meta-EM weights as a strategy: a pure function of a batch's proxy statistics (loss means in
 /// <see cref="BatchScores.Losses"/>, variances in <see cref="BatchScores.Variances"/>) and the current phi, mapped
 /// into the GMM's feature space by <paramref name="features"/>. The meta-update that moves phi lives in the training
-/// objective (<see cref="Training.MetaEmObjective"/>); here phi is explicit state.</summary>
+/// objective, `MetaEmObjective` (same namespace, in the Objectives project, beside its meta-gradient); here phi is
+/// explicit state.</summary>
 public sealed class MetaEmStrategy(ClusterPhi phi, StatFeatures features) : IWeightingStrategy
 {
     public string Name => "meta-em";

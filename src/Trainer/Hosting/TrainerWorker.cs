@@ -11,7 +11,8 @@ using Reweighting.Storage.Models;
 using Reweighting.Strategies;
 using Reweighting.Torch;
 using Reweighting.Trainer.Recording;
-using Reweighting.Training;
+using Reweighting.MetaEm;
+using Reweighting.Objectives;
 
 namespace Reweighting.Trainer.Hosting;
 

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 using Reweighting.Torch;
-using Reweighting.Training;
+using Reweighting.Objectives;
 
 namespace Reweighting.Trainer.Streaming;
 

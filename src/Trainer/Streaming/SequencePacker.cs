@@ -1,5 +1,5 @@
 using System.Text.Json.Serialization;
-using Reweighting.Training;
+using Reweighting.Objectives;
 
 namespace Reweighting.Trainer.Streaming;
 

@@ -2,7 +2,7 @@ using Reweighting.Modeling.Gpt;
 using Reweighting.Torch;
 using static Reweighting.Torch.Torch;
 
-namespace Reweighting.Training;
+namespace Reweighting.Objectives;
 
 /// <summary>Per-sequence (loss mean, population loss variance) of a micro-batch, the statistics s_i the
 /// statistics-based strategies weigh.</summary>

@@ -1,13 +1,13 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Reweighting.MetaEm;
+using Reweighting.Objectives;
 using Reweighting.Modeling.Gpt;
 using Reweighting.Modeling.Training;
 using Reweighting.Strategies;
 using Reweighting.Torch;
 using static Reweighting.Torch.Torch;
 
-namespace Reweighting.Training;
+namespace Reweighting.MetaEm;
 
 /// <summary>Settings of the meta-update of phi.</summary>
 /// <param name="MetaLearningRate">Step size of the ascent on U_t(phi) (Adam-normalised, in units of phi's raw coordinates).</param>

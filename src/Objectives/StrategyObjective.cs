@@ -4,7 +4,7 @@ using Reweighting.Strategies;
 using Reweighting.Torch;
 using static Reweighting.Torch.Torch;
 
-namespace Reweighting.Training;
+namespace Reweighting.Objectives;
 
 /// <summary>Trains on sum_i a_i l_i with a_i = M w_i n_i from a weighting strategy (l_i a sequence's mean token loss,
 /// n_i its share of the micro-batch's tokens). The strategy sees each sequence's loss mean and variance: from

@@ -2,7 +2,7 @@ using Reweighting.Modeling.Gpt;
 using Reweighting.Torch;
 using static Reweighting.Torch.Torch;
 
-namespace Reweighting.Training;
+namespace Reweighting.MetaEm;
 
 /// <summary>How the per-sample alignments &lt;grad l_val, grad l_i&gt; of the meta-gradient are computed.</summary>
 public enum MetaGradientMethod

@@ -5,7 +5,7 @@ using Reweighting.Modeling.Gpt;
 using Reweighting.Modeling.Training;
 using Reweighting.Strategies;
 
-namespace Reweighting.Training;
+namespace Reweighting.Objectives;
 
 /// <summary>A strategy's settings, as `reweight train` and the trainer service take them.</summary>
 /// <param name="Temperature">Final softmax temperature of the loss-shape strategies.</param>

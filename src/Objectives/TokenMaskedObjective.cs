@@ -4,7 +4,7 @@ using Reweighting.Modeling.Training;
 using Reweighting.Torch;
 using static Reweighting.Torch.Torch;
 
-namespace Reweighting.Training;
+namespace Reweighting.Objectives;
 
 /// <summary>Settings of the token-masked objective (Liu, Benjamin, Zador).</summary>
 /// <param name="TopFraction">q: the share of a sequence's target tokens, those of highest loss, trained by MLE; the rest are

@@ -18,7 +18,7 @@ public sealed record TrainingProgress(long Step, long TotalSteps, double Loss, d
 /// <summary>Pretrains a GPT with uniform weighting: AdamW (no decay on biases, norms, embeddings), warm-up then
 /// cosine decay, clipping, gradient accumulation, bfloat16 autocast on CUDA, periodic held-out loss per domain,
 /// and checkpoints from which a run resumes on the same trajectory.</summary>
-public sealed class Trainer(GptModel model, TokenStream data, TrainingOptions options)
+public sealed class GptTrainer(GptModel model, TokenStream data, TrainingOptions options)
 {
     private readonly TrainingOptions options = options.Validate();
 
