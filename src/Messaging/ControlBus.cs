@@ -44,8 +44,7 @@ public sealed class BusControlEvents(IBus bus, ILogger<BusControlEvents> logger,
 /// of "all events" derives from this class; a test checks that it names every event the contracts define.</summary>
 public abstract class ControlEventConsumer :
     IConsumer<ScorerStarted>, IConsumer<ScorerStopped>, IConsumer<BatchScored>, IConsumer<GmmRefitted>,
-    IConsumer<ClusterParametersUpdated>, IConsumer<TrainerStarted>, IConsumer<TrainerCheckpointed>, IConsumer<TrainerStopped>,
-    IConsumer<PauseRequested>, IConsumer<ResumeRequested>
+    IConsumer<ClusterParametersUpdated>, IConsumer<TrainerStarted>, IConsumer<TrainerCheckpointed>, IConsumer<TrainerStopped>
 {
     /// <summary>Handles one event of any type.</summary>
     protected abstract Task HandleAsync(ControlEvent controlEvent, CancellationToken ct);
@@ -73,12 +72,6 @@ public abstract class ControlEventConsumer :
 
     /// <inheritdoc />
     public Task Consume(ConsumeContext<TrainerStopped> context) => HandleAsync(context.Message, context.CancellationToken);
-
-    /// <inheritdoc />
-    public Task Consume(ConsumeContext<PauseRequested> context) => HandleAsync(context.Message, context.CancellationToken);
-
-    /// <inheritdoc />
-    public Task Consume(ConsumeContext<ResumeRequested> context) => HandleAsync(context.Message, context.CancellationToken);
 }
 
 /// <summary>Logs every control event at Information (category Reweighting.Messaging.ControlEventLog), so the events

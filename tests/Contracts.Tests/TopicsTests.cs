@@ -26,7 +26,7 @@ public class TopicsTests
         var at = DateTimeOffset.UnixEpoch;
 
         new GmmRefitted(3, "m", 3, 1000, -1.5) { OccurredAt = at }.Should().Be(new GmmRefitted(3, "m", 3, 1000, -1.5) { OccurredAt = at });
-        new PauseRequested(PipelineComponent.Scorer, "refit", "cli").OccurredAt.Should().BeCloseTo(DateTimeOffset.UtcNow, TimeSpan.FromMinutes(1));
-        new ResumeRequested(PipelineComponent.All, "cli").Should().BeAssignableTo<ControlEvent>();
+        new TrainerStopped("run", 7, "completed").OccurredAt.Should().BeCloseTo(DateTimeOffset.UtcNow, TimeSpan.FromMinutes(1));
+        new ScorerStopped("scorer-0", 12, "shutdown").Should().BeAssignableTo<ControlEvent>();
     }
 }

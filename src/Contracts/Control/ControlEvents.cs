@@ -7,19 +7,6 @@ public abstract record ControlEvent
     public DateTimeOffset OccurredAt { get; init; } = DateTimeOffset.UtcNow;
 }
 
-/// <summary>Which part of the pipeline a request is for.</summary>
-public enum PipelineComponent
-{
-    /// <summary>Every scorer and the trainer.</summary>
-    All,
-
-    /// <summary>The scorers.</summary>
-    Scorer,
-
-    /// <summary>The trainer.</summary>
-    Trainer,
-}
-
 /// <summary>A scorer instance joined its consumer group and is about to consume <c>documents</c>.</summary>
 /// <param name="Instance">The instance (host/process id).</param>
 /// <param name="ScorerModel">The proxy model it scores with.</param>
@@ -72,14 +59,3 @@ public sealed record TrainerCheckpointed(string RunId, long Step, string Path, I
 /// <param name="Step">The last step taken.</param>
 /// <param name="Reason">Why: "completed", "shutdown", "fatal: ...".</param>
 public sealed record TrainerStopped(string RunId, long Step, string Reason) : ControlEvent;
-
-/// <summary>Asks components to stop consuming after their current batch, keeping their state (e.g. while the GMM refits).</summary>
-/// <param name="Target">Which components.</param>
-/// <param name="Reason">Why, for the log.</param>
-/// <param name="RequestedBy">Who asked.</param>
-public sealed record PauseRequested(PipelineComponent Target, string Reason, string RequestedBy) : ControlEvent;
-
-/// <summary>Asks paused components to consume again.</summary>
-/// <param name="Target">Which components.</param>
-/// <param name="RequestedBy">Who asked.</param>
-public sealed record ResumeRequested(PipelineComponent Target, string RequestedBy) : ControlEvent;
