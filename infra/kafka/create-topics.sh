@@ -16,4 +16,6 @@ create documents "$partitions" --config compression.type=producer --config reten
 create documents.dlq 1 --config retention.ms=2592000000
 # scored-batches: binary scored batches keyed by batch id; one partition keeps the trainer's order total.
 create scored-batches 1 --config compression.type=producer --config max.message.bytes=16777216
+# scored-batches.dlq: batches the trainer could not train on, with their reason; room for a batch in base64.
+create scored-batches.dlq 1 --config retention.ms=2592000000 --config max.message.bytes=25165824
 "$topics_bin" --bootstrap-server "$bootstrap" --list

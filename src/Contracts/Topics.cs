@@ -12,6 +12,9 @@ public static class Topics
     /// <summary>Scored batches. Key: batch id ("D" form, UTF-8); value: binary <see cref="Batches.ScoredBatchCodec"/>.</summary>
     public const string ScoredBatches = "scored-batches";
 
+    /// <summary>Scored batches the trainer rejected. Key: the original key; value: JSON <see cref="Batches.ScoredBatchDeadLetterRecord"/>.</summary>
+    public const string ScoredBatchesDeadLetter = "scored-batches.dlq";
+
     /// <summary>Names of Kafka record headers. Headers are hints for tools and routing: readers trust the value's
     /// own magic and version, never a header alone.</summary>
     public static class Headers
@@ -22,7 +25,8 @@ public static class Topics
         /// <summary>Schema version of the value, "major.minor" (e.g. "1.0").</summary>
         public const string SchemaVersion = "schema-version";
 
-        /// <summary>On <c>documents.dlq</c>: the reason code (e.g. "not-json"), so tools can filter without parsing.</summary>
+        /// <summary>On <c>documents.dlq</c> and <c>scored-batches.dlq</c>: the reason code (e.g. "not-json"), so tools can
+        /// filter without parsing.</summary>
         public const string DeadLetterReason = "dlq-reason";
 
         /// <summary>The instance (host, process) that produced the record.</summary>

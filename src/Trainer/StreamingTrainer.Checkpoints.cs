@@ -17,12 +17,13 @@ public sealed partial class StreamingTrainer
     private void Save(IConsumer<string?, byte[]> consumer)
     {
         var t = options.Training;
+        var offsets = intake.Offsets;
         var offsetMap = offsets.ToDictionary(kv => StreamState.OffsetKey(kv.Key.Topic, kv.Key.Partition.Value), kv => kv.Value);
-        var state = new TrainingState(Step, Step * SequencesPerStep * t.SequenceLength, JsonSerializer.Serialize(options), offsetMap);
-        var stream = new StreamState(RunId, options.Strategy, packer.Save(), deduplicator.Save(), trainedBatches,
-            validationFromStream ? validation.Save() : null, gmm);
+        var state = new TrainingState(Step, Step * intake.SequencesPerStep * t.SequenceLength, JsonSerializer.Serialize(options), offsetMap);
+        var stream = new StreamState(RunId, options.Strategy, intake.Packer.Save(), intake.Deduplicator.Save(), trainedBatches,
+            validationFromStream ? validation.Save() : null, setup.Gmm);
         var extra = new Dictionary<string, string> { [StreamState.FileName] = stream.ToJson() };
-        if (objective?.SaveState() is { } objectiveState) extra[GptTrainer.ObjectiveStateFile] = objectiveState;
+        if (setup.Objective?.SaveState() is { } objectiveState) extra[GptTrainer.ObjectiveStateFile] = objectiveState;
         Checkpoint.Save(options.CheckpointDirectory, model, null, trainingStep.Optimizer, state, extra);
         logger.LogInformation("Checkpoint of run {RunId} at step {Step} in {Directory}: offsets {Offsets}", RunId, Step, options.CheckpointDirectory,
             string.Join(", ", offsetMap.Select(kv => $"{kv.Key}={kv.Value}")));
@@ -34,7 +35,7 @@ public sealed partial class StreamingTrainer
         {
             logger.LogWarning("Committing offsets to group {Group} failed ({Reason}); the checkpoint holds them", options.ConsumerGroup, e.Error.Reason);
         }
-        Events?.Invoke(new TrainerCheckpointed(RunId, Step, Path.GetFullPath(options.CheckpointDirectory),
+        steps.Publish(new TrainerCheckpointed(RunId, Step, Path.GetFullPath(options.CheckpointDirectory),
             offsets.Select(kv => new ConsumerOffset(options.ConsumerGroup, kv.Key.Topic, kv.Key.Partition.Value, kv.Value)).ToList()));
     }
 
@@ -54,24 +55,17 @@ public sealed partial class StreamingTrainer
         Checkpoint.LoadWeightsInto(directory, model);
         var state = Checkpoint.LoadTrainingState(directory, trainingStep.Optimizer)
                     ?? throw new InvalidDataException($"{directory} holds no training state");
-        RunId = stream.RunId;
+        steps.RunId = stream.RunId;
         Step = state.Step;
-        foreach (var (key, next) in state.Offsets ?? new Dictionary<string, long>())
-        {
-            var colon = key.LastIndexOf(':');
-            if (colon <= 0 || !int.TryParse(key[(colon + 1)..], out var partition)) throw new InvalidDataException($"checkpoint offset key '{key}' is not topic:partition");
-            if (key[..colon] == options.Topic) offsets[new TopicPartition(options.Topic, partition)] = next;
-        }
-        packer.Load(stream.Packer);
-        deduplicator.Load(stream.RecentBatches);
+        intake.Restore(state.Offsets ?? new Dictionary<string, long>(), stream);
         trainedBatches = stream.TrainedBatches;
         if (validationFromStream && stream.Validation is not null) validation.Load(stream.Validation);
-        gmm = stream.Gmm;
+        setup.Restore(stream.Gmm);
         // The objective existed when the checkpoint was written: rebuild it from the same inputs and restore its state.
         var objectivePath = Path.Combine(directory, GptTrainer.ObjectiveStateFile);
-        if (options.NeedsGmm && gmm is null) throw new InvalidDataException($"the checkpoint in {directory} lacks the GMM its {options.Strategy} run weighs with");
+        if (options.NeedsGmm && setup.Gmm is null) throw new InvalidDataException($"the checkpoint in {directory} lacks the GMM its {options.Strategy} run weighs with");
         TrySetUpObjectiveAsync(idle: true, CancellationToken.None).GetAwaiter().GetResult();
-        if (File.Exists(objectivePath)) objective!.LoadState(File.ReadAllText(objectivePath));
+        if (File.Exists(objectivePath)) setup.Objective!.LoadState(File.ReadAllText(objectivePath));
         return true;
     }
 

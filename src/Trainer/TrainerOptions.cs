@@ -37,6 +37,10 @@ public sealed record TrainerOptions
     /// <summary>Topic of the scored batches.</summary>
     public string Topic { get; init; } = Topics.ScoredBatches;
 
+    /// <summary>Topic that scored batches the trainer cannot train on (undecodable, or holding tokens outside the model's
+    /// vocabulary) are dead-lettered to, with their reason.</summary>
+    public string DeadLetterTopic { get; init; } = Topics.ScoredBatchesDeadLetter;
+
     /// <summary>Consumer group the consumed offsets are committed under after each checkpoint (for lag monitoring; the
     /// checkpoint, not the group, is where a restart resumes).</summary>
     public string ConsumerGroup { get; init; } = "trainer";
@@ -141,6 +145,8 @@ public sealed record TrainerOptions
         if (Descriptor is null) throw new ArgumentException($"Trainer:Strategy '{Strategy}' is unknown (known: {string.Join(", ", StrategyCatalogue.Names)})");
         if (string.IsNullOrWhiteSpace(CheckpointDirectory)) throw new ArgumentException("Trainer:CheckpointDirectory is required");
         if (string.IsNullOrWhiteSpace(Topic)) throw new ArgumentException("Trainer:Topic is required");
+        if (string.IsNullOrWhiteSpace(DeadLetterTopic) || DeadLetterTopic == Topic)
+            throw new ArgumentException("Trainer:DeadLetterTopic is required and must differ from Trainer:Topic");
         if (string.IsNullOrWhiteSpace(ConsumerGroup)) throw new ArgumentException("Trainer:ConsumerGroup is required");
         if (EndOfTextToken < 0) throw new ArgumentException($"Trainer:EndOfTextToken must be a token id, got {EndOfTextToken}");
         if (WindowOverlap < 0) throw new ArgumentException("Trainer:WindowOverlap must be >= 0");

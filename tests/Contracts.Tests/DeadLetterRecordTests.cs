@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using FluentAssertions;
+using Reweighting.Contracts.Batches;
 using Reweighting.Contracts.Documents;
 using Xunit;
 
@@ -74,5 +75,43 @@ public class DeadLetterRecordTests
         DeadLetterReasons.All.Should().BeEquivalentTo(Enum.GetValues<DeadLetterReason>());
         DeadLetterReasons.All.Select(r => DeadLetterReasons.Parse(r.ToWire())).Should().Equal(DeadLetterReasons.All);
         codes.Should().Contain(["not-json", "not-an-object", "missing-id", "id-mismatch", "empty-text", "oversize-text", "invalid-utf8", "wrong-field-type"]);
+    }
+
+    [Fact]
+    public void A_scored_batch_dead_letter_round_trips_in_the_same_json_as_a_document_one()
+    {
+        var value = new byte[] { 0x52, 0x57, 0x53, 0x42, 0xFF };
+        var record = new ScoredBatchDeadLetterRecord(ScoredBatchRejection.OutsideVocabulary, "token id 70000", Topics.ScoredBatches, 0, 42,
+            Encoding.UTF8.GetBytes("00000000-0000-0000-0000-000000000001"), value, new DateTimeOffset(2025, 6, 1, 12, 0, 0, TimeSpan.Zero), "run-1");
+
+        var json = record.ToUtf8Json();
+        using var doc = JsonDocument.Parse(json);
+        var back = ScoredBatchDeadLetterRecord.FromUtf8Json(json);
+
+        back.Should().BeEquivalentTo(record);
+        back.Value.Should().Equal(value);
+        doc.RootElement.EnumerateObject().Select(p => p.Name).Should()
+            .Equal("reason", "message", "topic", "partition", "offset", "key", "value", "rejected_at", "rejected_by");
+        doc.RootElement.GetProperty("reason").GetString().Should().Be("outside-vocabulary");
+    }
+
+    [Fact]
+    public void A_document_dead_letter_is_not_read_as_a_scored_batch_one()
+    {
+        var document = new DeadLetterRecord(DeadLetterReason.NotJson, "m", Topics.Documents, 0, 0, null, null, DateTimeOffset.UnixEpoch);
+
+        var act = () => ScoredBatchDeadLetterRecord.FromUtf8Json(document.ToUtf8Json());
+
+        act.Should().Throw<InvalidDataException>().WithMessage("not a scored-batches.dlq record: 'not-json' is not a scored-batch rejection*");
+    }
+
+    [Fact]
+    public void Every_scored_batch_rejection_has_a_distinct_kebab_case_code_that_parses_back()
+    {
+        var codes = ScoredBatchRejections.All.Select(r => r.ToWire()).ToList();
+
+        codes.Should().Equal("undecodable", "outside-vocabulary");
+        ScoredBatchRejections.All.Should().BeEquivalentTo(Enum.GetValues<ScoredBatchRejection>());
+        ScoredBatchRejections.All.Select(r => ScoredBatchRejections.Parse(r.ToWire())).Should().Equal(ScoredBatchRejections.All);
     }
 }

@@ -14,6 +14,7 @@ public class TopicsTests
         Topics.Documents.Should().Be("documents");
         Topics.DocumentsDeadLetter.Should().Be("documents.dlq");
         Topics.ScoredBatches.Should().Be("scored-batches");
+        Topics.ScoredBatchesDeadLetter.Should().Be("scored-batches.dlq");
         Topics.Headers.ContentType.Should().Be("content-type");
         Topics.Headers.SchemaVersion.Should().Be("schema-version");
         Topics.Headers.DeadLetterReason.Should().Be("dlq-reason");

@@ -29,7 +29,7 @@ public sealed class StreamingTrainerTests
         using var crashing = new TrainerHarness();
         var options = crashing.Options(strategy);
         var first = await crashing.RunAsync(cluster, options, crashAfter: 7);
-        first.Result.StopReason.Should().Be("crashed");
+        first.Result.Stop.Should().Be(TrainerStopReason.Fatal);
         var second = await crashing.RunAsync(cluster, options);
 
         second.Steps.First().Step.Should().Be(7, "the last checkpoint was at step 6");
@@ -62,7 +62,7 @@ public sealed class StreamingTrainerTests
             trained.AddRange(run.Steps.Where(s => s.Step <= checkpointed).SelectMany(s => s.CompletedBatches));
         }
         var last = await h.RunAsync(cluster, options);
-        last.Result.StopReason.Should().Be("idle");
+        last.Result.Stop.Should().Be(TrainerStopReason.Idle);
         trained.AddRange(last.Completed);
 
         trained.Should().OnlyHaveUniqueItems();
@@ -79,7 +79,7 @@ public sealed class StreamingTrainerTests
         using var h = new TrainerHarness();
         var options = h.Options(steps: 10);
         var first = await h.RunAsync(cluster, options, onStep: (r, stop) => { if (r.Step == 5) stop.Cancel(); });
-        first.Result.StopReason.Should().Be("shutdown");
+        first.Result.Stop.Should().Be(TrainerStopReason.Shutdown);
         first.Result.Step.Should().Be(5);
         var second = await h.RunAsync(cluster, options);
         second.Steps.First().Step.Should().Be(6, "the shutdown checkpointed step 5");
@@ -103,7 +103,7 @@ public sealed class StreamingTrainerTests
         using var b = new TrainerHarness();
         var actual = await b.RunAsync(resent, b.Options(steps: 100));
 
-        actual.Result.StopReason.Should().Be("idle");
+        actual.Result.Stop.Should().Be(TrainerStopReason.Idle);
         actual.Result.DuplicatesSkipped.Should().Be(1);
         actual.Completed.Should().OnlyHaveUniqueItems().And.Equal(expected.Completed);
         actual.Result.Step.Should().Be(expected.Result.Step, "the resend adds no tokens");
@@ -119,7 +119,7 @@ public sealed class StreamingTrainerTests
         var run = await h.RunAsync(cluster, h.Options(steps: 24) with { Training = h.Options().Training with { Steps = 24, LearningRate = 1e-2, MinLearningRate = 1e-3 } });
 
         run.Result.Step.Should().Be(24);
-        run.Result.StopReason.Should().Be("completed");
+        run.Result.Stop.Should().Be(TrainerStopReason.Completed);
         var valid = run.Steps.Where(s => s.ValidationLoss is not null).Select(s => s.ValidationLoss!["all"]).ToList();
         valid.Should().HaveCountGreaterThan(3, "every 4th step once the stream has routed validation documents");
         valid[^1].Should().BeLessThan(valid[0]);

@@ -39,10 +39,10 @@ internal sealed class TrainerHarness : IDisposable
     }
 
     /// <summary>Runs to the end (or until <paramref name="crashAfter"/> steps, by a failing callback); a crashed run's
-    /// outcome holds the steps it reported before the failure.</summary>
+    /// outcome holds the steps it reported before the failure, and stopped as fatal.</summary>
     public async Task<Outcome> RunAsync(InProcessKafkaCluster cluster, TrainerOptions options, long? crashAfter = null, ITrainingRecorder? recorder = null,
         Func<int, CancellationToken, Task<Contracts.GmmModel?>>? gmmLookup = null, GptModel? reference = null, List<Contracts.Control.ControlEvent>? events = null,
-        Action<StepReport, CancellationTokenSource>? onStep = null)
+        Action<StepReport, CancellationTokenSource>? onStep = null, Confluent.Kafka.IProducer<string?, byte[]>? deadLetters = null)
     {
         var steps = new List<StepReport>();
         using var stop = new CancellationTokenSource();
@@ -52,6 +52,7 @@ internal sealed class TrainerHarness : IDisposable
             GmmLookup = gmmLookup,
             Reference = reference,
             Events = e => events?.Add(e),
+            DeadLetterProducer = deadLetters,
             StepCompleted = r =>
             {
                 steps.Add(r);
@@ -67,7 +68,7 @@ internal sealed class TrainerHarness : IDisposable
         }
         catch (SimulatedCrash)
         {
-            return new Outcome(new StreamingRunResult(trainer.RunId, trainer.Step, "crashed", steps.Select(s => s.Loss).ToList(), 0, 0), steps, trainer.RunId, trainer);
+            return new Outcome(new StreamingRunResult(trainer.RunId, trainer.Step, TrainerStopReason.Fatal, steps.Select(s => s.Loss).ToList(), 0, 0), steps, trainer.RunId, trainer);
         }
     }
 

@@ -20,7 +20,7 @@ public sealed class TrainerRecordingTests(PostgresCluster postgres)
         using var h = new TrainerHarness();
         var run = await h.RunAsync(cluster, h.Options(steps: 8) with { RunId = "uniform-1" }, recorder: new TrainingRunStore(db));
 
-        run.Result.StopReason.Should().Be("completed");
+        run.Result.Stop.Should().Be(TrainerStopReason.Completed);
         (await Scalar<string>(db, "SELECT status FROM training_runs WHERE run_id = 'uniform-1'")).Should().Be("finished");
         (await Scalar<string>(db, "SELECT strategy FROM training_runs WHERE run_id = 'uniform-1'")).Should().Be("uniform");
         (await Scalar<long>(db, "SELECT count(*) FROM training_metrics WHERE run_id = 'uniform-1' AND name = 'loss'")).Should().Be(8);

@@ -52,7 +52,7 @@ public sealed class TrainerWorkerTests(PostgresCluster postgres)
         await host.WaitForShutdownAsync().WaitAsync(TimeSpan.FromSeconds(60));
 
         worker.Result!.Step.Should().Be(5);
-        worker.Result.StopReason.Should().Be("completed");
+        worker.Result.Stop.Should().Be(TrainerStopReason.Completed);
         File.Exists(Path.Combine(h.Directory, "ckpt", "stream_state.json")).Should().BeTrue();
         await using var cmd = db.CreateCommand("SELECT status || ' ' || strategy FROM training_runs WHERE run_id = 'worker-1'");
         (await cmd.ExecuteScalarAsync()).Should().Be("finished linupper");

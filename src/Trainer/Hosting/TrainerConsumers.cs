@@ -2,7 +2,8 @@ using Confluent.Kafka;
 
 namespace Reweighting.Trainer.Hosting;
 
-/// <summary>Where the worker gets its Kafka consumer and the topic's partitions (a real broker, or a test's cluster).</summary>
+/// <summary>Where the worker gets its Kafka clients: the consumer, the topic's partitions and the dead-letter producer (a
+/// real broker, or a test's cluster).</summary>
 public interface ITrainerConsumerFactory
 {
     /// <summary>A consumer for the trainer's group; the trainer assigns it partitions itself.</summary>
@@ -10,6 +11,10 @@ public interface ITrainerConsumerFactory
 
     /// <summary>The partitions of <paramref name="topic"/>.</summary>
     IReadOnlyList<TopicPartition> Partitions(string topic);
+
+    /// <summary>A producer for <see cref="TrainerOptions.DeadLetterTopic"/>; null where the factory has none, and then the
+    /// trainer logs and skips the batches it cannot train on.</summary>
+    IProducer<string?, byte[]>? CreateDeadLetterProducer(TrainerOptions options) => null;
 }
 
 /// <summary>Consumers of a real Kafka cluster configured by librdkafka settings (configuration section "Kafka", e.g.
@@ -28,6 +33,18 @@ public sealed class KafkaTrainerConsumerFactory(IReadOnlyDictionary<string, stri
         };
         return new ConsumerBuilder<string?, byte[]>(config).Build();
     }
+
+    public IProducer<string?, byte[]> CreateDeadLetterProducer(TrainerOptions options) =>
+        new ProducerBuilder<string?, byte[]>(new ProducerConfig(settings.ToDictionary(kv => kv.Key, kv => kv.Value))
+        {
+            EnableIdempotence = true,
+            // A dead letter carries the rejected batch in base64 (4/3 of a scored batch of up to 16 MiB, see
+            // infra/kafka/create-topics.sh); a larger one is sent without the batch's bytes.
+            MessageMaxBytes = DeadLetterMessageMaxBytes,
+        }).Build();
+
+    /// <summary>The largest dead letter the producer sends (the dead-letter topic's max.message.bytes).</summary>
+    public const int DeadLetterMessageMaxBytes = 24 * 1024 * 1024;
 
     public IReadOnlyList<TopicPartition> Partitions(string topic)
     {

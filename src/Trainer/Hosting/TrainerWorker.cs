@@ -21,8 +21,9 @@ namespace Reweighting.Trainer.Hosting;
 public sealed record TrainerDatabaseOptions(string? ConnectionString, bool Enabled = true);
 
 /// <summary>The trainer service's loop: builds the model (or resumes it from the checkpoint), opens the database, and
-/// runs the <see cref="StreamingTrainer"/> on its own thread until the run ends or the host stops; then stops the host
-/// when the run ended by itself. Control events go to the bus when one is registered.</summary>
+/// runs the <see cref="StreamingTrainer"/> until the run ends or the host stops; then stops the host when the run ended
+/// by itself. Control events go to the bus when one is registered; rejected batches go to the dead-letter topic when the
+/// consumer factory provides a producer.</summary>
 public sealed class TrainerWorker(IOptions<TrainerOptions> options, ITrainerConsumerFactory consumers, TrainerDatabaseOptions database,
     ILoggerFactory loggers, IHostApplicationLifetime lifetime, IControlEvents? events = null, IPipelineObserver? observer = null) : BackgroundService
 {
@@ -32,7 +33,12 @@ public sealed class TrainerWorker(IOptions<TrainerOptions> options, ITrainerCons
     public StreamingRunResult? Result { get; private set; }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        // Training is synchronous tensor work: give it a thread of its own rather than a thread-pool worker.
+        // The host waits for ExecuteAsync's synchronous part, and without a database that part can be the model's build,
+        // the checkpoint's load and (when no write yields) the whole run: start the loop on a thread of its own so the
+        // host's start-up returns at once. That thread holds the loop only until its first await that yields (opening
+        // the database, a step's metrics write, a dead letter); from then on steps run on thread-pool threads, one at a
+        // time. Nothing in a step needs thread affinity: libtorch calls, their error checks and dispose scopes all stay
+        // within a synchronous stretch, never across an await.
         Task.Factory.StartNew(() => RunAsync(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
 
     private async Task RunAsync(CancellationToken stoppingToken)
@@ -59,6 +65,7 @@ public sealed class TrainerWorker(IOptions<TrainerOptions> options, ITrainerCons
             if (o.ReferenceCheckpoint is { } referencePath) reference = Checkpoint.LoadModel(referencePath, device);
             var gmms = db is null ? null : new GmmModelStore(db.DataSource);
             StreamingTrainer? running = null;
+            using var deadLetters = consumers.CreateDeadLetterProducer(o);
             using var trainer = new StreamingTrainer(model, o, db is null ? null : new TrainingRunStore(db.DataSource, logger: loggers.CreateLogger<TrainingRunStore>()),
                 loggers.CreateLogger<StreamingTrainer>())
             {
@@ -66,6 +73,7 @@ public sealed class TrainerWorker(IOptions<TrainerOptions> options, ITrainerCons
                 GmmLookup = gmms is null ? null : (version, ct) => gmms.GetAsync(version, ct),
                 Events = events is null ? null : events.Publish,
                 StepCompleted = observer is null ? null : report => observer.TrainerStep(Figures(report, running!.Objective)),
+                DeadLetterProducer = deadLetters,
             };
             running = trainer;
             using var consumer = consumers.Create(o);
@@ -77,7 +85,7 @@ public sealed class TrainerWorker(IOptions<TrainerOptions> options, ITrainerCons
             {
                 consumer.Close();
             }
-            if (Result.StopReason != "shutdown") lifetime.StopApplication();
+            if (Result.Stop != TrainerStopReason.Shutdown) lifetime.StopApplication();
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -92,7 +100,7 @@ public sealed class TrainerWorker(IOptions<TrainerOptions> options, ITrainerCons
         }
     }
 
-    // Read on the training thread, between steps: the temperature of the step just taken, and phi after its meta-update.
+    // Read in the training loop, between steps: the temperature of the step just taken, and phi after its meta-update.
     private static TrainerStepFigures Figures(StepReport report, ITrainingObjective? objective)
     {
         double? temperature = objective is StrategyObjective { Strategy: LossShapeStrategy shape } ? shape.Options.TemperatureAt(Math.Max(0, report.Step - 1)) : null;

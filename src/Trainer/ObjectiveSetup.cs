@@ -1,0 +1,136 @@
+using Microsoft.Extensions.Logging;
+using Reweighting.Contracts;
+using Reweighting.Contracts.Batches;
+using Reweighting.MetaEm;
+using Reweighting.Modeling.Gpt;
+using Reweighting.Modeling.Training;
+using Reweighting.Objectives;
+using Reweighting.Trainer.Streaming;
+
+namespace Reweighting.Trainer;
+
+/// <summary>Sets up the strategy's objective before the first step: resolves the GMM meta-em and cluster-heuristic weigh
+/// with (the scorer's stored version, else one fitted on a warm-up reservoir of the stream's statistics), freezes the
+/// validation set meta-em meta-learns on, and builds the objective from the catalogue's descriptor.</summary>
+public sealed class ObjectiveSetup
+{
+    // The fewest statistics an idle stream may fit the GMM on (a few per component of the default three).
+    private const int MinimumGmmSample = 12;
+
+    // Distinct meta-update validation batches the stream's validation set must hold before meta-em starts on it.
+    private const int MetaValidationBatches = 8;
+
+    private readonly TrainerOptions options;
+    private readonly ValidationSet validation;
+    private readonly bool validationFromStream;
+    private readonly ISampleStatisticsSource statistics;
+    private readonly Action<PhiUpdate> phiUpdated;
+    private readonly ILogger logger;
+    private readonly List<(double Mean, double Variance)> reservoir = [];
+    private int? newestGmmVersion;
+    private string? scorerModel;
+    private bool gmmLookedUp;
+
+    /// <param name="options">The trainer's settings (strategy, GMM, validation).</param>
+    /// <param name="validation">The validation set meta-em meta-learns on, frozen when the objective is built.</param>
+    /// <param name="validationFromStream">Whether that set fills from the stream (else it came whole from a file).</param>
+    /// <param name="statistics">Where meta-em and cluster-heuristic find each sequence's scorer statistics.</param>
+    /// <param name="phiUpdated">Called with every meta-update of phi.</param>
+    /// <param name="logger">Where the GMM's origin and meta-em's settings are logged.</param>
+    public ObjectiveSetup(TrainerOptions options, ValidationSet validation, bool validationFromStream, ISampleStatisticsSource statistics,
+        Action<PhiUpdate> phiUpdated, ILogger logger)
+    {
+        this.options = options;
+        this.validation = validation;
+        this.validationFromStream = validationFromStream;
+        this.statistics = statistics;
+        this.phiUpdated = phiUpdated;
+        this.logger = logger;
+    }
+
+    /// <summary>Looks up the scorer's stored GMM of a version; null: the trainer fits its own.</summary>
+    public Func<int, CancellationToken, Task<GmmModel?>>? GmmLookup { get; set; }
+
+    /// <summary>token-masked's reference model (the proxy), on the training device.</summary>
+    public GptModel? Reference { get; set; }
+
+    /// <summary>The objective, once set up.</summary>
+    public ITrainingObjective? Objective { get; private set; }
+
+    /// <summary>The GMM meta-em or cluster-heuristic weighs with, once resolved (or restored from a checkpoint).</summary>
+    public GmmModel? Gmm { get; private set; }
+
+    /// <summary>The stored GMM version to weigh with: the configured one, else the newest the scorer labelled with so far.</summary>
+    private int? WantedGmmVersion => options.GmmVersion ?? newestGmmVersion;
+
+    /// <summary>Notes what an accepted batch tells the set-up: the GMM version the scorer labelled it with, the scorer
+    /// model, and (until the objective exists) its packed documents' statistics for the warm-up reservoir.</summary>
+    public void Observe(ScoredBatch batch, IReadOnlyList<(double Mean, double Variance)> packedStatistics)
+    {
+        // The newest GMM the scorer labelled with is the one to start from.
+        if (batch.GmmVersion is { } version && !(newestGmmVersion >= version)) newestGmmVersion = version;
+        scorerModel ??= batch.ScorerModel;
+        foreach (var s in packedStatistics)
+            if (Objective is null && reservoir.Count < options.GmmSample) reservoir.Add(s);
+    }
+
+    /// <summary>Restores the GMM a checkpoint holds (before <see cref="TrySetUpAsync"/> rebuilds the objective on it).</summary>
+    public void Restore(GmmModel? gmm) => Gmm = gmm;
+
+    /// <summary>Whether the objective can be set up: meta-em and cluster-heuristic need a GMM (the scorer's, or the
+    /// warm-up reservoir to fit one), meta-em a validation set. When <paramref name="idle"/> (the stream went quiet, or
+    /// the read-ahead is full), what there is must do.</summary>
+    public bool Ready(bool idle)
+    {
+        if (options.NeedsGmm && Gmm is null && !(GmmLookup is not null && WantedGmmVersion is not null && !gmmLookedUp))
+        {
+            var enough = reservoir.Count >= options.GmmSample || (idle && reservoir.Count >= MinimumGmmSample);
+            if (!enough) return false;
+        }
+        if (options.NeedsValidation && validationFromStream && !validation.IsComplete)
+        {
+            // meta-em freezes the set when it starts: wait for enough distinct validation batches, not for a full set.
+            var tokens = validation.TokenCount + validation.Documents.Count; // with an end-of-text token each
+            var enough = tokens >= MetaValidationBatches * (long)options.MetaValidationBatch * options.Training.SequenceLength + 1
+                         || (idle && tokens >= options.Training.SequenceLength + 1);
+            if (!enough) return false;
+        }
+        return true;
+    }
+
+    /// <summary>Builds the objective. Not <c>Built</c> when the scorer's GMM turned out not to be stored and the reservoir
+    /// is too small to fit one yet; <c>InitialPhi</c> is meta-em's phi when it starts from a GMM resolved just now (to
+    /// record), else null.</summary>
+    public async Task<(bool Built, ClusterPhi? InitialPhi)> TrySetUpAsync(bool idle, CancellationToken ct)
+    {
+        var newGmm = false;
+        if (options.NeedsGmm && Gmm is null)
+        {
+            if (GmmLookup is not null && WantedGmmVersion is { } version && !gmmLookedUp)
+            {
+                gmmLookedUp = true;
+                Gmm = await GmmLookup(version, ct);
+                if (Gmm is not null) logger.LogInformation("{Strategy} weighs with the scorer's GMM version {Version}", options.Strategy, version);
+            }
+            if (Gmm is null)
+            {
+                if (reservoir.Count < (idle ? MinimumGmmSample : options.GmmSample)) return (false, null);
+                Gmm = StrategyObjectives.FitGmm(reservoir, options.GmmFeatures, options.LabelRule, options.Training.Seed, scorerModel ?? "unknown");
+                logger.LogInformation("{Strategy}: no stored GMM of the scorer; fitted one on the statistics of {Count} documents", options.Strategy, reservoir.Count);
+            }
+            newGmm = true;
+        }
+        TokenStream? validationStream = null;
+        if (options.NeedsValidation)
+        {
+            validation.Freeze();
+            validationStream = validation.ToTokenStream(options.EndOfTextToken, options.Training.SequenceLength, options.Training.Seed);
+        }
+        Objective = StrategyObjectives.Create(options.Strategy, options.StrategyParameters, options.Training.Steps, statistics, Gmm, validationStream, Reference,
+            phiUpdated: phiUpdated);
+        reservoir.Clear();
+        var meta = Objective as MetaEmObjective;
+        if (meta is not null) logger.LogInformation("meta-em: {Settings}", options.Meta.Describe(Torch.Device.Parse(options.Training.Device).Type));
+        return (true, newGmm ? meta?.Strategy.Phi : null);
+    }
+}
