@@ -46,7 +46,7 @@ internal static class EvalCommands
         var detection = new Command("noise-detection", "Score a labelled corpus, fit the GMM, and measure how well each method (and each label rule " +
             "under each feature transform) finds the noisy documents")
             { model, scores, corpus, json, device, batch, seed, components, labelRule, transform };
-        detection.SetAction(parse => TokenizerCommands.Guard(() => NoiseDetection(parse.GetValue(model), parse.GetValue(scores), parse.GetValue(corpus)!, parse.GetValue(json),
+        detection.SetAction(parse => CommandGuard.Run(() => NoiseDetection(parse.GetValue(model), parse.GetValue(scores), parse.GetValue(corpus)!, parse.GetValue(json),
             Device.Parse(parse.GetValue(device)!), parse.GetValue(batch), new GmmFitOptions(Components: parse.GetValue(components), Seed: parse.GetValue(seed)),
             LabelRules.Get(parse.GetValue(labelRule)!), GmmFeatureSetting.Get(parse.GetValue(transform)!))));
         return new Command("eval", "Evaluations that measure whether the methods work") { detection, ReweightingEvaluation.Create() };

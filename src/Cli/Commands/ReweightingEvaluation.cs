@@ -39,7 +39,7 @@ internal static class ReweightingEvaluation
         var metaLr = new Option<double>("--meta-lr") { Description = "meta-em meta learning rate", DefaultValueFactory = _ => new MetaEmOptions().MetaLearningRate };
         var command = new Command("reweighting", "Train one model per strategy and seed at equal budget and compare clean validation loss, step time and weights")
             { train, valid, proxy, tokenizer, preset, steps, strategies, seeds, batch, seq, lr, device, json, output, temperature, metaLr };
-        command.SetAction(parse => TokenizerCommands.Guard(() =>
+        command.SetAction(parse => CommandGuard.Run(() =>
         {
             var names = parse.GetValue(strategies)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
             foreach (var n in names.Where(n => !StrategyCatalogue.Names.Contains(n)))
