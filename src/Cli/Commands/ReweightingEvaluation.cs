@@ -6,6 +6,7 @@ using Reweighting.Modeling.Checkpoints;
 using Reweighting.Modeling.Gpt;
 using Reweighting.Modeling.Training;
 using Reweighting.Strategies;
+using Reweighting.Text.Corpus;
 using Reweighting.Text.Tokenization;
 using Reweighting.Torch;
 using Reweighting.MetaEm;
@@ -140,11 +141,11 @@ internal static class ReweightingEvaluation
         return 0;
     }
 
-    private static Dictionary<string, (bool Noisy, string? Type)>? TryReadLabels(string path)
+    private static Dictionary<string, CorpusLabel>? TryReadLabels(string path)
     {
         try
         {
-            return EvalCommands.ReadLabels(path);
+            return CorpusLabels.Read(path);
         }
         catch (InvalidDataException)
         {

@@ -102,12 +102,12 @@ internal sealed class DemoRun(DemoSettings settings)
             Stage($"corpus: {path}");
         }
         var records = CorpusLoading.Read(path, "text");
-        Dictionary<string, (bool Noisy, string? Type)>? truth = null;
+        Dictionary<string, CorpusLabel>? truth = null;
         if (File.Exists(path))
         {
             try
             {
-                truth = EvalCommands.ReadLabels(path);
+                truth = CorpusLabels.Read(path);
             }
             catch (InvalidDataException)
             {
@@ -419,7 +419,7 @@ internal sealed class DemoRun(DemoSettings settings)
 
 /// <summary>The demo's corpus: the documents streamed, the clean held-out ones, and the injected-noise ground truth when known.</summary>
 internal sealed record DemoCorpus(string Path, IReadOnlyList<CorpusRecord> Stream, IReadOnlyList<CorpusRecord> Validation,
-    IReadOnlyDictionary<string, (bool Noisy, string? Type)>? Truth);
+    IReadOnlyDictionary<string, CorpusLabel>? Truth);
 
 /// <summary>The database the demo writes: its connection, the private server it started (stopped on dispose), and how
 /// later commands reach it.</summary>

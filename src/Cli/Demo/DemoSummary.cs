@@ -58,7 +58,7 @@ internal static class DemoSummary
                 if (!t.Noisy) continue;
                 injected++;
                 if (noisy) both++;
-                var family = t.Type ?? "unknown";
+                var family = t.NoiseType ?? "unknown";
                 var (i, f) = families.GetValueOrDefault(family);
                 families[family] = (i + 1, f + (noisy ? 1 : 0));
             }
@@ -72,7 +72,7 @@ internal static class DemoSummary
             while (await r.ReadAsync(ct))
             {
                 var id = r.GetString(0);
-                var truthText = corpus.Truth is null ? "" : corpus.Truth.TryGetValue(id, out var t) ? t.Noisy ? $"injected {t.Type}" : "clean" : "";
+                var truthText = corpus.Truth is null ? "" : corpus.Truth.TryGetValue(id, out var t) ? t.Noisy ? $"injected {t.NoiseType}" : "clean" : "";
                 noisiest.Add((id, r.IsDBNull(1) ? null : r.GetString(1), r.GetDouble(2), r.GetDouble(3), r.GetDouble(4), r.GetString(5), truthText));
             }
 
