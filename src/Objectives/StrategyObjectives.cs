@@ -4,6 +4,8 @@ using Reweighting.MetaEm;
 using Reweighting.Modeling.Gpt;
 using Reweighting.Modeling.Training;
 using Reweighting.Strategies;
+using Reweighting.Torch;
+using static Reweighting.Torch.Torch;
 
 namespace Reweighting.Objectives;
 
@@ -60,5 +62,24 @@ public static class StrategyObjectives
         var fitted = StatisticsMixture.Fit(stats, GmmFeatureSetting.Get(featureSetting), new GmmFitOptions(Seed: (int)(seed % int.MaxValue)));
         var labels = LabelRules.Get(labelRule).Map(fitted.Fit.Parameters);
         return new GmmModel(0, scorerModel, fitted.Fit.Parameters, labels, stats.Count, fitted.Fit.MeanLogLikelihood, DateTimeOffset.UtcNow);
+    }
+
+    /// <summary>Scores the first <paramref name="sampleSize"/> sequences of <paramref name="train"/> on the proxy,
+    /// <paramref name="batchSize"/> at a time on <paramref name="device"/>, and fits the GMM on their statistics with
+    /// <see cref="FitGmm"/> (scorer model "proxy"): the warm-up reservoir of a run that has a proxy but no scorer.</summary>
+    public static GmmModel FitGmmOnProxy(ProxyStatistics statistics, TokenStream train, int sampleSize, int batchSize, Device device, string featureSetting,
+        string labelRule, ulong seed)
+    {
+        var sample = new List<(double, double)>(sampleSize);
+        for (long first = 0; first < sampleSize; first += batchSize)
+        {
+            using var scope = DisposeScope.Open();
+            var count = (int)Math.Min(batchSize, sampleSize - first);
+            var (x, y) = train.Batch(first, count);
+            var sequenceLength = x.Length / count;
+            var stats = statistics.Compute(FromSpan<long>(x, [count, sequenceLength], device), FromSpan<long>(y, [count, sequenceLength], device));
+            for (var i = 0; i < count; i++) sample.Add((stats.Means[i], stats.Variances[i]));
+        }
+        return FitGmm(sample, featureSetting, labelRule, seed, "proxy");
     }
 }

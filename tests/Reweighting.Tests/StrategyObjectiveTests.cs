@@ -94,4 +94,30 @@ public sealed class StrategyObjectiveTests
             stats.Variances[i].Should().BeApproximately(expected.Variance, 1e-6);
         }
     }
+
+    [Fact]
+    public void The_proxy_fit_scores_exactly_the_first_sample_sequences_and_fits_on_their_statistics()
+    {
+        using var proxy = new GptModel(Config, seed: 5);
+        var statistics = new ProxyStatistics(proxy);
+        var data = Data();
+        // 10 sequences in batches of 4: the last batch is short.
+        var gmm = StrategyObjectives.FitGmmOnProxy(statistics, data, sampleSize: 10, batchSize: 4, Device.Cpu, Gmm.GmmFeatureSetting.Default.Name,
+            Gmm.LabelRules.Default.Name, seed: 1);
+        var sample = new List<(double, double)>();
+        using (DisposeScope.Open())
+        {
+            var (x, y) = data.Batch(0, 10);
+            var stats = statistics.Compute(FromSpan<long>(x, [10, 10]), FromSpan<long>(y, [10, 10]));
+            for (var i = 0; i < 10; i++) sample.Add((stats.Means[i], stats.Variances[i]));
+        }
+        var expected = StrategyObjectives.FitGmm(sample, Gmm.GmmFeatureSetting.Default.Name, Gmm.LabelRules.Default.Name, 1, "proxy");
+        gmm.SampleCount.Should().Be(10);
+        gmm.ScorerModel.Should().Be("proxy");
+        gmm.LabelMap.Should().Equal(expected.LabelMap);
+        // The proxy's float32 losses differ in their last bits between batch shapes (4, 4, 2 against 10 at once).
+        const double batchShapeTolerance = 1e-4;
+        gmm.Parameters.Weights.Should().Equal(expected.Parameters.Weights, (a, b) => Math.Abs(a - b) < batchShapeTolerance);
+        gmm.LogLikelihood.Should().BeApproximately(expected.LogLikelihood, batchShapeTolerance);
+    }
 }

@@ -94,4 +94,48 @@ public sealed class ViewAndQueryTests(PostgresCluster cluster)
         (await TestData.CountAsync(db, "SELECT sum(documents) FROM score_histogram")).Should().Be(70);
         (await TestData.CountAsync(db, "SELECT count(*) FROM score_histogram WHERE bin NOT BETWEEN 1 AND 20")).Should().Be(0);
     }
+
+    [Fact]
+    public async Task The_most_confident_noisy_documents_come_first_the_larger_variance_first_among_equals()
+    {
+        var db = await cluster.CreateDatabaseAsync();
+        var id = Guid.NewGuid();
+        var docs = Enumerable.Range(0, 5).Select(i => TestData.Document($"d{i}")).ToList();
+        var scores = new[]
+        {
+            TestData.Score("d0", variance: 1, label: SampleLabel.Noisy, batch: id) with { LabelConfidence = 0.9 },
+            TestData.Score("d1", variance: 3, label: SampleLabel.Noisy, batch: id) with { LabelConfidence = 0.9 },
+            TestData.Score("d2", variance: 9, label: SampleLabel.Noisy, batch: id) with { LabelConfidence = 0.5 },
+            TestData.Score("d3", variance: 2, label: SampleLabel.Noisy, batch: id) with { LabelConfidence = 0.99 },
+            TestData.Score("d4", variance: 9, label: SampleLabel.Easy, batch: id) with { LabelConfidence = 1.0 },
+        };
+        await new ScoreBatchWriter(db).WriteAsync(new ScoreBatch(id, docs, scores, []));
+        var queries = new LabelledDocumentQueries(db);
+
+        (await queries.MostConfidentNoisyAsync(3)).Select(r => r.DocumentId).Should().Equal("d3", "d1", "d0");
+        (await queries.CountAsync()).Should().Be(5);
+        (await queries.LatestLabelsAsync()).Should().BeEquivalentTo(new[]
+        {
+            ("d0", SampleLabel.Noisy), ("d1", SampleLabel.Noisy), ("d2", SampleLabel.Noisy), ("d3", SampleLabel.Noisy), ("d4", SampleLabel.Easy),
+        });
+    }
+
+    [Fact]
+    public async Task Validation_losses_split_into_the_curve_and_the_last_loss_of_each_domain()
+    {
+        var db = await cluster.CreateDatabaseAsync();
+        await TestData.ExecuteAsync(db, """
+            INSERT INTO training_runs (run_id, model, strategy) VALUES ('r1', 'tiny', 'uniform'), ('r2', 'tiny', 'uniform');
+            INSERT INTO training_metrics (run_id, step, name, value) VALUES
+                ('r1', 10, 'valid_loss', 3.0), ('r1', 20, 'valid_loss', 2.5), ('r1', 10, 'valid_loss/web', 3.1),
+                ('r1', 20, 'valid_loss/web', 2.6), ('r1', 20, 'valid_loss/code', 2.0), ('r1', 20, 'loss', 9.0),
+                ('r2', 10, 'valid_loss', 7.0);
+            """);
+
+        var losses = await new TrainingMetricQueries(db).ValidationLossesAsync("r1");
+
+        losses.Curve.Should().Equal((10L, 3.0), (20L, 2.5));
+        losses.FinalByDomain.Should().BeEquivalentTo(new Dictionary<string, double> { ["web"] = 2.6, ["code"] = 2.0 });
+        (await new TrainingMetricQueries(db).ValidationLossesAsync("none")).Curve.Should().BeEmpty();
+    }
 }

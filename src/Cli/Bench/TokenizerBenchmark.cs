@@ -26,7 +26,7 @@ internal static class TokenizerBenchmark
         var encodeMb = new Option<double>("--encode-mb") { Description = "Megabytes of held-out text to encode", DefaultValueFactory = _ => 16 };
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
         var command = new Command("bench", "Tokenizer benchmark: training time and one-thread encode MB/s") { corpus, tokenizerDir, vocabSize, trainMb, encodeMb, json };
-        command.SetAction(parse => TokenizerCommands.Guard(() => Run(
+        command.SetAction(parse => CommandGuard.Run(() => Run(
             parse.GetValue(corpus), parse.GetValue(tokenizerDir), parse.GetValue(vocabSize),
             parse.GetValue(trainMb), parse.GetValue(encodeMb), parse.GetValue(json))));
         return command;
@@ -34,7 +34,7 @@ internal static class TokenizerBenchmark
 
     private static int Run(string? corpusPath, string? tokenizerDir, int vocabSize, double trainMb, double encodeMb, string? jsonPath)
     {
-        if (trainMb <= 0 || encodeMb <= 0) return TokenizerCommands.Fail("--train-mb and --encode-mb must be positive", 2);
+        if (trainMb <= 0 || encodeMb <= 0) return CommandGuard.Fail("--train-mb and --encode-mb must be positive", 2);
         var trainBytes = (long)(trainMb * 1_000_000);
         var encodeBytes = (long)(encodeMb * 1_000_000);
         List<string> train, held;
@@ -49,7 +49,7 @@ internal static class TokenizerBenchmark
         {
             textName = $"corpus {corpusPath}";
             (train, held) = ReadCorpus(corpusPath, trainBytes, encodeBytes);
-            if (held.Count == 0) return TokenizerCommands.Fail($"no documents in {corpusPath}", 1);
+            if (held.Count == 0) return CommandGuard.Fail($"no documents in {corpusPath}", 1);
         }
 
         var results = new Dictionary<string, object> { ["text"] = textName };

@@ -32,7 +32,7 @@ internal static class BenchCommands
         var strategyVocab = new Option<int>("--vocab") { Description = "Vocabulary size", DefaultValueFactory = _ => 8192 };
         var strategyBench = new Command("strategies", "Time per training step of each weighting strategy relative to uniform, interleaved")
             { preset, strategyVocab, strategyBatch, seq, steps, rounds, strategyList, device, json };
-        strategyBench.SetAction(parse => TokenizerCommands.Guard(() => Bench.StrategyBenchmark.Run(parse.GetValue(preset)!, parse.GetValue(strategyVocab), parse.GetValue(strategyBatch),
+        strategyBench.SetAction(parse => CommandGuard.Run(() => Bench.StrategyBenchmark.Run(parse.GetValue(preset)!, parse.GetValue(strategyVocab), parse.GetValue(strategyBatch),
             parse.GetValue(seq), parse.GetValue(steps), parse.GetValue(rounds),
             parse.GetValue(strategyList)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), parse.GetValue(device)!, parse.GetValue(json))));
         return new Command("bench", "Benchmarks") { torch, model, gmm, strategyBench, GpuCommand(), StorageBenchCommand.CreateSubcommand() };
@@ -56,7 +56,7 @@ internal static class BenchCommands
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
         var command = new Command("gpu", "Scorer and trainer tokens/s, reweighting overhead and model FLOPs utilisation on a GPU")
             { device, vocab, seq, scorerPreset, scorerBatch, repeats, trainerPreset, trainerBatch, steps, rounds, strategies, peak, json };
-        command.SetAction(parse => TokenizerCommands.Guard(() => Bench.GpuBenchmark.Run(new Bench.GpuBenchSettings
+        command.SetAction(parse => CommandGuard.Run(() => Bench.GpuBenchmark.Run(new Bench.GpuBenchSettings
         {
             Device = parse.GetValue(device)!, Vocab = parse.GetValue(vocab), Sequence = parse.GetValue(seq), ScorerPreset = parse.GetValue(scorerPreset)!,
             ScorerBatch = parse.GetValue(scorerBatch), Repeats = parse.GetValue(repeats), TrainerPreset = parse.GetValue(trainerPreset)!,

@@ -22,7 +22,7 @@ internal static class CorpusCommands
         var seed = new Option<int>("--seed") { Description = "Seed of the text and of the noise", DefaultValueFactory = _ => 1 };
         var command = new Command("sample", "Write the project's deterministic sample corpus (" + string.Join(", ", SampleCorpus.Domains) +
                                             "), with labelled noise injected as by `corpus corrupt`") { output, documents, noise, seed };
-        command.SetAction(parse => TokenizerCommands.Guard(() =>
+        command.SetAction(parse => CommandGuard.Run(() =>
         {
             var n = parse.GetValue(documents);
             var fraction = parse.GetValue(noise);
@@ -80,7 +80,7 @@ internal static class CorpusCommands
         {
             input, output, fraction, seed, families, textField, json,
         };
-        command.SetAction(parse => TokenizerCommands.Guard(() =>
+        command.SetAction(parse => CommandGuard.Run(() =>
         {
             var options = new CorruptionOptions(
                 parse.GetValue(fraction), parse.GetValue(seed),

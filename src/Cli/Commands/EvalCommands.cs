@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.IO.Compression;
 using System.Text.Json;
 using Reweighting.Contracts;
 using Reweighting.Evaluation;
@@ -7,6 +6,7 @@ using Reweighting.Gmm;
 using Reweighting.Modeling.Checkpoints;
 using Reweighting.Modeling.Scoring;
 using Reweighting.Statistics;
+using Reweighting.Text.Corpus;
 using Reweighting.Text.Tokenization;
 using Reweighting.Torch;
 
@@ -46,14 +46,14 @@ internal static class EvalCommands
         var detection = new Command("noise-detection", "Score a labelled corpus, fit the GMM, and measure how well each method (and each label rule " +
             "under each feature transform) finds the noisy documents")
             { model, scores, corpus, json, device, batch, seed, components, labelRule, transform };
-        detection.SetAction(parse => TokenizerCommands.Guard(() => NoiseDetection(parse.GetValue(model), parse.GetValue(scores), parse.GetValue(corpus)!, parse.GetValue(json),
+        detection.SetAction(parse => CommandGuard.Run(() => NoiseDetection(parse.GetValue(model), parse.GetValue(scores), parse.GetValue(corpus)!, parse.GetValue(json),
             Device.Parse(parse.GetValue(device)!), parse.GetValue(batch), new GmmFitOptions(Components: parse.GetValue(components), Seed: parse.GetValue(seed)),
             LabelRules.Get(parse.GetValue(labelRule)!), GmmFeatureSetting.Get(parse.GetValue(transform)!))));
         return new Command("eval", "Evaluations that measure whether the methods work") { detection, ReweightingEvaluation.Create() };
     }
 
     /// <summary>Scores the labelled documents of a corpus on the proxy: their ids and loss statistics, in corpus order.</summary>
-    private static (List<string> Ids, LossStatistics[] Stats) Score(string modelDir, string corpusPath, Dictionary<string, (bool Noisy, string? Type)> labels, Device device, int batch)
+    private static (List<string> Ids, LossStatistics[] Stats) Score(string modelDir, string corpusPath, IReadOnlyDictionary<string, CorpusLabel> labels, Device device, int batch)
     {
         var records = CorpusLoading.Read(corpusPath, "text").Where(r => labels.ContainsKey(r.Id)).ToList();
         if (records.Count < 10) throw new InvalidDataException($"{corpusPath} has {records.Count} labelled documents; the evaluation needs at least 10");
@@ -72,7 +72,7 @@ internal static class EvalCommands
     }
 
     /// <summary>Loss statistics of the labelled documents from a `reweight lm score` file (documents without a label are skipped).</summary>
-    private static (List<string> Ids, LossStatistics[] Stats) ReadScores(string path, Dictionary<string, (bool Noisy, string? Type)> labels)
+    private static (List<string> Ids, LossStatistics[] Stats) ReadScores(string path, IReadOnlyDictionary<string, CorpusLabel> labels)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"scores {path} do not exist");
         var ids = new List<string>();
@@ -108,7 +108,7 @@ internal static class EvalCommands
         GmmFeatureSetting chosenFeatures)
     {
         if ((modelDir is null) == (scoresPath is null)) throw new ArgumentException("give either --model (score the corpus) or --scores (a `reweight lm score` output)");
-        var labels = ReadLabels(corpusPath);
+        var labels = CorpusLabels.Read(corpusPath);
         var (ids, stats) = modelDir is not null ? Score(modelDir, corpusPath, labels, device, batch) : ReadScores(scoresPath!, labels);
         if (ids.Count < 10) throw new InvalidDataException($"{corpusPath} has {ids.Count} labelled, scored documents; the evaluation needs at least 10");
         var records = ids.Select(id => new { Id = id }).ToList();
@@ -136,7 +136,7 @@ internal static class EvalCommands
             ["variance"] = (varianceScore, TopFlags(varianceScore, flagged)),
             ["mean_loss_two_sided"] = (twoSidedScore, TopFlags(twoSidedScore, flagged)),
         };
-        var types = usable.Select(i => labels[records[i].Id].Type).ToArray();
+        var types = usable.Select(i => labels[records[i].Id].NoiseType).ToArray();
         var report = methods.ToDictionary(m => m.Key, m =>
         {
             var perType = types.Where(t => t is not null).Distinct().OrderBy(t => t, StringComparer.Ordinal).ToDictionary(t => t!, t =>
@@ -218,34 +218,5 @@ internal static class EvalCommands
         var flags = new bool[scores.Length];
         foreach (var i in Enumerable.Range(0, scores.Length).OrderByDescending(i => scores[i]).Take(count)) flags[i] = true;
         return flags;
-    }
-
-    /// <summary>id → (noisy?, noise type) from the labelled corpus; records without a valid label are skipped.</summary>
-    internal static Dictionary<string, (bool Noisy, string? Type)> ReadLabels(string path)
-    {
-        if (!File.Exists(path)) throw new FileNotFoundException($"corpus {path} does not exist");
-        using var file = File.OpenRead(path);
-        using Stream stream = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionMode.Decompress) : file;
-        using var reader = new StreamReader(stream);
-        var result = new Dictionary<string, (bool, string?)>();
-        while (reader.ReadLine() is { } line)
-        {
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            try
-            {
-                var root = JsonDocument.Parse(line).RootElement;
-                if (!root.TryGetProperty("id", out var id) || !root.TryGetProperty("label", out var label)) continue;
-                var noisy = label.GetString() switch { "noisy" => true, "clean" => false, _ => (bool?)null };
-                if (noisy is null) continue;
-                var type = root.TryGetProperty("noise_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
-                result[id.ValueKind == JsonValueKind.String ? id.GetString()! : id.GetRawText()] = (noisy.Value, type);
-            }
-            catch (JsonException)
-            {
-                // The corpus reader reports malformed lines with their position; here they simply carry no label.
-            }
-        }
-        if (result.Count == 0) throw new InvalidDataException($"{path} has no records with \"label\": clean|noisy (make one with `reweight corpus corrupt`)");
-        return result;
     }
 }

@@ -20,7 +20,7 @@ internal static class IngestCommand
         var textField = new Option<string>("--text-field") { Description = "JSONL field holding the text", DefaultValueFactory = _ => "text" };
         var timeout = new Option<int>("--delivery-timeout") { Description = "Seconds a record may wait for the broker before the ingest fails", DefaultValueFactory = _ => 60 };
         var command = new Command("ingest", "Produce a corpus to the documents topic (one JSON record per document, keyed by id)") { path, servers, topic, textField, timeout };
-        command.SetAction(parse => TokenizerCommands.Guard(() =>
+        command.SetAction(parse => CommandGuard.Run(() =>
         {
             var bootstrap = parse.GetValue(servers)!;
             if (string.IsNullOrWhiteSpace(bootstrap)) throw new ArgumentException("--bootstrap-servers (or KAFKA_BOOTSTRAP_SERVERS) is required");

@@ -28,7 +28,7 @@ internal static class LanguageModelCommands
         var from = new Option<string>("--from") { Description = "Hugging Face GPT-2 directory (config.json, model.safetensors, tokenizer.json or vocab.json + merges.txt)", Required = true };
         var output = new Option<string>("--out") { Description = "Checkpoint directory to write", Required = true };
         var command = new Command("import", "Convert a Hugging Face GPT-2 checkpoint into this product's checkpoint format") { from, output };
-        command.SetAction(parse => TokenizerCommands.Guard(() =>
+        command.SetAction(parse => CommandGuard.Run(() =>
         {
             var source = parse.GetValue(from)!;
             if (!Directory.Exists(source)) throw new DirectoryNotFoundException($"{source} does not exist");
@@ -72,7 +72,7 @@ internal static class LanguageModelCommands
         var batch = new Option<int?>("--batch") { Description = "Most windows per forward pass (default: as many as the token budget allows)" };
         var textField = TextFieldOption();
         var command = new Command("score", "Per-document token-loss statistics (mean and population variance, nats)") { model, corpus, output, stride, device, tokenBudget, batch, textField };
-        command.SetAction(parse => TokenizerCommands.Guard(() =>
+        command.SetAction(parse => CommandGuard.Run(() =>
         {
             var batches = new ScoringBatches { TokenBudget = parse.GetValue(tokenBudget), MaxRows = parse.GetValue(batch) }.Validate();
             var dev = Device.Parse(parse.GetValue(device)!);
@@ -106,7 +106,7 @@ internal static class LanguageModelCommands
         var batch = BatchOption();
         var textField = TextFieldOption();
         var command = new Command("eval", "Held-out loss (nats per token) and perplexity, overall and per domain") { model, corpus, json, device, batch, textField };
-        command.SetAction(parse => TokenizerCommands.Guard(() =>
+        command.SetAction(parse => CommandGuard.Run(() =>
         {
             var dev = Device.Parse(parse.GetValue(device)!);
             using var gpt = Checkpoint.LoadModel(parse.GetValue(model)!, dev);
@@ -144,7 +144,7 @@ internal static class LanguageModelCommands
         var json = new Option<bool>("--json") { Description = "Print JSON" };
         var device = DeviceOption();
         var command = new Command("tasks", "Few-shot multiple-choice accuracy (acc and acc_norm, as the LM Evaluation Harness scores them)") { model, tasks, shots, seed, json, device };
-        command.SetAction(parse => TokenizerCommands.Guard(() =>
+        command.SetAction(parse => CommandGuard.Run(() =>
         {
             var dev = Device.Parse(parse.GetValue(device)!);
             var dir = parse.GetValue(tasks)!;

@@ -33,19 +33,19 @@ internal static class ParityCommand
         {
             checkpoint, inputs, expected, device, toleranceFp32, toleranceBf16, json,
         };
-        command.SetAction(parse => TokenizerCommands.Guard(() =>
+        command.SetAction(parse => CommandGuard.Run(() =>
         {
             // Bad input exits 2; a check that ran and failed exits 1.
             var dir = parse.GetValue(checkpoint)!;
-            if (!Directory.Exists(dir)) return TokenizerCommands.Fail($"checkpoint directory not found: {dir}", 2);
+            if (!Directory.Exists(dir)) return CommandGuard.Fail($"checkpoint directory not found: {dir}", 2);
             foreach (var file in new[] { parse.GetValue(inputs)!, parse.GetValue(expected)! })
-                if (!File.Exists(file)) return TokenizerCommands.Fail($"file not found: {file}", 2);
+                if (!File.Exists(file)) return CommandGuard.Fail($"file not found: {file}", 2);
             var tolerances = new Dictionary<ParityPrecision, double>
             {
                 [ParityPrecision.Float32] = parse.GetValue(toleranceFp32),
                 [ParityPrecision.BFloat16] = parse.GetValue(toleranceBf16),
             };
-            if (tolerances.Values.Any(t => !(t > 0))) return TokenizerCommands.Fail("tolerances must be positive", 2);
+            if (tolerances.Values.Any(t => !(t > 0))) return CommandGuard.Fail("tolerances must be positive", 2);
             Device dev;
             try
             {
@@ -53,7 +53,7 @@ internal static class ParityCommand
             }
             catch (FormatException e)
             {
-                return TokenizerCommands.Fail(e.Message, 2);
+                return CommandGuard.Fail(e.Message, 2);
             }
 
             long[][] ids;
@@ -65,7 +65,7 @@ internal static class ParityCommand
             }
             catch (InvalidDataException e)
             {
-                return TokenizerCommands.Fail(e.Message, 2);
+                return CommandGuard.Fail(e.Message, 2);
             }
 
             var progress = new ConsoleProgress();
@@ -77,7 +77,7 @@ internal static class ParityCommand
             }
             catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException)
             {
-                return TokenizerCommands.Fail($"cannot import {dir}: {e.Message}", 2);
+                return CommandGuard.Fail($"cannot import {dir}: {e.Message}", 2);
             }
             using (model)
             {
@@ -87,7 +87,7 @@ internal static class ParityCommand
                 }
                 catch (ArgumentException e)
                 {
-                    return TokenizerCommands.Fail($"{parse.GetValue(inputs)}: {e.Message}", 2);
+                    return CommandGuard.Fail($"{parse.GetValue(inputs)}: {e.Message}", 2);
                 }
                 var jsonPath = parse.GetValue(json);
                 var report = jsonPath == "-" ? Console.Error : Console.Out; // stdout then holds the JSON alone
@@ -101,13 +101,13 @@ internal static class ParityCommand
                 }
                 catch (InvalidDataException e)
                 {
-                    return TokenizerCommands.Fail(e.Message, 2); // the reference's tables do not match the inputs' shape
+                    return CommandGuard.Fail(e.Message, 2); // the reference's tables do not match the inputs' shape
                 }
                 foreach (var r in results) report.WriteLine(Line(r));
                 if (jsonPath is not null) WriteJson(jsonPath, results, reference, dev, ids);
                 var failed = results.Where(r => !r.Passed).ToList();
                 if (failed.Count == 0) return 0;
-                return TokenizerCommands.Fail("parity failed: " + string.Join("; ", failed.Select(r =>
+                return CommandGuard.Fail("parity failed: " + string.Join("; ", failed.Select(r =>
                     $"{r.Precision.Name()} max |diff| {Figure(r.MaxAbsDiff)} exceeds {Figure(r.Tolerance)} at row {r.WorstRow}, position {r.WorstPosition}")), 1);
             }
         }));

@@ -81,7 +81,7 @@ internal static class ProxyCommands
             train.Options.Add(anneal);
             foreach (var option in new Option[] { proxy, metaLr, metaEvery, metaGradient, metaSequences, metaValidation, topQ, gmmSample, phiLog }) train.Options.Add(option);
         }
-        train.SetAction(parse => TokenizerCommands.Guard(() =>
+        train.SetAction(parse => CommandGuard.Run(() =>
         {
             var weighting = withStrategy
                 ? new StrategyChoice(parse.GetValue(strategy)!, parse.GetValue(proxy), parse.GetValue(phiLog), new StrategySettings

@@ -2,10 +2,12 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Reweighting.Evaluation;
 using Reweighting.Modeling.Checkpoints;
 using Reweighting.Modeling.Gpt;
 using Reweighting.Modeling.Training;
 using Reweighting.Strategies;
+using Reweighting.Text.Corpus;
 using Reweighting.Text.Tokenization;
 using Reweighting.Torch;
 using Reweighting.MetaEm;
@@ -39,7 +41,7 @@ internal static class ReweightingEvaluation
         var metaLr = new Option<double>("--meta-lr") { Description = "meta-em meta learning rate", DefaultValueFactory = _ => new MetaEmOptions().MetaLearningRate };
         var command = new Command("reweighting", "Train one model per strategy and seed at equal budget and compare clean validation loss, step time and weights")
             { train, valid, proxy, tokenizer, preset, steps, strategies, seeds, batch, seq, lr, device, json, output, temperature, metaLr };
-        command.SetAction(parse => TokenizerCommands.Guard(() =>
+        command.SetAction(parse => CommandGuard.Run(() =>
         {
             var names = parse.GetValue(strategies)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
             foreach (var n in names.Where(n => !StrategyCatalogue.Names.Contains(n)))
@@ -109,7 +111,7 @@ internal static class ReweightingEvaluation
                 var runOptions = options with { Seed = (ulong)seed };
                 var data = new TokenStream(trainTokens, tok.EndOfTextId, options.SequenceLength, (ulong)seed);
                 var meta = new TokenStream(metaTokens, tok.EndOfTextId, options.SequenceLength, (ulong)seed);
-                var weights = new WeightStatistics(data, noisyDoc, options.BatchSize * options.GradientAccumulation, options.BatchSize);
+                var weights = new RunWeights(data, noisyDoc, options.BatchSize * options.GradientAccumulation, options.BatchSize);
                 var objective = StrategySetup.Create(name, setup.Settings with { Seed = (ulong)seed }, options.Steps, proxy, data, meta, runOptions, weights.Observe,
                     log: line => progress.Report($"seed {seed} {name}: {line}", force: true));
                 using var model = new GptModel(config, (ulong)seed);
@@ -140,11 +142,11 @@ internal static class ReweightingEvaluation
         return 0;
     }
 
-    private static Dictionary<string, (bool Noisy, string? Type)>? TryReadLabels(string path)
+    private static Dictionary<string, CorpusLabel>? TryReadLabels(string path)
     {
         try
         {
-            return EvalCommands.ReadLabels(path);
+            return CorpusLabels.Read(path);
         }
         catch (InvalidDataException)
         {
@@ -161,10 +163,10 @@ internal static class ReweightingEvaluation
         {
             var losses = runs.Select(r => r.ValidLoss).ToArray();
             var diffs = runs.Select((r, i) => r.ValidLoss - uniform[i].ValidLoss).ToArray();
-            var (mean, std) = MeanStd(losses);
-            var (diffMean, diffStd) = MeanStd(diffs);
-            var half = diffs.Length > 1 ? StudentT975(diffs.Length - 1) * diffStd / Math.Sqrt(diffs.Length) : double.NaN;
-            var (_, uniformStd) = MeanStd(uniform.Select(r => r.ValidLoss).ToArray());
+            var (mean, std) = SeedStatistics.MeanStd(losses);
+            var (diffMean, diffStd) = SeedStatistics.MeanStd(diffs);
+            var half = SeedStatistics.ConfidenceHalfWidth95(diffs);
+            var (_, uniformStd) = SeedStatistics.MeanStd(uniform.Select(r => r.ValidLoss).ToArray());
             var pooled = Math.Sqrt((std * std + uniformStd * uniformStd) / 2);
             var hasWeights = runs.All(r => r.HasWeights);
             strategies[name] = new JsonObject
@@ -206,45 +208,24 @@ internal static class ReweightingEvaluation
         }
     }
 
-    private static (double Mean, double Std) MeanStd(double[] xs)
+    /// <summary>Feeds a run's batch weights to <see cref="WeightStatistics"/>, each sequence's noisy fraction read off
+    /// the documents that make up its target tokens.</summary>
+    private sealed class RunWeights(TokenStream data, bool[] noisyDocument, long sequencesPerStep, int batchSize)
     {
-        var mean = xs.Average();
-        var std = xs.Length > 1 ? Math.Sqrt(xs.Sum(x => (x - mean) * (x - mean)) / (xs.Length - 1)) : 0;
-        return (mean, std);
-    }
-
-    /// <summary>The 97.5% quantile of Student's t with <paramref name="df"/> degrees of freedom (two-sided 95%).</summary>
-    internal static double StudentT975(int df) => df switch
-    {
-        1 => 12.706, 2 => 4.303, 3 => 3.182, 4 => 2.776, 5 => 2.571, 6 => 2.447, 7 => 2.365, 8 => 2.306, 9 => 2.262, 10 => 2.228,
-        <= 15 => 2.131, <= 20 => 2.086, <= 30 => 2.042, _ => 1.960,
-    };
-
-    /// <summary>Accumulates, over a run's micro-batches, the largest M·w_i, the normalised entropy of the weights, and
-    /// the share of weight on noisy documents (each sequence counts by the fraction of its target tokens that come from
-    /// documents labelled noisy).</summary>
-    private sealed class WeightStatistics(TokenStream data, bool[] noisyDocument, long sequencesPerStep, int batchSize)
-    {
-        private double maxWeightTimesM, entropy, noisyShare;
-        private int batches;
+        private readonly WeightStatistics statistics = new();
+        private readonly bool labelled = noisyDocument.Any(n => n);
 
         public void Observe(MicroBatch batch, BatchWeights weights)
         {
-            var w = weights.Weights;
-            maxWeightTimesM = Math.Max(maxWeightTimesM, weights.MaxWeightTimesM);
-            entropy += w.Length > 1 ? -w.Where(v => v > 0).Sum(v => v * Math.Log(v)) / Math.Log(w.Length) : 1;
             var first = batch.Step * sequencesPerStep + (long)batch.Index * batchSize;
-            for (var i = 0; i < w.Length; i++)
-            {
-                var parts = data.Composition(first + i);
-                var noisy = parts.Where(p => noisyDocument[Math.Min(p.Document, noisyDocument.Length - 1)]).Sum(p => p.Tokens);
-                noisyShare += w[i] * noisy / (double)parts.Sum(p => p.Tokens);
-            }
-            batches++;
+            statistics.Observe(weights, labelled ? i => NoisyFraction(data.Composition(first + i)) : null);
         }
 
-        public RunResult Result(double validLoss, double stepSeconds) => batches == 0
-            ? new RunResult(validLoss, stepSeconds, double.NaN, double.NaN, double.NaN, false)
-            : new RunResult(validLoss, stepSeconds, maxWeightTimesM, entropy / batches, noisyDocument.Any(n => n) ? noisyShare / batches : double.NaN, true);
+        private double NoisyFraction(IReadOnlyList<(int Document, int Tokens)> parts) =>
+            parts.Where(p => noisyDocument[Math.Min(p.Document, noisyDocument.Length - 1)]).Sum(p => p.Tokens) / (double)parts.Sum(p => p.Tokens);
+
+        public RunResult Result(double validLoss, double stepSeconds) => statistics.Summary() is { } w
+            ? new RunResult(validLoss, stepSeconds, w.MaxWeightTimesM, w.MeanEntropy, w.NoisyWeightShare, true)
+            : new RunResult(validLoss, stepSeconds, double.NaN, double.NaN, double.NaN, false);
     }
 }

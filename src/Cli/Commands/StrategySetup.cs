@@ -6,7 +6,6 @@ using Reweighting.Modeling.Training;
 using Reweighting.Strategies;
 using Reweighting.Torch;
 using Reweighting.Objectives;
-using static Reweighting.Torch.Torch;
 
 namespace Reweighting.Cli.Commands;
 
@@ -52,22 +51,13 @@ internal static class StrategySetup
         return StrategyObjectives.Create(name, parameters, totalSteps, statistics, gmm, validation, observe: observe, phiUpdated: phiUpdated);
     }
 
-    /// <summary>Scores the first <see cref="StrategySettings.GmmSample"/> training sequences on the proxy and fits the
-    /// document GMM on their statistics (the trainer's warm-up reservoir).</summary>
+    /// <summary>The document GMM fitted on the proxy statistics of the first <see cref="StrategySettings.GmmSample"/>
+    /// training sequences (the trainer's warm-up reservoir).</summary>
     private static GmmModel FitMixture(ProxyStatistics statistics, TokenStream train, StrategySettings settings, TrainingOptions options, Action<string>? log)
     {
-        var device = Device.Parse(options.Device);
-        var sample = new List<(double, double)>();
-        for (long first = 0; first < settings.GmmSample; first += options.BatchSize)
-        {
-            using var scope = DisposeScope.Open();
-            var count = (int)Math.Min(options.BatchSize, settings.GmmSample - first);
-            var (x, y) = train.Batch(first, count);
-            var stats = statistics.Compute(FromSpan<long>(x, [count, options.SequenceLength], device), FromSpan<long>(y, [count, options.SequenceLength], device));
-            for (var i = 0; i < count; i++) sample.Add((stats.Means[i], stats.Variances[i]));
-        }
-        var gmm = StrategyObjectives.FitGmm(sample, settings.GmmFeatures, settings.LabelRule, settings.Seed, "proxy");
-        log?.Invoke($"GMM fitted on the proxy statistics of {sample.Count} training sequences: " + string.Join(", ",
+        var gmm = StrategyObjectives.FitGmmOnProxy(statistics, train, settings.GmmSample, options.BatchSize, Device.Parse(options.Device), settings.GmmFeatures,
+            settings.LabelRule, settings.Seed);
+        log?.Invoke($"GMM fitted on the proxy statistics of {gmm.SampleCount} training sequences: " + string.Join(", ",
             Enumerable.Range(0, gmm.LabelMap.Length).Select(c => $"{gmm.LabelMap[c].ToString().ToLowerInvariant()} {gmm.Parameters.Weights[c]:P0}")));
         return gmm;
     }

@@ -31,12 +31,12 @@ internal static class TokenizerCommands
         {
             corpus, vocabSize, output, textField, perFile, minFrequency, json,
         };
-        command.SetAction(parse => Guard(() =>
+        command.SetAction(parse => CommandGuard.Run(() =>
         {
             var size = parse.GetValue(vocabSize);
-            if (size < 257) return Fail($"--vocab-size must be at least 257 (256 byte tokens + <|endoftext|>), got {size}", 2);
+            if (size < 257) return CommandGuard.Fail($"--vocab-size must be at least 257 (256 byte tokens + <|endoftext|>), got {size}", 2);
             var path = parse.GetValue(corpus)!;
-            if (!File.Exists(path) && !Directory.Exists(path)) return Fail($"corpus not found: {path}", 2);
+            if (!File.Exists(path) && !Directory.Exists(path)) return CommandGuard.Fail($"corpus not found: {path}", 2);
 
             var options = new CorpusReaderOptions(TextField: parse.GetValue(textField)!,
                 PlainText: parse.GetValue(perFile) ? PlainTextLayout.DocumentPerFile : PlainTextLayout.DocumentPerLine);
@@ -54,7 +54,7 @@ internal static class TokenizerCommands
             var tokenizer = BpeTrainer.Train(texts, new BpeTrainerOptions(size, parse.GetValue(minFrequency)), progress);
             progress.Finish();
             if (reader.ProblemCount > ProblemsShown) Console.Error.WriteLine($"... {reader.ProblemCount - ProblemsShown} more skipped records not shown");
-            if (documents == 0) return Fail($"no documents in {path} ({reader.ProblemCount} skipped)", 1);
+            if (documents == 0) return CommandGuard.Fail($"no documents in {path} ({reader.ProblemCount} skipped)", 1);
 
             var outDir = parse.GetValue(output)!;
             tokenizer.Save(outDir);
@@ -89,7 +89,7 @@ internal static class TokenizerCommands
         var special = new Option<bool>("--special") { Description = "Recognise <|endoftext|> in the text as its special id" };
         var json = new Option<bool>("--json") { Description = "Print {\"ids\": [...], \"tokens\": N, \"bytes\": N} instead of comma-separated ids" };
         var command = new Command("encode", "Encode text to token ids") { tokenizerDir, text, special, json };
-        command.SetAction(parse => Guard(() =>
+        command.SetAction(parse => CommandGuard.Run(() =>
         {
             var tokenizer = BpeTokenizer.Load(parse.GetValue(tokenizerDir)!);
             int[] ids;
@@ -108,7 +108,7 @@ internal static class TokenizerCommands
                 byteCount = bytes.Length;
                 if (parse.GetValue(special))
                 {
-                    if (!System.Text.Unicode.Utf8.IsValid(bytes)) return Fail("--special needs valid UTF-8 input", 2);
+                    if (!System.Text.Unicode.Utf8.IsValid(bytes)) return CommandGuard.Fail("--special needs valid UTF-8 input", 2);
                     ids = tokenizer.Encode(Encoding.UTF8.GetString(bytes), allowSpecialTokens: true);
                 }
                 else ids = tokenizer.EncodeBytes(bytes);
@@ -129,17 +129,17 @@ internal static class TokenizerCommands
         var raw = new Option<bool>("--bytes") { Description = "Write the exact bytes to stdout instead of text" };
         var json = new Option<bool>("--json") { Description = "Print {\"text\": ..., \"valid_utf8\": bool, \"bytes\": N}" };
         var command = new Command("decode", "Decode token ids to text") { tokenizerDir, ids, strict, raw, json };
-        command.SetAction(parse => Guard(() =>
+        command.SetAction(parse => CommandGuard.Run(() =>
         {
             var tokenizer = BpeTokenizer.Load(parse.GetValue(tokenizerDir)!);
             var source = parse.GetValue(ids) ?? Console.In.ReadToEnd();
             var parts = source.Split([',', ' ', '\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries);
             var values = new int[parts.Length];
             for (var i = 0; i < parts.Length; i++)
-                if (!int.TryParse(parts[i], out values[i])) return Fail($"--ids: \"{parts[i]}\" is not an integer", 2);
+                if (!int.TryParse(parts[i], out values[i])) return CommandGuard.Fail($"--ids: \"{parts[i]}\" is not an integer", 2);
             var bytes = tokenizer.DecodeBytes(values);
             var valid = System.Text.Unicode.Utf8.IsValid(bytes);
-            if (parse.GetValue(strict) && !valid) return Fail("the ids spell invalid UTF-8 (drop --strict to substitute U+FFFD, or use --bytes)", 1);
+            if (parse.GetValue(strict) && !valid) return CommandGuard.Fail("the ids spell invalid UTF-8 (drop --strict to substitute U+FFFD, or use --bytes)", 1);
             if (parse.GetValue(raw))
             {
                 using var stdout = Console.OpenStandardOutput();
@@ -154,26 +154,6 @@ internal static class TokenizerCommands
 
     internal static Option<string> TokenizerOption() =>
         new("--tokenizer") { Description = "Tokenizer directory (tokenizer.json, or encoder.json + vocab.bpe, or vocab.json + merges.txt)", Required = true };
-
-    /// <summary>Runs a command body, turning the errors a user can cause into a message and a non-zero exit code. The model
-    /// commands use it too.</summary>
-    internal static int Guard(Func<int> body)
-    {
-        try
-        {
-            return body();
-        }
-        catch (Exception e) when (e is TokenizerFormatException or ArgumentException or IOException or UnauthorizedAccessException or InvalidDataException or Torch.TorchException)
-        {
-            return Fail(e.Message, 1);
-        }
-    }
-
-    internal static int Fail(string message, int code)
-    {
-        Console.Error.WriteLine($"error: {message}");
-        return code;
-    }
 
     /// <summary>Training progress on stderr, at most twice a second, on one line when stderr is a terminal.</summary>
     private sealed class ThrottledProgress(Stopwatch clock) : IProgress<BpeTrainingProgress>

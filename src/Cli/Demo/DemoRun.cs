@@ -1,12 +1,12 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Confluent.Kafka;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using Reweighting.Cli.Commands;
+using Reweighting.Cli.Hosting;
 using Reweighting.Cli.Streaming;
 using Reweighting.Contracts;
 using Reweighting.Contracts.Control;
@@ -17,6 +17,8 @@ using Reweighting.Messaging;
 using Reweighting.Modeling.Gpt;
 using Reweighting.Modeling.Training;
 using Reweighting.Scorer;
+using Reweighting.Scorer.Labelling;
+using Reweighting.Scorer.Outbox;
 using Reweighting.Storage;
 using Reweighting.Storage.Embedded;
 using Reweighting.Storage.Models;
@@ -27,6 +29,7 @@ using Reweighting.Text.Tokenization;
 using Reweighting.Trainer.Hosting;
 using Reweighting.Trainer.Streaming;
 using Reweighting.Torch;
+using Reweighting.Trainer;
 
 namespace Reweighting.Cli.Demo;
 
@@ -102,12 +105,12 @@ internal sealed class DemoRun(DemoSettings settings)
             Stage($"corpus: {path}");
         }
         var records = CorpusLoading.Read(path, "text");
-        Dictionary<string, (bool Noisy, string? Type)>? truth = null;
+        Dictionary<string, CorpusLabel>? truth = null;
         if (File.Exists(path))
         {
             try
             {
-                truth = EvalCommands.ReadLabels(path);
+                truth = CorpusLabels.Read(path);
             }
             catch (InvalidDataException)
             {
@@ -215,20 +218,22 @@ internal sealed class DemoRun(DemoSettings settings)
         var warmUp = (int)Math.Clamp(documents / 4, 50, 2_000);
         var modelId = Path.GetFileName(proxyDir);
         const string group = "demo-scorer";
-        var config = new Dictionary<string, string?>
+        var options = new ScorerOptions
         {
-            ["Scorer:ModelDirectory"] = proxyDir, ["Scorer:ModelId"] = modelId, ["Scorer:Database"] = connection,
-            ["Scorer:Device"] = settings.Device, ["Scorer:GroupId"] = group, ["Scorer:InstanceId"] = "demo-scorer-1",
-            ["Scorer:TokenBudget"] = "16384", ["Scorer:MaxWait"] = "00:00:00.500", ["Scorer:ProgressInterval"] = "00:01:00",
-            ["Scorer:Labelling:WarmUpDocuments"] = warmUp.ToString(), ["Scorer:Labelling:RefitEveryDocuments"] = Math.Max(1, documents * 2 / 3).ToString(),
-            ["Scorer:Labelling:Seed"] = settings.Seed.ToString(), ["Scorer:Labelling:FeatureSetting"] = settings.GmmFeatures,
-            ["Scorer:Labelling:LabelRule"] = settings.LabelRule, ["Scorer:Labelling:Components"] = settings.Components.ToString(), ["Scorer:Outbox:PollInterval"] = "00:00:00.250",
+            ModelDirectory = proxyDir, ModelId = modelId, Database = connection, Device = settings.Device, GroupId = group, InstanceId = "demo-scorer-1",
+            TokenBudget = 16384, MaxWait = TimeSpan.FromMilliseconds(500), ProgressInterval = TimeSpan.FromMinutes(1),
+            Labelling = new LabellingOptions
+            {
+                WarmUpDocuments = warmUp, RefitEveryDocuments = (int)Math.Max(1, documents * 2 / 3), Seed = settings.Seed, FeatureSetting = settings.GmmFeatures,
+                LabelRule = settings.LabelRule, Components = settings.Components,
+            },
+            Outbox = new OutboxRelayOptions { PollInterval = TimeSpan.FromMilliseconds(250) },
         };
         var events = new DemoEvents();
-        using var host = BuildHost(config, events, DashboardComponents.Scorer, services =>
+        using var host = BuildHost(events, DashboardComponents.Scorer, builder =>
         {
-            services.AddSingleton<IScorerKafkaClients>(new InProcessScorerKafkaClients(kafka));
-            services.AddScorer(new ConfigurationBuilder().AddInMemoryCollection(config).Build());
+            builder.Services.AddSingleton<IScorerKafkaClients>(new InProcessScorerKafkaClients(kafka));
+            builder.Services.AddScorer(builder.Configuration).UseOptions(options);
         });
         Stage($"scoring: the scorer service streams {records:N0} records; the GMM (K={settings.Components}, {settings.GmmFeatures} features, {settings.LabelRule} labels) fits after " +
               $"{warmUp:N0} documents and refits, every version stored");
@@ -308,28 +313,27 @@ internal sealed class DemoRun(DemoSettings settings)
         var runId = $"demo-{stamp}-{strategy}";
         var checkpoints = Path.Combine(outDir, "runs", runId);
         if (Directory.Exists(checkpoints)) Directory.Delete(checkpoints, recursive: true);
-        var config = new Dictionary<string, string?>
+        var options = new TrainerOptions
         {
-            ["Trainer:RunId"] = runId, ["Trainer:Strategy"] = strategy, ["Trainer:ModelPreset"] = "tiny",
-            ["Trainer:VocabSize"] = tokenizer.VocabSize.ToString(), ["Trainer:EndOfTextToken"] = tokenizer.EndOfTextId.ToString(),
-            ["Trainer:CheckpointDirectory"] = checkpoints, ["Trainer:ConsumerGroup"] = $"demo-trainer-{strategy}",
-            ["Trainer:ValidationFile"] = validationFile, ["Trainer:StopWhenIdleFor"] = "00:00:02", ["Trainer:PollTimeout"] = "00:00:00.100",
-            ["Trainer:Database"] = connection, ["Trainer:MetaValidationBatch"] = "8",
-            ["Trainer:GmmFeatures"] = settings.GmmFeatures, ["Trainer:LabelRule"] = settings.LabelRule,
-            ["Trainer:Training:Steps"] = steps.ToString(), ["Trainer:Training:BatchSize"] = settings.BatchSize.ToString(),
-            ["Trainer:Training:SequenceLength"] = settings.SequenceLength.ToString(), ["Trainer:Training:LearningRate"] = "0.002",
-            ["Trainer:Training:MinLearningRate"] = "0.0002", ["Trainer:Training:WarmupSteps"] = Math.Max(1, steps / 10).ToString(),
-            ["Trainer:Training:EvalEvery"] = Math.Max(1, steps / 5).ToString(), ["Trainer:Training:Device"] = settings.Device,
-            ["Trainer:Training:Seed"] = settings.Seed.ToString(),
+            RunId = runId, Strategy = strategy, ModelPreset = "tiny", VocabSize = tokenizer.VocabSize, EndOfTextToken = tokenizer.EndOfTextId,
+            CheckpointDirectory = checkpoints, ConsumerGroup = $"demo-trainer-{strategy}", ValidationFile = validationFile,
+            StopWhenIdleFor = TimeSpan.FromSeconds(2), PollTimeout = TimeSpan.FromMilliseconds(100), MetaValidationBatch = 8,
+            GmmFeatures = settings.GmmFeatures, LabelRule = settings.LabelRule,
+            Training = new TrainingOptions
+            {
+                Steps = steps, BatchSize = settings.BatchSize, SequenceLength = settings.SequenceLength, LearningRate = 0.002, MinLearningRate = 0.0002,
+                WarmupSteps = Math.Max(1, steps / 10), EvalEvery = Math.Max(1, steps / 5), Device = settings.Device, Seed = (ulong)settings.Seed,
+            },
+            ReferenceCheckpoint = Strategies.StrategyCatalogue.Get(strategy).HasReferenceModel ? proxyDir : null,
+            // Weigh with the scorer's final GMM (the stream's first batches were scored before its warm-up fit).
+            GmmVersion = gmmVersion,
         };
-        if (Strategies.StrategyCatalogue.Get(strategy).HasReferenceModel) config["Trainer:ReferenceCheckpoint"] = proxyDir;
-        // Weigh with the scorer's final GMM (the stream's first batches were scored before its warm-up fit).
-        if (gmmVersion is { } version) config["Trainer:GmmVersion"] = version.ToString();
         var events = new DemoEvents();
-        using var host = BuildHost(config, events, DashboardComponents.Trainer, services =>
+        using var host = BuildHost(events, DashboardComponents.Trainer, builder =>
         {
-            services.AddSingleton<ITrainerConsumerFactory>(new InProcessTrainerConsumers(kafka));
-            services.AddTrainer(new ConfigurationBuilder().AddInMemoryCollection(config).Build());
+            builder.Services.AddSingleton<ITrainerConsumerFactory>(new InProcessTrainerConsumers(kafka));
+            builder.Services.AddSingleton(new TrainerDatabaseOptions(connection));
+            builder.Services.AddTrainer(builder.Configuration).UseOptions(options);
         });
         Stage($"training run {runId}: the trainer service consumes '{Topics.ScoredBatches}' with strategy {strategy}, {steps} steps");
         var started = clock.Elapsed;
@@ -375,11 +379,11 @@ internal sealed class DemoRun(DemoSettings settings)
 
     // ---- plumbing ----------------------------------------------------------------------------------------------------
 
-    private IHost BuildHost(Dictionary<string, string?> config, DemoEvents events, string component, Action<IServiceCollection> services)
+    /// <summary>A stage's host: the demo's logging, the control bus, the dashboard and the service <paramref name="register"/>
+    /// adds, each with options built in code (the host reads no configuration source).</summary>
+    private IHost BuildHost(DemoEvents events, string component, Action<HostApplicationBuilder> register)
     {
-        config["Dashboard:Enabled"] = settings.Dashboard ? "true" : "false";
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Configuration.AddInMemoryCollection(config);
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Information);
         builder.Logging.AddProvider(new DemoLogProvider(line => progress.Report("  " + line), settings.Verbose));
@@ -390,8 +394,8 @@ internal sealed class DemoRun(DemoSettings settings)
             settings.ControlBus?.Invoke(x);
         });
         // The service's live dashboard, as `reweight score` / `reweight train` serve it (a busy port only warns).
-        builder.Services.AddDashboard(builder.Configuration, component);
-        services(builder.Services);
+        builder.Services.AddDashboard(builder.Configuration, component).UseOptions(new DashboardOptions { Enabled = settings.Dashboard });
+        register(builder);
         return builder.Build();
     }
 
@@ -419,7 +423,7 @@ internal sealed class DemoRun(DemoSettings settings)
 
 /// <summary>The demo's corpus: the documents streamed, the clean held-out ones, and the injected-noise ground truth when known.</summary>
 internal sealed record DemoCorpus(string Path, IReadOnlyList<CorpusRecord> Stream, IReadOnlyList<CorpusRecord> Validation,
-    IReadOnlyDictionary<string, (bool Noisy, string? Type)>? Truth);
+    IReadOnlyDictionary<string, CorpusLabel>? Truth);
 
 /// <summary>The database the demo writes: its connection, the private server it started (stopped on dispose), and how
 /// later commands reach it.</summary>

@@ -1,6 +1,8 @@
 using Npgsql;
 using Reweighting.Contracts;
+using Reweighting.Storage.Models;
 using Reweighting.Storage.Queries;
+using Reweighting.Text.Corpus;
 
 namespace Reweighting.Cli.Demo;
 
@@ -34,73 +36,52 @@ internal static class DemoSummary
     public static async Task<DemoOutcome> ReadAsync(string connection, DemoCorpus corpus, ScoringOutcome scoring, IReadOnlyList<TrainingRunOutcome> runs, CancellationToken ct)
     {
         await using var db = NpgsqlDataSource.Create(connection);
-        var stored = await ScalarAsync(db, "SELECT count(*) FROM latest_scores", ct);
-        var versions = (int)await ScalarAsync(db, "SELECT count(*) FROM gmm_models", ct);
+        var documents = new LabelledDocumentQueries(db);
+        var stored = await documents.CountAsync(ct);
+        var versions = (await new GmmModelStore(db).VersionsAsync(ct)).Count;
 
         // The label_summary view, '(all)' last for the table.
-        var mix = (await new LabelledDocumentQueries(db).SummaryAsync(ct))
+        var mix = (await documents.SummaryAsync(ct))
             .OrderBy(r => r.Domain == "(all)").ThenBy(r => r.Domain, StringComparer.Ordinal).ThenBy(r => r.Label)
             .Select(r => (r.Domain, r.Label.ToWire(), r.Documents, (double)r.Share)).ToList();
 
-        NoiseMatch? match = null;
-        if (corpus.Truth is { } truth)
+        var match = corpus.Truth is { } truth ? Match(truth, await documents.LatestLabelsAsync(ct)) : null;
+
+        var noisiest = (await documents.MostConfidentNoisyAsync(5, ct)).Select(d =>
         {
-            long injected = 0, labelled = 0, both = 0, documents = 0;
-            var families = new Dictionary<string, (long Injected, long Found)>();
-            await using var cmd = db.CreateCommand("SELECT document_id, label::text FROM latest_scores");
-            await using var r = await cmd.ExecuteReaderAsync(ct);
-            while (await r.ReadAsync(ct))
-            {
-                if (!truth.TryGetValue(r.GetString(0), out var t)) continue;
-                documents++;
-                var noisy = r.GetString(1) == "noisy";
-                if (noisy) labelled++;
-                if (!t.Noisy) continue;
-                injected++;
-                if (noisy) both++;
-                var family = t.Type ?? "unknown";
-                var (i, f) = families.GetValueOrDefault(family);
-                families[family] = (i + 1, f + (noisy ? 1 : 0));
-            }
-            match = new NoiseMatch(injected, labelled, both, documents, families);
-        }
+            var truthText = corpus.Truth is null ? "" : corpus.Truth.TryGetValue(d.DocumentId, out var t) ? t.Noisy ? $"injected {t.NoiseType}" : "clean" : "";
+            return (d.DocumentId, d.Domain, d.LabelConfidence, d.LossMean, d.LossVariance, d.Snippet, truthText);
+        }).ToList();
 
-        var noisiest = new List<(string, string?, double, double, double, string, string)>();
-        await using (var cmd = db.CreateCommand(
-                         "SELECT document_id, domain, label_confidence, loss_mean, loss_variance, snippet FROM noisy_documents ORDER BY label_confidence DESC, loss_variance DESC LIMIT 5"))
-        await using (var r = await cmd.ExecuteReaderAsync(ct))
-            while (await r.ReadAsync(ct))
-            {
-                var id = r.GetString(0);
-                var truthText = corpus.Truth is null ? "" : corpus.Truth.TryGetValue(id, out var t) ? t.Noisy ? $"injected {t.Type}" : "clean" : "";
-                noisiest.Add((id, r.IsDBNull(1) ? null : r.GetString(1), r.GetDouble(2), r.GetDouble(3), r.GetDouble(4), r.GetString(5), truthText));
-            }
-
+        var metrics = new TrainingMetricQueries(db);
         var losses = new List<RunLosses>();
         foreach (var run in runs)
         {
-            var curve = new List<(long, double)>();
-            var byDomain = new Dictionary<string, double>();
-            await using (var cmd = db.CreateCommand("SELECT step, name, value FROM training_metrics WHERE run_id = $1 AND name LIKE 'valid_loss%' ORDER BY step"))
-            {
-                cmd.Parameters.AddWithValue(run.RunId);
-                await using var r = await cmd.ExecuteReaderAsync(ct);
-                while (await r.ReadAsync(ct))
-                {
-                    var name = r.GetString(1);
-                    if (name == "valid_loss") curve.Add((r.GetInt64(0), r.GetDouble(2)));
-                    else byDomain[name["valid_loss/".Length..]] = r.GetDouble(2);
-                }
-            }
-            losses.Add(new RunLosses(run, curve, byDomain, null));
+            var valid = await metrics.ValidationLossesAsync(run.RunId, ct);
+            losses.Add(new RunLosses(run, valid.Curve, valid.FinalByDomain, null));
         }
         return new DemoOutcome(scoring, stored, mix, match, noisiest, losses, versions);
     }
 
-    private static async Task<long> ScalarAsync(NpgsqlDataSource db, string sql, CancellationToken ct)
+    /// <summary>How the stored labels match the injected noise, over the documents the ground truth knows.</summary>
+    private static NoiseMatch Match(IReadOnlyDictionary<string, CorpusLabel> truth, IReadOnlyList<(string DocumentId, SampleLabel Label)> labels)
     {
-        await using var cmd = db.CreateCommand(sql);
-        return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct));
+        long injected = 0, labelled = 0, both = 0, documents = 0;
+        var families = new Dictionary<string, (long Injected, long Found)>();
+        foreach (var (id, label) in labels)
+        {
+            if (!truth.TryGetValue(id, out var t)) continue;
+            documents++;
+            var noisy = label == SampleLabel.Noisy;
+            if (noisy) labelled++;
+            if (!t.Noisy) continue;
+            injected++;
+            if (noisy) both++;
+            var family = t.NoiseType ?? "unknown";
+            var (i, f) = families.GetValueOrDefault(family);
+            families[family] = (i + 1, f + (noisy ? 1 : 0));
+        }
+        return new NoiseMatch(injected, labelled, both, documents, families);
     }
 
     public static void Print(DemoOutcome o, DemoSettings settings, string queryHint, string report, TimeSpan elapsed)

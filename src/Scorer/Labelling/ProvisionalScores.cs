@@ -1,6 +1,6 @@
 using Npgsql;
-using NpgsqlTypes;
 using Reweighting.Contracts;
+using Reweighting.Storage.Queries;
 
 namespace Reweighting.Scorer.Labelling;
 
@@ -44,60 +44,23 @@ public sealed class ProvisionalScores(NpgsqlDataSource dataSource)
     {
         await using var conn = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
-        var rows = new List<(string Id, double Mean, double Variance)>();
-        await using (var select = new NpgsqlCommand(ids is null
-            ? "SELECT document_id, loss_mean, loss_variance FROM sample_scores WHERE scorer_model = $1 AND gmm_version IS NULL AND document_id > $2 ORDER BY document_id LIMIT $3 FOR UPDATE"
-            : "SELECT document_id, loss_mean, loss_variance FROM sample_scores WHERE scorer_model = $1 AND gmm_version IS NULL AND document_id = ANY($2) FOR UPDATE", conn, tx))
-        {
-            select.Parameters.Add(new NpgsqlParameter { Value = scorerModel });
-            if (ids is null)
-            {
-                select.Parameters.Add(new NpgsqlParameter { Value = after });
-                select.Parameters.Add(new NpgsqlParameter { Value = PageSize });
-            }
-            else select.Parameters.Add(new NpgsqlParameter { Value = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-            await using var reader = await select.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct)) rows.Add((reader.GetString(0), reader.GetDouble(1), reader.GetDouble(2)));
-        }
+        var rows = ids is null
+            ? await ProvisionalScoreQueries.LockPageAsync(conn, tx, scorerModel, after, PageSize, ct)
+            : await ProvisionalScoreQueries.LockAsync(conn, tx, scorerModel, ids, ct);
         if (rows.Count == 0)
         {
             await tx.CommitAsync(ct);
             return (0, null);
         }
 
-        // Responsibilities travel flattened (row i owns entries i*K .. i*K+K-1) and are sliced back per row.
         var verdicts = rows.Select(r => Finite(r.Mean, r.Variance) ? assign(r.Mean, r.Variance) : null).ToArray();
         var k = verdicts.FirstOrDefault(v => v is not null)?.Responsibilities.Length ?? 1;
-        var flat = new double[rows.Count * k];
-        var labels = new string[rows.Count];
-        var confidences = new double[rows.Count];
-        for (var i = 0; i < rows.Count; i++)
-        {
-            // Statistics no mixture can place keep the provisional label, with a uniform posterior and the version.
-            var v = verdicts[i] ?? new LabelAssignment(Reweighting.Scorer.ProvisionalVerdict.Label, 0, Enumerable.Repeat(1.0 / k, k).ToArray());
-            v.Responsibilities.CopyTo(flat, i * k);
-            labels[i] = v.Label.ToWire();
-            confidences[i] = Math.Clamp(v.Confidence, 0.0, 1.0);
-        }
-        await using (var update = new NpgsqlCommand("""
-            UPDATE sample_scores s
-               SET label = u.label::sample_label, label_confidence = u.confidence,
-                   responsibilities = $5[(u.i - 1) * $6 + 1 : u.i * $6], gmm_version = $1
-              FROM unnest($2::text[], $3::text[], $4::double precision[]) WITH ORDINALITY AS u(document_id, label, confidence, i)
-             WHERE s.document_id = u.document_id AND s.scorer_model = $7 AND s.gmm_version IS NULL
-            """, conn, tx))
-        {
-            update.Parameters.Add(new NpgsqlParameter { Value = gmmVersion });
-            update.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Id).ToArray() });
-            update.Parameters.Add(new NpgsqlParameter { Value = labels });
-            update.Parameters.Add(new NpgsqlParameter { Value = confidences });
-            update.Parameters.Add(new NpgsqlParameter { Value = flat });
-            update.Parameters.Add(new NpgsqlParameter { Value = k });
-            update.Parameters.Add(new NpgsqlParameter { Value = scorerModel });
-            var changed = await update.ExecuteNonQueryAsync(ct);
-            await tx.CommitAsync(ct);
-            return (changed, rows[^1].Id);
-        }
+        // Statistics no mixture can place keep the provisional label, with a uniform posterior and the version.
+        var labelled = rows.Select((r, i) => (r.Id, verdicts[i] ?? new LabelAssignment(ProvisionalVerdict.Label, 0, Enumerable.Repeat(1.0 / k, k).ToArray())))
+            .ToList();
+        var changed = await ProvisionalScoreQueries.LabelAsync(conn, tx, scorerModel, gmmVersion, labelled, ct);
+        await tx.CommitAsync(ct);
+        return (changed, rows[^1].Id);
     }
 
     private static bool Finite(double mean, double variance) => double.IsFinite(mean) && double.IsFinite(variance) && variance >= 0;

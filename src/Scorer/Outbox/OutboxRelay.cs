@@ -3,11 +3,11 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
-using NpgsqlTypes;
 using Polly;
 using Polly.Retry;
 using Reweighting.Contracts;
 using Reweighting.Contracts.Batches;
+using Reweighting.Storage.Queries;
 
 namespace Reweighting.Scorer.Outbox;
 
@@ -167,10 +167,7 @@ public sealed class OutboxRelay : IAsyncDisposable, IDisposable
         if (acknowledged.Count > 0)
         {
             if (BeforeMarking is not null) await BeforeMarking(acknowledged, ct);
-            await using var mark = new NpgsqlCommand(
-                "UPDATE scored_batch_outbox SET published_at = now() WHERE batch_id = ANY($1) AND published_at IS NULL", conn, tx);
-            mark.Parameters.Add(new NpgsqlParameter { Value = acknowledged.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
-            await mark.ExecuteNonQueryAsync(ct);
+            await ScoredBatchOutboxQueries.MarkPublishedAsync(conn, tx, acknowledged.ToArray(), ct);
         }
         await tx.CommitAsync(ct);
         Interlocked.Add(ref _published, acknowledged.Count);
@@ -185,24 +182,9 @@ public sealed class OutboxRelay : IAsyncDisposable, IDisposable
     {
         Guid[] skipped;
         lock (_unreadable) skipped = [.. _unreadable];
-        // The partial index on created_at WHERE published_at IS NULL serves this scan.
-        await using var claim = new NpgsqlCommand("""
-            SELECT batch_id, payload FROM scored_batch_outbox
-            WHERE published_at IS NULL AND NOT (batch_id = ANY($2))
-            ORDER BY created_at
-            LIMIT $1
-            FOR UPDATE SKIP LOCKED
-            """, conn, tx);
-        claim.Parameters.Add(new NpgsqlParameter { Value = _options.BatchSize });
-        claim.Parameters.Add(new NpgsqlParameter { Value = skipped, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
         var rows = new List<OutboxRow>(_options.BatchSize);
-        await using var reader = await claim.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            var id = reader.GetGuid(0);
-            var payload = reader.GetFieldValue<byte[]>(1);
+        foreach (var (id, payload) in await ScoredBatchOutboxQueries.ClaimAsync(conn, tx, _options.BatchSize, skipped, ct))
             if (ReadableHeader(id, payload) is { } header) rows.Add(new OutboxRow(id, payload, header));
-        }
         return rows;
     }
 

@@ -64,4 +64,20 @@ public sealed class GmmModelStore(NpgsqlDataSource dataSource)
         while (await reader.ReadAsync(ct)) versions.Add(reader.GetInt32(0));
         return versions;
     }
+
+    /// <summary>The newest version fitted for <paramref name="scorerModel"/>, or null when there is none.</summary>
+    public async Task<int?> LatestVersionAsync(string scorerModel, CancellationToken ct = default)
+    {
+        await using var cmd = dataSource.CreateCommand("SELECT max(version) FROM gmm_models WHERE scorer_model = $1");
+        cmd.Parameters.Add(new NpgsqlParameter { Value = scorerModel });
+        return await cmd.ExecuteScalarAsync(ct) is int version ? version : null;
+    }
+
+    /// <summary>One past the largest stored version number (1 when none is stored). Another writer may take it before
+    /// this one saves: <see cref="SaveAsync"/> then fails on the primary key.</summary>
+    public async Task<int> NextVersionAsync(CancellationToken ct = default)
+    {
+        await using var cmd = dataSource.CreateCommand("SELECT COALESCE(max(version), 0) + 1 FROM gmm_models");
+        return (int)(await cmd.ExecuteScalarAsync(ct))!;
+    }
 }

@@ -27,8 +27,7 @@ public sealed class LabelledDocumentQueries(NpgsqlDataSource dataSource)
             _ => throw new ArgumentOutOfRangeException(nameof(label)),
         };
         await using var cmd = dataSource.CreateCommand($"""
-            SELECT document_id, domain, source, snippet, loss_mean, loss_variance, label_confidence, n_tokens,
-                   scorer_model, gmm_version, scored_at
+            SELECT {DocumentColumns}
             FROM {view}
             WHERE ($1::text IS NULL OR domain = $1::text)
             ORDER BY label_confidence DESC, document_id
@@ -36,6 +35,48 @@ public sealed class LabelledDocumentQueries(NpgsqlDataSource dataSource)
             """);
         cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)domain ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
         cmd.Parameters.Add(new NpgsqlParameter { Value = limit });
+        return await ReadDocumentsAsync(cmd, ct);
+    }
+
+    /// <summary>The <paramref name="limit"/> documents labelled noisy most confidently, the larger loss variance first
+    /// among equal confidences.</summary>
+    public async Task<IReadOnlyList<LabelledDocument>> MostConfidentNoisyAsync(int limit, CancellationToken ct = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        await using var cmd = dataSource.CreateCommand($"""
+            SELECT {DocumentColumns}
+            FROM noisy_documents
+            ORDER BY label_confidence DESC, loss_variance DESC
+            LIMIT $1
+            """);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = limit });
+        return await ReadDocumentsAsync(cmd, ct);
+    }
+
+    /// <summary>How many documents have a latest score (<c>latest_scores</c>).</summary>
+    public async Task<long> CountAsync(CancellationToken ct = default)
+    {
+        await using var cmd = dataSource.CreateCommand("SELECT count(*) FROM latest_scores");
+        return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct));
+    }
+
+    /// <summary>Every document's latest label (<c>latest_scores</c>), in no particular order.</summary>
+    public async Task<IReadOnlyList<(string DocumentId, SampleLabel Label)>> LatestLabelsAsync(CancellationToken ct = default)
+    {
+        await using var cmd = dataSource.CreateCommand("SELECT document_id, label::text FROM latest_scores");
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        var rows = new List<(string, SampleLabel)>();
+        while (await reader.ReadAsync(ct)) rows.Add((reader.GetString(0), SampleLabels.Parse(reader.GetString(1))));
+        return rows;
+    }
+
+    private const string DocumentColumns = """
+        document_id, domain, source, snippet, loss_mean, loss_variance, label_confidence, n_tokens,
+               scorer_model, gmm_version, scored_at
+        """;
+
+    private static async Task<IReadOnlyList<LabelledDocument>> ReadDocumentsAsync(NpgsqlCommand cmd, CancellationToken ct)
+    {
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         var rows = new List<LabelledDocument>();
         while (await reader.ReadAsync(ct))

@@ -1,0 +1,40 @@
+using Reweighting.Strategies;
+
+namespace Reweighting.Evaluation;
+
+/// <summary>Where a run's sample weights went, over all its batches.</summary>
+/// <param name="MaxWeightTimesM">The largest M·w_i of any batch (1 for uniform weights).</param>
+/// <param name="MeanEntropy">The weights' entropy over ln M, averaged over batches (1 for uniform weights).</param>
+/// <param name="NoisyWeightShare">The weight on noisy data, averaged over batches; NaN when noise was not tracked.</param>
+public sealed record WeightSummary(double MaxWeightTimesM, double MeanEntropy, double NoisyWeightShare);
+
+/// <summary>Accumulates, over a run's batches, the largest M·w_i, the normalised entropy of the weights and the share
+/// of weight on noisy data (each sample counting by the fraction of its tokens that are noisy).</summary>
+public sealed class WeightStatistics
+{
+    private double maxWeightTimesM, entropy, noisyShare;
+    private bool noiseTracked;
+
+    /// <summary>Batches observed so far.</summary>
+    public int Batches { get; private set; }
+
+    /// <summary>Adds one batch's weights. <paramref name="noisyFraction"/> gives sample i's fraction of noisy tokens,
+    /// in [0, 1]; null when the data carries no noise labels.</summary>
+    public void Observe(BatchWeights weights, Func<int, double>? noisyFraction = null)
+    {
+        var w = weights.Weights;
+        maxWeightTimesM = Math.Max(maxWeightTimesM, weights.MaxWeightTimesM);
+        entropy += w.Length > 1 ? -w.Where(v => v > 0).Sum(v => v * Math.Log(v)) / Math.Log(w.Length) : 1;
+        if (noisyFraction is not null)
+        {
+            noiseTracked = true;
+            for (var i = 0; i < w.Length; i++) noisyShare += w[i] * noisyFraction(i);
+        }
+        Batches++;
+    }
+
+    /// <summary>The summary of the batches observed, or null before the first.</summary>
+    public WeightSummary? Summary() => Batches == 0
+        ? null
+        : new WeightSummary(maxWeightTimesM, entropy / Batches, noiseTracked ? noisyShare / Batches : double.NaN);
+}

@@ -1,0 +1,65 @@
+using System.IO.Compression;
+using System.Text;
+using FluentAssertions;
+using Reweighting.Text.Corpus;
+using Reweighting.Text.Corpus.Corruption;
+using Xunit;
+
+namespace Reweighting.Text.Tests.Corpus;
+
+public class CorpusLabelsTests
+{
+    [Fact]
+    public void Labelled_records_map_to_noisy_and_noise_type_and_the_rest_are_skipped()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("labelled.jsonl", """
+            {"id": "a", "text": "x", "label": "clean", "noise_type": null}
+            {"id": "b", "text": "x", "label": "noisy", "noise_type": "boilerplate"}
+            {"id": 7, "text": "x", "label": "noisy"}
+            {"id": "c", "text": "x", "label": "maybe"}
+            {"id": "d", "text": "x"}
+            {"text": "x", "label": "noisy"}
+            {not json
+
+            """);
+        CorpusLabels.Read(path).Should().BeEquivalentTo(new Dictionary<string, CorpusLabel>
+        {
+            ["a"] = new(false, null), ["b"] = new(true, "boilerplate"), ["7"] = new(true, null),
+        });
+    }
+
+    [Fact]
+    public void A_gzipped_corpus_reads_like_a_plain_one()
+    {
+        using var dir = new TempDirectory();
+        var path = Path.Combine(dir.Path, "labelled.jsonl.gz");
+        using (var gzip = new GZipStream(File.Create(path), CompressionLevel.Fastest))
+            gzip.Write(Encoding.UTF8.GetBytes("{\"id\": \"a\", \"label\": \"noisy\", \"noise_type\": \"spam\"}\n"));
+        CorpusLabels.Read(path).Should().Equal(new Dictionary<string, CorpusLabel> { ["a"] = new(true, "spam") });
+    }
+
+    [Fact]
+    public void A_corrupted_corpus_reads_back_with_the_labels_the_corruptor_wrote()
+    {
+        using var dir = new TempDirectory();
+        var clean = dir.File("clean.jsonl", string.Join("\n", Enumerable.Range(0, 200).Select(i =>
+            $$"""{"id": "d{{i}}", "text": "document number {{i}} says something about the weather, the sea and the ships."}""")));
+        var corrupted = Path.Combine(dir.Path, "corrupted.jsonl");
+        var summary = new CorpusCorruptor(new CorruptionOptions(0.3, Seed: 5)).Run(clean, corrupted);
+        var labels = CorpusLabels.Read(corrupted);
+        labels.Should().HaveCount(200);
+        labels.Values.LongCount(l => l.Noisy).Should().Be(summary.Corrupted).And.BePositive();
+        labels.Values.Where(l => l.Noisy).Should().OnlyContain(l => l.NoiseType != null);
+        labels.Values.Where(l => !l.Noisy).Should().OnlyContain(l => l.NoiseType == null);
+    }
+
+    [Fact]
+    public void A_corpus_without_labels_is_refused_with_the_way_to_make_one()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("plain.jsonl", "{\"id\": \"a\", \"text\": \"x\"}\n");
+        FluentActions.Invoking(() => CorpusLabels.Read(path)).Should().Throw<InvalidDataException>().WithMessage("*corpus corrupt*");
+        FluentActions.Invoking(() => CorpusLabels.Read(Path.Combine(dir.Path, "missing.jsonl"))).Should().Throw<FileNotFoundException>();
+    }
+}
