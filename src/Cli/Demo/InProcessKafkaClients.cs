@@ -19,13 +19,15 @@ internal sealed class InProcessScorerKafkaClients(InProcessKafkaCluster cluster)
     public IProducer<byte[], byte[]> ScoredBatchProducer(ProducerConfig config) => cluster.ProducerBuilder<byte[], byte[]>(config).Build();
 }
 
-/// <summary>The trainer's consumer on the in-process broker.</summary>
+/// <summary>The trainer's consumer and dead-letter producer on the in-process broker.</summary>
 internal sealed class InProcessTrainerConsumers(InProcessKafkaCluster cluster) : ITrainerConsumerFactory
 {
     public IConsumer<string?, byte[]> Create(TrainerOptions options) => cluster.CreateConsumer<string?, byte[]>(new ConsumerConfig
     {
         GroupId = options.ConsumerGroup, EnableAutoCommit = false, EnableAutoOffsetStore = false,
     });
+
+    public IProducer<string?, byte[]> CreateDeadLetterProducer(TrainerOptions options) => cluster.CreateProducer<string?, byte[]>(new ProducerConfig());
 
     public IReadOnlyList<TopicPartition> Partitions(string topic) =>
         Enumerable.Range(0, cluster.PartitionCount(topic)).Select(p => new TopicPartition(topic, p)).ToList();

@@ -12,9 +12,9 @@ public interface ITrainerConsumerFactory
     /// <summary>The partitions of <paramref name="topic"/>.</summary>
     IReadOnlyList<TopicPartition> Partitions(string topic);
 
-    /// <summary>A producer for <see cref="TrainerOptions.DeadLetterTopic"/>; null where the factory has none, and then the
-    /// trainer logs and skips the batches it cannot train on.</summary>
-    IProducer<string?, byte[]>? CreateDeadLetterProducer(TrainerOptions options) => null;
+    /// <summary>A producer for <see cref="TrainerOptions.DeadLetterTopic"/>, where batches the trainer cannot train on go
+    /// with their reason.</summary>
+    IProducer<string?, byte[]> CreateDeadLetterProducer(TrainerOptions options);
 }
 
 /// <summary>Consumers of a real Kafka cluster configured by librdkafka settings (configuration section "Kafka", e.g.
