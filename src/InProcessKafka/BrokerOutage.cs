@@ -26,11 +26,11 @@ public enum OutageBehaviour
 /// <summary>A period in which no broker answers. Dispose it (or call <see cref="InProcessKafkaCluster.EndOutage()"/>) to end it.</summary>
 public sealed class BrokerOutage : IDisposable
 {
-    private readonly InProcessKafkaCluster cluster;
+    private readonly InProcessKafkaCluster _cluster;
 
     internal BrokerOutage(InProcessKafkaCluster cluster, int epoch, ErrorCode error, OutageBehaviour behaviour, DateTimeOffset startedAt, DateTimeOffset? endsAt)
     {
-        this.cluster = cluster;
+        this._cluster = cluster;
         Epoch = epoch;
         Error = error;
         Behaviour = behaviour;
@@ -53,5 +53,5 @@ public sealed class BrokerOutage : IDisposable
     internal int Epoch { get; }
 
     /// <summary>Ends this outage if it is still the current one.</summary>
-    public void Dispose() => cluster.EndOutage(this);
+    public void Dispose() => _cluster.EndOutage(this);
 }

@@ -19,21 +19,21 @@ public sealed class InProcessKafkaCluster
     // Fixed, so that null keys under the random partitioners land on the same partitions on every run.
     private const int RandomSeed = 1;
 
-    private readonly Dictionary<string, TopicLog> topics = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, ConsumerGroup> groups = new(StringComparer.Ordinal);
-    private readonly Random random;
-    private readonly Queue<ErrorCode> produceFailures = new();
-    private readonly Queue<ErrorCode> commitFailures = new();
-    private int droppedAcks;
-    private int outageEpoch;
-    private int clientCount;
-    private long memberCount;
+    private readonly Dictionary<string, TopicLog> _topics = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ConsumerGroup> _groups = new(StringComparer.Ordinal);
+    private readonly Random _random;
+    private readonly Queue<ErrorCode> _produceFailures = new();
+    private readonly Queue<ErrorCode> _commitFailures = new();
+    private int _droppedAcks;
+    private int _outageEpoch;
+    private int _clientCount;
+    private long _memberCount;
 
     /// <summary>Creates an empty cluster.</summary>
     public InProcessKafkaCluster(InProcessKafkaOptions? options = null)
     {
         Options = options ?? new InProcessKafkaOptions();
-        random = new Random(RandomSeed);
+        _random = new Random(RandomSeed);
     }
 
     /// <summary>The broker-side settings.</summary>
@@ -58,7 +58,7 @@ public sealed class InProcessKafkaCluster
         ArgumentOutOfRangeException.ThrowIfLessThan(partitions, 1);
         lock (Gate)
         {
-            if (topics.ContainsKey(name)) throw KafkaErrors.Exception(ErrorCode.TopicAlreadyExists, name);
+            if (_topics.ContainsKey(name)) throw KafkaErrors.Exception(ErrorCode.TopicAlreadyExists, name);
             CreateTopicUnderLock(name, partitions);
         }
     }
@@ -78,10 +78,10 @@ public sealed class InProcessKafkaCluster
     {
         lock (Gate)
         {
-            var log = topics.TryGetValue(topic, out var existing) ? existing
+            var log = _topics.TryGetValue(topic, out var existing) ? existing
                 : Options.AutoCreateTopics ? CreateTopicUnderLock(topic, AutoCreatedPartitions)
                 : throw KafkaErrors.Exception(ErrorCode.UnknownTopicOrPart, topic);
-            int p = partition ?? KeyPartitioner.Choose(Partitioner.ConsistentRandom, key, key is null, log.Partitions.Count, random);
+            int p = partition ?? KeyPartitioner.Choose(Partitioner.ConsistentRandom, key, key is null, log.Partitions.Count, _random);
             var target = log.Partition(p) ?? throw KafkaErrors.Exception(ErrorCode.Local_UnknownPartition, $"{topic} [{p}]");
             var ts = new Timestamp((timestamp ?? Now).ToUnixTimeMilliseconds(), TimestampType.CreateTime);
             long offset = target.Append(new StoredRecord(key?.ToArray(), value?.ToArray(), StoredRecord.CopyHeaders(headers), ts));
@@ -140,7 +140,7 @@ public sealed class InProcessKafkaCluster
     public Offset CommittedOffset(string groupId, TopicPartition partition)
     {
         lock (Gate)
-            return groups.TryGetValue(groupId, out var group) && group.Committed.TryGetValue(partition, out long o) ? o : Offset.Unset;
+            return _groups.TryGetValue(groupId, out var group) && group.Committed.TryGetValue(partition, out long o) ? o : Offset.Unset;
     }
 
     /// <summary>Sets a group's committed offsets directly, as an admin tool would (AlterConsumerGroupOffsets).</summary>
@@ -158,7 +158,7 @@ public sealed class InProcessKafkaCluster
     {
         lock (Gate)
         {
-            if (!groups.TryGetValue(groupId, out var group)) return new Dictionary<string, IReadOnlyList<TopicPartition>>();
+            if (!_groups.TryGetValue(groupId, out var group)) return new Dictionary<string, IReadOnlyList<TopicPartition>>();
             return group.Members.ToDictionary(m => m.MemberId,
                 m => (IReadOnlyList<TopicPartition>)m.Owned.OrderBy(t => t.Topic, StringComparer.Ordinal).ThenBy(t => t.Partition.Value).ToList());
         }
@@ -178,7 +178,7 @@ public sealed class InProcessKafkaCluster
         {
             var now = Now;
             if (CurrentOutage is not null) EndOutageUnderLock(now);
-            CurrentOutage = new BrokerOutage(this, ++outageEpoch, error, behaviour, now, now + duration);
+            CurrentOutage = new BrokerOutage(this, ++_outageEpoch, error, behaviour, now, now + duration);
             Signal();
             return CurrentOutage;
         }
@@ -217,21 +217,21 @@ public sealed class InProcessKafkaCluster
     /// </summary>
     public void DropNextProduceAcks(int count = 1)
     {
-        lock (Gate) droppedAcks += count;
+        lock (Gate) _droppedAcks += count;
     }
 
     /// <summary>The next <paramref name="count"/> produce requests fail with <paramref name="error"/>, not persisted.</summary>
     public void FailNextProduces(int count, ErrorCode error = ErrorCode.NotEnoughReplicas)
     {
         lock (Gate)
-            for (int i = 0; i < count; i++) produceFailures.Enqueue(error);
+            for (int i = 0; i < count; i++) _produceFailures.Enqueue(error);
     }
 
     /// <summary>The next <paramref name="count"/> offset commits fail with <paramref name="error"/>.</summary>
     public void FailNextCommits(int count, ErrorCode error = ErrorCode.RebalanceInProgress)
     {
         lock (Gate)
-            for (int i = 0; i < count; i++) commitFailures.Enqueue(error);
+            for (int i = 0; i < count; i++) _commitFailures.Enqueue(error);
     }
 
     // ---------------------------------------------------------------- clients
@@ -278,23 +278,23 @@ public sealed class InProcessKafkaCluster
 
     internal BrokerOutage? CurrentOutage { get; private set; }
 
-    internal Random Random => random;
+    internal Random Random => _random;
 
     internal void Signal() => Monitor.PulseAll(Gate);
 
     internal string NextClientName(string? clientId, string kind) =>
-        $"{(string.IsNullOrEmpty(clientId) ? "rdkafka" : clientId)}#{kind}-{Interlocked.Increment(ref clientCount)}";
+        $"{(string.IsNullOrEmpty(clientId) ? "rdkafka" : clientId)}#{kind}-{Interlocked.Increment(ref _clientCount)}";
 
     /// <summary>Member ids sort in join order, so assignments are the same on every run.</summary>
     internal string NextMemberId(string? clientId) =>
-        $"{(string.IsNullOrEmpty(clientId) ? "rdkafka" : clientId)}-00000000-0000-0000-0000-{Interlocked.Increment(ref memberCount):D12}";
+        $"{(string.IsNullOrEmpty(clientId) ? "rdkafka" : clientId)}-00000000-0000-0000-0000-{Interlocked.Increment(ref _memberCount):D12}";
 
-    internal TopicLog? Topic(string name) => topics.GetValueOrDefault(name);
+    internal TopicLog? Topic(string name) => _topics.GetValueOrDefault(name);
 
     internal TopicLog CreateTopicUnderLock(string name, int partitions)
     {
         var log = new TopicLog(name, partitions);
-        topics.Add(name, log);
+        _topics.Add(name, log);
         RebalanceSubscribers(name);
         Signal();
         return log;
@@ -302,8 +302,8 @@ public sealed class InProcessKafkaCluster
 
     internal ConsumerGroup Group(string groupId)
     {
-        if (!groups.TryGetValue(groupId, out var group))
-            groups[groupId] = group = new ConsumerGroup(groupId, () => topics.ToDictionary(t => t.Key, t => t.Value.Partitions.Count));
+        if (!_groups.TryGetValue(groupId, out var group))
+            _groups[groupId] = group = new ConsumerGroup(groupId, () => _topics.ToDictionary(t => t.Key, t => t.Value.Partitions.Count));
         return group;
     }
 
@@ -312,7 +312,7 @@ public sealed class InProcessKafkaCluster
     {
         var now = Now;
         if (CurrentOutage is { EndsAt: { } end } && end <= now) EndOutageUnderLock(end);
-        foreach (var group in groups.Values)
+        foreach (var group in _groups.Values)
         {
             foreach (var member in group.Members.ToList())
             {
@@ -330,21 +330,21 @@ public sealed class InProcessKafkaCluster
 
     internal bool TakeDroppedAck()
     {
-        if (droppedAcks == 0) return false;
-        droppedAcks--;
+        if (_droppedAcks == 0) return false;
+        _droppedAcks--;
         return true;
     }
 
-    internal ErrorCode? TakeProduceFailure() => produceFailures.Count > 0 ? produceFailures.Dequeue() : null;
+    internal ErrorCode? TakeProduceFailure() => _produceFailures.Count > 0 ? _produceFailures.Dequeue() : null;
 
-    internal ErrorCode? TakeCommitFailure() => commitFailures.Count > 0 ? commitFailures.Dequeue() : null;
+    internal ErrorCode? TakeCommitFailure() => _commitFailures.Count > 0 ? _commitFailures.Dequeue() : null;
 
     private void EndOutageUnderLock(DateTimeOffset endedAt)
     {
         if (CurrentOutage is not { } outage) return;
         CurrentOutage = null;
         var lasted = endedAt - outage.StartedAt;
-        foreach (var group in groups.Values)
+        foreach (var group in _groups.Values)
             foreach (var member in group.Members.Where(m => m.SessionTimeout < lasted).ToList())
                 group.Evict(member, LostReason.SessionTimedOut);
         Signal();
@@ -352,12 +352,12 @@ public sealed class InProcessKafkaCluster
 
     private void RebalanceSubscribers(string topic)
     {
-        foreach (var group in groups.Values.Where(g => g.Members.Any(m => m.Subscribes(topic))))
+        foreach (var group in _groups.Values.Where(g => g.Members.Any(m => m.Subscribes(topic))))
             group.Rebalance();
     }
 
     private TopicLog RequireTopic(string topic) =>
-        topics.GetValueOrDefault(topic) ?? throw KafkaErrors.Exception(ErrorCode.UnknownTopicOrPart, topic);
+        _topics.GetValueOrDefault(topic) ?? throw KafkaErrors.Exception(ErrorCode.UnknownTopicOrPart, topic);
 
     private PartitionLog RequirePartition(TopicPartition tp) =>
         RequireTopic(tp.Topic).Partition(tp.Partition.Value)

@@ -12,7 +12,7 @@ namespace Reweighting.Objectives;
 /// own detached losses (Sow et al.'s strategies weigh the model's current losses).</summary>
 public sealed class StrategyObjective(IWeightingStrategy strategy, ISampleStatisticsSource? statistics = null) : ITrainingObjective
 {
-    private readonly WeightSummary summary = new();
+    private readonly WeightSummary _summary = new();
 
     public IWeightingStrategy Strategy { get; } = strategy;
 
@@ -29,7 +29,7 @@ public sealed class StrategyObjective(IWeightingStrategy strategy, ISampleStatis
         var stats = StatisticsOf(batch, tokenLosses);
         var counts = Enumerable.Repeat(batch.Targets.Size(1), stats.Means.Length).ToArray();
         var weights = Strategy.Weigh(new BatchScores(stats.Means, counts, stats.Variances), new StrategyState(batch.Step));
-        summary.Add(weights);
+        _summary.Add(weights);
         WeightsObserved?.Invoke(batch, weights);
         var a = weights.LossCoefficients(counts);
         var coefficients = FromSpan<float>(a.Select(c => (float)c).ToArray(), [a.Length], perSample.Device);
@@ -44,34 +44,34 @@ public sealed class StrategyObjective(IWeightingStrategy strategy, ISampleStatis
         return tokenLosses is not null ? ProxyStatistics.Of(tokenLosses) : throw new InvalidOperationException("no statistics source and no token losses");
     }
 
-    public string? TakeSummary() => summary.Take();
+    public string? TakeSummary() => _summary.Take();
 }
 
 /// <summary>What the weights did since the last progress line: the temperature, the largest M·w_i, how many
 /// batches the 2/M bound clipped.</summary>
 public sealed class WeightSummary
 {
-    private double maxWeightTimesM;
-    private double temperature = double.PositiveInfinity;
-    private int capped;
-    private int batches;
+    private double _maxWeightTimesM;
+    private double _temperature = double.PositiveInfinity;
+    private int _capped;
+    private int _batches;
 
     public void Add(BatchWeights w)
     {
-        maxWeightTimesM = Math.Max(maxWeightTimesM, w.MaxWeightTimesM);
-        temperature = w.Temperature;
-        if (w.CapActive) capped++;
-        batches++;
+        _maxWeightTimesM = Math.Max(_maxWeightTimesM, w.MaxWeightTimesM);
+        _temperature = w.Temperature;
+        if (w.CapActive) _capped++;
+        _batches++;
     }
 
     /// <summary>"r …  max w·M …  capped …" for the progress line; resets the counts.</summary>
     public string? Take()
     {
-        if (batches == 0) return null;
-        var text = $"r {(double.IsPositiveInfinity(temperature) ? "inf" : temperature.ToString("F2"))}  max w·M {maxWeightTimesM:F2}  capped {capped}/{batches} batches";
-        maxWeightTimesM = 0;
-        capped = 0;
-        batches = 0;
+        if (_batches == 0) return null;
+        var text = $"r {(double.IsPositiveInfinity(_temperature) ? "inf" : _temperature.ToString("F2"))}  max w·M {_maxWeightTimesM:F2}  capped {_capped}/{_batches} batches";
+        _maxWeightTimesM = 0;
+        _capped = 0;
+        _batches = 0;
         return text;
     }
 }

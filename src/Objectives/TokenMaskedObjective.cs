@@ -33,20 +33,20 @@ public sealed record TokenMaskedOptions(double TopFraction = 0.25, bool PerSeque
 /// gradients; its mode is restored afterwards.</summary>
 public sealed class TokenMaskedObjective(GptModel reference, TokenMaskedOptions? options = null) : ITrainingObjective
 {
-    private readonly GptModel reference = reference ?? throw new ArgumentNullException(nameof(reference));
-    private readonly TokenMaskedOptions options = (options ?? new TokenMaskedOptions()).Validate();
+    private readonly GptModel _reference = reference ?? throw new ArgumentNullException(nameof(reference));
+    private readonly TokenMaskedOptions _options = (options ?? new TokenMaskedOptions()).Validate();
 
-    private long mleTokens, scoredTokens, distilledTokens;
-    private double distillSum;
+    private long _mleTokens, _scoredTokens, _distilledTokens;
+    private double _distillSum;
 
     /// <summary>The settings in force.</summary>
-    public TokenMaskedOptions Options => options;
+    public TokenMaskedOptions Options => _options;
 
     public ObjectiveValue Compute(GptModel model, MicroBatch batch)
     {
         int vocab = model.Config.VocabSize;
-        if (reference.Config.VocabSize != vocab)
-            throw new ArgumentException($"the reference model's vocabulary ({reference.Config.VocabSize}) differs from the trained model's ({vocab}); distillation needs the same tokens");
+        if (_reference.Config.VocabSize != vocab)
+            throw new ArgumentException($"the reference model's vocabulary ({_reference.Config.VocabSize}) differs from the trained model's ({vocab}); distillation needs the same tokens");
         var ids = batch.Ids;
         int b = (int)ids.Size(0), t = (int)ids.Size(1), n = b * t;
 
@@ -59,14 +59,14 @@ public sealed class TokenMaskedObjective(GptModel reference, TokenMaskedOptions?
 
         var lossValues = tokenLoss.Detach().ToArray<float>();
         var valid = targets.ToArray<long>().Select(y => y != GptModel.IgnoreIndex).ToArray();
-        var mle = SelectMleTokens(lossValues, valid, b, t, options);
+        var mle = SelectMleTokens(lossValues, valid, b, t, _options);
         long mleCount = mle.Count(m => m), validCount = valid.Count(v => v), distillCount = validCount - mleCount;
-        mleTokens += mleCount;
-        scoredTokens += validCount;
+        _mleTokens += mleCount;
+        _scoredTokens += validCount;
         if (distillCount == 0) return new ObjectiveValue(meanTokenLoss, meanTokenLoss.Detach()); // q = 1: ordinary MLE, no reference pass
 
         var device = ids.Device;
-        var refDevice = reference.Parameters().First().Device;
+        var refDevice = _reference.Parameters().First().Device;
         if (refDevice != device)
             throw new ArgumentException($"the reference model is on {refDevice} but the batch is on {device}");
         var referenceProbabilities = ReferenceProbabilities(ids, vocab); // (N, V), no grad
@@ -76,8 +76,8 @@ public sealed class TokenMaskedObjective(GptModel reference, TokenMaskedOptions?
         var mleMask = FromSpan<float>(mle.Select(m => m ? 1f : 0f).ToArray(), [n], device); // (N)
         var distillMask = FromSpan<float>(mle.Select((m, i) => !m && valid[i] ? 1f : 0f).ToArray(), [n], device);
         var perToken = tokenLoss * mleMask + distill * distillMask; // (N)
-        distillSum += (distill.Detach() * distillMask).Sum().ToDouble();
-        distilledTokens += distillCount;
+        _distillSum += (distill.Detach() * distillMask).Sum().ToDouble();
+        _distilledTokens += distillCount;
         return new ObjectiveValue(perToken.Sum() / n, meanTokenLoss.Detach());
     }
 
@@ -85,18 +85,18 @@ public sealed class TokenMaskedObjective(GptModel reference, TokenMaskedOptions?
     /// logits and other temporaries are freed before returning.</summary>
     private Tensor ReferenceProbabilities(Tensor ids, int vocab)
     {
-        var wasTraining = reference.IsTraining;
-        reference.Eval();
+        var wasTraining = _reference.IsTraining;
+        _reference.Eval();
         try
         {
             using var noGrad = NoGrad();
             using var scope = DisposeScope.Open();
-            var refLogits = reference.Forward(ids).View(-1, vocab); // (N, V)
+            var refLogits = _reference.Forward(ids).View(-1, vocab); // (N, V)
             return Functional.Softmax(refLogits, -1, ScalarType.Float32).MoveToOuterScope();
         }
         finally
         {
-            reference.Train(wasTraining);
+            _reference.Train(wasTraining);
         }
     }
 
@@ -138,11 +138,11 @@ public sealed class TokenMaskedObjective(GptModel reference, TokenMaskedOptions?
     /// <summary>"mle 25% of tokens, distill CE 3.21" over the micro-batches since the last call.</summary>
     public string? TakeSummary()
     {
-        if (scoredTokens == 0) return null;
-        var text = string.Create(CultureInfo.InvariantCulture, $"mle {100.0 * mleTokens / scoredTokens:0.#}% of tokens");
-        if (distilledTokens > 0) text += string.Create(CultureInfo.InvariantCulture, $", distill CE {distillSum / distilledTokens:0.00}");
-        mleTokens = scoredTokens = distilledTokens = 0;
-        distillSum = 0;
+        if (_scoredTokens == 0) return null;
+        var text = string.Create(CultureInfo.InvariantCulture, $"mle {100.0 * _mleTokens / _scoredTokens:0.#}% of tokens");
+        if (_distilledTokens > 0) text += string.Create(CultureInfo.InvariantCulture, $", distill CE {_distillSum / _distilledTokens:0.00}");
+        _mleTokens = _scoredTokens = _distilledTokens = 0;
+        _distillSum = 0;
         return text;
     }
 }

@@ -7,17 +7,17 @@ public static partial class Torch
     /// <summary>CUDA queries (torch.cuda).</summary>
     public static class Cuda
     {
-        private static readonly Lazy<bool> compiled = new(() => NativeMethods.rwt_cuda_compiled() == 1);
-        private static readonly Lazy<bool> available = new(() => compiled.Value && NativeMethods.rwt_cuda_is_available() == 1);
-        private static readonly Lazy<int> count = new(() => available.Value ? NativeMethods.rwt_cuda_device_count() : 0);
+        private static readonly Lazy<bool> Compiled = new(() => NativeMethods.rwt_cuda_compiled() == 1);
+        private static readonly Lazy<bool> Available = new(() => Compiled.Value && NativeMethods.rwt_cuda_is_available() == 1);
+        private static readonly Lazy<int> Count = new(() => Available.Value ? NativeMethods.rwt_cuda_device_count() : 0);
 
         /// <summary>Whether the loaded native library was built against a CUDA libtorch.</summary>
-        public static bool IsCompiled => compiled.Value;
+        public static bool IsCompiled => Compiled.Value;
 
         /// <summary>Whether a CUDA device can be used (torch.cuda.is_available()).</summary>
-        public static bool IsAvailable => available.Value;
+        public static bool IsAvailable => Available.Value;
 
-        public static int DeviceCount => count.Value;
+        public static int DeviceCount => Count.Value;
 
         /// <summary>Bytes held by tensors on the device (torch.cuda.memory_allocated).</summary>
         public static long MemoryAllocated(int device = 0) => Memory(device, 0);

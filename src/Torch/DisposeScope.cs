@@ -6,49 +6,49 @@ namespace Reweighting.Torch;
 /// and must not be held across <c>await</c>.</summary>
 public sealed class DisposeScope : IDisposable
 {
-    [ThreadStatic] private static DisposeScope? current;
+    [ThreadStatic] private static DisposeScope? CurrentOnThread;
 
-    private readonly List<Tensor> owned = new();
-    private readonly DisposeScope? outer;
-    private readonly int threadId = Environment.CurrentManagedThreadId;
-    private bool disposed;
+    private readonly List<Tensor> _owned = new();
+    private readonly DisposeScope? _outer;
+    private readonly int _threadId = Environment.CurrentManagedThreadId;
+    private bool _disposed;
 
     private DisposeScope()
     {
-        outer = current;
-        current = this;
+        _outer = CurrentOnThread;
+        CurrentOnThread = this;
     }
 
     /// <summary>Opens a scope on this thread.</summary>
     public static DisposeScope Open() => new();
 
     /// <summary>The innermost open scope on this thread, if any.</summary>
-    public static DisposeScope? Current => current;
+    public static DisposeScope? Current => CurrentOnThread;
 
     /// <summary>Tensors this scope will free.</summary>
-    public int Count => owned.Count(t => t.Scope == this && !t.IsDisposed);
+    public int Count => _owned.Count(t => t.Scope == this && !t.IsDisposed);
 
-    internal DisposeScope? Outer => outer;
+    internal DisposeScope? Outer => _outer;
 
     internal void Add(Tensor t)
     {
         t.Scope = this;
-        owned.Add(t);
+        _owned.Add(t);
     }
 
     public void Dispose()
     {
-        if (disposed) return;
-        if (Environment.CurrentManagedThreadId != threadId)
+        if (_disposed) return;
+        if (Environment.CurrentManagedThreadId != _threadId)
             throw new InvalidOperationException("a DisposeScope must be disposed on the thread that opened it");
-        if (current != this)
+        if (CurrentOnThread != this)
             throw new InvalidOperationException("dispose scopes must be closed innermost first");
-        disposed = true;
-        current = outer;
-        foreach (var t in owned)
+        _disposed = true;
+        CurrentOnThread = _outer;
+        foreach (var t in _owned)
         {
             if (t.Scope == this) t.Dispose();
         }
-        owned.Clear();
+        _owned.Clear();
     }
 }

@@ -31,13 +31,13 @@ public static class ForwardAD
     /// <summary>An open dual level.</summary>
     public sealed class DualLevel : IDisposable
     {
-        private readonly Functional.ExplicitAttentionScope attention;
-        private bool disposed;
+        private readonly Functional.ExplicitAttentionScope _attention;
+        private bool _disposed;
 
         internal DualLevel(long level, Functional.ExplicitAttentionScope attention)
         {
             Level = level;
-            this.attention = attention;
+            this._attention = attention;
         }
 
         public long Level { get; }
@@ -46,25 +46,25 @@ public static class ForwardAD
         /// of the same shape, dtype and device.</summary>
         public void SetTangent(Tensor tensor, Tensor tangent)
         {
-            ObjectDisposedException.ThrowIf(disposed, this);
+            ObjectDisposedException.ThrowIf(_disposed, this);
             Errors.Check(NativeMethods.rwt_set_forward_grad(tensor.Handle, tangent.Handle, Level), "set forward grad", tensor, tangent);
         }
 
         /// <summary>The tangent <paramref name="tensor"/> carries at this level (a new handle), or null when it carries none.</summary>
         public Tensor? Tangent(Tensor tensor)
         {
-            ObjectDisposedException.ThrowIf(disposed, this);
+            ObjectDisposedException.ThrowIf(_disposed, this);
             Errors.Check(NativeMethods.rwt_forward_grad(tensor.Handle, Level, out var t), "forward grad", tensor);
             return t == IntPtr.Zero ? null : new Tensor(new TensorHandle(t));
         }
 
         public void Dispose()
         {
-            if (disposed) return;
-            disposed = true;
+            if (_disposed) return;
+            _disposed = true;
             try
             {
-                attention.Dispose();
+                _attention.Dispose();
                 Errors.Check(NativeMethods.rwt_exit_dual_level(Level), "exit_dual_level");
             }
             finally

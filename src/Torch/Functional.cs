@@ -63,22 +63,22 @@ public static class Functional
     public static Tensor ScaledDotProductAttention(Tensor q, Tensor k, Tensor v, Tensor? mask = null, double dropoutP = 0,
         bool isCausal = false, bool forceExplicit = false, Generator? generator = null) =>
         Errors.Wrap(NativeMethods.rwt_attention(q.Handle, k.Handle, v.Handle, mask?.Handle ?? TensorHandle.Null, dropoutP,
-            isCausal ? 1 : 0, forceExplicit || explicitAttention > 0 ? 1 : 0, generator?.Handle ?? GeneratorHandle.Null),
+            isCausal ? 1 : 0, forceExplicit || ExplicitAttentionDepth > 0 ? 1 : 0, generator?.Handle ?? GeneratorHandle.Null),
             "scaled_dot_product_attention", q, k, v);
 
-    [ThreadStatic] private static int explicitAttention;
+    [ThreadStatic] private static int ExplicitAttentionDepth;
 
     /// <summary>Until disposed, attention on this thread takes the explicit path even where a fused kernel exists: the
     /// fused kernels' backward passes cannot be differentiated again, so double backward (create_graph) needs it.</summary>
     public static ExplicitAttentionScope ExplicitAttention()
     {
-        explicitAttention++;
+        ExplicitAttentionDepth++;
         return new ExplicitAttentionScope();
     }
 
     /// <summary>Ends an <see cref="ExplicitAttention"/> region.</summary>
     public readonly struct ExplicitAttentionScope : IDisposable
     {
-        public void Dispose() => explicitAttention--;
+        public void Dispose() => ExplicitAttentionDepth--;
     }
 }

@@ -140,6 +140,6 @@ public sealed partial class Tensor
     public void SetData(Tensor source)
     {
         Errors.Check(NativeMethods.rwt_set_data(Handle, source.Handle), "set_data", this, source);
-        shape = null;
+        _shape = null;
     }
 }

@@ -8,14 +8,14 @@ namespace Reweighting.Torch;
 /// deterministically; the finalizer is only a safety net.</summary>
 public sealed partial class Tensor : IDisposable
 {
-    private readonly TensorHandle handle;
-    private long[]? shape;
-    private ScalarType dtype;
-    private Device device;
+    private readonly TensorHandle _handle;
+    private long[]? _shape;
+    private ScalarType _dtype;
+    private Device _device;
 
     internal Tensor(TensorHandle handle)
     {
-        this.handle = handle;
+        this._handle = handle;
         DisposeScope.Current?.Add(this);
     }
 
@@ -32,17 +32,17 @@ public sealed partial class Tensor : IDisposable
     {
         get
         {
-            ObjectDisposedException.ThrowIf(handle.IsClosed, this);
-            return handle;
+            ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
+            return _handle;
         }
     }
 
     /// <summary>The raw pointer for calls that take arrays of tensors; callers keep the tensor alive.</summary>
     internal IntPtr RawHandle => Handle.DangerousGetHandle();
 
-    public bool IsDisposed => handle.IsClosed;
+    public bool IsDisposed => _handle.IsClosed;
 
-    public void Dispose() => handle.Dispose();
+    public void Dispose() => _handle.Dispose();
 
     /// <summary>Removes this tensor from its dispose scope, handing it to the enclosing scope (or to the
     /// caller when there is none). Returns this tensor.</summary>
@@ -69,9 +69,9 @@ public sealed partial class Tensor : IDisposable
         {
             fixed (long* p = s) Errors.Check(NativeMethods.rwt_tensor_shape(Handle, p, ndim), "shape", this);
         }
-        dtype = (ScalarType)dt;
-        device = new Device((DeviceType)devType, devIndex);
-        shape = s;
+        _dtype = (ScalarType)dt;
+        _device = new Device((DeviceType)devType, devIndex);
+        _shape = s;
     }
 
     /// <summary>The sizes of the dimensions (a copy).</summary>
@@ -79,26 +79,26 @@ public sealed partial class Tensor : IDisposable
     {
         get
         {
-            if (shape is null) LoadInfo();
-            return (long[])shape!.Clone();
+            if (_shape is null) LoadInfo();
+            return (long[])_shape!.Clone();
         }
     }
 
     /// <summary>Size of dimension <paramref name="dim"/> (negative counts from the end).</summary>
     public long Size(int dim)
     {
-        if (shape is null) LoadInfo();
-        var d = dim < 0 ? dim + shape!.Length : dim;
-        if (d < 0 || d >= shape!.Length) throw new ArgumentOutOfRangeException(nameof(dim), $"dimension {dim} out of range for shape {ShapeString()}");
-        return shape[d];
+        if (_shape is null) LoadInfo();
+        var d = dim < 0 ? dim + _shape!.Length : dim;
+        if (d < 0 || d >= _shape!.Length) throw new ArgumentOutOfRangeException(nameof(dim), $"dimension {dim} out of range for shape {ShapeString()}");
+        return _shape[d];
     }
 
     public int Dim
     {
         get
         {
-            if (shape is null) LoadInfo();
-            return shape!.Length;
+            if (_shape is null) LoadInfo();
+            return _shape!.Length;
         }
     }
 
@@ -106,9 +106,9 @@ public sealed partial class Tensor : IDisposable
     {
         get
         {
-            if (shape is null) LoadInfo();
+            if (_shape is null) LoadInfo();
             long n = 1;
-            foreach (var s in shape!) n *= s;
+            foreach (var s in _shape!) n *= s;
             return n;
         }
     }
@@ -117,8 +117,8 @@ public sealed partial class Tensor : IDisposable
     {
         get
         {
-            if (shape is null) LoadInfo();
-            return dtype;
+            if (_shape is null) LoadInfo();
+            return _dtype;
         }
     }
 
@@ -126,8 +126,8 @@ public sealed partial class Tensor : IDisposable
     {
         get
         {
-            if (shape is null) LoadInfo();
-            return device;
+            if (_shape is null) LoadInfo();
+            return _device;
         }
     }
 

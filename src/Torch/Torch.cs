@@ -188,32 +188,32 @@ public static partial class Torch
 /// <summary>Restores the previous grad mode when disposed.</summary>
 public readonly struct GradModeScope : IDisposable
 {
-    private readonly int previous;
+    private readonly int _previous;
 
     internal GradModeScope(bool enabled)
     {
-        previous = NativeMethods.rwt_set_grad_enabled(enabled ? 1 : 0);
-        Errors.Check(previous, "set_grad_enabled");
+        _previous = NativeMethods.rwt_set_grad_enabled(enabled ? 1 : 0);
+        Errors.Check(_previous, "set_grad_enabled");
     }
 
-    public void Dispose() => NativeMethods.rwt_set_grad_enabled(previous);
+    public void Dispose() => NativeMethods.rwt_set_grad_enabled(_previous);
 }
 
 /// <summary>Leaves the autocast region when disposed.</summary>
 public readonly struct AutocastScope : IDisposable
 {
-    private readonly DeviceType device;
-    private readonly int previous;
+    private readonly DeviceType _device;
+    private readonly int _previous;
 
     internal AutocastScope(DeviceType device, ScalarType dtype)
     {
         if (device == DeviceType.Cuda) Device.Cuda().EnsureUsable();
-        this.device = device;
-        previous = NativeMethods.rwt_autocast_enter((int)device, (int)dtype);
-        Errors.Check(previous, "autocast");
+        this._device = device;
+        _previous = NativeMethods.rwt_autocast_enter((int)device, (int)dtype);
+        Errors.Check(_previous, "autocast");
     }
 
-    public void Dispose() => Errors.Check(NativeMethods.rwt_autocast_exit((int)device, previous), "autocast exit");
+    public void Dispose() => Errors.Check(NativeMethods.rwt_autocast_exit((int)_device, _previous), "autocast exit");
 }
 
 /// <summary>A seeded random-number generator for one device, independent of the global one.</summary>

@@ -20,16 +20,16 @@ public sealed class ObjectiveSetup
     // Distinct meta-update validation batches the stream's validation set must hold before meta-em starts on it.
     private const int MetaValidationBatches = 8;
 
-    private readonly TrainerOptions options;
-    private readonly ValidationSet validation;
-    private readonly bool validationFromStream;
-    private readonly ISampleStatisticsSource statistics;
-    private readonly Action<PhiUpdate> phiUpdated;
-    private readonly ILogger logger;
-    private readonly List<(double Mean, double Variance)> reservoir = [];
-    private int? newestGmmVersion;
-    private string? scorerModel;
-    private bool gmmLookedUp;
+    private readonly TrainerOptions _options;
+    private readonly ValidationSet _validation;
+    private readonly bool _validationFromStream;
+    private readonly ISampleStatisticsSource _statistics;
+    private readonly Action<PhiUpdate> _phiUpdated;
+    private readonly ILogger _logger;
+    private readonly List<(double Mean, double Variance)> _reservoir = [];
+    private int? _newestGmmVersion;
+    private string? _scorerModel;
+    private bool _gmmLookedUp;
 
     /// <param name="options">The trainer's settings (strategy, GMM, validation).</param>
     /// <param name="validation">The validation set meta-em meta-learns on, frozen when the objective is built.</param>
@@ -40,12 +40,12 @@ public sealed class ObjectiveSetup
     public ObjectiveSetup(TrainerOptions options, ValidationSet validation, bool validationFromStream, ISampleStatisticsSource statistics,
         Action<PhiUpdate> phiUpdated, ILogger logger)
     {
-        this.options = options;
-        this.validation = validation;
-        this.validationFromStream = validationFromStream;
-        this.statistics = statistics;
-        this.phiUpdated = phiUpdated;
-        this.logger = logger;
+        this._options = options;
+        this._validation = validation;
+        this._validationFromStream = validationFromStream;
+        this._statistics = statistics;
+        this._phiUpdated = phiUpdated;
+        this._logger = logger;
     }
 
     /// <summary>Looks up the scorer's stored GMM of a version; null: the trainer fits its own.</summary>
@@ -61,17 +61,17 @@ public sealed class ObjectiveSetup
     public GmmModel? Gmm { get; private set; }
 
     /// <summary>The stored GMM version to weigh with: the configured one, else the newest the scorer labelled with so far.</summary>
-    private int? WantedGmmVersion => options.GmmVersion ?? newestGmmVersion;
+    private int? WantedGmmVersion => _options.GmmVersion ?? _newestGmmVersion;
 
     /// <summary>Notes what an accepted batch tells the set-up: the GMM version the scorer labelled it with, the scorer
     /// model, and (until the objective exists) its packed documents' statistics for the warm-up reservoir.</summary>
     public void Observe(ScoredBatch batch, IReadOnlyList<(double Mean, double Variance)> packedStatistics)
     {
         // The newest GMM the scorer labelled with is the one to start from.
-        if (batch.GmmVersion is { } version && !(newestGmmVersion >= version)) newestGmmVersion = version;
-        scorerModel ??= batch.ScorerModel;
+        if (batch.GmmVersion is { } version && !(_newestGmmVersion >= version)) _newestGmmVersion = version;
+        _scorerModel ??= batch.ScorerModel;
         foreach (var s in packedStatistics)
-            if (Objective is null && reservoir.Count < options.GmmSample) reservoir.Add(s);
+            if (Objective is null && _reservoir.Count < _options.GmmSample) _reservoir.Add(s);
     }
 
     /// <summary>Restores the GMM a checkpoint holds (before <see cref="TrySetUpAsync"/> rebuilds the objective on it).</summary>
@@ -82,17 +82,17 @@ public sealed class ObjectiveSetup
     /// the read-ahead is full), what there is must do.</summary>
     public bool Ready(bool idle)
     {
-        if (options.NeedsGmm && Gmm is null && !(GmmLookup is not null && WantedGmmVersion is not null && !gmmLookedUp))
+        if (_options.NeedsGmm && Gmm is null && !(GmmLookup is not null && WantedGmmVersion is not null && !_gmmLookedUp))
         {
-            var enough = reservoir.Count >= options.GmmSample || (idle && reservoir.Count >= MinimumGmmSample);
+            var enough = _reservoir.Count >= _options.GmmSample || (idle && _reservoir.Count >= MinimumGmmSample);
             if (!enough) return false;
         }
-        if (options.NeedsValidation && validationFromStream && !validation.IsComplete)
+        if (_options.NeedsValidation && _validationFromStream && !_validation.IsComplete)
         {
             // meta-em freezes the set when it starts: wait for enough distinct validation batches, not for a full set.
-            var tokens = validation.TokenCount + validation.Documents.Count; // with an end-of-text token each
-            var enough = tokens >= MetaValidationBatches * (long)options.MetaValidationBatch * options.Training.SequenceLength + 1
-                         || (idle && tokens >= options.Training.SequenceLength + 1);
+            var tokens = _validation.TokenCount + _validation.Documents.Count; // with an end-of-text token each
+            var enough = tokens >= MetaValidationBatches * (long)_options.MetaValidationBatch * _options.Training.SequenceLength + 1
+                         || (idle && tokens >= _options.Training.SequenceLength + 1);
             if (!enough) return false;
         }
         return true;
@@ -104,33 +104,33 @@ public sealed class ObjectiveSetup
     public async Task<(bool Built, ClusterPhi? InitialPhi)> TrySetUpAsync(bool idle, CancellationToken ct)
     {
         var newGmm = false;
-        if (options.NeedsGmm && Gmm is null)
+        if (_options.NeedsGmm && Gmm is null)
         {
-            if (GmmLookup is not null && WantedGmmVersion is { } version && !gmmLookedUp)
+            if (GmmLookup is not null && WantedGmmVersion is { } version && !_gmmLookedUp)
             {
-                gmmLookedUp = true;
+                _gmmLookedUp = true;
                 Gmm = await GmmLookup(version, ct);
-                if (Gmm is not null) logger.LogInformation("{Strategy} weighs with the scorer's GMM version {Version}", options.Strategy, version);
+                if (Gmm is not null) _logger.LogInformation("{Strategy} weighs with the scorer's GMM version {Version}", _options.Strategy, version);
             }
             if (Gmm is null)
             {
-                if (reservoir.Count < (idle ? MinimumGmmSample : options.GmmSample)) return (false, null);
-                Gmm = StrategyObjectives.FitGmm(reservoir, options.GmmFeatures, options.LabelRule, options.Training.Seed, scorerModel ?? "unknown");
-                logger.LogInformation("{Strategy}: no stored GMM of the scorer; fitted one on the statistics of {Count} documents", options.Strategy, reservoir.Count);
+                if (_reservoir.Count < (idle ? MinimumGmmSample : _options.GmmSample)) return (false, null);
+                Gmm = StrategyObjectives.FitGmm(_reservoir, _options.GmmFeatures, _options.LabelRule, _options.Training.Seed, _scorerModel ?? "unknown");
+                _logger.LogInformation("{Strategy}: no stored GMM of the scorer; fitted one on the statistics of {Count} documents", _options.Strategy, _reservoir.Count);
             }
             newGmm = true;
         }
         TokenStream? validationStream = null;
-        if (options.NeedsValidation)
+        if (_options.NeedsValidation)
         {
-            validation.Freeze();
-            validationStream = validation.ToTokenStream(options.EndOfTextToken, options.Training.SequenceLength, options.Training.Seed);
+            _validation.Freeze();
+            validationStream = _validation.ToTokenStream(_options.EndOfTextToken, _options.Training.SequenceLength, _options.Training.Seed);
         }
-        Objective = StrategyObjectives.Create(options.Strategy, options.StrategyParameters, options.Training.Steps, statistics, Gmm, validationStream, Reference,
-            phiUpdated: phiUpdated);
-        reservoir.Clear();
+        Objective = StrategyObjectives.Create(_options.Strategy, _options.StrategyParameters, _options.Training.Steps, _statistics, Gmm, validationStream, Reference,
+            phiUpdated: _phiUpdated);
+        _reservoir.Clear();
         var meta = Objective as MetaEmObjective;
-        if (meta is not null) logger.LogInformation("meta-em: {Settings}", options.Meta.Describe(Torch.Device.Parse(options.Training.Device).Type));
+        if (meta is not null) _logger.LogInformation("meta-em: {Settings}", _options.Meta.Describe(Torch.Device.Parse(_options.Training.Device).Type));
         return (true, newGmm ? meta?.Strategy.Phi : null);
     }
 }

@@ -16,16 +16,16 @@ public sealed partial class StreamingTrainer
     /// commits the offsets to the consumer group for lag monitoring (best effort).</summary>
     private void Save(IConsumer<string?, byte[]> consumer)
     {
-        var t = options.Training;
-        var offsets = intake.Offsets;
+        var t = _options.Training;
+        var offsets = _intake.Offsets;
         var offsetMap = offsets.ToDictionary(kv => StreamState.OffsetKey(kv.Key.Topic, kv.Key.Partition.Value), kv => kv.Value);
-        var state = new TrainingState(Step, Step * intake.SequencesPerStep * t.SequenceLength, JsonSerializer.Serialize(options), offsetMap);
-        var stream = new StreamState(RunId, options.Strategy, intake.Packer.Save(), intake.Deduplicator.Save(), trainedBatches,
-            validationFromStream ? validation.Save() : null, setup.Gmm);
+        var state = new TrainingState(Step, Step * _intake.SequencesPerStep * t.SequenceLength, JsonSerializer.Serialize(_options), offsetMap);
+        var stream = new StreamState(RunId, _options.Strategy, _intake.Packer.Save(), _intake.Deduplicator.Save(), _trainedBatches,
+            _validationFromStream ? _validation.Save() : null, _setup.Gmm);
         var extra = new Dictionary<string, string> { [StreamState.FileName] = stream.ToJson() };
-        if (setup.Objective?.SaveState() is { } objectiveState) extra[GptTrainer.ObjectiveStateFile] = objectiveState;
-        Checkpoint.Save(options.CheckpointDirectory, model, null, trainingStep.Optimizer, state, extra);
-        logger.LogInformation("Checkpoint of run {RunId} at step {Step} in {Directory}: offsets {Offsets}", RunId, Step, options.CheckpointDirectory,
+        if (_setup.Objective?.SaveState() is { } objectiveState) extra[GptTrainer.ObjectiveStateFile] = objectiveState;
+        Checkpoint.Save(_options.CheckpointDirectory, _model, null, _trainingStep.Optimizer, state, extra);
+        _logger.LogInformation("Checkpoint of run {RunId} at step {Step} in {Directory}: offsets {Offsets}", RunId, Step, _options.CheckpointDirectory,
             string.Join(", ", offsetMap.Select(kv => $"{kv.Key}={kv.Value}")));
         try
         {
@@ -33,39 +33,39 @@ public sealed partial class StreamingTrainer
         }
         catch (KafkaException e)
         {
-            logger.LogWarning("Committing offsets to group {Group} failed ({Reason}); the checkpoint holds them", options.ConsumerGroup, e.Error.Reason);
+            _logger.LogWarning("Committing offsets to group {Group} failed ({Reason}); the checkpoint holds them", _options.ConsumerGroup, e.Error.Reason);
         }
-        steps.Publish(new TrainerCheckpointed(RunId, Step, Path.GetFullPath(options.CheckpointDirectory),
-            offsets.Select(kv => new ConsumerOffset(options.ConsumerGroup, kv.Key.Topic, kv.Key.Partition.Value, kv.Value)).ToList()));
+        _steps.Publish(new TrainerCheckpointed(RunId, Step, Path.GetFullPath(_options.CheckpointDirectory),
+            offsets.Select(kv => new ConsumerOffset(_options.ConsumerGroup, kv.Key.Topic, kv.Key.Partition.Value, kv.Value)).ToList()));
     }
 
     /// <summary>Restores a checkpoint when the directory holds one; returns whether it did.</summary>
     private bool Resume()
     {
-        var directory = options.CheckpointDirectory;
+        var directory = _options.CheckpointDirectory;
         RecoverInterruptedSwap(directory);
         if (!File.Exists(Path.Combine(directory, Checkpoint.StateFile))) return false;
         var streamPath = Path.Combine(directory, StreamState.FileName);
         if (!File.Exists(streamPath)) throw new InvalidDataException($"{directory} is a checkpoint but not a streaming trainer's: it has no {StreamState.FileName}");
         var stream = StreamState.FromJson(File.ReadAllText(streamPath), streamPath);
-        if (stream.Strategy != options.Strategy)
-            throw new InvalidOperationException($"the checkpoint in {directory} trains with {stream.Strategy}, the configuration says {options.Strategy}; use another checkpoint directory for a new run");
-        if (options.RunId is { } configured && configured != stream.RunId)
+        if (stream.Strategy != _options.Strategy)
+            throw new InvalidOperationException($"the checkpoint in {directory} trains with {stream.Strategy}, the configuration says {_options.Strategy}; use another checkpoint directory for a new run");
+        if (_options.RunId is { } configured && configured != stream.RunId)
             throw new InvalidOperationException($"the checkpoint in {directory} belongs to run {stream.RunId}, the configuration names run {configured}");
-        Checkpoint.LoadWeightsInto(directory, model);
-        var state = Checkpoint.LoadTrainingState(directory, trainingStep.Optimizer)
+        Checkpoint.LoadWeightsInto(directory, _model);
+        var state = Checkpoint.LoadTrainingState(directory, _trainingStep.Optimizer)
                     ?? throw new InvalidDataException($"{directory} holds no training state");
-        steps.RunId = stream.RunId;
+        _steps.RunId = stream.RunId;
         Step = state.Step;
-        intake.Restore(state.Offsets ?? new Dictionary<string, long>(), stream);
-        trainedBatches = stream.TrainedBatches;
-        if (validationFromStream && stream.Validation is not null) validation.Load(stream.Validation);
-        setup.Restore(stream.Gmm);
+        _intake.Restore(state.Offsets ?? new Dictionary<string, long>(), stream);
+        _trainedBatches = stream.TrainedBatches;
+        if (_validationFromStream && stream.Validation is not null) _validation.Load(stream.Validation);
+        _setup.Restore(stream.Gmm);
         // The objective existed when the checkpoint was written: rebuild it from the same inputs and restore its state.
         var objectivePath = Path.Combine(directory, GptTrainer.ObjectiveStateFile);
-        if (options.NeedsGmm && setup.Gmm is null) throw new InvalidDataException($"the checkpoint in {directory} lacks the GMM its {options.Strategy} run weighs with");
+        if (_options.NeedsGmm && _setup.Gmm is null) throw new InvalidDataException($"the checkpoint in {directory} lacks the GMM its {_options.Strategy} run weighs with");
         TrySetUpObjectiveAsync(idle: true, CancellationToken.None).GetAwaiter().GetResult();
-        if (File.Exists(objectivePath)) setup.Objective!.LoadState(File.ReadAllText(objectivePath));
+        if (File.Exists(objectivePath)) _setup.Objective!.LoadState(File.ReadAllText(objectivePath));
         return true;
     }
 

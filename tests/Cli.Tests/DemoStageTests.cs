@@ -86,22 +86,22 @@ public sealed class DemoStageTests(DemoStageTests.TrainedProxy proxy) : IClassFi
     public sealed class TrainedProxy : IAsyncLifetime
     {
         public const int Documents = 300;
-        private readonly CliRunner.TempDirectory root = new();
-        private int runs;
+        private readonly CliRunner.TempDirectory _root = new();
+        private int _runs;
 
         public string Directory { get; private set; } = "";
 
         /// <summary>Documents the demo streams (the corpus less its held-out validation share).</summary>
         public long Streamed { get; private set; }
 
-        public string NewDirectory() => Path.Combine(root.Path, $"run-{Interlocked.Increment(ref runs)}");
+        public string NewDirectory() => Path.Combine(_root.Path, $"run-{Interlocked.Increment(ref _runs)}");
 
         public async Task InitializeAsync()
         {
-            var outDir = Path.Combine(root.Path, "proxy");
+            var outDir = Path.Combine(_root.Path, "proxy");
             var run = new DemoRun(new DemoSettings
             {
-                Documents = Documents, ProxySteps = 40, TrainSteps = Steps, Dashboard = false, OutDirectory = outDir, PgData = Path.Combine(root.Path, "proxy-pg"),
+                Documents = Documents, ProxySteps = 40, TrainSteps = Steps, Dashboard = false, OutDirectory = outDir, PgData = Path.Combine(_root.Path, "proxy-pg"),
             });
             (await run.RunAsync(CancellationToken.None)).Should().Be(0);
             Streamed = Commands.CorpusLoading.Read(Path.Combine(outDir, "corpus.jsonl"), "text").Count(r => !Commands.CorpusLoading.IsHeldOut(r.Id, new DemoSettings().HeldOutEvery));
@@ -111,7 +111,7 @@ public sealed class DemoStageTests(DemoStageTests.TrainedProxy proxy) : IClassFi
 
         public Task DisposeAsync()
         {
-            root.Dispose();
+            _root.Dispose();
             return Task.CompletedTask;
         }
     }

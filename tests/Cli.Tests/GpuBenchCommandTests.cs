@@ -9,14 +9,14 @@ namespace Reweighting.Cli.Tests;
 /// exercised here; on this machine asking for cuda fails with the shim's clear message.</summary>
 public sealed class GpuBenchCommandTests : IDisposable
 {
-    private readonly CliRunner.TempDirectory dir = new();
+    private readonly CliRunner.TempDirectory _dir = new();
 
-    public void Dispose() => dir.Dispose();
+    public void Dispose() => _dir.Dispose();
 
     [Fact]
     public void A_cpu_run_reports_scorer_and_trainer_throughput_overheads_and_mfu()
     {
-        var json = Path.Combine(dir.Path, "gpu.json");
+        var json = Path.Combine(_dir.Path, "gpu.json");
         var result = CliRunner.RunWithin(TimeSpan.FromMinutes(4), "bench", "gpu", "--device", "cpu", "--vocab", "256", "--seq", "32",
             "--scorer-preset", "tiny", "--scorer-batch", "2", "--repeats", "2", "--trainer-preset", "tiny", "--trainer-batch", "2",
             "--steps", "3", "--rounds", "1", "--strategies", "linupper,meta-em,meta-em:forward:sequences=1:validation=1", "--peak-tflops", "2", "--json", json);

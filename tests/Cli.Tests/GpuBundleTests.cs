@@ -8,9 +8,9 @@ namespace Reweighting.Cli.Tests;
 /// built from its sources (here against the machine's CPU libtorch), the application run by the bundled runtime.</summary>
 public sealed class GpuBundleTests : IDisposable
 {
-    private readonly CliRunner.TempDirectory dir = new();
+    private readonly CliRunner.TempDirectory _dir = new();
 
-    public void Dispose() => dir.Dispose();
+    public void Dispose() => _dir.Dispose();
 
     private static string RepositoryRoot()
     {
@@ -39,14 +39,14 @@ public sealed class GpuBundleTests : IDisposable
     public void The_bundle_fits_its_size_limit_and_runs_without_an_installed_dotnet_on_path()
     {
         var root = RepositoryRoot();
-        var archive = Path.Combine(dir.Path, "gpu-bundle.tar.xz");
+        var archive = Path.Combine(_dir.Path, "gpu-bundle.tar.xz");
         var (packed, packLog) = Run(Path.Combine(root, "scripts", "gpu-bundle.sh"), new Dictionary<string, string>(), archive);
         packed.Should().Be(0, packLog);
         new FileInfo(archive).Length.Should().BeLessThanOrEqualTo(60L * 1024 * 1024, "the bundle must travel within 60 MB");
         packLog.Should().Contain("runtime: Microsoft.NETCore.App");
 
         // A PATH that has every tool of this machine except dotnet: the bundled runtime must be enough.
-        var tools = Directory.CreateDirectory(Path.Combine(dir.Path, "bin")).FullName;
+        var tools = Directory.CreateDirectory(Path.Combine(_dir.Path, "bin")).FullName;
         foreach (var folder in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Where(Directory.Exists))
         foreach (var tool in Directory.EnumerateFiles(folder))
         {
@@ -57,27 +57,27 @@ public sealed class GpuBundleTests : IDisposable
         var path = tools;
         var (ran, output) = Run(Path.Combine(root, "scripts", "gpu-run.sh"), new Dictionary<string, string>
         {
-            ["TORCH_DIR"] = "system", ["GPU_RUN_DIR"] = Path.Combine(dir.Path, "run"), ["PATH"] = path,
+            ["TORCH_DIR"] = "system", ["GPU_RUN_DIR"] = Path.Combine(_dir.Path, "run"), ["PATH"] = path,
         }, archive, "torch", "info");
         ran.Should().Be(0, output);
         output.Should().Contain("Built build/librwtorch.so").And.Contain("libtorch").And.Contain("cuda_compiled");
 
         // The one-shot GPU check from the unpacked bundle, on this machine without CUDA: every stage runs and logs, the
         // CUDA smoke run fails with the clear message of a CPU-only shim, the benchmark skips, and the run says it failed.
-        var unpacked = Path.Combine(dir.Path, "run", "reweight-gpu");
+        var unpacked = Path.Combine(_dir.Path, "run", "reweight-gpu");
         File.Exists(Path.Combine(unpacked, "bench", "gpu.bench.sh")).Should().BeTrue();
         File.Exists(Path.Combine(unpacked, "bench", "reference", "gpu_reference.py")).Should().BeTrue();
-        var results = Path.Combine(dir.Path, "out");
+        var results = Path.Combine(_dir.Path, "out");
         var (checkedRc, checkLog) = Run(Path.Combine(unpacked, "gpu-check.sh"), new Dictionary<string, string>
         {
-            ["TORCH_DIR"] = "system", ["GPU_RUN_DIR"] = Path.Combine(dir.Path, "run"), ["PATH"] = path, ["PYTHON"] = "/bin/false",
+            ["TORCH_DIR"] = "system", ["GPU_RUN_DIR"] = Path.Combine(_dir.Path, "run"), ["PATH"] = path, ["PYTHON"] = "/bin/false",
         }, archive, results);
         checkedRc.Should().Be(1, checkLog);
         File.ReadAllText(Path.Combine(results, "build.log")).Should().Contain("built against a CPU-only libtorch");
         File.ReadAllText(Path.Combine(results, "bench.log")).Should().Contain("SKIPPED: no CUDA device");
         File.ReadAllText(Path.Combine(results, "summary.txt")).Should().Contain("build: FAILED").And.Contain("parity: FAILED").And.Contain("bench: ok");
 
-        var (missing, message) = Run(Path.Combine(root, "scripts", "gpu-run.sh"), new Dictionary<string, string>(), Path.Combine(dir.Path, "absent.tar.xz"));
+        var (missing, message) = Run(Path.Combine(root, "scripts", "gpu-run.sh"), new Dictionary<string, string>(), Path.Combine(_dir.Path, "absent.tar.xz"));
         missing.Should().NotBe(0);
         message.Should().Contain("no bundle");
     }

@@ -7,13 +7,13 @@ namespace Reweighting.Cli.Tests;
 /// <summary>The model commands end to end, as separate processes: train a proxy from a corpus, score, evaluate.</summary>
 public sealed class LanguageModelCommandTests : IDisposable
 {
-    private readonly CliRunner.TempDirectory dir = new();
+    private readonly CliRunner.TempDirectory _dir = new();
 
-    public void Dispose() => dir.Dispose();
+    public void Dispose() => _dir.Dispose();
 
     private string Corpus(int documents)
     {
-        var path = Path.Combine(dir.Path, "corpus.jsonl");
+        var path = Path.Combine(_dir.Path, "corpus.jsonl");
         var rng = new Random(1);
         string[] words = ["alpha", "beta", "gamma", "delta", "tensor", "loss", "token", "model", "score", "batch"];
         File.WriteAllLines(path, Enumerable.Range(0, documents).Select(i => JsonSerializer.Serialize(new
@@ -29,14 +29,14 @@ public sealed class LanguageModelCommandTests : IDisposable
     public void A_proxy_trained_from_a_corpus_scores_and_evaluates_documents()
     {
         var corpus = Corpus(80);
-        var ckpt = Path.Combine(dir.Path, "proxy");
+        var ckpt = Path.Combine(_dir.Path, "proxy");
         var train = CliRunner.Run("proxy", "train", "--corpus", corpus, "--preset", "tiny", "--vocab-size", "300", "--steps", "6", "--batch", "4",
             "--seq", "32", "--out", ckpt);
         train.ExitCode.Should().Be(0, train.Stderr);
         train.Stderr.Should().Contain("corpus.jsonl:81").And.Contain("skipped", "the record without text is reported with file and line");
         Directory.GetFiles(ckpt).Select(Path.GetFileName).Should().Contain(["config.json", "model.safetensors", "optimizer.safetensors", "trainer_state.json", "tokenizer.json"]);
 
-        var scores = Path.Combine(dir.Path, "scores.jsonl");
+        var scores = Path.Combine(_dir.Path, "scores.jsonl");
         var score = CliRunner.Run("lm", "score", "--model", ckpt, "--corpus", corpus, "--out", scores, "--stride", "32", "--token-budget", "128");
         score.ExitCode.Should().Be(0, score.Stderr);
         score.Stderr.Should().Contain("padding", "the batches' padding is reported");
@@ -53,7 +53,7 @@ public sealed class LanguageModelCommandTests : IDisposable
         // Every token but the first of each document is predicted once: the total equals the score file's counts.
         json.GetProperty("tokens").GetInt64().Should().Be(rows.Sum(r => r.GetProperty("n_tokens").GetInt64()));
 
-        var tasks = Path.Combine(dir.Path, "tasks");
+        var tasks = Path.Combine(_dir.Path, "tasks");
         Directory.CreateDirectory(tasks);
         File.WriteAllLines(Path.Combine(tasks, "toy.jsonl"), Enumerable.Range(0, 4).Select(i =>
             JsonSerializer.Serialize(new { context = $"alpha beta {i}", choices = new[] { " gamma", " delta" }, gold = i % 2 })));
@@ -61,13 +61,13 @@ public sealed class LanguageModelCommandTests : IDisposable
         fewShot.ExitCode.Should().Be(0, fewShot.Stderr);
         JsonDocument.Parse(fewShot.Stdout).RootElement.GetProperty("toy").GetProperty("items").GetInt32().Should().Be(4);
 
-        var custom = Path.Combine(dir.Path, "custom.json");
+        var custom = Path.Combine(_dir.Path, "custom.json");
         File.WriteAllText(custom, "{\"vocab_size\": 1, \"n_positions\": 16, \"n_layer\": 1, \"n_head\": 2, \"n_embd\": 8}");
-        var small = CliRunner.Run("proxy", "train", "--corpus", corpus, "--config", custom, "--tokenizer", ckpt, "--steps", "2", "--batch", "2", "--out", Path.Combine(dir.Path, "custom"));
+        var small = CliRunner.Run("proxy", "train", "--corpus", corpus, "--config", custom, "--tokenizer", ckpt, "--steps", "2", "--batch", "2", "--out", Path.Combine(_dir.Path, "custom"));
         small.ExitCode.Should().Be(0, small.Stderr);
-        File.ReadAllText(Path.Combine(dir.Path, "custom", "config.json")).Should().Contain("\"n_embd\": 8").And.Contain("\"vocab_size\": 300");
+        File.ReadAllText(Path.Combine(_dir.Path, "custom", "config.json")).Should().Contain("\"n_embd\": 8").And.Contain("\"vocab_size\": 300");
 
-        var noisy = Path.Combine(dir.Path, "noisy.jsonl");
+        var noisy = Path.Combine(_dir.Path, "noisy.jsonl");
         CliRunner.Run("corpus", "corrupt", "--in", corpus, "--out", noisy, "--fraction", "0.25", "--seed", "2").ExitCode.Should().Be(0);
         var detection = CliRunner.Run("eval", "noise-detection", "--model", ckpt, "--corpus", noisy, "--json");
         detection.ExitCode.Should().Be(0, detection.Stderr);
@@ -110,7 +110,7 @@ public sealed class LanguageModelCommandTests : IDisposable
         CliRunner.Run("eval", "noise-detection", "--model", ckpt, "--corpus", corpus).Stderr.Should().Contain("no records with \"label\"");
 
         var weighted = CliRunner.Run("train", "--corpus", corpus, "--tokenizer", ckpt, "--strategy", "extremes", "--temperature", "0.5", "--steps", "3",
-            "--batch", "4", "--seq", "32", "--out", Path.Combine(dir.Path, "weighted"));
+            "--batch", "4", "--seq", "32", "--out", Path.Combine(_dir.Path, "weighted"));
         weighted.ExitCode.Should().Be(0, weighted.Stderr);
         weighted.Stderr.Should().Contain("max w·M").And.Contain("r 0.50");
         CliRunner.Run("train", "--corpus", corpus, "--strategy", "nonsense", "--steps", "1", "--out", "o").ExitCode.Should().NotBe(0);
@@ -123,28 +123,28 @@ public sealed class LanguageModelCommandTests : IDisposable
     [Fact]
     public void Bad_arguments_fail_with_a_message_and_a_non_zero_exit()
     {
-        var missing = CliRunner.Run("lm", "score", "--model", Path.Combine(dir.Path, "none"), "--corpus", "x", "--out", "y");
+        var missing = CliRunner.Run("lm", "score", "--model", Path.Combine(_dir.Path, "none"), "--corpus", "x", "--out", "y");
         missing.ExitCode.Should().NotBe(0);
         missing.Stderr.Should().Contain("not a checkpoint");
 
-        var noBudget = CliRunner.Run("lm", "score", "--model", Path.Combine(dir.Path, "none"), "--corpus", "x", "--out", "y", "--token-budget", "0");
+        var noBudget = CliRunner.Run("lm", "score", "--model", Path.Combine(_dir.Path, "none"), "--corpus", "x", "--out", "y", "--token-budget", "0");
         noBudget.ExitCode.Should().NotBe(0);
         noBudget.Stderr.Should().Contain("token budget must be positive, not 0", "settings are checked before the model is loaded");
 
-        var noCorpus = CliRunner.Run("proxy", "train", "--corpus", Path.Combine(dir.Path, "absent.jsonl"), "--steps", "5", "--out", Path.Combine(dir.Path, "o"));
+        var noCorpus = CliRunner.Run("proxy", "train", "--corpus", Path.Combine(_dir.Path, "absent.jsonl"), "--steps", "5", "--out", Path.Combine(_dir.Path, "o"));
         noCorpus.ExitCode.Should().NotBe(0);
         noCorpus.Stderr.Should().Contain("does not exist");
 
-        var zeroSteps = CliRunner.Run("proxy", "train", "--corpus", Corpus(4), "--steps", "0", "--out", Path.Combine(dir.Path, "o"));
+        var zeroSteps = CliRunner.Run("proxy", "train", "--corpus", Corpus(4), "--steps", "0", "--out", Path.Combine(_dir.Path, "o"));
         zeroSteps.ExitCode.Should().NotBe(0);
         zeroSteps.Stderr.Should().Contain("steps must be positive");
 
         var badPreset = CliRunner.Run("proxy", "train", "--corpus", "c", "--steps", "1", "--out", "o", "--preset", "huge");
         badPreset.ExitCode.Should().NotBe(0);
 
-        var custom = Path.Combine(dir.Path, "custom.json");
+        var custom = Path.Combine(_dir.Path, "custom.json");
         File.WriteAllText(custom, "{\"vocab_size\": 1, \"n_positions\": 16, \"n_layer\": 1, \"n_head\": 3, \"n_embd\": 8}");
-        var badConfig = CliRunner.Run("proxy", "train", "--corpus", Corpus(4), "--steps", "1", "--out", Path.Combine(dir.Path, "o"), "--config", custom, "--vocab-size", "260");
+        var badConfig = CliRunner.Run("proxy", "train", "--corpus", Corpus(4), "--steps", "1", "--out", Path.Combine(_dir.Path, "o"), "--config", custom, "--vocab-size", "260");
         badConfig.ExitCode.Should().NotBe(0);
         badConfig.Stderr.Should().Contain("multiple of n_head");
 
@@ -155,22 +155,22 @@ public sealed class LanguageModelCommandTests : IDisposable
 /// <summary>`lm import` turns a Hugging Face GPT-2 directory into a checkpoint the other commands use.</summary>
 public sealed class ImportCommandTests : IDisposable
 {
-    private readonly CliRunner.TempDirectory dir = new();
+    private readonly CliRunner.TempDirectory _dir = new();
 
-    public void Dispose() => dir.Dispose();
+    public void Dispose() => _dir.Dispose();
 
     [Fact]
     public void A_hugging_face_directory_imports_into_a_checkpoint_that_scores_like_the_original()
     {
         using var model = new Reweighting.Modeling.Gpt.GptModel(new Reweighting.Modeling.Gpt.GptConfig(300, 16, 1, 2, 8), seed: 3);
         var tokenizer = Reweighting.Text.Tokenization.BpeTrainer.Train(["alpha beta gamma delta alpha beta"], 300);
-        var original = Path.Combine(dir.Path, "original");
-        var tokenizerDir = Path.Combine(dir.Path, "tok");
+        var original = Path.Combine(_dir.Path, "original");
+        var tokenizerDir = Path.Combine(_dir.Path, "tok");
         tokenizer.Save(tokenizerDir);
         Reweighting.Modeling.Checkpoints.Checkpoint.Save(original, model, tokenizerDir);
 
         // The Hugging Face layout: "transformer." names, Conv1D weights as (in, out), GPT-2 tokenizer files.
-        var hf = Path.Combine(dir.Path, "hf");
+        var hf = Path.Combine(_dir.Path, "hf");
         Directory.CreateDirectory(hf);
         var tensors = model.StateDict().ToDictionary(kv => "transformer." + kv.Key,
             kv => kv.Key.EndsWith("c_attn.weight") || kv.Key.EndsWith("c_proj.weight") || kv.Key.EndsWith("c_fc.weight")
@@ -179,17 +179,17 @@ public sealed class ImportCommandTests : IDisposable
         File.WriteAllText(Path.Combine(hf, "config.json"), "{\"model_type\":\"gpt2\",\"vocab_size\":300,\"n_positions\":16,\"n_layer\":1,\"n_head\":2,\"n_embd\":8}");
         Reweighting.Text.Tokenization.Gpt2VocabularyFiles.Write(tokenizer, Path.Combine(hf, "vocab.json"), Path.Combine(hf, "merges.txt"));
 
-        var imported = Path.Combine(dir.Path, "imported");
+        var imported = Path.Combine(_dir.Path, "imported");
         var run = CliRunner.Run("lm", "import", "--from", hf, "--out", imported);
         run.ExitCode.Should().Be(0, run.Stderr);
 
-        var corpus = Path.Combine(dir.Path, "c.jsonl");
+        var corpus = Path.Combine(_dir.Path, "c.jsonl");
         File.WriteAllText(corpus, "{\"id\":\"a\",\"text\":\"alpha beta gamma delta gamma beta alpha\"}\n");
         var a = CliRunner.Run("lm", "eval", "--model", original, "--corpus", corpus, "--json");
         var b = CliRunner.Run("lm", "eval", "--model", imported, "--corpus", corpus, "--json");
         b.ExitCode.Should().Be(0, b.Stderr);
         b.Stdout.Should().Be(a.Stdout, "the imported weights and tokenizer reproduce the original's losses exactly");
 
-        CliRunner.Run("lm", "import", "--from", Path.Combine(dir.Path, "absent"), "--out", imported).ExitCode.Should().NotBe(0);
+        CliRunner.Run("lm", "import", "--from", Path.Combine(_dir.Path, "absent"), "--out", imported).ExitCode.Should().NotBe(0);
     }
 }

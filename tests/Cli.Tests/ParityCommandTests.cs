@@ -12,38 +12,38 @@ namespace Reweighting.Cli.Tests;
 /// the exported model's own, so the check must pass; one loss moved must fail).</summary>
 public sealed class ParityCommandTests : IDisposable
 {
-    private readonly CliRunner.TempDirectory dir = new();
-    private readonly string model, inputs, losses;
-    private readonly float[][] fp32, bf16;
+    private readonly CliRunner.TempDirectory _dir = new();
+    private readonly string _model, _inputs, _losses;
+    private readonly float[][] _fp32, _bf16;
 
     public ParityCommandTests()
     {
-        model = Path.Combine(dir.Path, "model");
-        inputs = Path.Combine(dir.Path, "inputs.json");
-        losses = Path.Combine(dir.Path, "losses.json");
+        _model = Path.Combine(_dir.Path, "model");
+        _inputs = Path.Combine(_dir.Path, "inputs.json");
+        _losses = Path.Combine(_dir.Path, "losses.json");
         using var scope = DisposeScope.Open();
         using var gpt = new GptModel(new GptConfig(VocabSize: 97, ContextLength: 32, Layers: 2, Heads: 2, Embedding: 32), seed: 17);
-        HuggingFaceGpt2.Export(gpt, model);
+        HuggingFaceGpt2.Export(gpt, _model);
         var rng = new Random(5);
         var ids = Enumerable.Range(0, 3).Select(_ => Enumerable.Range(0, 24).Select(_ => (long)rng.Next(97)).ToArray()).ToArray();
-        File.WriteAllText(inputs, JsonSerializer.Serialize(new { ids }));
-        fp32 = ParityCheck.Score(gpt, ids, Device.Cpu, ParityPrecision.Float32);
-        bf16 = ParityCheck.Score(gpt, ids, Device.Cpu, ParityPrecision.BFloat16);
-        WriteLosses(fp32, bf16);
+        File.WriteAllText(_inputs, JsonSerializer.Serialize(new { ids }));
+        _fp32 = ParityCheck.Score(gpt, ids, Device.Cpu, ParityPrecision.Float32);
+        _bf16 = ParityCheck.Score(gpt, ids, Device.Cpu, ParityPrecision.BFloat16);
+        WriteLosses(_fp32, _bf16);
     }
 
-    public void Dispose() => dir.Dispose();
+    public void Dispose() => _dir.Dispose();
 
     private void WriteLosses(float[][] float32, float[][] bfloat16) =>
-        File.WriteAllText(losses, JsonSerializer.Serialize(new { float32, bfloat16, torch = "test", transformers = "none (written by the test)", device = "cpu" }));
+        File.WriteAllText(_losses, JsonSerializer.Serialize(new { float32, bfloat16, torch = "test", transformers = "none (written by the test)", device = "cpu" }));
 
     private CliRunner.Result Parity(params string[] extra) =>
-        CliRunner.Run(["lm", "parity", "--checkpoint", model, "--inputs", inputs, "--expected", losses, .. extra]);
+        CliRunner.Run(["lm", "parity", "--checkpoint", _model, "--inputs", _inputs, "--expected", _losses, .. extra]);
 
     [Fact]
     public void Losses_the_exported_model_computed_pass_in_both_precisions_and_the_figures_are_written_as_json()
     {
-        var report = Path.Combine(dir.Path, "parity.json");
+        var report = Path.Combine(_dir.Path, "parity.json");
         var run = Parity("--device", "cpu", "--json", report);
         run.ExitCode.Should().Be(0, run.Stderr + run.Stdout);
         run.Stdout.Should().Contain("float32").And.Contain("bfloat16").And.Contain("pass").And.NotContain("FAIL");
@@ -67,9 +67,9 @@ public sealed class ParityCommandTests : IDisposable
     [Fact]
     public void One_loss_off_by_a_thousandth_fails_with_exit_1_naming_the_precision_and_position()
     {
-        var moved = fp32.Select(r => (float[])r.Clone()).ToArray();
+        var moved = _fp32.Select(r => (float[])r.Clone()).ToArray();
         moved[1][7] += 1e-3f;
-        WriteLosses(moved, bf16);
+        WriteLosses(moved, _bf16);
         var run = Parity("--json", "-");
         run.ExitCode.Should().Be(1, run.Stderr);
         run.Stderr.Should().Contain("parity failed").And.Contain("float32").And.Contain("row 1, position 7").And.NotContain("bfloat16 max");
@@ -79,7 +79,7 @@ public sealed class ParityCommandTests : IDisposable
         json.GetProperty("bfloat16").GetProperty("passed").GetBoolean().Should().BeTrue();
 
         // A tighter bf16 tolerance than CPU autocast's rounding fails that precision too.
-        WriteLosses(fp32, fp32);
+        WriteLosses(_fp32, _fp32);
         var strict = Parity("--tolerance-bf16", "1e-7");
         strict.ExitCode.Should().Be(1, strict.Stderr);
         strict.Stderr.Should().Contain("bfloat16 max |diff|").And.NotContain("float32 max");
@@ -88,20 +88,20 @@ public sealed class ParityCommandTests : IDisposable
     [Fact]
     public void Missing_or_malformed_inputs_fail_with_a_clear_message_and_exit_2()
     {
-        var missing = CliRunner.Run("lm", "parity", "--checkpoint", model, "--inputs", inputs, "--expected", Path.Combine(dir.Path, "nope.json"));
+        var missing = CliRunner.Run("lm", "parity", "--checkpoint", _model, "--inputs", _inputs, "--expected", Path.Combine(_dir.Path, "nope.json"));
         missing.ExitCode.Should().Be(2);
         missing.Stderr.Should().Contain("file not found").And.Contain("nope.json");
 
-        var noModel = CliRunner.Run("lm", "parity", "--checkpoint", Path.Combine(dir.Path, "absent"), "--inputs", inputs, "--expected", losses);
+        var noModel = CliRunner.Run("lm", "parity", "--checkpoint", Path.Combine(_dir.Path, "absent"), "--inputs", _inputs, "--expected", _losses);
         noModel.ExitCode.Should().Be(2);
         noModel.Stderr.Should().Contain("checkpoint directory not found");
 
-        File.Delete(Path.Combine(model, "model.safetensors"));
+        File.Delete(Path.Combine(_model, "model.safetensors"));
         var noWeights = Parity();
         noWeights.ExitCode.Should().Be(2);
         noWeights.Stderr.Should().Contain("model.safetensors");
 
-        File.WriteAllText(losses, "{\"float32\": [[1.0]]}");
+        File.WriteAllText(_losses, "{\"float32\": [[1.0]]}");
         var noBf16 = Parity();
         noBf16.ExitCode.Should().Be(2);
         noBf16.Stderr.Should().Contain("'bfloat16'");
@@ -114,13 +114,13 @@ public sealed class ParityCommandTests : IDisposable
     [Fact]
     public void A_reference_of_another_shape_or_ids_outside_the_vocabulary_are_refused()
     {
-        WriteLosses(fp32.Select(r => r[..^2]).ToArray(), bf16);
+        WriteLosses(_fp32.Select(r => r[..^2]).ToArray(), _bf16);
         var shape = Parity();
         shape.ExitCode.Should().Be(2);
         shape.Stderr.Should().Contain("float32[0]").And.Contain("21 losses").And.Contain("23 predictions");
 
-        WriteLosses(fp32, bf16);
-        File.WriteAllText(inputs, "{\"ids\": [[1, 2, 500]]}");
+        WriteLosses(_fp32, _bf16);
+        File.WriteAllText(_inputs, "{\"ids\": [[1, 2, 500]]}");
         var vocab = Parity();
         vocab.ExitCode.Should().Be(2);
         vocab.Stderr.Should().Contain("ids[0][2] = 500");

@@ -53,7 +53,7 @@ public sealed class ProjectGraphTests
             .ToList();
     }
 
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "Reweighting.sln"))) return dir.FullName;

@@ -7,13 +7,13 @@ namespace Reweighting.Cli.Tests;
 /// <summary>`reweight train --strategy` with every strategy and `reweight eval reweighting`, as separate processes.</summary>
 public sealed class ReweightingCommandTests : IDisposable
 {
-    private readonly CliRunner.TempDirectory dir = new();
+    private readonly CliRunner.TempDirectory _dir = new();
 
-    public void Dispose() => dir.Dispose();
+    public void Dispose() => _dir.Dispose();
 
     private string Corpus(string name, int documents, int seed)
     {
-        var path = Path.Combine(dir.Path, name);
+        var path = Path.Combine(_dir.Path, name);
         var rng = new Random(seed);
         string[] words = ["alpha", "beta", "gamma", "delta", "tensor", "loss", "token", "model", "score", "batch"];
         File.WriteAllLines(path, Enumerable.Range(0, documents).Select(i => JsonSerializer.Serialize(new
@@ -29,48 +29,48 @@ public sealed class ReweightingCommandTests : IDisposable
     {
         var clean = Corpus("clean.jsonl", 60, 1);
         var valid = Corpus("valid.jsonl", 24, 2);
-        var noisy = Path.Combine(dir.Path, "noisy.jsonl");
+        var noisy = Path.Combine(_dir.Path, "noisy.jsonl");
         CliRunner.Run("corpus", "corrupt", "--in", clean, "--out", noisy, "--fraction", "0.25", "--seed", "3").ExitCode.Should().Be(0);
-        var proxy = Path.Combine(dir.Path, "proxy");
+        var proxy = Path.Combine(_dir.Path, "proxy");
         var proxyRun = CliRunner.Run("proxy", "train", "--corpus", noisy, "--preset", "tiny", "--vocab-size", "300", "--steps", "8", "--batch", "4", "--seq", "32", "--out", proxy);
         proxyRun.ExitCode.Should().Be(0, proxyRun.Stderr);
 
-        var phiLog = Path.Combine(dir.Path, "phi.jsonl");
+        var phiLog = Path.Combine(_dir.Path, "phi.jsonl");
         var meta = CliRunner.Run("train", "--corpus", noisy, "--valid", valid, "--proxy", proxy, "--strategy", "meta-em", "--steps", "3", "--batch", "4", "--seq", "32",
-            "--gmm-sample", "32", "--phi-log", phiLog, "--meta-gradient", "forward", "--meta-sequences", "2", "--meta-validation", "2", "--out", Path.Combine(dir.Path, "meta"));
+            "--gmm-sample", "32", "--phi-log", phiLog, "--meta-gradient", "forward", "--meta-sequences", "2", "--meta-validation", "2", "--out", Path.Combine(_dir.Path, "meta"));
         meta.ExitCode.Should().Be(0, meta.Stderr);
         meta.Stderr.Should().Contain("forward-mode alignments from 2 random sequences of each micro-batch, 2 validation sequences");
         meta.Stderr.Should().Contain("phi initialised from the GMM").And.Contain("phi: lambda").And.Contain("max w·M");
         var updates = File.ReadAllLines(phiLog).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         updates.Select(u => u.GetProperty("step").GetInt64()).Should().Equal(0, 1, 2);
         updates[0].GetProperty("phi").GetProperty("pi").EnumerateArray().Sum(p => p.GetDouble()).Should().BeApproximately(1, 1e-9);
-        File.Exists(Path.Combine(dir.Path, "meta", "objective_state.json")).Should().BeTrue("phi travels with the checkpoint");
+        File.Exists(Path.Combine(_dir.Path, "meta", "objective_state.json")).Should().BeTrue("phi travels with the checkpoint");
 
         var heuristic = CliRunner.Run("train", "--corpus", noisy, "--proxy", proxy, "--strategy", "cluster-heuristic", "--steps", "2", "--batch", "4", "--seq", "32",
-            "--gmm-sample", "32", "--out", Path.Combine(dir.Path, "heuristic"));
+            "--gmm-sample", "32", "--out", Path.Combine(_dir.Path, "heuristic"));
         heuristic.ExitCode.Should().Be(0, heuristic.Stderr);
         heuristic.Stderr.Should().Contain("GMM fitted on the proxy statistics of 32 training sequences");
         var masked = CliRunner.Run("train", "--corpus", noisy, "--proxy", proxy, "--strategy", "token-masked", "--top-q", "0.5", "--steps", "2", "--batch", "4", "--seq", "32",
-            "--out", Path.Combine(dir.Path, "masked"));
+            "--out", Path.Combine(_dir.Path, "masked"));
         masked.ExitCode.Should().Be(0, masked.Stderr);
         masked.Stderr.Should().Contain("mle 50% of tokens");
         var exactSubset = CliRunner.Run("train", "--corpus", noisy, "--proxy", proxy, "--strategy", "meta-em", "--meta-gradient", "exact", "--meta-sequences", "2",
-            "--steps", "2", "--out", Path.Combine(dir.Path, "y"));
+            "--steps", "2", "--out", Path.Combine(_dir.Path, "y"));
         exactSubset.ExitCode.Should().NotBe(0);
         exactSubset.Stderr.Should().Contain("takes no subset");
         var unknownMethod = CliRunner.Run("train", "--corpus", noisy, "--proxy", proxy, "--strategy", "meta-em", "--meta-gradient", "jvp", "--steps", "2",
-            "--out", Path.Combine(dir.Path, "z"));
+            "--out", Path.Combine(_dir.Path, "z"));
         unknownMethod.ExitCode.Should().NotBe(0);
         unknownMethod.Stderr.Should().Contain("jvp");
-        var noProxy = CliRunner.Run("train", "--corpus", noisy, "--strategy", "meta-em", "--steps", "2", "--out", Path.Combine(dir.Path, "x"));
+        var noProxy = CliRunner.Run("train", "--corpus", noisy, "--strategy", "meta-em", "--steps", "2", "--out", Path.Combine(_dir.Path, "x"));
         noProxy.ExitCode.Should().NotBe(0);
         noProxy.Stderr.Should().Contain("needs --proxy");
 
         var eval = CliRunner.Run("eval", "reweighting", "--train", noisy, "--valid", valid, "--proxy", proxy, "--strategies", "linupper,meta-em,token-masked",
-            "--seeds", "2", "--steps", "3", "--batch", "4", "--seq", "32", "--json", "--out", Path.Combine(dir.Path, "report.json"));
+            "--seeds", "2", "--steps", "3", "--batch", "4", "--seq", "32", "--json", "--out", Path.Combine(_dir.Path, "report.json"));
         eval.ExitCode.Should().Be(0, eval.Stderr);
         var report = JsonDocument.Parse(eval.Stdout).RootElement;
-        File.ReadAllText(Path.Combine(dir.Path, "report.json")).Should().Contain("\"strategies\"");
+        File.ReadAllText(Path.Combine(_dir.Path, "report.json")).Should().Contain("\"strategies\"");
         var strategies = report.GetProperty("strategies");
         strategies.EnumerateObject().Select(p => p.Name).Should().Equal("uniform", "linupper", "meta-em", "token-masked");
         foreach (var s in strategies.EnumerateObject())

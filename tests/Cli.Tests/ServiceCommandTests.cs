@@ -16,13 +16,13 @@ namespace Reweighting.Cli.Tests;
 /// errors for bad settings (before any broker is contacted), and the e2e script's skip path.</summary>
 public sealed class ServiceCommandTests : IDisposable
 {
-    private readonly CliRunner.TempDirectory dir = new();
+    private readonly CliRunner.TempDirectory _dir = new();
 
-    public void Dispose() => dir.Dispose();
+    public void Dispose() => _dir.Dispose();
 
     private string Write(string name, string json)
     {
-        var path = Path.Combine(dir.Path, name);
+        var path = Path.Combine(_dir.Path, name);
         File.WriteAllText(path, json);
         return path;
     }
@@ -81,7 +81,7 @@ public sealed class ServiceCommandTests : IDisposable
             ["KAFKA_BOOTSTRAP_SERVERS"] = "fallback:9",
         };
         var options = await BoundOptions<ScorerOptions>(
-            ["score", "--config", config, "--model", "from-option", "--Scorer:TokenBudget=400", "--Scorer:MaxWait", "00:00:03"], environment, dir.Path);
+            ["score", "--config", config, "--model", "from-option", "--Scorer:TokenBudget=400", "--Scorer:MaxWait", "00:00:03"], environment, _dir.Path);
 
         options.TokenBudget.Should().Be(400, "the command line wins over the environment");
         options.MaxBatchRecords.Should().Be(300, "the environment wins over --config");
@@ -92,7 +92,7 @@ public sealed class ServiceCommandTests : IDisposable
         options.MaxWait.Should().Be(TimeSpan.FromSeconds(3), "--Section:Key value works as well as --Section:Key=value");
         options.BootstrapServers.Should().Be("file:1", "$KAFKA_BOOTSTRAP_SERVERS is only a fallback below every file");
 
-        var bare = Directory.CreateDirectory(Path.Combine(dir.Path, "bare")).FullName; // no appsettings.json
+        var bare = Directory.CreateDirectory(Path.Combine(_dir.Path, "bare")).FullName; // no appsettings.json
         var fallback = await BoundOptions<ScorerOptions>(["score", "--model", "m"], new() { ["KAFKA_BOOTSTRAP_SERVERS"] = "fallback:9" }, bare);
         fallback.BootstrapServers.Should().Be("fallback:9", "with nothing else set, $KAFKA_BOOTSTRAP_SERVERS is used");
         var option = await BoundOptions<ScorerOptions>(["score", "--model", "m", "--bootstrap-servers", "option:1", "--Scorer:ModelDirectory=override"],
@@ -111,7 +111,7 @@ public sealed class ServiceCommandTests : IDisposable
 
         var options = await BoundOptions<TrainerOptions>(
             ["train-stream", "--config", config, "--steps", "40", "--strategy", "linupper", "--device", "cpu", "--validation-file", validation,
-             "--validation-fraction", "0.25", "--Trainer:Training:SequenceLength=32"], environment, dir.Path);
+             "--validation-fraction", "0.25", "--Trainer:Training:SequenceLength=32"], environment, _dir.Path);
 
         options.Training.Steps.Should().Be(40, "--steps (command line) wins over the environment");
         options.Training.BatchSize.Should().Be(20, "--config wins over appsettings.json");
@@ -123,7 +123,7 @@ public sealed class ServiceCommandTests : IDisposable
         options.ValidationFile.Should().Be(validation);
         options.ValidationFraction.Should().Be(0.25);
 
-        var kafka = ServiceCommands.BuildHost(["train-stream", "--checkpoint-dir", "c"], new Dictionary<string, string> { ["KAFKA_BOOTSTRAP_SERVERS"] = "broker:9092" }, dir.Path);
+        var kafka = ServiceCommands.BuildHost(["train-stream", "--checkpoint-dir", "c"], new Dictionary<string, string> { ["KAFKA_BOOTSTRAP_SERVERS"] = "broker:9092" }, _dir.Path);
         try
         {
             kafka.Services.GetRequiredService<IConfiguration>()["Kafka:BootstrapServers"].Should().Be("broker:9092");
@@ -139,7 +139,7 @@ public sealed class ServiceCommandTests : IDisposable
     [InlineData("train-stream")]
     public async Task The_services_do_not_send_MassTransit_usage_telemetry(string command)
     {
-        var host = ServiceCommands.BuildHost([command], new Dictionary<string, string>(), dir.Path);
+        var host = ServiceCommands.BuildHost([command], new Dictionary<string, string>(), _dir.Path);
         try
         {
             host.Services.GetRequiredService<IOptions<MassTransit.UsageTelemetryOptions>>().Value.Enabled.Should().BeFalse();
@@ -181,7 +181,7 @@ public sealed class ServiceCommandTests : IDisposable
     public void A_bad_setting_exits_1_with_one_line_naming_it_before_any_broker_is_contacted(string args, string expected)
     {
         var stopwatch = Stopwatch.StartNew();
-        var run = RunIn(dir.Path, args.Split(' '));
+        var run = RunIn(_dir.Path, args.Split(' '));
         run.ExitCode.Should().Be(1, run.Stdout + run.Stderr);
         var lines = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         lines.Should().ContainSingle("one clear line, no logs or stack traces: {0}", run.Stderr);
@@ -214,7 +214,7 @@ public sealed class ServiceCommandTests : IDisposable
     public void A_malformed_settings_file_is_named_in_one_line()
     {
         Write("appsettings.json", "{ \"Scorer\": { \"TokenBudget\": ");
-        var run = RunIn(dir.Path, ["score", "--model", "m"]);
+        var run = RunIn(_dir.Path, ["score", "--model", "m"]);
         run.ExitCode.Should().Be(1, run.Stdout + run.Stderr);
         run.Stderr.Trim().Should().StartWith("error: ").And.Contain("appsettings.json").And.NotContain("\n");
     }
@@ -236,7 +236,7 @@ public sealed class ServiceCommandTests : IDisposable
         info.ArgumentList.Add(Path.Combine(RepositoryRoot(), "scripts", "e2e-kafka.sh"));
         info.Environment["KAFKA_BOOTSTRAP_SERVERS"] = servers;
         // A nonexistent CLI: the skip must come before anything is built or run.
-        info.Environment["REWEIGHT"] = Path.Combine(dir.Path, "no-such-reweight");
+        info.Environment["REWEIGHT"] = Path.Combine(_dir.Path, "no-such-reweight");
         if (exitCode == 3) info.Environment["E2E_REQUIRE_BROKER"] = "1";
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();

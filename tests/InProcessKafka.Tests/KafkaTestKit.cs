@@ -5,11 +5,11 @@ namespace Reweighting.InProcessKafka.Tests;
 /// <summary>A clock the test moves by hand, for poll intervals, session timeouts and outage durations.</summary>
 internal sealed class ManualClock(DateTimeOffset start) : TimeProvider
 {
-    private DateTimeOffset now = start;
+    private DateTimeOffset _now = start;
 
-    public override DateTimeOffset GetUtcNow() => now;
+    public override DateTimeOffset GetUtcNow() => _now;
 
-    public void Advance(TimeSpan by) => now += by;
+    public void Advance(TimeSpan by) => _now += by;
 }
 
 internal static class KafkaTestKit

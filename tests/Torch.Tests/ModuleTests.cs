@@ -184,22 +184,22 @@ public sealed class ModuleTests
     /// <summary>torch.optim.AdamW written out in float64.</summary>
     private sealed class AdamReference(double[] initial, double lr, double wd, double b1, double b2, double eps)
     {
-        private readonly double[] m = new double[initial.Length];
-        private readonly double[] v = new double[initial.Length];
-        private int t;
+        private readonly double[] _m = new double[initial.Length];
+        private readonly double[] _v = new double[initial.Length];
+        private int _t;
 
         public double[] Values { get; } = (double[])initial.Clone();
 
         public void Step(double[] g)
         {
-            t++;
+            _t++;
             for (var i = 0; i < Values.Length; i++)
             {
                 Values[i] *= 1 - lr * wd;
-                m[i] = b1 * m[i] + (1 - b1) * g[i];
-                v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
-                var mHat = m[i] / (1 - Math.Pow(b1, t));
-                var vHat = v[i] / (1 - Math.Pow(b2, t));
+                _m[i] = b1 * _m[i] + (1 - b1) * g[i];
+                _v[i] = b2 * _v[i] + (1 - b2) * g[i] * g[i];
+                var mHat = _m[i] / (1 - Math.Pow(b1, _t));
+                var vHat = _v[i] / (1 - Math.Pow(b2, _t));
                 Values[i] -= lr * mHat / (Math.Sqrt(vHat) + eps);
             }
         }

@@ -212,19 +212,19 @@ internal static class ReweightingEvaluation
     /// the documents that make up its target tokens.</summary>
     private sealed class RunWeights(TokenStream data, bool[] noisyDocument, long sequencesPerStep, int batchSize)
     {
-        private readonly WeightStatistics statistics = new();
-        private readonly bool labelled = noisyDocument.Any(n => n);
+        private readonly WeightStatistics _statistics = new();
+        private readonly bool _labelled = noisyDocument.Any(n => n);
 
         public void Observe(MicroBatch batch, BatchWeights weights)
         {
             var first = batch.Step * sequencesPerStep + (long)batch.Index * batchSize;
-            statistics.Observe(weights, labelled ? i => NoisyFraction(data.Composition(first + i)) : null);
+            _statistics.Observe(weights, _labelled ? i => NoisyFraction(data.Composition(first + i)) : null);
         }
 
         private double NoisyFraction(IReadOnlyList<(int Document, int Tokens)> parts) =>
             parts.Where(p => noisyDocument[Math.Min(p.Document, noisyDocument.Length - 1)]).Sum(p => p.Tokens) / (double)parts.Sum(p => p.Tokens);
 
-        public RunResult Result(double validLoss, double stepSeconds) => statistics.Summary() is { } w
+        public RunResult Result(double validLoss, double stepSeconds) => _statistics.Summary() is { } w
             ? new RunResult(validLoss, stepSeconds, w.MaxWeightTimesM, w.MeanEntropy, w.NoisyWeightShare, true)
             : new RunResult(validLoss, stepSeconds, double.NaN, double.NaN, double.NaN, false);
     }

@@ -39,9 +39,9 @@ namespace Reweighting.Cli.Demo;
 /// weighted), the stages reporting on the MassTransit in-memory bus; it ends with a summary read back from PostgreSQL.</summary>
 internal sealed class DemoRun(DemoSettings settings)
 {
-    private readonly ConsoleProgress progress = new();
-    private readonly Stopwatch clock = Stopwatch.StartNew();
-    private readonly string stamp = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss");
+    private readonly ConsoleProgress _progress = new();
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly string _stamp = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss");
 
     // How often a stage looks at the database while it waits.
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
@@ -58,7 +58,7 @@ internal sealed class DemoRun(DemoSettings settings)
 
         var corpus = PrepareCorpus(outDir);
         var tokenizer = PrepareTokenizer(outDir, corpus, ct);
-        var streamTokens = CorpusLoading.Encode(tokenizer, corpus.Stream, progress, "the stream");
+        var streamTokens = CorpusLoading.Encode(tokenizer, corpus.Stream, _progress, "the stream");
         var proxyDir = settings.Proxy ?? TrainProxy(outDir, tokenizer, streamTokens, ct);
         var validationFile = WriteValidation(outDir, corpus, tokenizer);
 
@@ -79,11 +79,11 @@ internal sealed class DemoRun(DemoSettings settings)
 
         Outcome = await DemoSummary.ReadAsync(database.ConnectionString, corpus, scoring, runs, ct);
         var report = await WriteReportAsync(database.ConnectionString, outDir, ct);
-        DemoSummary.Print(Outcome, settings, database.QueryHint, report, clock.Elapsed);
+        DemoSummary.Print(Outcome, settings, database.QueryHint, report, _clock.Elapsed);
         return 0;
     }
 
-    private void Stage(string text) => progress.Report($"[{clock.Elapsed:mm\\:ss}] {text}", force: true);
+    private void Stage(string text) => _progress.Report($"[{_clock.Elapsed:mm\\:ss}] {text}", force: true);
 
     // ---- corpus ------------------------------------------------------------------------------------------------------
 
@@ -137,7 +137,7 @@ internal sealed class DemoRun(DemoSettings settings)
         }
         Stage($"training a {settings.VocabSize}-token BPE tokenizer on the stream ...");
         var tokenizer = BpeTrainer.Train(corpus.Stream.Select(r => r.Text), settings.VocabSize,
-            new Progress<BpeTrainingProgress>(p => progress.Report($"  tokenizer {p.Phase}: {p.Done}/{p.Total}")), ct);
+            new Progress<BpeTrainingProgress>(p => _progress.Report($"  tokenizer {p.Phase}: {p.Done}/{p.Total}")), ct);
         tokenizer.Save(Path.Combine(outDir, "tokenizer"));
         return tokenizer;
     }
@@ -146,7 +146,7 @@ internal sealed class DemoRun(DemoSettings settings)
     private string TrainProxy(string outDir, BpeTokenizer tokenizer, IReadOnlyList<long[]> tokens, CancellationToken ct)
     {
         var tokenizerDir = Path.Combine(outDir, "tokenizer");
-        var proxyDir = Path.Combine(outDir, $"proxy-{stamp}");
+        var proxyDir = Path.Combine(outDir, $"proxy-{_stamp}");
         var options = new TrainingOptions
         {
             Steps = settings.ProxySteps, BatchSize = settings.BatchSize, SequenceLength = settings.SequenceLength, LearningRate = 2e-3, MinLearningRate = 2e-4,
@@ -157,7 +157,7 @@ internal sealed class DemoRun(DemoSettings settings)
         model.To(Device.Parse(settings.Device));
         Stage($"training the proxy ({model.ParameterCount() / 1e6:F2}M parameters) for {options.Steps} steps on the stream ...");
         new GptTrainer(model, data, options) { CheckpointDirectory = proxyDir, TokenizerDirectory = tokenizerDir }
-            .Run(progress: p => progress.Report($"  proxy step {p.Step}/{p.TotalSteps}  loss {p.Loss:F3}  {p.TokensPerSecond:F0} tok/s"), cancel: ct);
+            .Run(progress: p => _progress.Report($"  proxy step {p.Step}/{p.TotalSteps}  loss {p.Loss:F3}  {p.TokensPerSecond:F0} tok/s"), cancel: ct);
         ct.ThrowIfCancellationRequested();
         Stage($"proxy saved to {proxyDir}");
         return proxyDir;
@@ -237,16 +237,16 @@ internal sealed class DemoRun(DemoSettings settings)
         });
         Stage($"scoring: the scorer service streams {records:N0} records; the GMM (K={settings.Components}, {settings.GmmFeatures} features, {settings.LabelRule} labels) fits after " +
               $"{warmUp:N0} documents and refits, every version stored");
-        var started = clock.Elapsed;
+        var started = _clock.Elapsed;
         // The control events only draw the progress lines: the stage ends on what PostgreSQL holds.
         events.Listener = e =>
         {
             if (e is BatchScored)
             {
-                var rate = events.Documents / Math.Max(1e-3, (clock.Elapsed - started).TotalSeconds);
-                progress.Report($"  scored {events.Documents:N0}/{documents:N0} documents, {events.DeadLetters} dead-lettered, {rate:F0} documents/s");
+                var rate = events.Documents / Math.Max(1e-3, (_clock.Elapsed - started).TotalSeconds);
+                _progress.Report($"  scored {events.Documents:N0}/{documents:N0} documents, {events.DeadLetters} dead-lettered, {rate:F0} documents/s");
             }
-            else if (e is GmmRefitted g) progress.Report($"  GMM version {g.Version} fitted on {g.SampleCount:N0} documents (K={g.Components})", force: true);
+            else if (e is GmmRefitted g) _progress.Report($"  GMM version {g.Version} fitted on {g.SampleCount:N0} documents (K={g.Components})", force: true);
         };
         await StartAsync(host, "scoring", ct);
 
@@ -277,7 +277,7 @@ internal sealed class DemoRun(DemoSettings settings)
         await RelabelWithLatestAsync(connection, ct);
         var batches = kafka.ReadTopic(Topics.ScoredBatches).Count;
         var deadLetters = kafka.ReadTopic(Topics.DocumentsDeadLetter).Count;
-        var elapsed = clock.Elapsed - started;
+        var elapsed = _clock.Elapsed - started;
         var stored = last!.Stored;
         Stage($"scored {stored:N0} documents in {elapsed.TotalSeconds:F0} s ({stored / Math.Max(1e-3, elapsed.TotalSeconds):F0} documents/s): " +
               $"{batches} scored batches on '{Topics.ScoredBatches}', {deadLetters} records on '{Topics.DocumentsDeadLetter}', {last.GmmVersions} GMM versions");
@@ -310,7 +310,7 @@ internal sealed class DemoRun(DemoSettings settings)
     private async Task<TrainingRunOutcome> TrainAsync(InProcessKafkaCluster kafka, string connection, string strategy, int steps, BpeTokenizer tokenizer,
         string proxyDir, string validationFile, string outDir, int? gmmVersion, CancellationToken ct)
     {
-        var runId = $"demo-{stamp}-{strategy}";
+        var runId = $"demo-{_stamp}-{strategy}";
         var checkpoints = Path.Combine(outDir, "runs", runId);
         if (Directory.Exists(checkpoints)) Directory.Delete(checkpoints, recursive: true);
         var options = new TrainerOptions
@@ -336,7 +336,7 @@ internal sealed class DemoRun(DemoSettings settings)
             builder.Services.AddTrainer(builder.Configuration).UseOptions(options);
         });
         Stage($"training run {runId}: the trainer service consumes '{Topics.ScoredBatches}' with strategy {strategy}, {steps} steps");
-        var started = clock.Elapsed;
+        var started = _clock.Elapsed;
         await StartAsync(host, $"training run {runId}", ct);
 
         // Done when training_runs says the run finished: the trainer marks it so after its last step and checkpoint.
@@ -359,7 +359,7 @@ internal sealed class DemoRun(DemoSettings settings)
         await worker.ExecuteTask!.WaitAsync(TimeSpan.FromMinutes(1), ct);
         await host.StopAsync(CancellationToken.None);
         var result = worker.Result ?? throw new InvalidOperationException($"training run {runId} failed (see the errors above)");
-        var elapsed = clock.Elapsed - started;
+        var elapsed = _clock.Elapsed - started;
         var phiUpdates = events.All<ClusterParametersUpdated>().Count;
         Stage($"run {runId}: {result.Step} steps in {elapsed.TotalSeconds:F0} s ({result.StopReason}){(phiUpdates > 0 ? $", {phiUpdates} phi updates recorded" : "")}");
         return new TrainingRunOutcome(runId, strategy, result.Step, elapsed);
@@ -386,7 +386,7 @@ internal sealed class DemoRun(DemoSettings settings)
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Information);
-        builder.Logging.AddProvider(new DemoLogProvider(line => progress.Report("  " + line), settings.Verbose));
+        builder.Logging.AddProvider(new DemoLogProvider(line => _progress.Report("  " + line), settings.Verbose));
         builder.Services.AddSingleton(events);
         builder.Services.AddControlBus(x =>
         {
@@ -417,7 +417,7 @@ internal sealed class DemoRun(DemoSettings settings)
     private void AnnounceDashboard(IHost host)
     {
         if (host.Services.GetRequiredService<DashboardServer>().Addresses is { Count: > 0 } urls)
-            progress.Report($"  live dashboard while this stage runs: {string.Join(", ", urls)}", force: true);
+            _progress.Report($"  live dashboard while this stage runs: {string.Join(", ", urls)}", force: true);
     }
 }
 

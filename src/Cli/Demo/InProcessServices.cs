@@ -8,30 +8,30 @@ namespace Reweighting.Cli.Demo;
 /// late or not at all, and the stages end on what PostgreSQL holds.</summary>
 internal sealed class DemoEvents
 {
-    private readonly Lock gate = new();
-    private readonly List<ControlEvent> events = [];
-    private long documents;
-    private long deadLetters;
+    private readonly Lock _gate = new();
+    private readonly List<ControlEvent> _events = [];
+    private long _documents;
+    private long _deadLetters;
 
     /// <summary>Called with every event, for the progress line.</summary>
     public Action<ControlEvent>? Listener { get; set; }
 
-    public long Documents => Interlocked.Read(ref documents);
+    public long Documents => Interlocked.Read(ref _documents);
 
-    public long DeadLetters => Interlocked.Read(ref deadLetters);
+    public long DeadLetters => Interlocked.Read(ref _deadLetters);
 
     public IReadOnlyList<T> All<T>() where T : ControlEvent
     {
-        lock (gate) return events.OfType<T>().ToList();
+        lock (_gate) return _events.OfType<T>().ToList();
     }
 
     public void Add(ControlEvent e)
     {
-        lock (gate) events.Add(e);
+        lock (_gate) _events.Add(e);
         if (e is BatchScored batch)
         {
-            Interlocked.Add(ref documents, batch.Documents);
-            Interlocked.Add(ref deadLetters, batch.DeadLettered);
+            Interlocked.Add(ref _documents, batch.Documents);
+            Interlocked.Add(ref _deadLetters, batch.DeadLettered);
         }
         Listener?.Invoke(e);
     }
@@ -59,7 +59,7 @@ internal sealed class DemoLogProvider(Action<string> progress, bool verbose) : I
 
     private sealed class Logger(string category, Action<string> progress, bool verbose) : ILogger
     {
-        private readonly string shortName = category[(category.LastIndexOf('.') + 1)..];
+        private readonly string _shortName = category[(category.LastIndexOf('.') + 1)..];
 
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
@@ -73,9 +73,9 @@ internal sealed class DemoLogProvider(Action<string> progress, bool verbose) : I
             {
                 // MassTransit and Npgsql report their own transient states at Warning; the demo's user wants the product's.
                 if (!verbose && !category.StartsWith("Reweighting", StringComparison.Ordinal)) return;
-                Console.Error.WriteLine($"  [{logLevel.ToString().ToLowerInvariant()}] {shortName}: {message}{(exception is null ? "" : " (" + exception.Message + ")")}");
+                Console.Error.WriteLine($"  [{logLevel.ToString().ToLowerInvariant()}] {_shortName}: {message}{(exception is null ? "" : " (" + exception.Message + ")")}");
             }
-            else if (shortName == "StreamingTrainer" && message.StartsWith("step ", StringComparison.Ordinal))
+            else if (_shortName == "StreamingTrainer" && message.StartsWith("step ", StringComparison.Ordinal))
             {
                 progress(message);
             }

@@ -5,8 +5,8 @@ namespace Reweighting.Contracts.Batches;
 /// arrays per document, never an array per token.</summary>
 public sealed class WindowedTokens : IEquatable<WindowedTokens>
 {
-    private readonly int[] tokens;
-    private readonly int[] offsets;
+    private readonly int[] _tokens;
+    private readonly int[] _offsets;
 
     /// <summary>No windows at all.</summary>
     public static WindowedTokens Empty { get; } = new([], [0], validated: true);
@@ -22,8 +22,8 @@ public sealed class WindowedTokens : IEquatable<WindowedTokens>
     internal WindowedTokens(int[] tokens, int[] offsets, bool validated)
     {
         if (!validated && Problem(tokens, offsets) is { } problem) throw new ArgumentException(problem);
-        this.tokens = tokens;
-        this.offsets = offsets;
+        this._tokens = tokens;
+        this._offsets = offsets;
     }
 
     /// <summary>Copies the given windows into the flat form.</summary>
@@ -45,16 +45,16 @@ public sealed class WindowedTokens : IEquatable<WindowedTokens>
     }
 
     /// <summary>Number of windows.</summary>
-    public int Count => offsets.Length - 1;
+    public int Count => _offsets.Length - 1;
 
     /// <summary>Tokens over all windows.</summary>
-    public int TokenCount => tokens.Length;
+    public int TokenCount => _tokens.Length;
 
     /// <summary>Every window's tokens back to back.</summary>
-    public ReadOnlySpan<int> Tokens => tokens;
+    public ReadOnlySpan<int> Tokens => _tokens;
 
     /// <summary>Window boundaries, <see cref="Count"/> + 1 entries.</summary>
-    public ReadOnlySpan<int> Offsets => offsets;
+    public ReadOnlySpan<int> Offsets => _offsets;
 
     /// <summary>The tokens of window <paramref name="window"/>.</summary>
     public ReadOnlySpan<int> this[int window]
@@ -62,7 +62,7 @@ public sealed class WindowedTokens : IEquatable<WindowedTokens>
         get
         {
             if ((uint)window >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(window), window, $"there are {Count} windows");
-            return tokens.AsSpan(offsets[window], offsets[window + 1] - offsets[window]);
+            return _tokens.AsSpan(_offsets[window], _offsets[window + 1] - _offsets[window]);
         }
     }
 
@@ -76,13 +76,13 @@ public sealed class WindowedTokens : IEquatable<WindowedTokens>
 
     /// <summary>True when both hold the same windows with the same tokens.</summary>
     public bool Equals(WindowedTokens? other) =>
-        other is not null && tokens.AsSpan().SequenceEqual(other.tokens) && offsets.AsSpan().SequenceEqual(other.offsets);
+        other is not null && _tokens.AsSpan().SequenceEqual(other._tokens) && _offsets.AsSpan().SequenceEqual(other._offsets);
 
     /// <inheritdoc />
     public override bool Equals(object? obj) => Equals(obj as WindowedTokens);
 
     /// <inheritdoc />
-    public override int GetHashCode() => HashCode.Combine(Count, TokenCount, TokenCount > 0 ? tokens[0] : -1);
+    public override int GetHashCode() => HashCode.Combine(Count, TokenCount, TokenCount > 0 ? _tokens[0] : -1);
 
     /// <inheritdoc />
     public override string ToString() => $"{Count} windows, {TokenCount} tokens";

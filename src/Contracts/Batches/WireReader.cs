@@ -7,27 +7,27 @@ namespace Reweighting.Contracts.Batches;
 /// Every failure is an <see cref="InvalidDataException"/> naming the field and its byte offset in the message.</summary>
 internal ref struct WireReader
 {
-    private readonly ReadOnlySpan<byte> data;
-    private readonly int baseOffset;
-    private int position;
+    private readonly ReadOnlySpan<byte> _data;
+    private readonly int _baseOffset;
+    private int _position;
 
     public WireReader(ReadOnlySpan<byte> data, int baseOffset = 0)
     {
-        this.data = data;
-        this.baseOffset = baseOffset;
+        this._data = data;
+        this._baseOffset = baseOffset;
     }
 
     /// <summary>Offset of the next byte within the whole message.</summary>
-    public readonly int Offset => baseOffset + position;
+    public readonly int Offset => _baseOffset + _position;
 
-    public readonly int Remaining => data.Length - position;
+    public readonly int Remaining => _data.Length - _position;
 
     public ReadOnlySpan<byte> Bytes(int count, string field)
     {
         if (count < 0 || count > Remaining)
             throw Corrupt($"{field} needs {count} bytes, only {Remaining} remain (truncated?)");
-        var span = data.Slice(position, count);
-        position += count;
+        var span = _data.Slice(_position, count);
+        _position += count;
         return span;
     }
 
@@ -48,12 +48,12 @@ internal ref struct WireReader
     /// <summary>A canonical LEB128 varint of at most 31 bits (5 bytes, no redundant trailing zero byte).</summary>
     public int VarInt(string field)
     {
-        var start = position;
+        var start = _position;
         uint value = 0;
         for (var shift = 0; ; shift += 7)
         {
-            if (position >= data.Length) throw CorruptAt(start, $"{field}: varint runs past the end (truncated?)");
-            var b = data[position++];
+            if (_position >= _data.Length) throw CorruptAt(start, $"{field}: varint runs past the end (truncated?)");
+            var b = _data[_position++];
             if (shift == 28 && b > 0x07) throw CorruptAt(start, $"{field}: varint exceeds 2^31 - 1");
             value |= (uint)(b & 0x7F) << shift;
             if (b < 0x80)
@@ -69,11 +69,11 @@ internal ref struct WireReader
     {
         for (var i = 0; i < into.Length; i++)
         {
-            var b = position < data.Length ? data[position] : -1;
+            var b = _position < _data.Length ? _data[_position] : -1;
             if (b is >= 0 and < 0x80)
             {
                 into[i] = b; // one-byte fast path: ids below 128
-                position++;
+                _position++;
             }
             else
             {
@@ -86,7 +86,7 @@ internal ref struct WireReader
     /// cannot make the reader allocate more than the message could hold.</summary>
     public int Count(string field, int minBytesEach)
     {
-        var start = position;
+        var start = _position;
         var count = VarInt(field);
         if ((long)count * minBytesEach > Remaining)
             throw CorruptAt(start, $"{field} is {count}, more than the {Remaining} remaining bytes can hold (truncated?)");
@@ -103,10 +103,10 @@ internal ref struct WireReader
 
     public void Skip(int count, string field) => Bytes(count, field);
 
-    public readonly InvalidDataException Corrupt(string message) => CorruptAt(position, message);
+    public readonly InvalidDataException Corrupt(string message) => CorruptAt(_position, message);
 
     public readonly InvalidDataException CorruptAt(int localOffset, string message) =>
-        new($"corrupt scored batch at byte {baseOffset + localOffset}: {message}");
+        new($"corrupt scored batch at byte {_baseOffset + localOffset}: {message}");
 
     private readonly string Utf8(ReadOnlySpan<byte> bytes, string field)
     {

@@ -9,18 +9,18 @@ namespace Reweighting.Contracts.Batches;
 internal sealed class WireWriter : IDisposable
 {
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-    private byte[] buffer;
-    private int position;
+    private byte[] _buffer;
+    private int _position;
 
-    public WireWriter(int initialCapacity) => buffer = ArrayPool<byte>.Shared.Rent(Math.Max(64, initialCapacity));
+    public WireWriter(int initialCapacity) => _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(64, initialCapacity));
 
-    public int Position => position;
+    public int Position => _position;
 
     public Span<byte> Reserve(int bytes)
     {
         Ensure(bytes);
-        var span = buffer.AsSpan(position, bytes);
-        position += bytes;
+        var span = _buffer.AsSpan(_position, bytes);
+        _position += bytes;
         return span;
     }
 
@@ -40,22 +40,22 @@ internal sealed class WireWriter : IDisposable
 
     public void Single(float value) => BinaryPrimitives.WriteSingleLittleEndian(Reserve(4), value);
 
-    public void PatchUInt32(int at, uint value) => BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(at, 4), value);
+    public void PatchUInt32(int at, uint value) => BinaryPrimitives.WriteUInt32LittleEndian(_buffer.AsSpan(at, 4), value);
 
     public void VarUInt(uint value)
     {
         Ensure(5);
-        position += WriteVarUInt(buffer.AsSpan(position), value);
+        _position += WriteVarUInt(_buffer.AsSpan(_position), value);
     }
 
     /// <summary>Writes non-negative ints as varints in one go: one capacity check for the whole run.</summary>
     public void VarUInts(ReadOnlySpan<int> values)
     {
         Ensure(checked(values.Length * 5));
-        var span = buffer.AsSpan(position);
+        var span = _buffer.AsSpan(_position);
         var written = 0;
         foreach (var v in values) written += WriteVarUInt(span[written..], (uint)v);
-        position += written;
+        _position += written;
     }
 
     /// <summary>A varint byte length, then the UTF-8 bytes; a string with a lone surrogate is refused.</summary>
@@ -95,12 +95,12 @@ internal sealed class WireWriter : IDisposable
         StrictUtf8.GetBytes(value, Reserve(length));
     }
 
-    public byte[] ToArray() => buffer.AsSpan(0, position).ToArray();
+    public byte[] ToArray() => _buffer.AsSpan(0, _position).ToArray();
 
     public void Dispose()
     {
-        ArrayPool<byte>.Shared.Return(buffer);
-        buffer = [];
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = [];
     }
 
     private static int WriteVarUInt(Span<byte> span, uint value)
@@ -117,12 +117,12 @@ internal sealed class WireWriter : IDisposable
 
     private void Ensure(int bytes)
     {
-        if (buffer.Length - position >= bytes) return;
-        var needed = (long)position + bytes;
+        if (_buffer.Length - _position >= bytes) return;
+        var needed = (long)_position + bytes;
         if (needed > Array.MaxLength) throw new InvalidOperationException("a scored batch cannot exceed 2 GiB");
-        var grown = ArrayPool<byte>.Shared.Rent((int)Math.Min(Array.MaxLength, Math.Max(needed, 2L * buffer.Length)));
-        buffer.AsSpan(0, position).CopyTo(grown);
-        ArrayPool<byte>.Shared.Return(buffer);
-        buffer = grown;
+        var grown = ArrayPool<byte>.Shared.Rent((int)Math.Min(Array.MaxLength, Math.Max(needed, 2L * _buffer.Length)));
+        _buffer.AsSpan(0, _position).CopyTo(grown);
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = grown;
     }
 }

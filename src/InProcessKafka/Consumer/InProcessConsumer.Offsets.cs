@@ -13,7 +13,7 @@ public sealed partial class InProcessConsumer<TKey, TValue>
     public void StoreOffset(TopicPartitionOffset offset)
     {
         ThrowIfDisposed();
-        if (settings.EnableAutoOffsetStore)
+        if (_settings.EnableAutoOffsetStore)
             throw KafkaErrors.Exception(ErrorCode.Local_InvalidArg, "StoreOffset requires enable.auto.offset.store=false");
         lock (Gate)
         {
@@ -28,7 +28,7 @@ public sealed partial class InProcessConsumer<TKey, TValue>
         ThrowIfDisposed();
         lock (Gate)
         {
-            var offsets = StoredOffsetsToCommit(cursors);
+            var offsets = StoredOffsetsToCommit(_cursors);
             if (offsets.Count == 0) throw KafkaErrors.Exception(ErrorCode.Local_NoOffset);
             CommitOrThrow(offsets);
             return offsets;
@@ -82,28 +82,28 @@ public sealed partial class InProcessConsumer<TKey, TValue>
     /// <summary>Writes offsets to the group; the offsets-committed handler hears of it on the next poll.</summary>
     private Error? TryCommit(List<TopicPartitionOffset> offsets)
     {
-        Error? error = cluster.CurrentOutage is { } outage ? KafkaErrors.Create(outage.Error)
-            : cluster.TakeCommitFailure() is { } code ? KafkaErrors.Create(code)
-            : member is { Lost: not null } ? KafkaErrors.Create(ErrorCode.UnknownMemberId)
+        Error? error = _cluster.CurrentOutage is { } outage ? KafkaErrors.Create(outage.Error)
+            : _cluster.TakeCommitFailure() is { } code ? KafkaErrors.Create(code)
+            : _member is { Lost: not null } ? KafkaErrors.Create(ErrorCode.UnknownMemberId)
             : null;
         if (error is null)
         {
             var committed = Group.Committed;
             foreach (var tpo in offsets.Where(t => t.Offset.Value >= 0)) committed[tpo.TopicPartition] = tpo.Offset.Value;
         }
-        if (wiring.OffsetsCommitted is { } handler)
+        if (_wiring.OffsetsCommitted is { } handler)
         {
             var report = new CommittedOffsets(offsets.Select(t => new TopicPartitionOffsetError(t, error ?? NoError)).ToList(), error ?? NoError);
-            callbacks.Enqueue(() => handler(this, report));
+            _callbacks.Enqueue(() => handler(this, report));
         }
         return error;
     }
 
     private void AutoCommitIfDue()
     {
-        if (!settings.EnableAutoCommit || cluster.Now - lastAutoCommit < settings.AutoCommitInterval) return;
-        lastAutoCommit = cluster.Now;
-        var offsets = StoredOffsetsToCommit(cursors);
+        if (!_settings.EnableAutoCommit || _cluster.Now - _lastAutoCommit < _settings.AutoCommitInterval) return;
+        _lastAutoCommit = _cluster.Now;
+        var offsets = StoredOffsetsToCommit(_cursors);
         if (offsets.Count > 0) TryCommit(offsets);
     }
 
@@ -113,8 +113,8 @@ public sealed partial class InProcessConsumer<TKey, TValue>
         long deadline = Environment.TickCount64 + (long)Math.Max(0, timeout.TotalMilliseconds);
         while (true)
         {
-            cluster.Maintain();
-            if (cluster.CurrentOutage is not { } outage) return;
+            _cluster.Maintain();
+            if (_cluster.CurrentOutage is not { } outage) return;
             if (outage.Behaviour == OutageBehaviour.Fail) throw KafkaErrors.Exception(outage.Error);
             long remaining = deadline - Environment.TickCount64;
             if (remaining <= 0) throw KafkaErrors.Exception(ErrorCode.Local_TimedOut);

@@ -13,7 +13,7 @@ public sealed partial class InProcessConsumer<TKey, TValue>
         {
             var cursor = Find(tpo.TopicPartition) ?? throw KafkaErrors.Exception(ErrorCode.Local_UnknownPartition, $"{tpo.TopicPartition} is not assigned");
             cursor.SeekTo(tpo.Offset);
-            cluster.Signal();
+            _cluster.Signal();
         }
     }
 
@@ -37,7 +37,7 @@ public sealed partial class InProcessConsumer<TKey, TValue>
         {
             foreach (var tp in partitions)
                 if (Find(tp) is { } cursor) cursor.Paused = paused;
-            cluster.Signal();
+            _cluster.Signal();
         }
     }
 
@@ -47,7 +47,7 @@ public sealed partial class InProcessConsumer<TKey, TValue>
         ThrowIfDisposed();
         lock (Gate)
         {
-            var log = cluster.Topic(topicPartition.Topic)?.Partition(topicPartition.Partition.Value);
+            var log = _cluster.Topic(topicPartition.Topic)?.Partition(topicPartition.Partition.Value);
             return log is null ? new WatermarkOffsets(Offset.Unset, Offset.Unset) : new WatermarkOffsets(log.LowWatermark, log.HighWatermark);
         }
     }
@@ -59,7 +59,7 @@ public sealed partial class InProcessConsumer<TKey, TValue>
         lock (Gate)
         {
             AwaitBroker(timeout);
-            var log = cluster.Topic(topicPartition.Topic)?.Partition(topicPartition.Partition.Value)
+            var log = _cluster.Topic(topicPartition.Topic)?.Partition(topicPartition.Partition.Value)
                 ?? throw KafkaErrors.Exception(ErrorCode.UnknownTopicOrPart, topicPartition.ToString());
             return new WatermarkOffsets(log.LowWatermark, log.HighWatermark);
         }
@@ -74,7 +74,7 @@ public sealed partial class InProcessConsumer<TKey, TValue>
             AwaitBroker(timeout);
             return timestampsToSearch.Select(t =>
             {
-                var log = cluster.Topic(t.Topic)?.Partition(t.Partition.Value)
+                var log = _cluster.Topic(t.Topic)?.Partition(t.Partition.Value)
                     ?? throw KafkaErrors.Exception(ErrorCode.UnknownTopicOrPart, t.TopicPartition.ToString());
                 return new TopicPartitionOffset(t.TopicPartition, log.OffsetForTime(t.Timestamp.UnixTimestampMs));
             }).ToList();

@@ -8,8 +8,8 @@ namespace Reweighting.InProcessKafka;
 // are an error, and a handler's exception unassigns everything and is rethrown from Consume or Close.
 public sealed partial class InProcessConsumer<TKey, TValue>
 {
-    private int assignCallCount;
-    private Exception? handlerException;
+    private int _assignCallCount;
+    private Exception? _handlerException;
 
     /// <inheritdoc/>
     public void Subscribe(string topic) => Subscribe([topic]);
@@ -22,22 +22,22 @@ public sealed partial class InProcessConsumer<TKey, TValue>
         if (list.Count == 0) throw KafkaErrors.Exception(ErrorCode.Local_InvalidArg, "empty subscription");
         lock (Gate)
         {
-            subscription = list;
-            foreach (var topic in list.Where(t => !t.StartsWith('^') && cluster.Topic(t) is null))
+            _subscription = list;
+            foreach (var topic in list.Where(t => !t.StartsWith('^') && _cluster.Topic(t) is null))
             {
-                if (settings.AllowAutoCreateTopics && cluster.Options.AutoCreateTopics)
-                    cluster.CreateTopicUnderLock(topic, InProcessKafkaCluster.AutoCreatedPartitions);
+                if (_settings.AllowAutoCreateTopics && _cluster.Options.AutoCreateTopics)
+                    _cluster.CreateTopicUnderLock(topic, InProcessKafkaCluster.AutoCreatedPartitions);
                 else
-                    consumerErrors.Enqueue(new Error(ErrorCode.UnknownTopicOrPart,
+                    _consumerErrors.Enqueue(new Error(ErrorCode.UnknownTopicOrPart,
                         $"Subscribed topic not available: {topic}: {KafkaErrors.Reason(ErrorCode.UnknownTopicOrPart)}"));
             }
-            if (member is { InGroup: true } current)
+            if (_member is { InGroup: true } current)
             {
                 current.LeaveRequested = false;
                 current.Subscription = list;
                 Group.Rebalance();
             }
-            else if (member is { Lost: not null } lost)
+            else if (_member is { Lost: not null } lost)
             {
                 lost.Subscription = list; // rejoins once it has reported the loss
             }
@@ -45,7 +45,7 @@ public sealed partial class InProcessConsumer<TKey, TValue>
             {
                 JoinGroup();
             }
-            cluster.Signal();
+            _cluster.Signal();
         }
     }
 
@@ -55,10 +55,10 @@ public sealed partial class InProcessConsumer<TKey, TValue>
         ThrowIfDisposed();
         lock (Gate)
         {
-            subscription = [];
-            if (member is { InGroup: true }) member.LeaveRequested = true;
-            else member = null;
-            cluster.Signal();
+            _subscription = [];
+            if (_member is { InGroup: true }) _member.LeaveRequested = true;
+            else _member = null;
+            _cluster.Signal();
         }
     }
 
@@ -75,7 +75,7 @@ public sealed partial class InProcessConsumer<TKey, TValue>
     public void Assign(IEnumerable<TopicPartitionOffset> partitions)
     {
         ThrowIfDisposed();
-        assignCallCount++;
+        _assignCallCount++;
         lock (Gate) ReplaceAssignment(partitions.ToList());
     }
 
@@ -87,7 +87,7 @@ public sealed partial class InProcessConsumer<TKey, TValue>
     public void IncrementalAssign(IEnumerable<TopicPartitionOffset> partitions)
     {
         ThrowIfDisposed();
-        assignCallCount++;
+        _assignCallCount++;
         lock (Gate) AddAssignment(partitions.ToList());
     }
 
@@ -95,23 +95,23 @@ public sealed partial class InProcessConsumer<TKey, TValue>
     public void IncrementalUnassign(IEnumerable<TopicPartition> partitions)
     {
         ThrowIfDisposed();
-        assignCallCount++;
-        lock (Gate) RemoveAssignment(partitions.ToList(), commit: settings.EnableAutoCommit);
+        _assignCallCount++;
+        lock (Gate) RemoveAssignment(partitions.ToList(), commit: _settings.EnableAutoCommit);
     }
 
     /// <inheritdoc/>
     public void Unassign()
     {
         ThrowIfDisposed();
-        assignCallCount++;
-        lock (Gate) RemoveAssignment(cursors.Select(c => c.Partition).ToList(), commit: settings.EnableAutoCommit);
+        _assignCallCount++;
+        lock (Gate) RemoveAssignment(_cursors.Select(c => c.Partition).ToList(), commit: _settings.EnableAutoCommit);
     }
 
     // ---------------------------------------------------------------- local assignment (under Gate)
 
     private void ReplaceAssignment(List<TopicPartitionOffset> partitions)
     {
-        RemoveAssignment(cursors.Select(c => c.Partition).ToList(), commit: settings.EnableAutoCommit);
+        RemoveAssignment(_cursors.Select(c => c.Partition).ToList(), commit: _settings.EnableAutoCommit);
         AddAssignment(partitions);
     }
 
@@ -119,8 +119,8 @@ public sealed partial class InProcessConsumer<TKey, TValue>
     {
         if (partitions.FirstOrDefault(p => Find(p.TopicPartition) is not null) is { } duplicate)
             throw KafkaErrors.Exception(ErrorCode.Local_Conflict, $"{duplicate.TopicPartition} is already part of the current assignment");
-        cursors.AddRange(partitions.Select(p => new PartitionCursor(p.TopicPartition, p.Offset)));
-        cluster.Signal();
+        _cursors.AddRange(partitions.Select(p => new PartitionCursor(p.TopicPartition, p.Offset)));
+        _cluster.Signal();
     }
 
     /// <summary>Drops partitions; like librdkafka, commits their stored offsets first when auto-commit is on.</summary>
@@ -133,23 +133,23 @@ public sealed partial class InProcessConsumer<TKey, TValue>
             removed.Add(cursor);
         }
         if (commit && StoredOffsetsToCommit(removed) is { Count: > 0 } offsets) TryCommit(offsets);
-        cursors.RemoveAll(removed.Contains);
+        _cursors.RemoveAll(removed.Contains);
     }
 
     // ---------------------------------------------------------------- group events
 
     private void JoinGroup()
     {
-        var joining = new GroupMember(cluster.NextMemberId(settings.ClientId), subscription, settings.Strategy,
-            settings.MaxPollInterval, settings.SessionTimeout, cluster.Now) { InPoll = member?.InPoll ?? false };
-        member = joining;
+        var joining = new GroupMember(_cluster.NextMemberId(_settings.ClientId), _subscription, _settings.Strategy,
+            _settings.MaxPollInterval, _settings.SessionTimeout, _cluster.Now) { InPoll = _member?.InPoll ?? false };
+        _member = joining;
         if (Group.Accepts(joining)) Group.Join(joining);
-        else consumerErrors.Enqueue(KafkaErrors.Create(ErrorCode.InconsistentGroupProtocol,
-            $"group {settings.GroupId} uses a different rebalance protocol"));
+        else _consumerErrors.Enqueue(KafkaErrors.Create(ErrorCode.InconsistentGroupProtocol,
+            $"group {_settings.GroupId} uses a different rebalance protocol"));
     }
 
     private bool GroupEventsDue() =>
-        member is not null && member.HasEventsDue(Group.Cooperative, Group.BarrierOpen);
+        _member is not null && _member.HasEventsDue(Group.Cooperative, Group.BarrierOpen);
 
     private void ServeGroupEvents()
     {
@@ -158,7 +158,7 @@ public sealed partial class InProcessConsumer<TKey, TValue>
             Action? groupEvent;
             lock (Gate)
             {
-                cluster.Maintain();
+                _cluster.Maintain();
                 groupEvent = NextGroupEvent();
             }
             if (groupEvent is null) break;
@@ -169,7 +169,7 @@ public sealed partial class InProcessConsumer<TKey, TValue>
 
     private Action? NextGroupEvent()
     {
-        if (member is not { } m) return null;
+        if (_member is not { } m) return null;
         var group = Group;
         if (m.Lost is { } reason)
         {
@@ -181,13 +181,13 @@ public sealed partial class InProcessConsumer<TKey, TValue>
                 RevokeEvent(lost, isLost: true);
                 lock (Gate)
                 {
-                    if (ReferenceEquals(member, m) && subscription.Count > 0) JoinGroup();
-                    else if (ReferenceEquals(member, m)) member = null;
-                    cluster.Signal();
+                    if (ReferenceEquals(_member, m) && _subscription.Count > 0) JoinGroup();
+                    else if (ReferenceEquals(_member, m)) _member = null;
+                    _cluster.Signal();
                 }
                 if (reason == LostReason.MaxPollIntervalExceeded)
                     throw new ConsumeException(EmptyRecord(null, Partition.Any, Offset.Unset), KafkaErrors.Create(ErrorCode.Local_MaxPollExceeded,
-                        $"the application did not poll within max.poll.interval.ms ({settings.MaxPollInterval.TotalMilliseconds} ms); partitions were lost and the consumer rejoined"));
+                        $"the application did not poll within max.poll.interval.ms ({_settings.MaxPollInterval.TotalMilliseconds} ms); partitions were lost and the consumer rejoined"));
             };
         }
         if (!m.InGroup) return null;
@@ -201,8 +201,8 @@ public sealed partial class InProcessConsumer<TKey, TValue>
                 {
                     group.Revoked(m, all);
                     group.Leave(m);
-                    if (ReferenceEquals(member, m)) member = null;
-                    cluster.Signal();
+                    if (ReferenceEquals(_member, m)) _member = null;
+                    _cluster.Signal();
                 }
             };
         }
@@ -216,14 +216,14 @@ public sealed partial class InProcessConsumer<TKey, TValue>
                 lock (Gate)
                 {
                     group.Revoked(m, revoked);
-                    cluster.Signal();
+                    _cluster.Signal();
                 }
             };
         }
         if (m.AssignPending && group.BarrierOpen)
         {
             var assigned = group.TakeAssignment(m);
-            cluster.Signal();
+            _cluster.Signal();
             return () => AssignEvent(assigned);
         }
         return null;
@@ -237,7 +237,7 @@ public sealed partial class InProcessConsumer<TKey, TValue>
         bool isLost = false;
         lock (Gate)
         {
-            leaving = member;
+            leaving = _member;
             if (leaving is { Lost: not null })
             {
                 isLost = true;
@@ -258,9 +258,9 @@ public sealed partial class InProcessConsumer<TKey, TValue>
                 Group.Revoked(leaving, partitions);
                 Group.Leave(leaving);
             }
-            member = null;
-            if (cursors.Count > 0) RemoveAssignment(cursors.Select(c => c.Partition).ToList(), commit: settings.EnableAutoCommit);
-            cluster.Signal();
+            _member = null;
+            if (_cursors.Count > 0) RemoveAssignment(_cursors.Select(c => c.Partition).ToList(), commit: _settings.EnableAutoCommit);
+            _cluster.Signal();
         }
     }
 
@@ -269,22 +269,22 @@ public sealed partial class InProcessConsumer<TKey, TValue>
         try
         {
             CheckCooperativeHandlers();
-            var handler = isLost ? wiring.PartitionsLost ?? wiring.PartitionsRevoked : wiring.PartitionsRevoked;
+            var handler = isLost ? _wiring.PartitionsLost ?? _wiring.PartitionsRevoked : _wiring.PartitionsRevoked;
             if (handler is not null)
             {
                 List<TopicPartitionOffset> withPositions;
                 lock (Gate) withPositions = partitions.Select(tp => new TopicPartitionOffset(tp, Find(tp)?.Position ?? Offset.Unset)).ToList();
-                assignCallCount = 0;
+                _assignCallCount = 0;
                 _ = handler(this, withPositions); // what it returns is ignored, as in Confluent 2.x
-                if (assignCallCount > 0)
+                if (_assignCallCount > 0)
                     throw new InvalidOperationException("Assign/Unassign must not be called in the partitions revoked handler");
             }
             lock (Gate)
             {
-                var local = settings.Cooperative
+                var local = _settings.Cooperative
                     ? partitions.Where(tp => Find(tp) is not null).ToList()
-                    : cursors.Select(c => c.Partition).ToList();
-                RemoveAssignment(local, commit: settings.EnableAutoCommit && !isLost);
+                    : _cursors.Select(c => c.Partition).ToList();
+                RemoveAssignment(local, commit: _settings.EnableAutoCommit && !isLost);
             }
         }
         catch (Exception ex)
@@ -299,20 +299,20 @@ public sealed partial class InProcessConsumer<TKey, TValue>
         {
             CheckCooperativeHandlers();
             List<TopicPartitionOffset> assignTo;
-            if (wiring.PartitionsAssigned is not { } handler)
+            if (_wiring.PartitionsAssigned is not { } handler)
             {
                 assignTo = partitions.Select(tp => new TopicPartitionOffset(tp, Offset.Unset)).ToList();
             }
             else
             {
-                assignCallCount = 0;
+                _assignCallCount = 0;
                 assignTo = (handler(this, partitions.ToList()) ?? []).ToList();
-                if (assignCallCount > 0)
+                if (_assignCallCount > 0)
                     throw new InvalidOperationException("(Incremental)Assign/Unassign must not be called in the partitions assigned handler");
             }
             lock (Gate)
             {
-                if (settings.Cooperative)
+                if (_settings.Cooperative)
                 {
                     var given = partitions.OrderBy(t => t).ToList();
                     var returned = assignTo.Select(t => t.TopicPartition).OrderBy(t => t).ToList();
@@ -334,21 +334,21 @@ public sealed partial class InProcessConsumer<TKey, TValue>
 
     private void CheckCooperativeHandlers()
     {
-        if (settings.Cooperative && wiring.RevokedOrLostHandlerIsFunc)
+        if (_settings.Cooperative && _wiring.RevokedOrLostHandlerIsFunc)
             throw new InvalidOperationException(
                 "Neither revoked nor lost partition handlers may return an updated assignment when a COOPERATIVE assignor is in use");
     }
 
     private void UnassignAfterHandlerFailure(Exception ex)
     {
-        lock (Gate) RemoveAssignment(cursors.Select(c => c.Partition).ToList(), commit: false);
-        handlerException ??= ex;
+        lock (Gate) RemoveAssignment(_cursors.Select(c => c.Partition).ToList(), commit: false);
+        _handlerException ??= ex;
     }
 
     private Exception? TakeHandlerException()
     {
-        var ex = handlerException;
-        handlerException = null;
+        var ex = _handlerException;
+        _handlerException = null;
         return ex;
     }
 

@@ -30,54 +30,54 @@ public sealed partial class InProcessConsumer<TKey, TValue> : IConsumer<TKey, TV
     private const int WaitSliceMs = 50;
     private static readonly Error NoError = new(ErrorCode.NoError, "Success");
 
-    private readonly InProcessKafkaCluster cluster;
-    private readonly ConsumerSettings settings;
-    private readonly ConsumerWiring<TKey, TValue> wiring;
-    private readonly string name;
-    private readonly List<PartitionCursor> cursors = [];
-    private readonly Queue<Action> callbacks = new();
-    private readonly Queue<Error> consumerErrors = new();
-    private List<string> subscription = [];
-    private GroupMember? member;
-    private int nextCursor;
-    private DateTimeOffset lastAutoCommit;
-    private BrokerOutage? reportedOutage;
-    private long lastOutageErrorTick = long.MinValue;
-    private bool closed;
-    private int disposed;
+    private readonly InProcessKafkaCluster _cluster;
+    private readonly ConsumerSettings _settings;
+    private readonly ConsumerWiring<TKey, TValue> _wiring;
+    private readonly string _name;
+    private readonly List<PartitionCursor> _cursors = [];
+    private readonly Queue<Action> _callbacks = new();
+    private readonly Queue<Error> _consumerErrors = new();
+    private List<string> _subscription = [];
+    private GroupMember? _member;
+    private int _nextCursor;
+    private DateTimeOffset _lastAutoCommit;
+    private BrokerOutage? _reportedOutage;
+    private long _lastOutageErrorTick = long.MinValue;
+    private bool _closed;
+    private int _disposed;
 
     internal InProcessConsumer(InProcessKafkaCluster cluster, ConsumerSettings settings, ConsumerWiring<TKey, TValue> wiring)
     {
-        this.cluster = cluster;
-        this.settings = settings;
-        this.wiring = wiring;
-        name = cluster.NextClientName(settings.ClientId, "consumer");
-        lastAutoCommit = cluster.Now;
+        this._cluster = cluster;
+        this._settings = settings;
+        this._wiring = wiring;
+        _name = cluster.NextClientName(settings.ClientId, "consumer");
+        _lastAutoCommit = cluster.Now;
     }
 
-    private object Gate => cluster.Gate;
+    private object Gate => _cluster.Gate;
 
-    private ConsumerGroup Group => cluster.Group(settings.GroupId);
+    private ConsumerGroup Group => _cluster.Group(_settings.GroupId);
 
     /// <inheritdoc/>
-    public string Name => name;
+    public string Name => _name;
 
     /// <inheritdoc/>
     public string MemberId
     {
-        get { lock (Gate) return member is { InGroup: true } ? member.MemberId : ""; }
+        get { lock (Gate) return _member is { InGroup: true } ? _member.MemberId : ""; }
     }
 
     /// <inheritdoc/>
     public List<TopicPartition> Assignment
     {
-        get { lock (Gate) return cursors.Select(c => c.Partition).ToList(); }
+        get { lock (Gate) return _cursors.Select(c => c.Partition).ToList(); }
     }
 
     /// <inheritdoc/>
     public List<string> Subscription
     {
-        get { lock (Gate) return subscription.ToList(); }
+        get { lock (Gate) return _subscription.ToList(); }
     }
 
     /// <summary>Not supported: there is no librdkafka handle.</summary>
@@ -124,16 +124,16 @@ public sealed partial class InProcessConsumer<TKey, TValue> : IConsumer<TKey, TV
                 ServeGroupEvents();
                 lock (Gate)
                 {
-                    cluster.Maintain();
-                    if (member is not null) member.LastPoll = cluster.Now;
-                    if (callbacks.Count > 0 || GroupEventsDue()) continue;
-                    if (cluster.CurrentOutage is { } outage)
+                    _cluster.Maintain();
+                    if (_member is not null) _member.LastPoll = _cluster.Now;
+                    if (_callbacks.Count > 0 || GroupEventsDue()) continue;
+                    if (_cluster.CurrentOutage is { } outage)
                     {
                         if (ReportOutage(outage)) continue;
                     }
                     else
                     {
-                        if (consumerErrors.TryDequeue(out var error))
+                        if (_consumerErrors.TryDequeue(out var error))
                             throw new ConsumeException(EmptyRecord(null, Partition.Any, Offset.Unset), error);
                         AutoCommitIfDue();
                         fetched = FetchNext();
@@ -158,42 +158,42 @@ public sealed partial class InProcessConsumer<TKey, TValue> : IConsumer<TKey, TV
         if (outage.Behaviour == OutageBehaviour.Fail)
         {
             long now = Environment.TickCount64;
-            if (!ReferenceEquals(outage, reportedOutage) || now - lastOutageErrorTick >= (long)InProcessKafkaCluster.OutageErrorBackoff.TotalMilliseconds)
+            if (!ReferenceEquals(outage, _reportedOutage) || now - _lastOutageErrorTick >= (long)InProcessKafkaCluster.OutageErrorBackoff.TotalMilliseconds)
             {
-                reportedOutage = outage;
-                lastOutageErrorTick = now;
+                _reportedOutage = outage;
+                _lastOutageErrorTick = now;
                 throw new ConsumeException(EmptyRecord(null, Partition.Any, Offset.Unset), KafkaErrors.Create(outage.Error));
             }
             return false;
         }
-        if (ReferenceEquals(outage, reportedOutage)) return false;
-        reportedOutage = outage;
-        if (wiring.Error is not { } handler) return false;
-        callbacks.Enqueue(() => handler(this, KafkaErrors.Create(outage.Error)));
+        if (ReferenceEquals(outage, _reportedOutage)) return false;
+        _reportedOutage = outage;
+        if (_wiring.Error is not { } handler) return false;
+        _callbacks.Enqueue(() => handler(this, KafkaErrors.Create(outage.Error)));
         return true;
     }
 
     private Fetched? FetchNext()
     {
-        int n = cursors.Count;
+        int n = _cursors.Count;
         for (int i = 0; i < n; i++)
         {
-            int index = (nextCursor + i) % n;
-            var cursor = cursors[index];
+            int index = (_nextCursor + i) % n;
+            var cursor = _cursors[index];
             if (cursor.Paused || cursor.PendingError is not null) continue;
-            var log = cluster.Topic(cursor.Partition.Topic)?.Partition(cursor.Partition.Partition.Value);
+            var log = _cluster.Topic(cursor.Partition.Topic)?.Partition(cursor.Partition.Partition.Value);
             if (log is null)
             {
                 if (cursor.MissingReported) continue;
                 cursor.MissingReported = true;
-                nextCursor = index + 1;
+                _nextCursor = index + 1;
                 return new Fetched(cursor.Partition, Offset.Unset.Value, null, false, KafkaErrors.Create(ErrorCode.UnknownTopicOrPart));
             }
             if (cursor.FetchPosition is not { } position || position < log.LowWatermark || position > log.HighWatermark)
             {
                 if (!ResolveFetchPosition(cursor, log))
                 {
-                    nextCursor = index + 1;
+                    _nextCursor = index + 1;
                     return new Fetched(cursor.Partition, Offset.Unset.Value, null, false, cursor.PendingError);
                 }
                 position = cursor.FetchPosition!.Value;
@@ -204,14 +204,14 @@ public sealed partial class InProcessConsumer<TKey, TValue> : IConsumer<TKey, TV
                 cursor.Position = position + 1;
                 cursor.EofReported = false;
                 // librdkafka stores the offset when it hands the message over, before .NET deserializes it.
-                if (settings.EnableAutoOffsetStore) cursor.Stored = position + 1;
-                nextCursor = index + 1;
+                if (_settings.EnableAutoOffsetStore) cursor.Stored = position + 1;
+                _nextCursor = index + 1;
                 return new Fetched(cursor.Partition, position, log.Read(position), false, null);
             }
-            if (settings.EnablePartitionEof && !cursor.EofReported)
+            if (_settings.EnablePartitionEof && !cursor.EofReported)
             {
                 cursor.EofReported = true;
-                nextCursor = index + 1;
+                _nextCursor = index + 1;
                 return new Fetched(cursor.Partition, position, null, true, null);
             }
         }
@@ -237,7 +237,7 @@ public sealed partial class InProcessConsumer<TKey, TValue> : IConsumer<TKey, TV
             cursor.FetchPosition = r;
             return true;
         }
-        switch (settings.AutoOffsetReset)
+        switch (_settings.AutoOffsetReset)
         {
             case AutoOffsetReset.Earliest:
                 cursor.FetchPosition = log.LowWatermark;
@@ -266,7 +266,7 @@ public sealed partial class InProcessConsumer<TKey, TValue> : IConsumer<TKey, TV
         TKey key;
         try
         {
-            key = wiring.KeyDeserializer.Deserialize(record.Key, record.Key is null, new SerializationContext(MessageComponentType.Key, tp.Topic, headers));
+            key = _wiring.KeyDeserializer.Deserialize(record.Key, record.Key is null, new SerializationContext(MessageComponentType.Key, tp.Topic, headers));
         }
         catch (Exception ex)
         {
@@ -275,7 +275,7 @@ public sealed partial class InProcessConsumer<TKey, TValue> : IConsumer<TKey, TV
         TValue value;
         try
         {
-            value = wiring.ValueDeserializer.Deserialize(record.Value, record.Value is null, new SerializationContext(MessageComponentType.Value, tp.Topic, headers));
+            value = _wiring.ValueDeserializer.Deserialize(record.Value, record.Value is null, new SerializationContext(MessageComponentType.Value, tp.Topic, headers));
         }
         catch (Exception ex)
         {
@@ -311,7 +311,7 @@ public sealed partial class InProcessConsumer<TKey, TValue> : IConsumer<TKey, TV
         ThrowIfDisposed();
         LeaveGroup();
         RunCallbacks();
-        closed = true;
+        _closed = true;
         if (TakeHandlerException() is { } ex) throw ex;
         Dispose();
     }
@@ -322,17 +322,17 @@ public sealed partial class InProcessConsumer<TKey, TValue> : IConsumer<TKey, TV
     /// </summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref disposed, 1) == 1) return;
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         lock (Gate)
         {
-            if (!closed && member is { InGroup: true } m)
+            if (!_closed && _member is { InGroup: true } m)
             {
-                m.AbandonedAt = cluster.Now;
+                m.AbandonedAt = _cluster.Now;
                 m.InPoll = false;
             }
-            cursors.Clear();
-            callbacks.Clear();
-            cluster.Signal();
+            _cursors.Clear();
+            _callbacks.Clear();
+            _cluster.Signal();
         }
     }
 
@@ -342,7 +342,7 @@ public sealed partial class InProcessConsumer<TKey, TValue> : IConsumer<TKey, TV
         {
             Action? callback;
             lock (Gate)
-                if (!callbacks.TryDequeue(out callback)) return;
+                if (!_callbacks.TryDequeue(out callback)) return;
             callback();
         }
     }
@@ -351,18 +351,18 @@ public sealed partial class InProcessConsumer<TKey, TValue> : IConsumer<TKey, TV
     {
         lock (Gate)
         {
-            if (member is null) return;
-            member.InPoll = inPoll;
-            member.LastPoll = cluster.Now;
+            if (_member is null) return;
+            _member.InPoll = inPoll;
+            _member.LastPoll = _cluster.Now;
         }
     }
 
     private void Wake()
     {
-        lock (Gate) cluster.Signal();
+        lock (Gate) _cluster.Signal();
     }
 
-    private PartitionCursor? Find(TopicPartition tp) => cursors.Find(c => c.Partition == tp);
+    private PartitionCursor? Find(TopicPartition tp) => _cursors.Find(c => c.Partition == tp);
 
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) == 1, this);
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
 }

@@ -11,13 +11,13 @@ namespace Reweighting.InProcessKafka;
 /// </summary>
 internal sealed class ConsumerGroup(string groupId, Func<IReadOnlyDictionary<string, int>> topics)
 {
-    private readonly List<GroupMember> members = [];
+    private readonly List<GroupMember> _members = [];
 
     public string GroupId { get; } = groupId;
 
     public Dictionary<TopicPartition, long> Committed { get; } = [];
 
-    public IReadOnlyList<GroupMember> Members => members;
+    public IReadOnlyList<GroupMember> Members => _members;
 
     public int Generation { get; private set; }
 
@@ -26,17 +26,17 @@ internal sealed class ConsumerGroup(string groupId, Func<IReadOnlyDictionary<str
     public bool Cooperative => Strategy == PartitionAssignmentStrategy.CooperativeSticky;
 
     /// <summary>Eager groups hand out a generation's plan only after every member has revoked.</summary>
-    public bool BarrierOpen => Cooperative || members.All(m => m.PendingRevoke.Count == 0);
+    public bool BarrierOpen => Cooperative || _members.All(m => m.PendingRevoke.Count == 0);
 
     /// <summary>A member whose protocol (eager or cooperative) differs from the group's is refused, as by a broker.</summary>
     public bool Accepts(GroupMember member) =>
-        members.Count == 0 || (member.Strategy == PartitionAssignmentStrategy.CooperativeSticky) == Cooperative;
+        _members.Count == 0 || (member.Strategy == PartitionAssignmentStrategy.CooperativeSticky) == Cooperative;
 
     public void Join(GroupMember member)
     {
-        if (members.Count == 0) Strategy = member.Strategy;
-        members.Add(member);
-        members.Sort((a, b) => string.CompareOrdinal(a.MemberId, b.MemberId));
+        if (_members.Count == 0) Strategy = member.Strategy;
+        _members.Add(member);
+        _members.Sort((a, b) => string.CompareOrdinal(a.MemberId, b.MemberId));
         member.InGroup = true;
         Rebalance();
     }
@@ -44,7 +44,7 @@ internal sealed class ConsumerGroup(string groupId, Func<IReadOnlyDictionary<str
     /// <summary>Removes a member; what it owned is free at once (it revoked first, or it was evicted).</summary>
     public void Leave(GroupMember member)
     {
-        if (!members.Remove(member)) return;
+        if (!_members.Remove(member)) return;
         member.InGroup = false;
         member.PendingRevoke.Clear();
         member.PendingAssign.Clear();
@@ -64,10 +64,10 @@ internal sealed class ConsumerGroup(string groupId, Func<IReadOnlyDictionary<str
     {
         Generation++;
         var subscribed = topics()
-            .Where(t => members.Any(m => m.Subscribes(t.Key)))
+            .Where(t => _members.Any(m => m.Subscribes(t.Key)))
             .ToDictionary(t => t.Key, t => t.Value);
-        var plan = PartitionAssignors.Assign(Strategy, members, subscribed);
-        foreach (var member in members)
+        var plan = PartitionAssignors.Assign(Strategy, _members, subscribed);
+        foreach (var member in _members)
         {
             member.Target = plan[member];
             member.PendingRevoke.Clear();
@@ -111,7 +111,7 @@ internal sealed class ConsumerGroup(string groupId, Func<IReadOnlyDictionary<str
         if (!Cooperative)
         {
             if (!BarrierOpen) return;
-            foreach (var member in members.Where(m => m.AssignedGeneration != Generation))
+            foreach (var member in _members.Where(m => m.AssignedGeneration != Generation))
             {
                 member.PendingAssign.UnionWith(member.Target.Except(member.Owned));
                 member.AssignPending = true;
@@ -119,12 +119,12 @@ internal sealed class ConsumerGroup(string groupId, Func<IReadOnlyDictionary<str
             }
             return;
         }
-        foreach (var member in members)
+        foreach (var member in _members)
         {
             foreach (var tp in member.Target)
             {
                 if (member.Owned.Contains(tp) || member.PendingAssign.Contains(tp)) continue;
-                if (members.Any(other => other != member && other.Owned.Contains(tp))) continue;
+                if (_members.Any(other => other != member && other.Owned.Contains(tp))) continue;
                 member.PendingAssign.Add(tp);
                 member.AssignPending = true;
             }

@@ -18,8 +18,8 @@ internal enum LostReason
 internal sealed class GroupMember(string memberId, IReadOnlyList<string> subscription, PartitionAssignmentStrategy strategy,
     TimeSpan maxPollInterval, TimeSpan sessionTimeout, DateTimeOffset now)
 {
-    private IReadOnlyList<string> subscription = subscription;
-    private Regex[] patterns = Patterns(subscription);
+    private IReadOnlyList<string> _subscription = subscription;
+    private Regex[] _patterns = Patterns(subscription);
 
     public string MemberId { get; } = memberId;
 
@@ -31,11 +31,11 @@ internal sealed class GroupMember(string memberId, IReadOnlyList<string> subscri
 
     public IReadOnlyList<string> Subscription
     {
-        get => subscription;
+        get => _subscription;
         set
         {
-            subscription = value;
-            patterns = Patterns(value);
+            _subscription = value;
+            _patterns = Patterns(value);
         }
     }
 
@@ -67,7 +67,7 @@ internal sealed class GroupMember(string memberId, IReadOnlyList<string> subscri
     public DateTimeOffset? AbandonedAt { get; set; }
 
     public bool Subscribes(string topic) =>
-        subscription.Contains(topic) || patterns.Any(p => p.IsMatch(topic));
+        _subscription.Contains(topic) || _patterns.Any(p => p.IsMatch(topic));
 
     public bool HasEventsDue(bool cooperative, bool barrierOpen) =>
         Lost is not null || LeaveRequested || PendingRevoke.Count > 0 || (AssignPending && (cooperative || barrierOpen));

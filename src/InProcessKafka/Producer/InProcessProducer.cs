@@ -33,36 +33,36 @@ public sealed class InProcessProducer<TKey, TValue> : IProducer<TKey, TValue>
     private const int WaitSliceMs = 50;
     private static readonly Error NoError = new(ErrorCode.NoError, "Success");
 
-    private readonly InProcessKafkaCluster cluster;
-    private readonly ProducerSettings settings;
-    private readonly ProducerWiring<TKey, TValue> wiring;
-    private readonly string name;
-    private readonly Queue<PendingDelivery> stalled = new();
-    private readonly Queue<(Action Run, bool IsReport)> dispatch = new();
-    private readonly Thread deliveryThread;
-    private int inFlight;
-    private bool stopping;
-    private int disposed;
-    private BrokerOutage? reportedOutage;
-    private Exception? deliveryHandlerException;
+    private readonly InProcessKafkaCluster _cluster;
+    private readonly ProducerSettings _settings;
+    private readonly ProducerWiring<TKey, TValue> _wiring;
+    private readonly string _name;
+    private readonly Queue<PendingDelivery> _stalled = new();
+    private readonly Queue<(Action Run, bool IsReport)> _dispatch = new();
+    private readonly Thread _deliveryThread;
+    private int _inFlight;
+    private bool _stopping;
+    private int _disposed;
+    private BrokerOutage? _reportedOutage;
+    private Exception? _deliveryHandlerException;
 
     internal InProcessProducer(InProcessKafkaCluster cluster, ProducerSettings settings, ProducerWiring<TKey, TValue> wiring)
     {
-        this.cluster = cluster;
-        this.settings = settings;
-        this.wiring = wiring;
-        name = cluster.NextClientName(settings.ClientId, "producer");
-        deliveryThread = new Thread(DeliveryLoop) { IsBackground = true, Name = $"{name} delivery" };
-        deliveryThread.Start();
+        this._cluster = cluster;
+        this._settings = settings;
+        this._wiring = wiring;
+        _name = cluster.NextClientName(settings.ClientId, "producer");
+        _deliveryThread = new Thread(DeliveryLoop) { IsBackground = true, Name = $"{_name} delivery" };
+        _deliveryThread.Start();
     }
 
     private sealed record PendingDelivery(TopicPartition Target, byte[]? Key, byte[]? Value, Headers Headers, Timestamp Timestamp,
         Message<TKey, TValue> Message, DateTimeOffset Deadline, Action<DeliveryReport<TKey, TValue>> Complete);
 
-    private object Gate => cluster.Gate;
+    private object Gate => _cluster.Gate;
 
     /// <inheritdoc/>
-    public string Name => name;
+    public string Name => _name;
 
     /// <summary>Not supported: there is no librdkafka handle.</summary>
     public Handle Handle => throw new NotSupportedException("The in-process producer has no librdkafka handle.");
@@ -92,9 +92,9 @@ public sealed class InProcessProducer<TKey, TValue> : IProducer<TKey, TValue>
         ArgumentNullException.ThrowIfNull(message);
         cancellationToken.ThrowIfCancellationRequested();
         var headers = message.Headers ?? new Headers();
-        byte[]? key = await SerializeAsync(wiring.KeySerializer, wiring.AsyncKeySerializer, message.Key, MessageComponentType.Key,
+        byte[]? key = await SerializeAsync(_wiring.KeySerializer, _wiring.AsyncKeySerializer, message.Key, MessageComponentType.Key,
             topicPartition, headers, message, ErrorCode.Local_KeySerialization).ConfigureAwait(false);
-        byte[]? value = await SerializeAsync(wiring.ValueSerializer, wiring.AsyncValueSerializer, message.Value, MessageComponentType.Value,
+        byte[]? value = await SerializeAsync(_wiring.ValueSerializer, _wiring.AsyncValueSerializer, message.Value, MessageComponentType.Value,
             topicPartition, headers, message, ErrorCode.Local_ValueSerialization).ConfigureAwait(false);
 
         var completion = new TaskCompletionSource<DeliveryResult<TKey, TValue>>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -117,15 +117,15 @@ public sealed class InProcessProducer<TKey, TValue> : IProducer<TKey, TValue>
     {
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(message);
-        if (deliveryHandler is not null && !settings.EnableDeliveryReports)
+        if (deliveryHandler is not null && !_settings.EnableDeliveryReports)
             throw new InvalidOperationException("A delivery handler was specified, but delivery reports are disabled.");
-        if (wiring.KeySerializer is null)
+        if (_wiring.KeySerializer is null)
             throw new InvalidOperationException("Produce called with an IAsyncSerializer key serializer configured but an ISerializer is required.");
-        if (wiring.ValueSerializer is null)
+        if (_wiring.ValueSerializer is null)
             throw new InvalidOperationException("Produce called with an IAsyncSerializer value serializer configured but an ISerializer is required.");
         var headers = message.Headers ?? new Headers();
-        byte[]? key = Serialize(wiring.KeySerializer, message.Key, MessageComponentType.Key, topicPartition, headers, message, ErrorCode.Local_KeySerialization);
-        byte[]? value = Serialize(wiring.ValueSerializer, message.Value, MessageComponentType.Value, topicPartition, headers, message, ErrorCode.Local_ValueSerialization);
+        byte[]? key = Serialize(_wiring.KeySerializer, message.Key, MessageComponentType.Key, topicPartition, headers, message, ErrorCode.Local_KeySerialization);
+        byte[]? value = Serialize(_wiring.ValueSerializer, message.Value, MessageComponentType.Value, topicPartition, headers, message, ErrorCode.Local_ValueSerialization);
         Submit(topicPartition, key, value, headers, message, report => deliveryHandler?.Invoke(report));
     }
 
@@ -161,25 +161,25 @@ public sealed class InProcessProducer<TKey, TValue> : IProducer<TKey, TValue>
         Action<DeliveryReport<TKey, TValue>> complete)
     {
         long size = (key?.Length ?? 0) + (value?.Length ?? 0);
-        if (size > settings.MessageMaxBytes)
+        if (size > _settings.MessageMaxBytes)
             throw new ProduceException<TKey, TValue>(KafkaErrors.Create(ErrorCode.MsgSizeTooLarge,
-                $"{size} bytes > message.max.bytes {settings.MessageMaxBytes}"), Unsent(target, message));
+                $"{size} bytes > message.max.bytes {_settings.MessageMaxBytes}"), Unsent(target, message));
         if (message.Timestamp.Type is not (TimestampType.NotAvailable or TimestampType.CreateTime))
             throw new ArgumentException("Timestamp must be either Timestamp.Default, or Timestamp.CreateTime.");
         lock (Gate)
         {
             ThrowIfDisposed();
-            cluster.Maintain();
-            var now = cluster.Now;
+            _cluster.Maintain();
+            var now = _cluster.Now;
             var timestamp = message.Timestamp.Type == TimestampType.CreateTime ? message.Timestamp
                 : new Timestamp(now.ToUnixTimeMilliseconds(), TimestampType.CreateTime);
-            var item = new PendingDelivery(target, key, value, headers, timestamp, message, now + settings.MessageTimeout, complete);
-            inFlight++;
-            if (stalled.Count > 0 || cluster.CurrentOutage is { Behaviour: OutageBehaviour.Stall })
-                stalled.Enqueue(item);
+            var item = new PendingDelivery(target, key, value, headers, timestamp, message, now + _settings.MessageTimeout, complete);
+            _inFlight++;
+            if (_stalled.Count > 0 || _cluster.CurrentOutage is { Behaviour: OutageBehaviour.Stall })
+                _stalled.Enqueue(item);
             else
                 Report(item, Deliver(item));
-            cluster.Signal();
+            _cluster.Signal();
         }
     }
 
@@ -187,11 +187,11 @@ public sealed class InProcessProducer<TKey, TValue> : IProducer<TKey, TValue>
     private DeliveryReport<TKey, TValue> Deliver(PendingDelivery item)
     {
         var target = item.Target;
-        if (cluster.CurrentOutage is { } outage) return Failed(item, target, KafkaErrors.Create(outage.Error), PersistenceStatus.NotPersisted);
-        if (cluster.TakeProduceFailure() is { } code) return Failed(item, target, KafkaErrors.Create(code), PersistenceStatus.NotPersisted);
+        if (_cluster.CurrentOutage is { } outage) return Failed(item, target, KafkaErrors.Create(outage.Error), PersistenceStatus.NotPersisted);
+        if (_cluster.TakeProduceFailure() is { } code) return Failed(item, target, KafkaErrors.Create(code), PersistenceStatus.NotPersisted);
 
-        var topic = cluster.Topic(target.Topic)
-            ?? (cluster.Options.AutoCreateTopics ? cluster.CreateTopicUnderLock(target.Topic, InProcessKafkaCluster.AutoCreatedPartitions) : null);
+        var topic = _cluster.Topic(target.Topic)
+            ?? (_cluster.Options.AutoCreateTopics ? _cluster.CreateTopicUnderLock(target.Topic, InProcessKafkaCluster.AutoCreatedPartitions) : null);
         if (topic is null) return Failed(item, target, KafkaErrors.Create(ErrorCode.Local_UnknownTopic, target.Topic), PersistenceStatus.NotPersisted);
         int partition = target.Partition == Partition.Any ? ChoosePartition(target.Topic, item.Key, topic.Partitions.Count) : target.Partition.Value;
         var log = topic.Partition(partition);
@@ -200,9 +200,9 @@ public sealed class InProcessProducer<TKey, TValue> : IProducer<TKey, TValue>
 
         var record = new StoredRecord(item.Key, item.Value, StoredRecord.CopyHeaders(item.Headers), item.Timestamp);
         long offset = log.Append(record);
-        if (cluster.TakeDroppedAck() && !settings.EnableIdempotence)
+        if (_cluster.TakeDroppedAck() && !_settings.EnableIdempotence)
         {
-            if (settings.MessageSendMaxRetries == 0)
+            if (_settings.MessageSendMaxRetries == 0)
                 return Failed(item, new TopicPartition(target.Topic, partition), KafkaErrors.Create(ErrorCode.Local_MsgTimedOut),
                     PersistenceStatus.PossiblyPersisted);
             offset = log.Append(record); // the retry of a request whose ack was lost: a duplicate
@@ -218,9 +218,9 @@ public sealed class InProcessProducer<TKey, TValue> : IProducer<TKey, TValue>
 
     private int ChoosePartition(string topic, byte[]? key, int partitionCount)
     {
-        var custom = wiring.Partitioners.GetValueOrDefault(topic) ?? wiring.DefaultPartitioner;
+        var custom = _wiring.Partitioners.GetValueOrDefault(topic) ?? _wiring.DefaultPartitioner;
         if (custom is not null) return custom(topic, partitionCount, key, key is null).Value;
-        return KeyPartitioner.Choose(settings.Partitioner, key, key is null, partitionCount, cluster.Random);
+        return KeyPartitioner.Choose(_settings.Partitioner, key, key is null, partitionCount, _cluster.Random);
     }
 
     private static DeliveryReport<TKey, TValue> Failed(PendingDelivery item, TopicPartition target, Error error, PersistenceStatus status) => new()
@@ -253,7 +253,7 @@ public sealed class InProcessProducer<TKey, TValue> : IProducer<TKey, TValue>
         Message = message,
     };
 
-    private void Report(PendingDelivery item, DeliveryReport<TKey, TValue> report) => dispatch.Enqueue((() => item.Complete(report), true));
+    private void Report(PendingDelivery item, DeliveryReport<TKey, TValue> report) => _dispatch.Enqueue((() => item.Complete(report), true));
 
     // ---------------------------------------------------------------- delivery thread
 
@@ -266,14 +266,14 @@ public sealed class InProcessProducer<TKey, TValue> : IProducer<TKey, TValue>
             {
                 while (true)
                 {
-                    cluster.Maintain();
+                    _cluster.Maintain();
                     MoveStalled();
-                    if (dispatch.Count > 0) break;
-                    if (stopping) return;
+                    if (_dispatch.Count > 0) break;
+                    if (_stopping) return;
                     Monitor.Wait(Gate, WaitSliceMs);
                 }
-                batch = [.. dispatch];
-                dispatch.Clear();
+                batch = [.. _dispatch];
+                _dispatch.Clear();
             }
             foreach (var (run, _) in batch)
             {
@@ -283,13 +283,13 @@ public sealed class InProcessProducer<TKey, TValue> : IProducer<TKey, TValue>
                 }
                 catch (Exception ex)
                 {
-                    lock (Gate) deliveryHandlerException ??= ex;
+                    lock (Gate) _deliveryHandlerException ??= ex;
                 }
             }
             lock (Gate)
             {
-                inFlight -= batch.Count(b => b.IsReport);
-                cluster.Signal();
+                _inFlight -= batch.Count(b => b.IsReport);
+                _cluster.Signal();
             }
         }
     }
@@ -297,21 +297,21 @@ public sealed class InProcessProducer<TKey, TValue> : IProducer<TKey, TValue>
     /// <summary>Delivers stalled messages in order once the brokers are back; times out those past message.timeout.ms.</summary>
     private void MoveStalled()
     {
-        var outage = cluster.CurrentOutage;
-        if (outage is { Behaviour: OutageBehaviour.Stall } && !ReferenceEquals(outage, reportedOutage))
+        var outage = _cluster.CurrentOutage;
+        if (outage is { Behaviour: OutageBehaviour.Stall } && !ReferenceEquals(outage, _reportedOutage))
         {
-            reportedOutage = outage;
-            if (wiring.Error is { } handler) dispatch.Enqueue((() => handler(this, KafkaErrors.Create(outage.Error)), false));
+            _reportedOutage = outage;
+            if (_wiring.Error is { } handler) _dispatch.Enqueue((() => handler(this, KafkaErrors.Create(outage.Error)), false));
         }
-        var now = cluster.Now;
-        while (stalled.TryPeek(out var item))
+        var now = _cluster.Now;
+        while (_stalled.TryPeek(out var item))
         {
-            if (stopping)
-                Report(stalled.Dequeue(), Failed(item, item.Target, KafkaErrors.Create(ErrorCode.Local_Destroy), PersistenceStatus.NotPersisted));
+            if (_stopping)
+                Report(_stalled.Dequeue(), Failed(item, item.Target, KafkaErrors.Create(ErrorCode.Local_Destroy), PersistenceStatus.NotPersisted));
             else if (outage is not { Behaviour: OutageBehaviour.Stall })
-                Report(stalled.Dequeue(), Deliver(item));
+                Report(_stalled.Dequeue(), Deliver(item));
             else if (now >= item.Deadline)
-                Report(stalled.Dequeue(), Failed(item, item.Target, KafkaErrors.Create(ErrorCode.Local_MsgTimedOut), PersistenceStatus.NotPersisted));
+                Report(_stalled.Dequeue(), Failed(item, item.Target, KafkaErrors.Create(ErrorCode.Local_MsgTimedOut), PersistenceStatus.NotPersisted));
             else
                 break;
         }
@@ -326,14 +326,14 @@ public sealed class InProcessProducer<TKey, TValue> : IProducer<TKey, TValue>
         long deadline = Environment.TickCount64 + (long)Math.Max(0, timeout.TotalMilliseconds);
         lock (Gate)
         {
-            while (inFlight > 0)
+            while (_inFlight > 0)
             {
                 long remaining = deadline - Environment.TickCount64;
                 if (remaining <= 0) break;
                 Monitor.Wait(Gate, (int)Math.Min(remaining, WaitSliceMs));
             }
             ThrowDeliveryHandlerException();
-            return inFlight;
+            return _inFlight;
         }
     }
 
@@ -343,7 +343,7 @@ public sealed class InProcessProducer<TKey, TValue> : IProducer<TKey, TValue>
         ThrowIfDisposed();
         lock (Gate)
         {
-            while (inFlight > 0)
+            while (_inFlight > 0)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 Monitor.Wait(Gate, WaitSliceMs);
@@ -385,24 +385,24 @@ public sealed class InProcessProducer<TKey, TValue> : IProducer<TKey, TValue>
     /// <summary>Stops the delivery thread after it has failed stalled messages (Local_Destroy) and dispatched every report.</summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref disposed, 1) == 1) return;
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         lock (Gate)
         {
-            stopping = true;
-            cluster.Signal();
+            _stopping = true;
+            _cluster.Signal();
         }
-        if (Thread.CurrentThread != deliveryThread) deliveryThread.Join();
+        if (Thread.CurrentThread != _deliveryThread) _deliveryThread.Join();
     }
 
     private void ThrowDeliveryHandlerException()
     {
-        if (deliveryHandlerException is not { } ex) return;
-        deliveryHandlerException = null;
+        if (_deliveryHandlerException is not { } ex) return;
+        _deliveryHandlerException = null;
         throw new InvalidOperationException("A delivery handler threw.", ex);
     }
 
     private static NotSupportedException TransactionsNotSupported() =>
         new("Transactions are not emulated by the in-process producer.");
 
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) == 1, this);
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
 }

@@ -28,19 +28,19 @@ internal sealed record StoredRecord(byte[]? Key, byte[]? Value, IReadOnlyList<(s
 /// <summary>An append-only partition log. Records before <see cref="LowWatermark"/> are deleted (retention).</summary>
 internal sealed class PartitionLog
 {
-    private readonly List<StoredRecord> records = [];
+    private readonly List<StoredRecord> _records = [];
 
     public long LowWatermark { get; private set; }
 
-    public long HighWatermark => records.Count;
+    public long HighWatermark => _records.Count;
 
     public long Append(StoredRecord record)
     {
-        records.Add(record);
-        return records.Count - 1;
+        _records.Add(record);
+        return _records.Count - 1;
     }
 
-    public StoredRecord Read(long offset) => records[checked((int)offset)];
+    public StoredRecord Read(long offset) => _records[checked((int)offset)];
 
     public bool Contains(long offset) => offset >= LowWatermark && offset < HighWatermark;
 
@@ -50,7 +50,7 @@ internal sealed class PartitionLog
     public long OffsetForTime(long unixMs)
     {
         for (long o = LowWatermark; o < HighWatermark; o++)
-            if (records[(int)o].Timestamp.UnixTimestampMs >= unixMs) return o;
+            if (_records[(int)o].Timestamp.UnixTimestampMs >= unixMs) return o;
         return Offset.End.Value;
     }
 }

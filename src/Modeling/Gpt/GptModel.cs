@@ -7,53 +7,53 @@ namespace Reweighting.Modeling.Gpt;
 /// <summary>Causal multi-head self-attention with one fused q/k/v projection, as in GPT-2.</summary>
 public sealed class CausalSelfAttention : Module<Tensor, Tensor>
 {
-    private readonly GptConfig config;
-    private readonly Generator dropoutGenerator;
+    private readonly GptConfig _config;
+    private readonly Generator _dropoutGenerator;
 
     public Linear QueryKeyValue { get; }
     public Linear Projection { get; }
 
     public CausalSelfAttention(GptConfig config, Generator dropoutGenerator)
     {
-        this.config = config;
-        this.dropoutGenerator = dropoutGenerator;
+        this._config = config;
+        this._dropoutGenerator = dropoutGenerator;
         QueryKeyValue = RegisterModule("c_attn", new Linear(config.Embedding, 3 * config.Embedding));
         Projection = RegisterModule("c_proj", new Linear(config.Embedding, config.Embedding));
     }
 
     public override Tensor Forward(Tensor x)
     {
-        long b = x.Size(0), t = x.Size(1), c = config.Embedding, nh = config.Heads, hs = config.HeadSize;
+        long b = x.Size(0), t = x.Size(1), c = _config.Embedding, nh = _config.Heads, hs = _config.HeadSize;
         var qkv = QueryKeyValue.Forward(x); // (B, T, 3C)
         var q = qkv.Narrow(2, 0, c).View(b, t, nh, hs).Transpose(1, 2); // (B, nh, T, hs)
         var k = qkv.Narrow(2, c, c).View(b, t, nh, hs).Transpose(1, 2);
         var v = qkv.Narrow(2, 2 * c, c).View(b, t, nh, hs).Transpose(1, 2);
-        var y = Functional.ScaledDotProductAttention(q, k, v, dropoutP: IsTraining ? config.Dropout : 0, isCausal: true,
-            generator: dropoutGenerator); // (B, nh, T, hs)
+        var y = Functional.ScaledDotProductAttention(q, k, v, dropoutP: IsTraining ? _config.Dropout : 0, isCausal: true,
+            generator: _dropoutGenerator); // (B, nh, T, hs)
         y = y.Transpose(1, 2).Contiguous().View(b, t, c); // (B, T, C)
-        return Functional.Dropout(Projection.Forward(y), config.Dropout, IsTraining, dropoutGenerator);
+        return Functional.Dropout(Projection.Forward(y), _config.Dropout, IsTraining, _dropoutGenerator);
     }
 }
 
 /// <summary>The position-wise feed-forward network: 4× expansion, tanh-approximated GELU.</summary>
 public sealed class Mlp : Module<Tensor, Tensor>
 {
-    private readonly double dropout;
-    private readonly Generator dropoutGenerator;
+    private readonly double _dropout;
+    private readonly Generator _dropoutGenerator;
 
     public Linear Expand { get; }
     public Linear Projection { get; }
 
     public Mlp(GptConfig config, Generator dropoutGenerator)
     {
-        dropout = config.Dropout;
-        this.dropoutGenerator = dropoutGenerator;
+        _dropout = config.Dropout;
+        this._dropoutGenerator = dropoutGenerator;
         Expand = RegisterModule("c_fc", new Linear(config.Embedding, 4 * config.Embedding));
         Projection = RegisterModule("c_proj", new Linear(4 * config.Embedding, config.Embedding));
     }
 
     public override Tensor Forward(Tensor x) =>
-        Functional.Dropout(Projection.Forward(Functional.Gelu(Expand.Forward(x), tanhApproximation: true)), dropout, IsTraining, dropoutGenerator);
+        Functional.Dropout(Projection.Forward(Functional.Gelu(Expand.Forward(x), tanhApproximation: true)), _dropout, IsTraining, _dropoutGenerator);
 }
 
 /// <summary>A pre-LayerNorm transformer block.</summary>

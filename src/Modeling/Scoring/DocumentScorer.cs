@@ -13,18 +13,18 @@ public sealed record DocumentLosses(int Index, float[] Losses);
 /// is padding. Runs without gradients, in bfloat16 autocast on CUDA. Not thread-safe.</summary>
 public sealed class DocumentScorer
 {
-    private readonly GptModel model;
-    private readonly Device device;
-    private readonly ScoringBatches batches;
-    private readonly int stride;
+    private readonly GptModel _model;
+    private readonly Device _device;
+    private readonly ScoringBatches _batches;
+    private readonly int _stride;
 
     /// <summary>A scorer that packs windows into batches as <paramref name="batches"/> says.</summary>
     public DocumentScorer(GptModel model, Device device, ScoringBatches batches, int? stride = null)
     {
-        this.model = model;
-        this.device = device;
-        this.batches = batches.Validate();
-        this.stride = stride ?? model.Config.ContextLength;
+        this._model = model;
+        this._device = device;
+        this._batches = batches.Validate();
+        this._stride = stride ?? model.Config.ContextLength;
     }
 
     /// <summary>A scorer of at most <paramref name="batchSize"/> windows per forward pass (and as many tokens as that
@@ -52,14 +52,14 @@ public sealed class DocumentScorer
         foreach (var doc in documents)
         {
             var losses = new float[Math.Max(0, doc.Count - 1)];
-            var planned = TokenWindows.Plan(doc, model.Config.ContextLength, stride, index).ToList();
+            var planned = TokenWindows.Plan(doc, _model.Config.ContextLength, _stride, index).ToList();
             if (planned.Count == 0) ready[index] = losses;
             else pending[index] = (losses, planned.Count);
             buffered.AddRange(planned);
             bufferedTokens += planned.Sum(w => (long)w.Inputs.Length);
             index++;
             // The whole look-ahead is scored at once, so no window waits longer than one look-ahead.
-            if (bufferedTokens >= batches.LookaheadTokens)
+            if (bufferedTokens >= _batches.LookaheadTokens)
             {
                 RunAll(buffered, pending, ready);
                 buffered.Clear();
@@ -73,7 +73,7 @@ public sealed class DocumentScorer
 
     private void RunAll(List<TokenWindow> windows, Dictionary<int, (float[] Losses, int Remaining)> pending, SortedDictionary<int, float[]> ready)
     {
-        foreach (var batch in batches.Cut(windows)) RunBatch(batch, pending, ready);
+        foreach (var batch in _batches.Cut(windows)) RunBatch(batch, pending, ready);
     }
 
     private void RunBatch(TokenWindow[] batch, Dictionary<int, (float[] Losses, int Remaining)> pending, SortedDictionary<int, float[]> ready)
@@ -82,14 +82,14 @@ public sealed class DocumentScorer
         float[] losses;
         using (var scope = DisposeScope.Open())
         using (NoGrad())
-        using (device.Type == DeviceType.Cuda ? Autocast(DeviceType.Cuda) : default(AutocastScope?))
+        using (_device.Type == DeviceType.Cuda ? Autocast(DeviceType.Cuda) : default(AutocastScope?))
         {
-            var wasTraining = model.IsTraining;
-            model.Eval();
+            var wasTraining = _model.IsTraining;
+            _model.Eval();
             // (B, T) ids and targets → (B·T) losses, zero at ignored positions
-            losses = model.TokenLosses(FromSpan<long>(inputs, [batch.Length, length], device), FromSpan<long>(targets, [batch.Length, length], device))
+            losses = _model.TokenLosses(FromSpan<long>(inputs, [batch.Length, length], _device), FromSpan<long>(targets, [batch.Length, length], _device))
                 .ToArray<float>();
-            model.Train(wasTraining);
+            _model.Train(wasTraining);
         }
         Statistics += ScoringStatistics.Of(batch);
         for (var b = 0; b < batch.Length; b++)

@@ -20,7 +20,7 @@ public sealed record TrainingProgress(long Step, long TotalSteps, double Loss, d
 /// and checkpoints from which a run resumes on the same trajectory.</summary>
 public sealed class GptTrainer(GptModel model, TokenStream data, TrainingOptions options)
 {
-    private readonly TrainingOptions options = options.Validate();
+    private readonly TrainingOptions _options = options.Validate();
 
     /// <summary>Held-out documents (token ids) per domain, evaluated every EvalEvery steps and at the end.</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<IReadOnlyList<long>>> HeldOut { get; init; } =
@@ -36,8 +36,8 @@ public sealed class GptTrainer(GptModel model, TokenStream data, TrainingOptions
     /// Cancellation stops after the current step and writes a checkpoint. Returns the loss of every step run.</summary>
     public List<double> Run(string? resumeFrom = null, Action<TrainingProgress>? progress = null, CancellationToken cancel = default)
     {
-        var device = Device.Parse(options.Device);
-        using var training = new TrainingStep(model, options);
+        var device = Device.Parse(_options.Device);
+        using var training = new TrainingStep(model, _options);
         var optimizer = training.Optimizer;
         var objective = Objective ?? (SampleWeights is null ? new MeanTokenLossObjective() : new SampleCoefficientObjective(SampleWeights));
         long step = 0;
@@ -51,28 +51,28 @@ public sealed class GptTrainer(GptModel model, TokenStream data, TrainingOptions
             step = state.Step;
         }
         var losses = new List<double>();
-        var sequencesPerStep = (long)options.BatchSize * options.GradientAccumulation;
-        var tokensPerStep = sequencesPerStep * options.SequenceLength;
+        var sequencesPerStep = (long)_options.BatchSize * _options.GradientAccumulation;
+        var tokensPerStep = sequencesPerStep * _options.SequenceLength;
         var clock = Stopwatch.StartNew();
         var startStep = step;
-        while (step < options.Steps && !cancel.IsCancellationRequested)
+        while (step < _options.Steps && !cancel.IsCancellationRequested)
         {
             var first = step * sequencesPerStep;
-            var result = training.Run(step, objective, () => Enumerable.Range(0, options.GradientAccumulation).Select(micro =>
+            var result = training.Run(step, objective, () => Enumerable.Range(0, _options.GradientAccumulation).Select(micro =>
             {
-                var (x, y) = data.Batch(first + (long)micro * options.BatchSize, options.BatchSize);
-                return training.MicroBatch(x, y, options.BatchSize, step, micro);
+                var (x, y) = data.Batch(first + (long)micro * _options.BatchSize, _options.BatchSize);
+                return training.MicroBatch(x, y, _options.BatchSize, step, micro);
             }).ToList());
             var (stepLoss, lr, norm) = (result.Loss, result.LearningRate, result.GradNorm);
             step++;
             losses.Add(stepLoss);
 
             IReadOnlyDictionary<string, double>? heldOut = null;
-            if (step == options.Steps || (options.EvalEvery > 0 && step % options.EvalEvery == 0)) heldOut = Evaluate(device);
+            if (step == _options.Steps || (_options.EvalEvery > 0 && step % _options.EvalEvery == 0)) heldOut = Evaluate(device);
             var rate = (step - startStep) * tokensPerStep / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
-            var eta = TimeSpan.FromSeconds((options.Steps - step) * tokensPerStep / Math.Max(1e-9, rate));
-            progress?.Invoke(new TrainingProgress(step, options.Steps, stepLoss, lr, norm, rate, eta, heldOut, objective.TakeSummary()));
-            if (CheckpointDirectory is not null && options.CheckpointEvery > 0 && step % options.CheckpointEvery == 0 && step < options.Steps)
+            var eta = TimeSpan.FromSeconds((_options.Steps - step) * tokensPerStep / Math.Max(1e-9, rate));
+            progress?.Invoke(new TrainingProgress(step, _options.Steps, stepLoss, lr, norm, rate, eta, heldOut, objective.TakeSummary()));
+            if (CheckpointDirectory is not null && _options.CheckpointEvery > 0 && step % _options.CheckpointEvery == 0 && step < _options.Steps)
                 Save(optimizer, objective, step);
         }
         if (CheckpointDirectory is not null) Save(optimizer, objective, step);
@@ -93,12 +93,12 @@ public sealed class GptTrainer(GptModel model, TokenStream data, TrainingOptions
     public IReadOnlyDictionary<string, double> Evaluate(Device device) =>
         HeldOut.Count == 0
             ? new Dictionary<string, double>()
-            : HeldOutLoss.Compute(model, HeldOut, device, options.BatchSize).ToDictionary(kv => kv.Key, kv => kv.Value.Loss);
+            : HeldOutLoss.Compute(model, HeldOut, device, _options.BatchSize).ToDictionary(kv => kv.Key, kv => kv.Value.Loss);
 
     private void Save(AdamW optimizer, ITrainingObjective objective, long step)
     {
-        var state = new TrainingState(step, step * options.BatchSize * options.GradientAccumulation * options.SequenceLength,
-            JsonSerializer.Serialize(options));
+        var state = new TrainingState(step, step * _options.BatchSize * _options.GradientAccumulation * _options.SequenceLength,
+            JsonSerializer.Serialize(_options));
         Checkpoint.Save(CheckpointDirectory!, model, TokenizerDirectory, optimizer, state,
             objective.SaveState() is { } json ? new Dictionary<string, string> { [ObjectiveStateFile] = json } : null);
     }

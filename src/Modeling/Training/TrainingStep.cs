@@ -19,15 +19,15 @@ public sealed record StepResult(long Step, double Loss, double LearningRate, dou
 /// <see cref="TokenStream"/>; the streaming trainer from Kafka.</summary>
 public sealed class TrainingStep : IDisposable
 {
-    private readonly GptModel model;
-    private readonly TrainingOptions options;
-    private readonly Device device;
+    private readonly GptModel _model;
+    private readonly TrainingOptions _options;
+    private readonly Device _device;
 
     public TrainingStep(GptModel model, TrainingOptions options)
     {
-        this.model = model;
-        this.options = options.Validate();
-        device = Device.Parse(options.Device);
+        this._model = model;
+        this._options = options.Validate();
+        _device = Device.Parse(options.Device);
         var (decay, noDecay) = model.DecayGroups();
         Optimizer = new AdamW([
             new ParamGroup(decay, options.LearningRate, options.WeightDecay, options.Beta1, options.Beta2),
@@ -39,13 +39,13 @@ public sealed class TrainingStep : IDisposable
     public AdamW Optimizer { get; }
 
     /// <summary>The training device.</summary>
-    public Device Device => device;
+    public Device Device => _device;
 
     /// <summary>Tensors (B, T) on the training device for one micro-batch's row-major ids and targets.</summary>
     public MicroBatch MicroBatch(long[] inputs, long[] targets, int rows, long step, int index)
     {
         var length = inputs.Length / rows;
-        return new MicroBatch(FromSpan<long>(inputs, [rows, length], device), FromSpan<long>(targets, [rows, length], device), step, index);
+        return new MicroBatch(FromSpan<long>(inputs, [rows, length], _device), FromSpan<long>(targets, [rows, length], _device), step, index);
     }
 
     /// <summary>Takes optimiser step <paramref name="step"/> (0-based) on the micro-batches built by
@@ -62,10 +62,10 @@ public sealed class TrainingStep : IDisposable
     /// copy the next batch; <see cref="PendingStep.Complete"/> waits and reads the loss and gradient norm.</summary>
     public PendingStep Begin(long step, ITrainingObjective objective, Func<IReadOnlyList<MicroBatch>> build)
     {
-        model.Train();
+        _model.Train();
         // Seeding the model's dropout generator per step makes a resumed run identical.
-        model.DropoutGenerator.ManualSeed(options.Seed * 1_000_003UL + (ulong)step);
-        var lr = LearningRateSchedule.At(step, options);
+        _model.DropoutGenerator.ManualSeed(_options.Seed * 1_000_003UL + (ulong)step);
+        var lr = LearningRateSchedule.At(step, _options);
         foreach (var g in Optimizer.Groups) g.LearningRate = lr;
         Optimizer.ZeroGrad();
         // The step's loss stays on the device until the optimiser step is queued: reading it per micro-batch would make
@@ -77,13 +77,13 @@ public sealed class TrainingStep : IDisposable
             {
                 var microBatches = build();
                 var accumulation = microBatches.Count;
-                objective.BeginStep(model, new StepContext(step, lr, microBatches));
+                objective.BeginStep(_model, new StepContext(step, lr, microBatches));
                 foreach (var batch in microBatches)
                 {
                     using var scope = DisposeScope.Open();
                     ObjectiveValue value;
-                    using (device.Type == DeviceType.Cuda ? Autocast(DeviceType.Cuda) : default(AutocastScope?))
-                        value = objective.Compute(model, batch);
+                    using (_device.Type == DeviceType.Cuda ? Autocast(DeviceType.Cuda) : default(AutocastScope?))
+                        value = objective.Compute(_model, batch);
                     (value.Objective / accumulation).Backward();
                     var part = value.MeanTokenLoss.Detach().To(ScalarType.Float32) / accumulation;
                     var sum = loss is null ? part : loss + part;
@@ -91,7 +91,7 @@ public sealed class TrainingStep : IDisposable
                     loss = sum.DetachFromScope();
                 }
             }
-            norm = GradientClipping.ClipGradNormDeferred(model.Parameters().ToList(), options.ClipNorm).DetachFromScope();
+            norm = GradientClipping.ClipGradNormDeferred(_model.Parameters().ToList(), _options.ClipNorm).DetachFromScope();
             Optimizer.Step();
             return new PendingStep(step + 1, lr, loss, norm);
         }
@@ -110,34 +110,34 @@ public sealed class TrainingStep : IDisposable
 /// device. <see cref="Complete"/> reads them (waiting for the device); disposing frees them.</summary>
 public sealed class PendingStep : IDisposable
 {
-    private readonly long step;
-    private readonly double learningRate;
-    private Tensor? loss;
-    private Tensor? norm;
-    private StepResult? result;
+    private readonly long _step;
+    private readonly double _learningRate;
+    private Tensor? _loss;
+    private Tensor? _norm;
+    private StepResult? _result;
 
     internal PendingStep(long step, double learningRate, Tensor? loss, Tensor norm)
     {
-        this.step = step;
-        this.learningRate = learningRate;
-        this.loss = loss;
-        this.norm = norm;
+        this._step = step;
+        this._learningRate = learningRate;
+        this._loss = loss;
+        this._norm = norm;
     }
 
     /// <summary>Waits for the step and reports it (the same result on every call).</summary>
     public StepResult Complete()
     {
-        if (result is not null) return result;
-        ObjectDisposedException.ThrowIf(norm is null, this);
-        result = new StepResult(step, loss?.ToDouble() ?? 0, learningRate, norm.ToDouble());
+        if (_result is not null) return _result;
+        ObjectDisposedException.ThrowIf(_norm is null, this);
+        _result = new StepResult(_step, _loss?.ToDouble() ?? 0, _learningRate, _norm.ToDouble());
         Dispose();
-        return result;
+        return _result;
     }
 
     public void Dispose()
     {
-        loss?.Dispose();
-        norm?.Dispose();
-        loss = norm = null;
+        _loss?.Dispose();
+        _norm?.Dispose();
+        _loss = _norm = null;
     }
 }

@@ -64,31 +64,31 @@ public sealed record PhiUpdate(long Step, ClusterPhi Phi, double GradientNorm, d
 /// and saved with checkpoints.</summary>
 public sealed class MetaEmObjective : ITrainingObjective
 {
-    private readonly ISampleStatisticsSource statistics;
-    private readonly TokenStream validation;
-    private readonly MetaEmOptions options;
-    private readonly StrategyObjective weighting;
-    private readonly List<PhiUpdate> history = [];
-    private double[] adamM, adamV;
-    private long adamT;
-    private long validationCursor;
-    private int updatesSinceSummary;
+    private readonly ISampleStatisticsSource _statistics;
+    private readonly TokenStream _validation;
+    private readonly MetaEmOptions _options;
+    private readonly StrategyObjective _weighting;
+    private readonly List<PhiUpdate> _history = [];
+    private double[] _adamM, _adamV;
+    private long _adamT;
+    private long _validationCursor;
+    private int _updatesSinceSummary;
 
     public MetaEmObjective(MetaEmStrategy strategy, ISampleStatisticsSource statistics, TokenStream validation, MetaEmOptions? options = null)
     {
         Strategy = strategy;
-        this.statistics = statistics;
-        this.validation = validation;
-        this.options = (options ?? new MetaEmOptions()).Validate();
-        weighting = new StrategyObjective(strategy, statistics) { WeightsObserved = (b, w) => WeightsObserved?.Invoke(b, w) };
-        adamM = new double[strategy.Phi.Count];
-        adamV = new double[strategy.Phi.Count];
+        this._statistics = statistics;
+        this._validation = validation;
+        this._options = (options ?? new MetaEmOptions()).Validate();
+        _weighting = new StrategyObjective(strategy, statistics) { WeightsObserved = (b, w) => WeightsObserved?.Invoke(b, w) };
+        _adamM = new double[strategy.Phi.Count];
+        _adamV = new double[strategy.Phi.Count];
     }
 
     public MetaEmStrategy Strategy { get; }
 
     /// <summary>Every meta-update so far (phi after it).</summary>
-    public IReadOnlyList<PhiUpdate> History => history;
+    public IReadOnlyList<PhiUpdate> History => _history;
 
     /// <summary>Called after each meta-update (e.g. to append phi to a log file).</summary>
     public Action<PhiUpdate>? PhiUpdated { get; init; }
@@ -99,21 +99,21 @@ public sealed class MetaEmObjective : ITrainingObjective
     public void BeginStep(GptModel model, StepContext step)
     {
         // The proxy's statistics of every micro-batch, computed once for the meta-update and the weighting.
-        var stats = step.MicroBatches.Select(b => statistics.Compute(b.Ids, b.Targets)).ToList();
-        for (var i = 0; i < stats.Count; i++) weighting.Prepared[step.MicroBatches[i].Index] = stats[i];
-        if (step.Step < options.BurnInSteps || step.Step % options.UpdateEvery != 0 || options.MetaLearningRate == 0) return;
+        var stats = step.MicroBatches.Select(b => _statistics.Compute(b.Ids, b.Targets)).ToList();
+        for (var i = 0; i < stats.Count; i++) _weighting.Prepared[step.MicroBatches[i].Index] = stats[i];
+        if (step.Step < _options.BurnInSteps || step.Step % _options.UpdateEvery != 0 || _options.MetaLearningRate == 0) return;
 
         using var scope = DisposeScope.Open();
         var device = step.MicroBatches[0].Ids.Device;
-        var (vx, vy) = validation.Batch(validationCursor, options.ValidationBatch);
-        validationCursor += options.ValidationBatch;
-        var length = vx.Length / options.ValidationBatch;
-        var validIds = FromSpan<long>(vx, [options.ValidationBatch, length], device);
-        var validTargets = FromSpan<long>(vy, [options.ValidationBatch, length], device);
+        var (vx, vy) = _validation.Batch(_validationCursor, _options.ValidationBatch);
+        _validationCursor += _options.ValidationBatch;
+        var length = vx.Length / _options.ValidationBatch;
+        var validIds = FromSpan<long>(vx, [_options.ValidationBatch, length], device);
+        var validTargets = FromSpan<long>(vy, [_options.ValidationBatch, length], device);
         // The validation gradient is only a direction: on CUDA it is taken in bfloat16 autocast like a training step, and
         // so are the forward-mode alignments along it. Central differences stay in float32: they move each weight by far
         // less than a bfloat16 (or TF32) step can resolve.
-        var method = options.MethodOn(device.Type);
+        var method = _options.MethodOn(device.Type);
         AutocastScope? LowPrecision() => device.Type == DeviceType.Cuda ? Autocast(DeviceType.Cuda) : null;
         Tensor[]? direction = null;
         if (method != MetaGradientMethod.Exact)
@@ -139,7 +139,7 @@ public sealed class MetaEmObjective : ITrainingObjective
                 alignment = MetaGradient.Exact(model, batch.Ids, batch.Targets, coefficients, validIds, validTargets, step.LearningRate);
             else
             {
-                var rows = SubsetRows(step.Step, b, counts.Length, options.Sequences ?? counts.Length);
+                var rows = SubsetRows(step.Step, b, counts.Length, _options.Sequences ?? counts.Length);
                 alignment = new double[counts.Length];
                 var (ids, targets) = (batch.Ids, batch.Targets);
                 if (rows.Length < counts.Length)
@@ -151,7 +151,7 @@ public sealed class MetaEmObjective : ITrainingObjective
                 if (method == MetaGradientMethod.Forward)
                     using (LowPrecision())
                         values = MetaGradient.DirectionalDerivatives(model, ids, targets, direction!);
-                else values = MetaGradient.CentralDifferences(model, ids, targets, direction!, options.Epsilon);
+                else values = MetaGradient.CentralDifferences(model, ids, targets, direction!, _options.Epsilon);
                 // The subset's sum scaled to the micro-batch: unbiased for sum_i dU/dw_i dw_i/dphi.
                 var scale = (double)counts.Length / rows.Length;
                 for (var r = 0; r < rows.Length; r++) alignment[rows[r]] = values[r] * scale;
@@ -163,8 +163,8 @@ public sealed class MetaEmObjective : ITrainingObjective
         }
         Strategy.Phi = phi.WithVector(AdamAscent(phi.ToVector(), gradient));
         var update = new PhiUpdate(step.Step, Strategy.Phi, Math.Sqrt(gradient.Sum(v => v * v)), predicted);
-        history.Add(update);
-        updatesSinceSummary++;
+        _history.Add(update);
+        _updatesSinceSummary++;
         PhiUpdated?.Invoke(update);
     }
 
@@ -185,43 +185,43 @@ public sealed class MetaEmObjective : ITrainingObjective
         return order[..take].Order().ToArray();
     }
 
-    public ObjectiveValue Compute(GptModel model, MicroBatch batch) => weighting.Compute(model, batch);
+    public ObjectiveValue Compute(GptModel model, MicroBatch batch) => _weighting.Compute(model, batch);
 
     private double[] AdamAscent(double[] phi, double[] gradient)
     {
         const double beta1 = 0.9, beta2 = 0.999, eps = 1e-12;
-        adamT++;
+        _adamT++;
         var result = new double[phi.Length];
         for (var j = 0; j < phi.Length; j++)
         {
-            adamM[j] = beta1 * adamM[j] + (1 - beta1) * gradient[j];
-            adamV[j] = beta2 * adamV[j] + (1 - beta2) * gradient[j] * gradient[j];
-            var mHat = adamM[j] / (1 - Math.Pow(beta1, adamT));
-            var vHat = adamV[j] / (1 - Math.Pow(beta2, adamT));
-            result[j] = phi[j] + options.MetaLearningRate * mHat / (Math.Sqrt(vHat) + eps); // ascent
+            _adamM[j] = beta1 * _adamM[j] + (1 - beta1) * gradient[j];
+            _adamV[j] = beta2 * _adamV[j] + (1 - beta2) * gradient[j] * gradient[j];
+            var mHat = _adamM[j] / (1 - Math.Pow(beta1, _adamT));
+            var vHat = _adamV[j] / (1 - Math.Pow(beta2, _adamT));
+            result[j] = phi[j] + _options.MetaLearningRate * mHat / (Math.Sqrt(vHat) + eps); // ascent
         }
         return result;
     }
 
     public string? TakeSummary()
     {
-        var weights = weighting.TakeSummary();
+        var weights = _weighting.TakeSummary();
         var phi = Strategy.Phi;
         var pi = phi.MixingWeights();
         var text = $"{weights}  phi: lambda [{string.Join(" ", Enumerable.Range(0, phi.Components).Select(c => phi.Precision(c).ToString("G3")))}]" +
-                   $" pi [{string.Join(" ", pi.Select(p => p.ToString("F2")))}] ({updatesSinceSummary} meta-updates)";
-        updatesSinceSummary = 0;
+                   $" pi [{string.Join(" ", pi.Select(p => p.ToString("F2")))}] ({_updatesSinceSummary} meta-updates)";
+        _updatesSinceSummary = 0;
         return text;
     }
 
     public string? SaveState() => new JsonObject
     {
         ["phi"] = Strategy.Phi.ToJson(),
-        ["adam_m"] = new JsonArray(adamM.Select(v => (JsonNode)v).ToArray()),
-        ["adam_v"] = new JsonArray(adamV.Select(v => (JsonNode)v).ToArray()),
-        ["adam_t"] = adamT,
-        ["validation_cursor"] = validationCursor,
-        ["history"] = new JsonArray(history.Select(h => (JsonNode)new JsonObject
+        ["adam_m"] = new JsonArray(_adamM.Select(v => (JsonNode)v).ToArray()),
+        ["adam_v"] = new JsonArray(_adamV.Select(v => (JsonNode)v).ToArray()),
+        ["adam_t"] = _adamT,
+        ["validation_cursor"] = _validationCursor,
+        ["history"] = new JsonArray(_history.Select(h => (JsonNode)new JsonObject
         {
             ["step"] = h.Step, ["phi"] = h.Phi.ToJson(), ["gradient_norm"] = h.GradientNorm, ["predicted_improvement"] = h.PredictedImprovement,
         }).ToArray()),
@@ -235,13 +235,13 @@ public sealed class MetaEmObjective : ITrainingObjective
             var phi = ClusterPhi.FromJson(root["phi"]!);
             if (phi.Count != Strategy.Phi.Count) throw new InvalidDataException($"saved phi has {phi.Count} entries, this run {Strategy.Phi.Count}");
             Strategy.Phi = phi;
-            adamM = root["adam_m"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
-            adamV = root["adam_v"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
-            adamT = root["adam_t"]!.GetValue<long>();
-            validationCursor = root["validation_cursor"]!.GetValue<long>();
-            history.Clear();
+            _adamM = root["adam_m"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+            _adamV = root["adam_v"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+            _adamT = root["adam_t"]!.GetValue<long>();
+            _validationCursor = root["validation_cursor"]!.GetValue<long>();
+            _history.Clear();
             foreach (var h in root["history"]!.AsArray())
-                history.Add(new PhiUpdate(h!["step"]!.GetValue<long>(), ClusterPhi.FromJson(h["phi"]!), h["gradient_norm"]!.GetValue<double>(),
+                _history.Add(new PhiUpdate(h!["step"]!.GetValue<long>(), ClusterPhi.FromJson(h["phi"]!), h["gradient_norm"]!.GetValue<double>(),
                     h["predicted_improvement"]!.GetValue<double>()));
         }
         catch (Exception e) when (e is NullReferenceException or InvalidOperationException or FormatException or JsonException)

@@ -152,17 +152,17 @@ public static class MetaGradient
 /// <summary>Puts a model in evaluation mode for a scope and restores its previous mode.</summary>
 internal readonly struct EvaluationMode : IDisposable
 {
-    private readonly GptModel model;
-    private readonly bool wasTraining;
+    private readonly GptModel _model;
+    private readonly bool _wasTraining;
 
     private EvaluationMode(GptModel model)
     {
-        this.model = model;
-        wasTraining = model.IsTraining;
+        this._model = model;
+        _wasTraining = model.IsTraining;
         model.Eval();
     }
 
     public static EvaluationMode Enter(GptModel model) => new(model);
 
-    public void Dispose() => model.Train(wasTraining);
+    public void Dispose() => _model.Train(_wasTraining);
 }

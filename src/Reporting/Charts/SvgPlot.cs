@@ -10,7 +10,7 @@ internal sealed class SvgPlot
 {
     public const double Width = 720, Height = 380;
     private const double Left = 72, Right = 20, Top = 16, Bottom = 52;
-    private static int _ids;
+    private static int Ids;
 
     private readonly StringBuilder _marks = new();
     private readonly string _id;
@@ -28,7 +28,7 @@ internal sealed class SvgPlot
 
     public SvgPlot(string id, string title, Scale x, Scale y, string xTitle, string yTitle)
     {
-        _id = $"{id}-{Interlocked.Increment(ref _ids)}";
+        _id = $"{id}-{Interlocked.Increment(ref Ids)}";
         _title = title;
         (X, Y, XTitle, YTitle) = (x, y, xTitle, yTitle);
     }

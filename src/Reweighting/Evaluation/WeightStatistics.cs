@@ -12,8 +12,8 @@ public sealed record WeightSummary(double MaxWeightTimesM, double MeanEntropy, d
 /// of weight on noisy data (each sample counting by the fraction of its tokens that are noisy).</summary>
 public sealed class WeightStatistics
 {
-    private double maxWeightTimesM, entropy, noisyShare;
-    private bool noiseTracked;
+    private double _maxWeightTimesM, _entropy, _noisyShare;
+    private bool _noiseTracked;
 
     /// <summary>Batches observed so far.</summary>
     public int Batches { get; private set; }
@@ -23,12 +23,12 @@ public sealed class WeightStatistics
     public void Observe(BatchWeights weights, Func<int, double>? noisyFraction = null)
     {
         var w = weights.Weights;
-        maxWeightTimesM = Math.Max(maxWeightTimesM, weights.MaxWeightTimesM);
-        entropy += w.Length > 1 ? -w.Where(v => v > 0).Sum(v => v * Math.Log(v)) / Math.Log(w.Length) : 1;
+        _maxWeightTimesM = Math.Max(_maxWeightTimesM, weights.MaxWeightTimesM);
+        _entropy += w.Length > 1 ? -w.Where(v => v > 0).Sum(v => v * Math.Log(v)) / Math.Log(w.Length) : 1;
         if (noisyFraction is not null)
         {
-            noiseTracked = true;
-            for (var i = 0; i < w.Length; i++) noisyShare += w[i] * noisyFraction(i);
+            _noiseTracked = true;
+            for (var i = 0; i < w.Length; i++) _noisyShare += w[i] * noisyFraction(i);
         }
         Batches++;
     }
@@ -36,5 +36,5 @@ public sealed class WeightStatistics
     /// <summary>The summary of the batches observed, or null before the first.</summary>
     public WeightSummary? Summary() => Batches == 0
         ? null
-        : new WeightSummary(maxWeightTimesM, entropy / Batches, noiseTracked ? noisyShare / Batches : double.NaN);
+        : new WeightSummary(_maxWeightTimesM, _entropy / Batches, _noiseTracked ? _noisyShare / Batches : double.NaN);
 }

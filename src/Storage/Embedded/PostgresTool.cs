@@ -13,12 +13,12 @@ internal sealed class PostgresTool
     /// <summary>The account the server runs as, or null for this process's own user.</summary>
     public string? RunAs { get; }
 
-    private readonly string runUser;
+    private readonly string _runUser;
 
     private PostgresTool(string? runAs, string runUser = "runuser")
     {
         RunAs = runAs;
-        this.runUser = runUser;
+        this._runUser = runUser;
     }
 
     /// <summary>util-linux's runuser, found on PATH or in the system directories root's PATH usually holds (a minimal
@@ -58,7 +58,7 @@ internal sealed class PostgresTool
     public async Task<bool> CanWriteAsync(string directory, CancellationToken ct)
     {
         if (RunAs is null) return true;
-        var result = await RunRawAsync(runUser, ["-u", RunAs, "--", "test", "-w", directory, "-a", "-x", directory], ct);
+        var result = await RunRawAsync(_runUser, ["-u", RunAs, "--", "test", "-w", directory, "-a", "-x", directory], ct);
         return result.ExitCode == 0;
     }
 
@@ -66,7 +66,7 @@ internal sealed class PostgresTool
     public Task<ToolResult> RunAsync(string program, IReadOnlyList<string> args, CancellationToken ct) =>
         RunAs is null
             ? RunRawAsync(program, args, ct)
-            : RunRawAsync(runUser, ["-u", RunAs, "--", program, .. args], ct);
+            : RunRawAsync(_runUser, ["-u", RunAs, "--", program, .. args], ct);
 
     /// <summary>Runs a tool and throws with its output when it fails.</summary>
     public async Task<string> RunCheckedAsync(string program, IReadOnlyList<string> args, CancellationToken ct)

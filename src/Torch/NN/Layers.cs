@@ -33,16 +33,16 @@ public sealed class Embedding : Module<Tensor, Tensor>
 /// <summary>Layer normalisation over the trailing dimensions, with learnable scale (ones) and shift (zeros).</summary>
 public sealed class LayerNorm : Module<Tensor, Tensor>
 {
-    private readonly long[] normalizedShape;
-    private readonly double eps;
+    private readonly long[] _normalizedShape;
+    private readonly double _eps;
 
     public Tensor? Weight { get; }
     public Tensor? Bias { get; }
 
     public LayerNorm(long[] normalizedShape, double eps = 1e-5, bool elementwiseAffine = true, bool bias = true, Device? device = null)
     {
-        this.normalizedShape = normalizedShape;
-        this.eps = eps;
+        this._normalizedShape = normalizedShape;
+        this._eps = eps;
         if (!elementwiseAffine) return;
         Weight = RegisterParameter("weight", Torch.Ones(normalizedShape, device: device));
         if (bias) Bias = RegisterParameter("bias", Torch.Zeros(normalizedShape, device: device));
@@ -52,7 +52,7 @@ public sealed class LayerNorm : Module<Tensor, Tensor>
     {
     }
 
-    public override Tensor Forward(Tensor input) => Functional.LayerNorm(input, normalizedShape, Weight, Bias, eps);
+    public override Tensor Forward(Tensor input) => Functional.LayerNorm(input, _normalizedShape, Weight, Bias, _eps);
 }
 
 /// <summary>Dropout active in training mode only; masks come from <paramref name="generator"/> when given.</summary>

@@ -4,10 +4,10 @@ namespace Reweighting.Torch.NN;
 /// mode and a state dict (torch.nn.Module). Subclasses register what they own in their constructor.</summary>
 public abstract class Module : IDisposable
 {
-    private readonly List<(string Name, Tensor Tensor)> parameters = new();
-    private readonly List<(string Name, Tensor Tensor)> buffers = new();
-    private readonly List<(string Name, Module Module)> modules = new();
-    private bool disposed;
+    private readonly List<(string Name, Tensor Tensor)> _parameters = new();
+    private readonly List<(string Name, Tensor Tensor)> _buffers = new();
+    private readonly List<(string Name, Module Module)> _modules = new();
+    private bool _disposed;
 
     /// <summary>True in training mode (dropout active), false in evaluation mode.</summary>
     public bool IsTraining { get; private set; } = true;
@@ -19,7 +19,7 @@ public abstract class Module : IDisposable
         EnsureNewName(name);
         parameter.DetachFromScope();
         parameter.RequiresGrad = true;
-        parameters.Add((name, parameter));
+        _parameters.Add((name, parameter));
         return parameter;
     }
 
@@ -28,14 +28,14 @@ public abstract class Module : IDisposable
     {
         EnsureNewName(name);
         buffer.DetachFromScope();
-        buffers.Add((name, buffer));
+        _buffers.Add((name, buffer));
         return buffer;
     }
 
     protected T RegisterModule<T>(string name, T module) where T : Module
     {
         EnsureNewName(name);
-        modules.Add((name, module));
+        _modules.Add((name, module));
         return module;
     }
 
@@ -43,15 +43,15 @@ public abstract class Module : IDisposable
     {
         if (string.IsNullOrEmpty(name) || name.Contains('.'))
             throw new ArgumentException($"'{name}' is not a valid member name (non-empty, no dots)");
-        if (parameters.Any(p => p.Name == name) || buffers.Any(b => b.Name == name) || modules.Any(m => m.Name == name))
+        if (_parameters.Any(p => p.Name == name) || _buffers.Any(b => b.Name == name) || _modules.Any(m => m.Name == name))
             throw new ArgumentException($"'{name}' is already registered in {GetType().Name}");
     }
 
     /// <summary>Parameters of this module and its submodules with dotted names ("h.0.attn.weight"), in registration order.</summary>
     public IEnumerable<(string Name, Tensor Parameter)> NamedParameters(string prefix = "")
     {
-        foreach (var (name, p) in parameters) yield return (prefix + name, p);
-        foreach (var (name, m) in modules)
+        foreach (var (name, p) in _parameters) yield return (prefix + name, p);
+        foreach (var (name, m) in _modules)
         foreach (var item in m.NamedParameters(prefix + name + ".")) yield return item;
     }
 
@@ -59,14 +59,14 @@ public abstract class Module : IDisposable
 
     public IEnumerable<(string Name, Tensor Buffer)> NamedBuffers(string prefix = "")
     {
-        foreach (var (name, b) in buffers) yield return (prefix + name, b);
-        foreach (var (name, m) in modules)
+        foreach (var (name, b) in _buffers) yield return (prefix + name, b);
+        foreach (var (name, m) in _modules)
         foreach (var item in m.NamedBuffers(prefix + name + ".")) yield return item;
     }
 
     public IEnumerable<(string Name, Module Module)> NamedModules(string prefix = "")
     {
-        foreach (var (name, m) in modules)
+        foreach (var (name, m) in _modules)
         {
             yield return (prefix + name, m);
             foreach (var item in m.NamedModules(prefix + name + ".")) yield return item;
@@ -103,7 +103,7 @@ public abstract class Module : IDisposable
     public Module Train(bool training = true)
     {
         IsTraining = training;
-        foreach (var (_, m) in modules) m.Train(training);
+        foreach (var (_, m) in _modules) m.Train(training);
         return this;
     }
 
@@ -129,11 +129,11 @@ public abstract class Module : IDisposable
 
     public void Dispose()
     {
-        if (disposed) return;
-        disposed = true;
-        foreach (var (_, m) in modules) m.Dispose();
-        foreach (var (_, p) in parameters) p.Dispose();
-        foreach (var (_, b) in buffers) b.Dispose();
+        if (_disposed) return;
+        _disposed = true;
+        foreach (var (_, m) in _modules) m.Dispose();
+        foreach (var (_, p) in _parameters) p.Dispose();
+        foreach (var (_, b) in _buffers) b.Dispose();
         DisposeOwned();
         GC.SuppressFinalize(this);
     }

@@ -6,7 +6,7 @@ namespace Reweighting.Torch.Native;
 /// which libtorch reference-counts across views).</summary>
 public sealed class TensorHandle : SafeHandle
 {
-    private static long live;
+    private static long Live;
 
     /// <summary>The absent optional tensor (a null pointer on the native side).</summary>
     internal static readonly TensorHandle Null = new(IntPtr.Zero, owns: false);
@@ -14,18 +14,18 @@ public sealed class TensorHandle : SafeHandle
     internal TensorHandle(IntPtr handle, bool owns = true) : base(IntPtr.Zero, owns)
     {
         SetHandle(handle);
-        if (owns && handle != IntPtr.Zero) Interlocked.Increment(ref live);
+        if (owns && handle != IntPtr.Zero) Interlocked.Increment(ref Live);
     }
 
     /// <summary>Tensor handles created by this process and not yet released.</summary>
-    public static long LiveCount => Interlocked.Read(ref live);
+    public static long LiveCount => Interlocked.Read(ref Live);
 
     public override bool IsInvalid => handle == IntPtr.Zero;
 
     protected override bool ReleaseHandle()
     {
         NativeMethods.rwt_tensor_free(handle);
-        Interlocked.Decrement(ref live);
+        Interlocked.Decrement(ref Live);
         return true;
     }
 }

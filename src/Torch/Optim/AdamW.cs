@@ -31,7 +31,7 @@ public enum AdamWImplementation
 /// the two moment tensors of every parameter) can be saved and restored for checkpoints.</summary>
 public sealed class AdamW : IDisposable
 {
-    private readonly List<GroupState> groups;
+    private readonly List<GroupState> _groups;
 
     /// <summary>True when the loaded libtorch has the fused AdamW kernel for <paramref name="device"/>.</summary>
     public static bool HasFusedKernel(DeviceType device) => NativeMethods.rwt_has_fused_adamw((int)device) == 1;
@@ -45,8 +45,8 @@ public sealed class AdamW : IDisposable
 
     public AdamW(IEnumerable<ParamGroup> groups)
     {
-        this.groups = groups.Select(g => new GroupState(g)).ToList();
-        foreach (var g in this.groups)
+        this._groups = groups.Select(g => new GroupState(g)).ToList();
+        foreach (var g in this._groups)
         {
             if (g.Group.LearningRate < 0) throw new ArgumentOutOfRangeException(nameof(groups), "learning rate must be >= 0");
             if (g.Group.Beta1 is < 0 or >= 1 || g.Group.Beta2 is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(groups), "betas must be in [0, 1)");
@@ -59,7 +59,7 @@ public sealed class AdamW : IDisposable
     {
     }
 
-    public IReadOnlyList<ParamGroup> Groups => groups.Select(g => g.Group).ToList();
+    public IReadOnlyList<ParamGroup> Groups => _groups.Select(g => g.Group).ToList();
 
     /// <summary>Updates taken so far.</summary>
     public long StepCount { get; private set; }
@@ -77,7 +77,7 @@ public sealed class AdamW : IDisposable
     {
         StepCount++;
         AdamWImplementation? slowest = null;
-        foreach (var g in groups)
+        foreach (var g in _groups)
         {
             EnsureState(g);
             var p = Tensor.Pointers(g.Group.Parameters);
@@ -99,7 +99,7 @@ public sealed class AdamW : IDisposable
     /// <summary>Clears the gradients of all parameters (dropped when <paramref name="setToNone"/>, else zeroed).</summary>
     public void ZeroGrad(bool setToNone = true)
     {
-        foreach (var g in groups) Autograd.ZeroGrad(g.Group.Parameters, setToNone);
+        foreach (var g in _groups) Autograd.ZeroGrad(g.Group.Parameters, setToNone);
     }
 
     private static void EnsureState(GroupState g)
@@ -115,13 +115,13 @@ public sealed class AdamW : IDisposable
     public (long Step, IReadOnlyDictionary<string, Tensor> Tensors) StateDict()
     {
         var tensors = new Dictionary<string, Tensor>();
-        for (var gi = 0; gi < groups.Count; gi++)
+        for (var gi = 0; gi < _groups.Count; gi++)
         {
-            EnsureState(groups[gi]);
-            for (var pi = 0; pi < groups[gi].Group.Parameters.Count; pi++)
+            EnsureState(_groups[gi]);
+            for (var pi = 0; pi < _groups[gi].Group.Parameters.Count; pi++)
             {
-                tensors[$"g{gi}.p{pi}.exp_avg"] = groups[gi].ExpAvg![pi];
-                tensors[$"g{gi}.p{pi}.exp_avg_sq"] = groups[gi].ExpAvgSq![pi];
+                tensors[$"g{gi}.p{pi}.exp_avg"] = _groups[gi].ExpAvg![pi];
+                tensors[$"g{gi}.p{pi}.exp_avg_sq"] = _groups[gi].ExpAvgSq![pi];
             }
         }
         return (StepCount, tensors);
@@ -146,7 +146,7 @@ public sealed class AdamW : IDisposable
 
     public void Dispose()
     {
-        foreach (var g in groups)
+        foreach (var g in _groups)
         {
             foreach (var t in g.ExpAvg ?? []) t.Dispose();
             foreach (var t in g.ExpAvgSq ?? []) t.Dispose();

@@ -27,7 +27,7 @@ public sealed record TrainerDatabaseOptions(string? ConnectionString, bool Enabl
 public sealed class TrainerWorker(IOptions<TrainerOptions> options, ITrainerConsumerFactory consumers, TrainerDatabaseOptions database,
     ILoggerFactory loggers, IHostApplicationLifetime lifetime, IControlEvents? events = null, IPipelineObserver? observer = null) : BackgroundService
 {
-    private readonly ILogger logger = loggers.CreateLogger<TrainerWorker>();
+    private readonly ILogger _logger = loggers.CreateLogger<TrainerWorker>();
 
     /// <summary>How the last run ended (null while running or after a failure).</summary>
     public StreamingRunResult? Result { get; private set; }
@@ -52,7 +52,7 @@ public sealed class TrainerWorker(IOptions<TrainerOptions> options, ITrainerCons
             if (database.Enabled)
             {
                 db = await ScoreDatabase.OpenAsync(new ScoreDatabaseOptions { CommandLineConnection = database.ConnectionString }, loggers, stoppingToken);
-                logger.LogInformation("Trainer records to {Database}", db.Description);
+                _logger.LogInformation("Trainer records to {Database}", db.Description);
                 observer?.DatabaseOpened(db.DataSource);
             }
             observer?.DeviceInUse(device.ToString(), device.Type == DeviceType.Cuda ? () => Torch.Torch.Cuda.MemoryAllocated(device.Index) : null);
@@ -89,7 +89,7 @@ public sealed class TrainerWorker(IOptions<TrainerOptions> options, ITrainerCons
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            logger.LogCritical(e, "The trainer failed: {Message}", e.Message);
+            _logger.LogCritical(e, "The trainer failed: {Message}", e.Message);
             lifetime.StopApplication();
             throw;
         }

@@ -12,7 +12,7 @@ namespace Reweighting.Trainer.Recording;
 /// requested meanwhile.</summary>
 public sealed class StepRecorder(ITrainingRecorder recorder, ILogger logger, string runId)
 {
-    private readonly List<ClusterParameters> pendingPhi = [];
+    private readonly List<ClusterParameters> _pendingPhi = [];
 
     /// <summary>The run recorded (a resume replaces it with the checkpoint's).</summary>
     public string RunId { get; set; } = runId;
@@ -34,7 +34,7 @@ public sealed class StepRecorder(ITrainingRecorder recorder, ILogger logger, str
     }
 
     /// <summary>Keeps a meta-update's phi to record with the step that made it.</summary>
-    public void QueuePhi(PhiUpdate update) => pendingPhi.Add(update.Phi.ToRecord(RunId, update.Step, ClusterParameterSource.Meta));
+    public void QueuePhi(PhiUpdate update) => _pendingPhi.Add(update.Phi.ToRecord(RunId, update.Step, ClusterParameterSource.Meta));
 
     /// <summary>Records the phi meta-em starts from, initialised from its GMM at <paramref name="step"/>.</summary>
     public async Task RecordInitialPhiAsync(ClusterPhi phi, long step)
@@ -57,12 +57,12 @@ public sealed class StepRecorder(ITrainingRecorder recorder, ILogger logger, str
             foreach (var (domain, loss) in validationLoss)
                 metrics.Add(new(step, domain == HeldOutLoss.AllDomains ? "valid_loss" : $"valid_loss/{domain}", loss));
         await recorder.RecordMetricsAsync(RunId, metrics, CancellationToken.None);
-        foreach (var phi in pendingPhi)
+        foreach (var phi in _pendingPhi)
         {
             await recorder.RecordClusterParametersAsync(phi, CancellationToken.None);
             Publish(new ClusterParametersUpdated(RunId, phi.Step, phi.Source));
         }
-        pendingPhi.Clear();
+        _pendingPhi.Clear();
 
         logger.LogInformation("step {Step}/{Steps} loss {Loss:F4} lr {Lr:G3} grad {Grad:F3} {Rate:F0} tok/s{Valid} {Summary}", step, report.TotalSteps, report.Loss,
             report.LearningRate, report.GradNorm, report.TokensPerSecond,

@@ -12,11 +12,11 @@ namespace Reweighting.Trainer.Recording;
 /// cluster_parameters), each call inside the Polly retry pipeline of transient database failures.</summary>
 public sealed class TrainingRunStore(NpgsqlDataSource dataSource, WriteRetryOptions? retry = null, ILogger<TrainingRunStore>? logger = null) : ITrainingRecorder
 {
-    private readonly TrainingRunQueries queries = new(dataSource);
-    private readonly ResiliencePipeline pipeline = (retry ?? new WriteRetryOptions()).BuildPipeline(logger ?? (ILogger)NullLogger.Instance);
+    private readonly TrainingRunQueries _queries = new(dataSource);
+    private readonly ResiliencePipeline _pipeline = (retry ?? new WriteRetryOptions()).BuildPipeline(logger ?? (ILogger)NullLogger.Instance);
 
     public Task StartRunAsync(string runId, string model, string strategy, string configJson, CancellationToken ct = default) =>
-        pipeline.ExecuteAsync(token => new ValueTask(queries.StartRunAsync(runId, model, strategy, configJson, token)), ct).AsTask();
+        _pipeline.ExecuteAsync(token => new ValueTask(_queries.StartRunAsync(runId, model, strategy, configJson, token)), ct).AsTask();
 
     public Task RecordMetricsAsync(string runId, IReadOnlyList<MetricValue> metrics, CancellationToken ct = default)
     {
@@ -24,12 +24,12 @@ public sealed class TrainingRunStore(NpgsqlDataSource dataSource, WriteRetryOpti
         var steps = metrics.Select(m => m.Step).ToArray();
         var names = metrics.Select(m => m.Name).ToArray();
         var values = metrics.Select(m => m.Value).ToArray();
-        return pipeline.ExecuteAsync(token => new ValueTask(queries.RecordMetricsAsync(runId, steps, names, values, token)), ct).AsTask();
+        return _pipeline.ExecuteAsync(token => new ValueTask(_queries.RecordMetricsAsync(runId, steps, names, values, token)), ct).AsTask();
     }
 
     public Task RecordClusterParametersAsync(ClusterParameters parameters, CancellationToken ct = default) =>
-        pipeline.ExecuteAsync(token => new ValueTask(queries.RecordClusterParametersAsync(parameters, token)), ct).AsTask();
+        _pipeline.ExecuteAsync(token => new ValueTask(_queries.RecordClusterParametersAsync(parameters, token)), ct).AsTask();
 
     public Task FinishRunAsync(string runId, bool failed, CancellationToken ct = default) =>
-        pipeline.ExecuteAsync(token => new ValueTask(queries.FinishRunAsync(runId, failed, token)), ct).AsTask();
+        _pipeline.ExecuteAsync(token => new ValueTask(_queries.FinishRunAsync(runId, failed, token)), ct).AsTask();
 }

@@ -14,13 +14,13 @@ public sealed class BatchIntake
     // Steps' worth of packed tokens the warm-up may read ahead before it stops waiting for a GMM sample or validation set.
     private const int ReadAheadSteps = 64;
 
-    private readonly TrainerOptions options;
-    private readonly int vocabulary;
-    private readonly ValidationSet validation;
-    private readonly bool validationFromStream;
-    private readonly ILogger logger;
-    private readonly Dictionary<TopicPartition, long> offsets = new();
-    private readonly List<Guid> completedOutsideSteps = [];
+    private readonly TrainerOptions _options;
+    private readonly int _vocabulary;
+    private readonly ValidationSet _validation;
+    private readonly bool _validationFromStream;
+    private readonly ILogger _logger;
+    private readonly Dictionary<TopicPartition, long> _offsets = new();
+    private readonly List<Guid> _completedOutsideSteps = [];
 
     /// <param name="options">The trainer's settings (topic, window overlap, validation split, step shape).</param>
     /// <param name="vocabulary">The model's vocabulary size: a batch with a token id at or above it is rejected.</param>
@@ -29,11 +29,11 @@ public sealed class BatchIntake
     /// <param name="logger">Where skipped resends are logged.</param>
     public BatchIntake(TrainerOptions options, int vocabulary, ValidationSet validation, bool validationFromStream, ILogger logger)
     {
-        this.options = options;
-        this.vocabulary = vocabulary;
-        this.validation = validation;
-        this.validationFromStream = validationFromStream;
-        this.logger = logger;
+        this._options = options;
+        this._vocabulary = vocabulary;
+        this._validation = validation;
+        this._validationFromStream = validationFromStream;
+        this._logger = logger;
         Packer = new SequencePacker(options.Training.SequenceLength, options.EndOfTextToken);
         Deduplicator = new BatchDeduplicator(options.DeduplicationWindow);
     }
@@ -45,7 +45,7 @@ public sealed class BatchIntake
     public BatchDeduplicator Deduplicator { get; }
 
     /// <summary>The next offset to consume, per partition: past every record accepted, skipped as a resend, or moved past.</summary>
-    public IReadOnlyDictionary<TopicPartition, long> Offsets => offsets;
+    public IReadOnlyDictionary<TopicPartition, long> Offsets => _offsets;
 
     /// <summary>Resent batches skipped.</summary>
     public long Duplicates { get; private set; }
@@ -54,14 +54,14 @@ public sealed class BatchIntake
     public long Rejected { get; private set; }
 
     /// <summary>Sequences one optimiser step takes (micro-batch size times accumulation).</summary>
-    public int SequencesPerStep => options.Training.BatchSize * options.Training.GradientAccumulation;
+    public int SequencesPerStep => _options.Training.BatchSize * _options.Training.GradientAccumulation;
 
     /// <summary>Whether a whole step's sequences are packed.</summary>
     public bool CanTakeStep => Packer.CanTake(SequencesPerStep);
 
     /// <summary>Reading ahead holds documents in memory (and in the first checkpoint): past this bound the warm-up makes
     /// do with what it has, as when the stream is idle.</summary>
-    public bool ReadAheadFull => Packer.AvailableTokens > ReadAheadSteps * (long)SequencesPerStep * options.Training.SequenceLength;
+    public bool ReadAheadFull => Packer.AvailableTokens > ReadAheadSteps * (long)SequencesPerStep * _options.Training.SequenceLength;
 
     /// <summary>Takes in one consumed record.</summary>
     public IntakeOutcome Absorb(ConsumeResult<string?, byte[]> record)
@@ -71,11 +71,11 @@ public sealed class BatchIntake
             Rejected++;
             return rejected;
         }
-        offsets[record.TopicPartition] = record.Offset.Value + 1;
+        _offsets[record.TopicPartition] = record.Offset.Value + 1;
         if (!Deduplicator.FirstSight(batch.BatchId))
         {
             Duplicates++;
-            logger.LogInformation("Skipping batch {BatchId} at {Topic}[{Partition}]@{Offset}: already consumed (a resend)",
+            _logger.LogInformation("Skipping batch {BatchId} at {Topic}[{Partition}]@{Offset}: already consumed (a resend)",
                 batch.BatchId, record.Topic, record.Partition.Value, record.Offset.Value);
             return new IntakeOutcome.Duplicate(batch.BatchId);
         }
@@ -83,21 +83,21 @@ public sealed class BatchIntake
         foreach (var doc in batch.Documents)
         {
             if (doc.Windows.TokenCount == 0) continue;
-            var tokens = DocumentTokens.Of(doc.Windows, options.WindowOverlap);
-            if (validationFromStream && ValidationSplit.IsValidation(doc.Id, options.ValidationFraction))
+            var tokens = DocumentTokens.Of(doc.Windows, _options.WindowOverlap);
+            if (_validationFromStream && ValidationSplit.IsValidation(doc.Id, _options.ValidationFraction))
             {
-                if (!(options.ValidationExcludesNoisy && doc.Label == SampleLabel.Noisy)) validation.TryAdd(tokens, doc.Domain);
+                if (!(_options.ValidationExcludesNoisy && doc.Label == SampleLabel.Noisy)) _validation.TryAdd(tokens, doc.Domain);
                 continue;
             }
             Packer.Add(batch.BatchId, tokens, doc.LossMean, doc.LossVariance);
             packed.Add((doc.LossMean, doc.LossVariance));
         }
-        if (Packer.Seal(batch.BatchId)) completedOutsideSteps.Add(batch.BatchId);
+        if (Packer.Seal(batch.BatchId)) _completedOutsideSteps.Add(batch.BatchId);
         return new IntakeOutcome.Accepted(batch, packed);
     }
 
     /// <summary>Moves the offset past a rejected record, once its dead letter is acknowledged.</summary>
-    public void MovePast(ConsumeResult<string?, byte[]> record) => offsets[record.TopicPartition] = record.Offset.Value + 1;
+    public void MovePast(ConsumeResult<string?, byte[]> record) => _offsets[record.TopicPartition] = record.Offset.Value + 1;
 
     /// <summary>Restores a checkpoint's offsets of this topic ("topic:partition" keys), packed remainder and recent batch ids.</summary>
     public void Restore(IReadOnlyDictionary<string, long> savedOffsets, StreamState stream)
@@ -106,7 +106,7 @@ public sealed class BatchIntake
         {
             var colon = key.LastIndexOf(':');
             if (colon <= 0 || !int.TryParse(key[(colon + 1)..], out var partition)) throw new InvalidDataException($"checkpoint offset key '{key}' is not topic:partition");
-            if (key[..colon] == options.Topic) offsets[new TopicPartition(options.Topic, partition)] = next;
+            if (key[..colon] == _options.Topic) _offsets[new TopicPartition(_options.Topic, partition)] = next;
         }
         Packer.Load(stream.Packer);
         Deduplicator.Load(stream.RecentBatches);
@@ -116,11 +116,11 @@ public sealed class BatchIntake
     /// completed outside steps (nothing to train) since the last one.</summary>
     public (IReadOnlyList<PackedSequences> MicroBatches, IReadOnlyList<Guid> Completed) TakeStep()
     {
-        var t = options.Training;
+        var t = _options.Training;
         var micro = new List<PackedSequences>(t.GradientAccumulation);
         for (var i = 0; i < t.GradientAccumulation; i++) micro.Add(Packer.Take(t.BatchSize));
-        var completed = new List<Guid>(completedOutsideSteps);
-        completedOutsideSteps.Clear();
+        var completed = new List<Guid>(_completedOutsideSteps);
+        _completedOutsideSteps.Clear();
         foreach (var m in micro) completed.AddRange(m.CompletedBatches);
         return (micro, completed);
     }
@@ -138,9 +138,9 @@ public sealed class BatchIntake
         }
         foreach (var d in batch.Documents)
             foreach (var t in d.Windows.Tokens)
-                if (t >= vocabulary)
+                if (t >= _vocabulary)
                     return new IntakeOutcome.Rejected(record, ScoredBatchRejection.OutsideVocabulary,
-                        $"document '{d.Id}' holds token id {t}, outside the model's vocabulary of {vocabulary} (another tokenizer?)");
+                        $"document '{d.Id}' holds token id {t}, outside the model's vocabulary of {_vocabulary} (another tokenizer?)");
         return null;
     }
 }

@@ -13,7 +13,7 @@ namespace Reweighting.Trainer.Streaming;
 /// acknowledgement; transient produce failures are retried, anything else ends the run (its offset has not moved).</summary>
 internal sealed class ScoredBatchDeadLetterPublisher(IProducer<string?, byte[]> producer, string topic, ILogger logger)
 {
-    private readonly ResiliencePipeline retry = new ResiliencePipelineBuilder()
+    private readonly ResiliencePipeline _retry = new ResiliencePipelineBuilder()
         .AddRetry(new RetryStrategyOptions
         {
             ShouldHandle = new PredicateBuilder().Handle<KafkaException>(e => !e.Error.IsFatal && e.Error.Code != ErrorCode.MsgSizeTooLarge),
@@ -55,7 +55,7 @@ internal sealed class ScoredBatchDeadLetterPublisher(IProducer<string?, byte[]> 
     }
 
     private Task ProduceAsync(string? key, ScoredBatchDeadLetterRecord record, CancellationToken ct) =>
-        retry.ExecuteAsync(async token => await producer.ProduceAsync(topic, new Message<string?, byte[]>
+        _retry.ExecuteAsync(async token => await producer.ProduceAsync(topic, new Message<string?, byte[]>
         {
             Key = key,
             Value = record.ToUtf8Json(),

@@ -9,7 +9,7 @@ namespace Reweighting.Trainer.Streaming;
 /// the step, and the objective looks them up by the micro-batch's token tensor instead of running a proxy.</summary>
 public sealed class ScoredSequenceStatistics : ISampleStatisticsSource
 {
-    private readonly ConditionalWeakTable<Tensor, StatsBox> registered = new();
+    private readonly ConditionalWeakTable<Tensor, StatsBox> _registered = new();
 
     private sealed record StatsBox(SampleStats Stats);
 
@@ -18,14 +18,14 @@ public sealed class ScoredSequenceStatistics : ISampleStatisticsSource
     {
         if (stats.Means.Length != ids.Size(0))
             throw new ArgumentException($"{stats.Means.Length} statistics for a micro-batch of {ids.Size(0)} sequences");
-        registered.AddOrUpdate(ids, new StatsBox(stats));
+        _registered.AddOrUpdate(ids, new StatsBox(stats));
     }
 
     /// <summary>Forgets every registration (after a step).</summary>
-    public void Clear() => registered.Clear();
+    public void Clear() => _registered.Clear();
 
     public SampleStats Compute(Tensor ids, Tensor targets) =>
-        registered.TryGetValue(ids, out var box)
+        _registered.TryGetValue(ids, out var box)
             ? box.Stats
             : throw new InvalidOperationException("no scorer statistics were registered for this micro-batch (the streaming trainer registers them before each step)");
 }

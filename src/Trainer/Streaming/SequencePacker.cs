@@ -23,65 +23,65 @@ public sealed record PackedSequences(long[] Inputs, long[] Targets, int Count, S
 /// that document's scorer statistics. What has not been cut yet is state that travels with checkpoints.</summary>
 public sealed class SequencePacker
 {
-    private readonly int length;
-    private readonly int? endOfText;
-    private readonly LinkedList<PackedSegment> segments = new();
+    private readonly int _length;
+    private readonly int? _endOfText;
+    private readonly LinkedList<PackedSegment> _segments = new();
     // Tokens of the first segment already used as targets (its first `head` tokens are behind the cursor, except the
     // one token that starts the next sequence as its first input).
-    private int head;
+    private int _head;
     // Whether the first segment's last token has been trained already (the cursor rests on it).
-    private bool headTrained;
-    private long available;
+    private bool _headTrained;
+    private long _available;
     // Batches whose tokens are all in the packer, in arrival order, with the number of their segments still pending.
-    private readonly Dictionary<Guid, int> pendingSegments = new();
-    private readonly List<Guid> sealedBatches = [];
+    private readonly Dictionary<Guid, int> _pendingSegments = new();
+    private readonly List<Guid> _sealedBatches = [];
 
     /// <param name="sequenceLength">T, inputs per sequence.</param>
     /// <param name="endOfText">Token that separates documents (put before each one that does not start with it), or null for none.</param>
     public SequencePacker(int sequenceLength, int? endOfText)
     {
         if (sequenceLength < 1) throw new ArgumentOutOfRangeException(nameof(sequenceLength), sequenceLength, "must be positive");
-        length = sequenceLength;
-        this.endOfText = endOfText;
+        _length = sequenceLength;
+        this._endOfText = endOfText;
     }
 
     /// <summary>Tokens not yet cut into a sequence (counting the one a cut sequence shares with the next).</summary>
-    public long AvailableTokens => available;
+    public long AvailableTokens => _available;
 
     /// <summary>Documents (segments) held.</summary>
-    public int Segments => segments.Count;
+    public int Segments => _segments.Count;
 
     /// <summary>Whether <paramref name="count"/> sequences can be cut now.</summary>
-    public bool CanTake(int count) => available >= (long)count * length + 1;
+    public bool CanTake(int count) => _available >= (long)count * _length + 1;
 
     /// <summary>Appends one document's tokens (nothing when it has none).</summary>
     public void Add(Guid batchId, ReadOnlySpan<int> documentTokens, double lossMean, double lossVariance)
     {
         if (documentTokens.Length == 0) return;
-        var separate = endOfText is { } eot && documentTokens[0] != eot;
+        var separate = _endOfText is { } eot && documentTokens[0] != eot;
         var tokens = new int[documentTokens.Length + (separate ? 1 : 0)];
         documentTokens.CopyTo(tokens.AsSpan(separate ? 1 : 0));
-        if (separate) tokens[0] = endOfText!.Value;
-        segments.AddLast(new PackedSegment(batchId, tokens, lossMean, lossVariance));
-        available += tokens.Length;
-        pendingSegments[batchId] = pendingSegments.GetValueOrDefault(batchId) + 1;
+        if (separate) tokens[0] = _endOfText!.Value;
+        _segments.AddLast(new PackedSegment(batchId, tokens, lossMean, lossVariance));
+        _available += tokens.Length;
+        _pendingSegments[batchId] = _pendingSegments.GetValueOrDefault(batchId) + 1;
     }
 
     /// <summary>Says that every document of the batch has been added. Returns true when the batch had nothing to train
     /// (it is complete at once); otherwise it completes with the sequence that trains its last token.</summary>
     public bool Seal(Guid batchId)
     {
-        if (!pendingSegments.ContainsKey(batchId)) return true;
-        sealedBatches.Add(batchId);
+        if (!_pendingSegments.ContainsKey(batchId)) return true;
+        _sealedBatches.Add(batchId);
         return false;
     }
 
     /// <summary>Cuts <paramref name="count"/> sequences; throws when there are not enough tokens.</summary>
     public PackedSequences Take(int count)
     {
-        if (!CanTake(count)) throw new InvalidOperationException($"{count} sequences of {length} need {(long)count * length + 1} tokens, {available} are packed");
-        var inputs = new long[count * length];
-        var targets = new long[count * length];
+        if (!CanTake(count)) throw new InvalidOperationException($"{count} sequences of {_length} need {(long)count * _length + 1} tokens, {_available} are packed");
+        var inputs = new long[count * _length];
+        var targets = new long[count * _length];
         var means = new double[count];
         var variances = new double[count];
         var completed = new List<Guid>();
@@ -90,10 +90,10 @@ public sealed class SequencePacker
         {
             parts.Clear();
             // Position 0 of the chunk is the token under the cursor; positions 1..T are this row's targets.
-            var node = segments.First!;
-            var offset = head;
-            inputs[row * length] = node.Value.Tokens[offset];
-            for (var t = 1; t <= length; t++)
+            var node = _segments.First!;
+            var offset = _head;
+            inputs[row * _length] = node.Value.Tokens[offset];
+            for (var t = 1; t <= _length; t++)
             {
                 offset++;
                 if (offset == node.Value.Tokens.Length)
@@ -102,31 +102,31 @@ public sealed class SequencePacker
                     offset = 0;
                 }
                 var token = node.Value.Tokens[offset];
-                targets[row * length + t - 1] = token;
-                if (t < length) inputs[row * length + t] = token;
+                targets[row * _length + t - 1] = token;
+                if (t < _length) inputs[row * _length + t] = token;
                 AddTargetOf(parts, node);
             }
             (means[row], variances[row]) = Combine(parts);
             // Advance the cursor by T: the last target becomes the next row's first input. Every token at or before
             // the cursor has been trained as a target (but the stream's very first token, which nothing predicts).
-            head += length;
-            available -= length;
+            _head += _length;
+            _available -= _length;
             while (true)
             {
-                var first = segments.First!.Value;
-                if (head >= first.Tokens.Length)
+                var first = _segments.First!.Value;
+                if (_head >= first.Tokens.Length)
                 {
-                    if (!headTrained) Complete(first, completed);
-                    head -= first.Tokens.Length;
-                    segments.RemoveFirst();
-                    headTrained = false;
+                    if (!_headTrained) Complete(first, completed);
+                    _head -= first.Tokens.Length;
+                    _segments.RemoveFirst();
+                    _headTrained = false;
                     continue;
                 }
-                if (head == first.Tokens.Length - 1 && !headTrained)
+                if (_head == first.Tokens.Length - 1 && !_headTrained)
                 {
                     // Its last token was just trained; it stays as the next row's first input.
                     Complete(first, completed);
-                    headTrained = true;
+                    _headTrained = true;
                 }
                 break;
             }
@@ -134,23 +134,23 @@ public sealed class SequencePacker
         return new PackedSequences(inputs, targets, count, new SampleStats(means, variances), completed);
     }
 
-    private LinkedListNode<PackedSegment>? lastCounted;
+    private LinkedListNode<PackedSegment>? _lastCounted;
 
     private void Complete(PackedSegment segment, List<Guid> completed)
     {
-        if (--pendingSegments[segment.BatchId] > 0) return;
-        pendingSegments.Remove(segment.BatchId);
-        if (sealedBatches.Remove(segment.BatchId)) completed.Add(segment.BatchId);
+        if (--_pendingSegments[segment.BatchId] > 0) return;
+        _pendingSegments.Remove(segment.BatchId);
+        if (_sealedBatches.Remove(segment.BatchId)) completed.Add(segment.BatchId);
     }
 
     private void AddTargetOf(List<(int Tokens, double Mean, double Variance)> parts, LinkedListNode<PackedSegment> node)
     {
-        if (parts.Count > 0 && ReferenceEquals(lastCounted, node))
+        if (parts.Count > 0 && ReferenceEquals(_lastCounted, node))
         {
             parts[^1] = parts[^1] with { Tokens = parts[^1].Tokens + 1 };
             return;
         }
-        lastCounted = node;
+        _lastCounted = node;
         parts.Add((1, node.Value.LossMean, node.Value.LossVariance));
     }
 
@@ -172,26 +172,26 @@ public sealed class SequencePacker
     }
 
     /// <summary>What the packer holds, for a checkpoint.</summary>
-    public PackerState Save() => new(head, headTrained, [.. segments], [.. sealedBatches]);
+    public PackerState Save() => new(_head, _headTrained, [.. _segments], [.. _sealedBatches]);
 
     /// <summary>Restores what <see cref="Save"/> wrote (into an empty packer).</summary>
     public void Load(PackerState state)
     {
-        if (segments.Count > 0) throw new InvalidOperationException("the packer already holds tokens");
+        if (_segments.Count > 0) throw new InvalidOperationException("the packer already holds tokens");
         foreach (var s in state.Segments)
         {
-            segments.AddLast(s);
-            available += s.Tokens.Length;
-            pendingSegments[s.BatchId] = pendingSegments.GetValueOrDefault(s.BatchId) + 1;
+            _segments.AddLast(s);
+            _available += s.Tokens.Length;
+            _pendingSegments[s.BatchId] = _pendingSegments.GetValueOrDefault(s.BatchId) + 1;
         }
-        if (state.HeadTrained && segments.Count > 0 && --pendingSegments[segments.First!.Value.BatchId] == 0)
-            pendingSegments.Remove(segments.First.Value.BatchId);
-        if (state.Head < 0 || (segments.Count > 0 && state.Head >= segments.First!.Value.Tokens.Length) || (segments.Count == 0 && state.Head != 0))
+        if (state.HeadTrained && _segments.Count > 0 && --_pendingSegments[_segments.First!.Value.BatchId] == 0)
+            _pendingSegments.Remove(_segments.First.Value.BatchId);
+        if (state.Head < 0 || (_segments.Count > 0 && state.Head >= _segments.First!.Value.Tokens.Length) || (_segments.Count == 0 && state.Head != 0))
             throw new InvalidDataException($"packer state: cursor {state.Head} is outside its first segment");
-        head = state.Head;
-        headTrained = state.HeadTrained;
-        available -= head;
-        sealedBatches.AddRange(state.SealedBatches);
+        _head = state.Head;
+        _headTrained = state.HeadTrained;
+        _available -= _head;
+        _sealedBatches.AddRange(state.SealedBatches);
     }
 }
 

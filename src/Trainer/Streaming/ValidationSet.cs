@@ -15,16 +15,16 @@ public sealed record ValidationDocument(
 /// held out of the stream came from consumed offsets, so they travel with checkpoints.</summary>
 public sealed class ValidationSet(int capacity)
 {
-    private readonly List<ValidationDocument> documents = [];
+    private readonly List<ValidationDocument> _documents = [];
 
     /// <summary>Whether the set is fixed (read from a file, or full).</summary>
     public bool IsComplete { get; private set; }
 
     /// <summary>The documents.</summary>
-    public IReadOnlyList<ValidationDocument> Documents => documents;
+    public IReadOnlyList<ValidationDocument> Documents => _documents;
 
     /// <summary>Tokens over all documents.</summary>
-    public long TokenCount => documents.Sum(d => (long)d.Tokens.Length);
+    public long TokenCount => _documents.Sum(d => (long)d.Tokens.Length);
 
     /// <summary>Reads a JSON-lines file: each line an array of token ids or an object with "tokens" (and "domain").</summary>
     public static ValidationSet FromFile(string path)
@@ -42,14 +42,14 @@ public sealed class ValidationSet(int capacity)
                     : JsonSerializer.Deserialize<ValidationDocument>(line) ?? throw new JsonException("null");
                 if (doc.Tokens is null || doc.Tokens.Length < 2) throw new JsonException("a document needs at least two tokens");
                 if (doc.Tokens.Any(t => t < 0)) throw new JsonException("token ids must be non-negative");
-                set.documents.Add(doc);
+                set._documents.Add(doc);
             }
             catch (JsonException e)
             {
                 throw new InvalidDataException($"{path}:{number}: not a validation document ({e.Message}); expected [ids...] or {{\"tokens\": [ids...], \"domain\": ...}}", e);
             }
         }
-        if (set.documents.Count == 0) throw new InvalidDataException($"{path} holds no validation documents");
+        if (set._documents.Count == 0) throw new InvalidDataException($"{path} holds no validation documents");
         set.IsComplete = true;
         return set;
     }
@@ -58,8 +58,8 @@ public sealed class ValidationSet(int capacity)
     public bool TryAdd(ReadOnlySpan<int> tokens, string? domain)
     {
         if (IsComplete || tokens.Length < 2) return false;
-        documents.Add(new ValidationDocument(tokens.ToArray(), domain));
-        if (documents.Count >= capacity) IsComplete = true;
+        _documents.Add(new ValidationDocument(tokens.ToArray(), domain));
+        if (_documents.Count >= capacity) IsComplete = true;
         return true;
     }
 
@@ -68,24 +68,24 @@ public sealed class ValidationSet(int capacity)
 
     /// <summary>Documents per domain (plus every document under "all" by <see cref="HeldOutLoss"/>), as token ids.</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<IReadOnlyList<long>>> ByDomain() =>
-        documents.GroupBy(d => d.Domain ?? "(none)")
+        _documents.GroupBy(d => d.Domain ?? "(none)")
             .ToDictionary(g => g.Key, g => (IReadOnlyList<IReadOnlyList<long>>)g.Select(d => (IReadOnlyList<long>)Array.ConvertAll(d.Tokens, t => (long)t)).ToList());
 
     /// <summary>The documents as a sequence stream of length T (meta-em's validation batches).</summary>
     public TokenStream ToTokenStream(int endOfText, int sequenceLength, ulong seed) =>
         // TokenStream puts the separator after each document; one the scorer put first would otherwise come twice.
-        new(documents.Select(d => (IReadOnlyList<long>)Array.ConvertAll(d.Tokens[0] == endOfText ? d.Tokens[1..] : d.Tokens, t => (long)t)),
+        new(_documents.Select(d => (IReadOnlyList<long>)Array.ConvertAll(d.Tokens[0] == endOfText ? d.Tokens[1..] : d.Tokens, t => (long)t)),
             endOfText, sequenceLength, seed);
 
     /// <summary>The checkpointed form.</summary>
-    public ValidationState Save() => new(IsComplete, [.. documents]);
+    public ValidationState Save() => new(IsComplete, [.. _documents]);
 
     /// <summary>Restores what <see cref="Save"/> wrote.</summary>
     public void Load(ValidationState state)
     {
-        documents.Clear();
-        documents.AddRange(state.Documents);
-        IsComplete = state.Complete || documents.Count >= capacity;
+        _documents.Clear();
+        _documents.AddRange(state.Documents);
+        IsComplete = state.Complete || _documents.Count >= capacity;
     }
 }
 
