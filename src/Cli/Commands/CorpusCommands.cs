@@ -71,7 +71,8 @@ internal static class CorpusCommands
         var seed = new Option<int>("--seed") { Description = "Seed for the choice of documents, families and noisy texts", DefaultValueFactory = _ => 0 };
         var families = new Option<string?>("--families")
         {
-            Description = $"Comma-separated noise families to use (default all: {string.Join(",", NoiseFamilies.All.Select(f => f.Name))})",
+            Description = $"Comma-separated noise families to use (default: {string.Join(",", NoiseFamilies.All.Select(f => f.Name))};" +
+                          $" held out of the default, by name only: {string.Join(",", NoiseFamilies.HeldOut.Select(f => f.Name))})",
         };
         var textField = new Option<string>("--text-field") { Description = "JSONL field holding the text", DefaultValueFactory = _ => "text" };
         var json = new Option<bool>("--json") { Description = "Print a JSON summary on stdout" };

@@ -329,4 +329,84 @@ public class CorruptionTests
                 seeds.Add(CorpusCorruptor.DocumentSeed(seed, position));
         seeds.Count.Should().Be(10_000);
     }
+
+    // The held-out web-junk families: never in the default set, reachable by name, each looking like what it claims.
+
+    [Fact]
+    public void Held_out_families_stay_out_of_the_default_set_but_can_be_chosen_by_name()
+    {
+        NoiseFamilies.HeldOut.Select(f => f.Name).Should().BeEquivalentTo("keyword-stuffing", "link-farm", "spam-ad", "json-dump");
+        NoiseFamilies.All.Select(f => f.Name).Should().NotIntersectWith(NoiseFamilies.HeldOut.Select(f => f.Name));
+        NoiseFamilies.Select(null).Should().Equal(NoiseFamilies.All);
+
+        using var dir = new TempDirectory();
+        var input = WriteCleanCorpus(dir, 40);
+        var output = Path.Combine(dir.Path, "noisy.jsonl");
+        Corrupt(input, output, 0.5, 3, "link-farm", "json-dump");
+        ReadLabelled(output).Where(r => r.Label == "noisy").Select(r => r.NoiseType).Distinct()
+            .Should().BeEquivalentTo("link-farm", "json-dump");
+    }
+
+    [Theory]
+    [InlineData("keyword-stuffing")]
+    [InlineData("link-farm")]
+    [InlineData("spam-ad")]
+    [InlineData("json-dump")]
+    public void Held_out_families_are_deterministic_and_about_the_target_length(string family)
+    {
+        var generator = NoiseFamilies.Select([family])[0];
+        var first = generator.Generate(new NoiseInput(Original, Vocabulary, 400), new Random(7));
+        generator.Generate(new NoiseInput(Original, Vocabulary, 400), new Random(7)).Should().Be(first);
+        generator.Generate(new NoiseInput(Original, Vocabulary, 400), new Random(8)).Should().NotBe(first);
+        foreach (var text in Samples(family)) text.Length.Should().BeInRange(400, 1200);
+    }
+
+    [Fact]
+    public void Keyword_stuffing_repeats_a_few_corpus_words_in_query_phrases()
+    {
+        var words = Vocabulary.Select(w => w.ToLowerInvariant()).ToHashSet();
+        foreach (var text in Samples("keyword-stuffing"))
+        {
+            var phrases = text.Split([", ", " | "], StringSplitOptions.None);
+            phrases.Length.Should().BeGreaterThan(10);
+            var fromCorpus = NoiseFamily.Words(text).Select(w => w.ToLowerInvariant()).Where(words.Contains).ToList();
+            fromCorpus.Distinct().Count().Should().BeLessThanOrEqualTo(6 + 12, "a handful of keywords plus template words");
+            fromCorpus.Count.Should().BeGreaterThan(2 * fromCorpus.Distinct().Count(), "the keywords repeat");
+        }
+    }
+
+    [Fact]
+    public void Link_farm_lines_are_anchor_text_and_an_absolute_url()
+    {
+        foreach (var text in Samples("link-farm"))
+            foreach (var line in text.Split('\n'))
+            {
+                var url = line[(line.IndexOf(": ", StringComparison.Ordinal) + 2)..];
+                Uri.TryCreate(url, UriKind.Absolute, out var uri).Should().BeTrue(url);
+                uri!.Scheme.Should().BeOneOf("http", "https");
+                uri.AbsolutePath.Should().StartWith("/");
+            }
+    }
+
+    [Fact]
+    public void Spam_adverts_shout_with_exclamation_marks_and_numbers()
+    {
+        foreach (var text in Samples("spam-ad"))
+        {
+            text.Should().Contain("!!").And.MatchRegex("[0-9]");
+            text.Count(char.IsUpper).Should().BeGreaterThan(text.Length / 20, "capitals run at several times the rate of prose");
+        }
+    }
+
+    [Fact]
+    public void Json_dumps_parse_as_an_array_of_objects_with_the_same_keys()
+    {
+        foreach (var text in Samples("json-dump"))
+        {
+            using var json = JsonDocument.Parse(text);
+            json.RootElement.ValueKind.Should().Be(JsonValueKind.Array);
+            var keys = json.RootElement.EnumerateArray().Select(o => string.Join(",", o.EnumerateObject().Select(p => p.Name))).Distinct();
+            keys.Should().ContainSingle();
+        }
+    }
 }

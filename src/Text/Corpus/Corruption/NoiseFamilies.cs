@@ -1,6 +1,6 @@
 namespace Reweighting.Text.Corpus.Corruption;
 
-/// <summary>The built-in noise families, by name.</summary>
+/// <summary>The built-in noise families, by name: the default set, and web-junk families held out of it.</summary>
 public static class NoiseFamilies
 {
     /// <summary>Every family, in a fixed order (the corruptor shuffles it with the seed before dealing documents).</summary>
@@ -10,7 +10,18 @@ public static class NoiseFamilies
         new RepeatedBoilerplate(), new Mojibake(), new MarkupJunk(), new LogDump(),
     ];
 
-    /// <summary>The families with the given names, in the order given, or all of them when none are given.</summary>
+    /// <summary>Families of web junk that no setting was tuned on: never in the default set, chosen only by name, so an
+    /// evaluation can report on noise its defaults have not seen.</summary>
+    public static IReadOnlyList<NoiseFamily> HeldOut { get; } =
+    [
+        new KeywordStuffing(), new LinkFarm(), new SpamAdvert(), new JsonDump(),
+    ];
+
+    /// <summary>Every family there is: the default set, then the held-out one.</summary>
+    public static IReadOnlyList<NoiseFamily> Known { get; } = [.. All, .. HeldOut];
+
+    /// <summary>The families with the given names (default or held out), in the order given, or the default set when
+    /// none are given.</summary>
     /// <exception cref="ArgumentException">A name is unknown or repeated.</exception>
     public static IReadOnlyList<NoiseFamily> Select(IEnumerable<string>? names)
     {
@@ -19,8 +30,8 @@ public static class NoiseFamilies
         var chosen = new List<NoiseFamily>();
         foreach (var name in wanted)
         {
-            var family = All.FirstOrDefault(f => f.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
-                ?? throw new ArgumentException($"unknown noise family '{name}' (known: {string.Join(", ", All.Select(f => f.Name))})");
+            var family = Known.FirstOrDefault(f => f.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
+                ?? throw new ArgumentException($"unknown noise family '{name}' (known: {string.Join(", ", Known.Select(f => f.Name))})");
             if (chosen.Contains(family)) throw new ArgumentException($"noise family '{family.Name}' is named twice");
             chosen.Add(family);
         }
