@@ -26,6 +26,23 @@ public static class ComponentLabels
         return labels;
     }
 
+    /// <summary>Labels the <paramref name="clean"/> components in <paramref name="labels"/>: by ascending centre loss mean,
+    /// the lower half easy and the upper half hard (the middle one of an odd count easy); a single clean component is
+    /// hard. Ties are broken by content as in <see cref="ByAscendingKey"/>. Other components keep their labels.</summary>
+    public static void SplitEasyHard(IReadOnlyList<int> clean, IReadOnlyList<double[]> means, IReadOnlyList<double[][]> covariances,
+        SampleLabel[] labels)
+    {
+        if (clean.Count == 1)
+        {
+            labels[clean[0]] = SampleLabel.Hard;
+            return;
+        }
+        var byLoss = RankByAscendingKey(clean.Select(c => means[c][0]).ToArray(), clean.Select(c => means[c]).ToArray(),
+            clean.Select(c => covariances[c]).ToArray());
+        for (var rank = 0; rank < byLoss.Length; rank++)
+            labels[clean[byLoss[rank]]] = 2 * rank < byLoss.Length ? SampleLabel.Easy : SampleLabel.Hard;
+    }
+
     /// <summary>The component indices in ascending order of <paramref name="keys"/>, ties broken by content as in
     /// <see cref="ByAscendingKey"/>.</summary>
     public static int[] RankByAscendingKey(IReadOnlyList<double> keys, IReadOnlyList<double[]> means, IReadOnlyList<double[][]>? covariances = null)

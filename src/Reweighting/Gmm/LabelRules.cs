@@ -91,15 +91,7 @@ public sealed class TypicalMassLabelRule(string name, double typicalMass, bool l
             for (var c = 0; c < k; c++)
                 if (!typical.Contains(c) && means[c][0] < lowestTypical) labels[c] = SampleLabel.Easy;
         }
-        if (typical.Count == 1)
-        {
-            labels[typical[0]] = SampleLabel.Hard;
-            return labels;
-        }
-        var byLoss = ComponentLabels.RankByAscendingKey(typical.Select(c => means[c][0]).ToArray(), typical.Select(c => means[c]).ToArray(),
-            typical.Select(c => covariances[c]).ToArray());
-        for (var rank = 0; rank < byLoss.Length; rank++)
-            labels[typical[byLoss[rank]]] = 2 * rank < byLoss.Length ? SampleLabel.Easy : SampleLabel.Hard;
+        ComponentLabels.SplitEasyHard(typical, means, covariances, labels);
         return labels;
     }
 
