@@ -81,6 +81,19 @@ public sealed class GmmFitTests
     }
 
     [Fact]
+    public void Choosing_k_by_bic_finds_the_true_three_and_reports_every_k_tried()
+    {
+        var x = Sample(5_000, 13, [2, 0, 1]);
+        var (best, bics) = GaussianMixtureFitter.FitByBic(x, 2, new GmmFitOptions(Seed: 4), 1, 6);
+
+        best.Parameters.Components.Should().Be(3);
+        bics.Select(b => b.Components).Should().Equal(1, 2, 3, 4, 5, 6);
+        best.Bic.Should().Be(bics.Min(b => b.Bic));
+        var empty = () => GaussianMixtureFitter.FitByBic(x, 2, new GmmFitOptions(), 3, 2);
+        empty.Should().Throw<ArgumentException>().WithMessage("*empty*");
+    }
+
+    [Fact]
     public void A_warm_start_from_a_converged_fit_converges_at_once_to_the_same_mixture()
     {
         var x = Sample(5_000, 12, [0, 1, 2]);
