@@ -109,6 +109,19 @@ public sealed class LanguageModelCommandTests : IDisposable
         CliRunner.Run("eval", "noise-detection", "--model", ckpt, "--corpus", noisy, "--label-rule", "loudest").ExitCode.Should().NotBe(0);
         CliRunner.Run("eval", "noise-detection", "--model", ckpt, "--corpus", corpus).Stderr.Should().Contain("no records with \"label\"");
 
+        // A clean reference scored by the same model adds reference-anchored labelling as a method and as a rule row.
+        var anchored = CliRunner.Run("eval", "noise-detection", "--model", ckpt, "--corpus", noisy, "--reference", corpus, "--json");
+        anchored.ExitCode.Should().Be(0, anchored.Stderr);
+        anchored.Stderr.Should().Contain("scored 80 reference documents");
+        var anchoredReport = JsonDocument.Parse(anchored.Stdout).RootElement;
+        anchoredReport.GetProperty("methods").GetProperty("gmm_reference").GetProperty("auroc").GetDouble().Should().BeInRange(0, 1);
+        anchoredReport.GetProperty("label_rules").GetProperty("reference").GetProperty("raw-std").GetProperty("auroc").GetDouble()
+            .Should().Be(anchoredReport.GetProperty("methods").GetProperty("gmm_reference").GetProperty("auroc").GetDouble());
+        report.GetProperty("methods").TryGetProperty("gmm_reference", out _)
+            .Should().BeFalse("without --reference there is no such method");
+        CliRunner.Run("eval", "noise-detection", "--scores", noisy, "--corpus", noisy, "--reference", corpus).Stderr
+            .Should().Contain("--reference is scored by --model");
+
         var weighted = CliRunner.Run("train", "--corpus", corpus, "--tokenizer", ckpt, "--strategy", "extremes", "--temperature", "0.5", "--steps", "3",
             "--batch", "4", "--seq", "32", "--out", Path.Combine(_dir.Path, "weighted"));
         weighted.ExitCode.Should().Be(0, weighted.Stderr);

@@ -43,20 +43,29 @@ internal static class EvalCommands
             DefaultValueFactory = _ => GmmFeatureSetting.Default.Name,
         };
         transform.AcceptOnlyFromAmong(GmmFeatureSetting.All.Select(f => f.Name).ToArray());
+        var reference = new Option<string?>("--reference")
+        {
+            Description = "A clean corpus (e.g. the held-out validation set) scored by the same --model: adds the method " +
+                          "gmm_reference, whose noisy components are those this reference leaves empty (reference-anchored labelling)",
+        };
         var detection = new Command("noise-detection", "Score a labelled corpus, fit the GMM, and measure how well each method (and each label rule " +
             "under each feature transform) finds the noisy documents")
-            { model, scores, corpus, json, device, batch, seed, components, labelRule, transform };
+            { model, scores, corpus, json, device, batch, seed, components, labelRule, transform, reference };
         detection.SetAction(parse => CommandGuard.Run(() => NoiseDetection(parse.GetValue(model), parse.GetValue(scores), parse.GetValue(corpus)!, parse.GetValue(json),
             Device.Parse(parse.GetValue(device)!), parse.GetValue(batch), new GmmFitOptions(Components: parse.GetValue(components), Seed: parse.GetValue(seed)),
-            LabelRules.Get(parse.GetValue(labelRule)!), GmmFeatureSetting.Get(parse.GetValue(transform)!))));
+            LabelRules.Get(parse.GetValue(labelRule)!), GmmFeatureSetting.Get(parse.GetValue(transform)!), parse.GetValue(reference))));
         return new Command("eval", "Evaluations that measure whether the methods work") { detection, ReweightingEvaluation.Create() };
     }
 
-    /// <summary>Scores the labelled documents of a corpus on the proxy: their ids and loss statistics, in corpus order.</summary>
-    private static (List<string> Ids, LossStatistics[] Stats) Score(string modelDir, string corpusPath, IReadOnlyDictionary<string, CorpusLabel> labels, Device device, int batch)
+    /// <summary>Scores the labelled documents of a corpus on the proxy (every document when <paramref name="labels"/> is
+    /// null): their ids and loss statistics, in corpus order.</summary>
+    private static (List<string> Ids, LossStatistics[] Stats) Score(string modelDir, string corpusPath,
+        IReadOnlyDictionary<string, CorpusLabel>? labels, Device device, int batch)
     {
-        var records = CorpusLoading.Read(corpusPath, "text").Where(r => labels.ContainsKey(r.Id)).ToList();
-        if (records.Count < 10) throw new InvalidDataException($"{corpusPath} has {records.Count} labelled documents; the evaluation needs at least 10");
+        var records = CorpusLoading.Read(corpusPath, "text").Where(r => labels is null || labels.ContainsKey(r.Id)).ToList();
+        if (records.Count < 10)
+            throw new InvalidDataException(
+                $"{corpusPath} has {records.Count} {(labels is null ? "" : "labelled ")}documents; the evaluation needs at least 10");
         using var gpt = Checkpoint.LoadModel(modelDir, device);
         var tokenizer = BpeTokenizer.Load(modelDir);
         var progress = new ConsoleProgress();
@@ -105,9 +114,11 @@ internal static class EvalCommands
     private sealed record Detection(double[] Score, bool[] Flag);
 
     private static int NoiseDetection(string? modelDir, string? scoresPath, string corpusPath, bool json, Device device, int batch, GmmFitOptions fitOptions, ILabelRule chosenRule,
-        GmmFeatureSetting chosenFeatures)
+        GmmFeatureSetting chosenFeatures, string? referencePath = null)
     {
         if ((modelDir is null) == (scoresPath is null)) throw new ArgumentException("give either --model (score the corpus) or --scores (a `reweight lm score` output)");
+        if (referencePath is not null && modelDir is null)
+            throw new ArgumentException("--reference is scored by --model; give --model, not --scores");
         var labels = CorpusLabels.Read(corpusPath);
         var (ids, stats) = modelDir is not null ? Score(modelDir, corpusPath, labels, device, batch) : ReadScores(scoresPath!, labels);
         if (ids.Count < 10) throw new InvalidDataException($"{corpusPath} has {ids.Count} labelled, scored documents; the evaluation needs at least 10");
@@ -121,6 +132,22 @@ internal static class EvalCommands
         var grid = LabelRules.All.ToDictionary(r => r.Name, r => GmmFeatureSetting.All.ToDictionary(f => f.Name, f => Detect(usableStats, fits[f.Name], r)));
         Console.Error.WriteLine($"fitted {GmmFeatureSetting.All.Count} mixtures, compared {LabelRules.All.Count} label rules");
 
+        if (referencePath is not null)
+        {
+            var referenceStats = Score(modelDir!, referencePath, null, device, batch).Stats.Where(x => x.Count > 0).ToArray();
+            grid[ReferenceRule] = GmmFeatureSetting.All.ToDictionary(f => f.Name, f =>
+            {
+                var features = fits[f.Name].Features;
+                var points = referenceStats.Select(x =>
+                {
+                    var point = new double[StatFeatures.Dimensions];
+                    features.Apply(x.Mean, x.Variance, point);
+                    return point;
+                }).ToList();
+                return Detect(usableStats, fits[f.Name], ReferenceAnchoring.Map(fits[f.Name].Fit.Parameters, points));
+            });
+            Console.Error.WriteLine($"scored {referenceStats.Length} reference documents for reference-anchored labelling");
+        }
         var (gmmScore, gmmFlag) = grid[chosenRule.Name][chosenFeatures.Name];
         var meanScore = usableStats.Select(s => s.Mean).ToArray();
         // Perplexity filtering from both ends: distance of the loss mean from the corpus median.
@@ -136,6 +163,8 @@ internal static class EvalCommands
             ["variance"] = (varianceScore, TopFlags(varianceScore, flagged)),
             ["mean_loss_two_sided"] = (twoSidedScore, TopFlags(twoSidedScore, flagged)),
         };
+        if (grid.TryGetValue(ReferenceRule, out var anchored))
+            methods["gmm_reference"] = (anchored[chosenFeatures.Name].Score, anchored[chosenFeatures.Name].Flag);
         var types = usable.Select(i => labels[records[i].Id].NoiseType).ToArray();
         var report = methods.ToDictionary(m => m.Key, m =>
         {
@@ -192,10 +221,16 @@ internal static class EvalCommands
         return 0;
     }
 
+    /// <summary>The name reference-anchored labelling carries in the table of label rules.</summary>
+    private const string ReferenceRule = "reference";
+
     /// <summary>Labels every document with <paramref name="rule"/>'s map of the fitted mixture.</summary>
-    private static Detection Detect(IReadOnlyList<LossStatistics> stats, (GmmFit Fit, StatFeatures Features) fitted, ILabelRule rule)
+    private static Detection Detect(IReadOnlyList<LossStatistics> stats, (GmmFit Fit, StatFeatures Features) fitted, ILabelRule rule) =>
+        Detect(stats, fitted, rule.Map(fitted.Fit.Parameters));
+
+    /// <summary>Labels every document with a given map of the fitted mixture's components.</summary>
+    private static Detection Detect(IReadOnlyList<LossStatistics> stats, (GmmFit Fit, StatFeatures Features) fitted, SampleLabel[] labelMap)
     {
-        var labelMap = rule.Map(fitted.Fit.Parameters);
         var labeller = new GmmLabeller(GaussianMixture.FromParameters(fitted.Fit.Parameters), fitted.Features, labelMap);
         var assignments = stats.Select(s => labeller.Assign(s.Mean, s.Variance)).ToArray();
         return new Detection(
