@@ -104,6 +104,7 @@ public class ScoredBatchCorruptionTests
     {
         var bytes = (byte[])Small.Clone();
         bytes[4] = major;
+        bytes[5] = 0; // so that the messages name major.0 whatever minor this code writes
 
         var act = () => ScoredBatchCodec.Decode(bytes);
 

@@ -11,6 +11,8 @@ namespace Reweighting.Storage.Tests;
 
 /// <summary>The scored bytes of V004: added with old rows intact and unknown, written by both write paths, and turned
 /// into loss per byte and bytes per token by the views.</summary>
+/// <remarks>Each test closes its database's pool when it ends: the shared server allows 50 connections, and the idle
+/// pools of every earlier test's databases stay open until the run ends.</remarks>
 [Collection(PostgresCollection.Name)]
 public sealed class PerByteStatisticsTests(PostgresCluster cluster)
 {
@@ -23,7 +25,7 @@ public sealed class PerByteStatisticsTests(PostgresCluster cluster)
     [Fact]
     public async Task Rows_stored_at_V003_survive_V004_intact_with_their_bytes_unknown()
     {
-        var db = await cluster.CreateDatabaseAsync(migrated: false);
+        await using var db = await cluster.CreateDatabaseAsync(migrated: false);
         await new MigrationRunner(db) { Migrations = Migration.Embedded.Where(m => m.Version <= 3).ToList() }.MigrateAsync();
         await TestData.ExecuteAsync(db, """
             INSERT INTO documents (id, domain, source, content_hash, length_chars, snippet)
@@ -58,7 +60,7 @@ public sealed class PerByteStatisticsTests(PostgresCluster cluster)
     [InlineData(0)]  // the re-score: the direct COPY meets the stored key and rolls back to its savepoint
     public async Task Scored_bytes_round_trip_through_both_write_paths_and_the_views_divide_by_them(int storedKeyProbe)
     {
-        var db = await cluster.CreateDatabaseAsync();
+        await using var db = await cluster.CreateDatabaseAsync();
         var writer = new ScoreBatchWriter(db, FastRetry) { StoredKeyProbe = storedKeyProbe };
         var first = Guid.NewGuid();
         var copied = await writer.WriteAsync(new ScoreBatch(first, [TestData.Document("known"), TestData.Document("unknown")],
@@ -81,7 +83,7 @@ public sealed class PerByteStatisticsTests(PostgresCluster cluster)
     [Fact]
     public async Task An_upsert_with_unknown_bytes_clears_them_rather_than_keeping_those_of_an_older_score()
     {
-        var db = await cluster.CreateDatabaseAsync();
+        await using var db = await cluster.CreateDatabaseAsync();
         var writer = new ScoreBatchWriter(db, FastRetry);
         var older = TestData.Score("d") with { ScoredBytes = 400 };
         await writer.WriteAsync(new ScoreBatch(Guid.NewGuid(), [TestData.Document("d")], [older], []));
@@ -99,7 +101,7 @@ public sealed class PerByteStatisticsTests(PostgresCluster cluster)
     [InlineData(12L, 0)]
     public async Task Bytes_that_are_not_positive_or_without_tokens_are_refused_before_anything_is_written(long bytes, int tokens)
     {
-        var db = await cluster.CreateDatabaseAsync();
+        await using var db = await cluster.CreateDatabaseAsync();
 
         var act = () => new ScoreBatchWriter(db, FastRetry).WriteAsync(new ScoreBatch(Guid.NewGuid(), [TestData.Document("d")],
             [TestData.Score("d") with { ScoredBytes = bytes, TokenCount = tokens }], []));
@@ -111,7 +113,7 @@ public sealed class PerByteStatisticsTests(PostgresCluster cluster)
     [Fact]
     public async Task The_table_refuses_bytes_that_are_not_positive_or_without_tokens_from_any_client()
     {
-        var db = await cluster.CreateDatabaseAsync();
+        await using var db = await cluster.CreateDatabaseAsync();
         const string Insert = """
             INSERT INTO sample_scores (document_id, scorer_model, n_tokens, scored_bytes, loss_mean, loss_variance, responsibilities,
                                        label, label_confidence, batch_id, scored_at)
