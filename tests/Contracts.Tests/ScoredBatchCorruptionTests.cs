@@ -126,7 +126,7 @@ public class ScoredBatchCorruptionTests
     public void A_newer_minor_version_with_trailing_fields_is_read_and_the_unknown_fields_skipped()
     {
         var newer = (byte)(ScoredBatchCodec.MinorVersion + 1);
-        var future = WithTrailingFields(Small, minor: newer, headerExtra: [0xAA, 0xBB, 0xCC], documentExtra: [0x01, 0x02, 0x03, 0x04, 0x05]);
+        var future = WithTrailingFields(Small, newer, headerExtra: [0xAA, 0xBB, 0xCC], documentExtra: [0x01, 0x02, 0x03, 0x04, 0x05]);
 
         var back = ScoredBatchCodec.Decode(future);
 

@@ -194,8 +194,8 @@ public static class ScoredBatchCodec
         r.VarInts(tokens, $"document {i} token id");
         // Schema 1.0 did not count bytes; from 1.1 on, 0 means unknown too.
         var bytes = minor >= ScoredBytesSince ? r.Int64($"document {i} scored bytes") : 0;
-        var doc = new ScoredDocument(id, domain, tokenCount, bytes == 0 ? null : (long?)bytes, mean, variance, (SampleLabel)label, confidence,
-            responsibilities, new WindowedTokens(tokens, offsets, validated: true));
+        var doc = new ScoredDocument(id, domain, tokenCount, bytes == 0 ? null : (long?)bytes, mean, variance, (SampleLabel)label,
+            confidence, responsibilities, new WindowedTokens(tokens, offsets, validated: true));
         if (ScoredBatchValidation.Problem(doc, components) is { } problem) throw r.Corrupt($"document {i}: {problem}");
         return doc;
     }
