@@ -4,6 +4,8 @@ namespace Reweighting.Contracts;
 /// <param name="DocumentId">The scored document.</param>
 /// <param name="ScorerModel">Id of the proxy model that scored it; scores are kept per (document, scorer model).</param>
 /// <param name="TokenCount">Tokens the statistics aggregate (all windows of a long document).</param>
+/// <param name="ScoredBytes">UTF-8 bytes those tokens cover (loss per byte = LossMean * TokenCount / ScoredBytes); null
+/// when unknown (scored before bytes were counted) or when no token was scored.</param>
 /// <param name="LossMean">Mean per-token loss, in nats.</param>
 /// <param name="LossVariance">Variance of the per-token loss.</param>
 /// <param name="Responsibilities">GMM posterior of each component, in component order; sums to 1.</param>
@@ -16,6 +18,7 @@ public sealed record SampleScore(
     string DocumentId,
     string ScorerModel,
     int TokenCount,
+    long? ScoredBytes,
     double LossMean,
     double LossVariance,
     double[] Responsibilities,

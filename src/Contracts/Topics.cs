@@ -22,7 +22,7 @@ public static class Topics
         /// <summary>MIME type of the value (one of <see cref="ContentTypes"/>).</summary>
         public const string ContentType = "content-type";
 
-        /// <summary>Schema version of the value, "major.minor" (e.g. "1.0").</summary>
+        /// <summary>Schema version of the value, "major.minor" (e.g. "1.1").</summary>
         public const string SchemaVersion = "schema-version";
 
         /// <summary>On <c>documents.dlq</c> and <c>scored-batches.dlq</c>: the reason code (e.g. "not-json"), so tools can

@@ -95,6 +95,37 @@ public class ScoredBatchCodecTests
     }
 
     [Fact]
+    public void Scored_bytes_round_trip_from_one_to_beyond_four_gigabytes_and_as_unknown()
+    {
+        var docs = new long?[] { 1, 17, int.MaxValue, 5L << 32, long.MaxValue, null }
+            .Select((bytes, i) => SampleBatches.Document($"d{i}", 2, [i]) with { ScoredBytes = bytes })
+            .ToList();
+
+        ShouldRoundTrip(new ScoredBatch(Guid.NewGuid(), "m", 1, SampleBatches.CreatedAt, 2, docs));
+    }
+
+    [Theory]
+    [InlineData(0L, 17, "*scored bytes 0 is not positive*")]
+    [InlineData(-3L, 17, "*scored bytes -3 is not positive*")]
+    [InlineData(12L, 0, "*12 scored bytes but no scored token*")]
+    public void Scored_bytes_that_are_not_positive_or_have_no_tokens_are_refused(long bytes, int tokens, string message)
+    {
+        var doc = SampleBatches.Document("d", 1, [1]) with { ScoredBytes = bytes, TokenCount = tokens };
+
+        var act = () => ScoredBatchCodec.Encode(new ScoredBatch(Guid.NewGuid(), "m", 1, SampleBatches.CreatedAt, 1, [doc]));
+
+        act.Should().Throw<ArgumentException>().WithMessage(message);
+    }
+
+    [Fact]
+    public void Sample_scores_keep_unknown_scored_bytes_unknown()
+    {
+        var scores = SampleBatches.Small().ToSampleScores().ToList();
+
+        scores.Select(s => s.ScoredBytes).Should().Equal(9L, null);
+    }
+
+    [Fact]
     public void Created_at_keeps_microseconds_in_utc()
     {
         var local = new DateTimeOffset(2025, 7, 1, 9, 30, 0, TimeSpan.FromHours(5.5)).AddTicks(1_234_567);
@@ -126,7 +157,7 @@ public class ScoredBatchCodecTests
 
         var header = ScoredBatchCodec.ReadHeader(ScoredBatchCodec.Encode(batch));
 
-        header.Should().Be(new ScoredBatchHeader(1, 0, batch.BatchId, "gpt2-proxy", 3, SampleBatches.CreatedAt, 2, 2));
+        header.Should().Be(new ScoredBatchHeader(1, 1, batch.BatchId, "gpt2-proxy", 3, SampleBatches.CreatedAt, 2, 2));
     }
 
     [Fact]
@@ -137,7 +168,7 @@ public class ScoredBatchCodecTests
         var scores = batch.ToSampleScores().ToList();
 
         scores.Should().HaveCount(2);
-        scores[0].Should().BeEquivalentTo(new SampleScore("d1", "gpt2-proxy", 4, 2.5, 0.25, [0.5, 0.5], SampleLabel.Easy, 0.5, 3,
+        scores[0].Should().BeEquivalentTo(new SampleScore("d1", "gpt2-proxy", 4, 9, 2.5, 0.25, [0.5, 0.5], SampleLabel.Easy, 0.5, 3,
             batch.BatchId, SampleBatches.CreatedAt));
     }
 

@@ -29,7 +29,7 @@ public class ScoredBatchCorruptionTests
         var act = () => ScoredBatchCodec.Decode(Small.AsSpan(0, 70));
 
         act.Should().Throw<InvalidDataException>()
-            .WithMessage("corrupt scored batch at byte 59: document 0 record length is 43, only 11 bytes remain (truncated?)");
+            .WithMessage("corrupt scored batch at byte 59: document 0 record length is 51, only 11 bytes remain (truncated?)");
     }
 
     [Fact]
@@ -104,6 +104,7 @@ public class ScoredBatchCorruptionTests
     {
         var bytes = (byte[])Small.Clone();
         bytes[4] = major;
+        bytes[5] = 0; // so that the messages name major.0 whatever minor this code writes
 
         var act = () => ScoredBatchCodec.Decode(bytes);
 
@@ -124,7 +125,8 @@ public class ScoredBatchCorruptionTests
     [Fact]
     public void A_newer_minor_version_with_trailing_fields_is_read_and_the_unknown_fields_skipped()
     {
-        var future = WithTrailingFields(Small, minor: 1, headerExtra: [0xAA, 0xBB, 0xCC], documentExtra: [0x01, 0x02, 0x03, 0x04, 0x05]);
+        var newer = (byte)(ScoredBatchCodec.MinorVersion + 1);
+        var future = WithTrailingFields(Small, newer, headerExtra: [0xAA, 0xBB, 0xCC], documentExtra: [0x01, 0x02, 0x03, 0x04, 0x05]);
 
         var back = ScoredBatchCodec.Decode(future);
 
@@ -136,11 +138,35 @@ public class ScoredBatchCorruptionTests
     [Fact]
     public void Trailing_fields_in_a_version_this_reader_knows_fully_are_corruption()
     {
-        var header = WithTrailingFields(Small, minor: 0, headerExtra: [0xAA], documentExtra: []);
-        var document = WithTrailingFields(Small, minor: 0, headerExtra: [], documentExtra: [0xAA]);
+        var header = WithTrailingFields(Small, minor: ScoredBatchCodec.MinorVersion, headerExtra: [0xAA], documentExtra: []);
+        var document = WithTrailingFields(Small, minor: ScoredBatchCodec.MinorVersion, headerExtra: [], documentExtra: [0xAA]);
 
         ((Action)(() => ScoredBatchCodec.Decode(header))).Should().Throw<InvalidDataException>().WithMessage("*header has 1 bytes after its last field*");
         ((Action)(() => ScoredBatchCodec.Decode(document))).Should().Throw<InvalidDataException>().WithMessage("*document 0 record has 1 bytes after*");
+    }
+
+    [Fact]
+    public void A_current_message_labelled_schema_1_0_is_corruption_because_1_0_records_end_before_the_scored_bytes()
+    {
+        var relabelled = WithTrailingFields(Small, minor: 0, headerExtra: [], documentExtra: []);
+
+        var act = () => ScoredBatchCodec.Decode(relabelled);
+
+        act.Should().Throw<InvalidDataException>()
+            .WithMessage("*document 0 record has 8 bytes after its last field, which schema 1.0 does not define*");
+    }
+
+    [Fact]
+    public void A_negative_scored_byte_count_is_corruption_naming_the_document()
+    {
+        var bytes = (byte[])Small.Clone();
+        var body = DocumentBodyStart(bytes, 1);
+        var end = body + (int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(body - 4));
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(end - 8), -1); // the record's last field
+
+        var act = () => ScoredBatchCodec.Decode(bytes);
+
+        act.Should().Throw<InvalidDataException>().WithMessage("*document 1: scored bytes -1 is not positive*");
     }
 
     [Fact]

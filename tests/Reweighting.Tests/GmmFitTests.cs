@@ -147,4 +147,70 @@ public sealed class LossStatisticsTests
         LossStatistics.Empty.Merge(s).Should().Be(s);
         double.IsNaN(LossStatistics.Empty.Variance).Should().BeTrue();
     }
+
+    [Fact]
+    public void Merged_window_statistics_per_byte_equal_those_of_the_whole_document()
+    {
+        // Each predicted token covers 1 to 8 bytes, as BPE tokens do; windows of 97 tokens, the last one short.
+        var rng = new Random(6);
+        var losses = Enumerable.Range(0, 10_001).Select(_ => (float)(1000 + rng.NextDouble())).ToArray();
+        var tokenBytes = Enumerable.Range(0, losses.Length).Select(_ => (long)rng.Next(1, 9)).ToArray();
+        var whole = LossStatistics.Of(losses, tokenBytes.Sum());
+        var merged = LossStatistics.Empty;
+        for (var start = 0; start < losses.Length; start += 97)
+        {
+            var length = Math.Min(97, losses.Length - start);
+            merged = merged.Merge(LossStatistics.Of(losses.AsSpan(start, length), tokenBytes.Skip(start).Take(length).Sum()));
+        }
+
+        merged.Bytes.Should().Be(whole.Bytes).And.Be(tokenBytes.Sum());
+        var exactLossPerByte = losses.Sum(l => (double)l) / tokenBytes.Sum();
+        whole.LossPerByte.Should().BeApproximately(exactLossPerByte, 1e-9);
+        merged.LossPerByte.Should().BeApproximately(whole.LossPerByte, 1e-9);
+        merged.BytesPerToken.Should().Be((double)tokenBytes.Sum() / losses.Length).And.Be(whole.BytesPerToken);
+        merged.Mean.Should().BeApproximately(whole.Mean, 1e-9, "counting bytes leaves the per-token statistics as they were");
+        merged.Variance.Should().BeApproximately(whole.Variance, 1e-9);
+    }
+
+    [Fact]
+    public void Hand_computed_statistics_per_byte()
+    {
+        // Losses 1, 2, 3, 6 (sum 12) over tokens of 1, 3, 2 and 2 bytes (8 bytes).
+        var s = LossStatistics.Of(new float[] { 1, 2, 3, 6 }, 8);
+
+        s.LossPerByte.Should().Be(1.5);
+        s.BytesPerToken.Should().Be(2);
+        LossStatistics.Of(new float[] { 1, 2 }, 4).Merge(LossStatistics.Of(new float[] { 3, 6 }, 4)).Should().Be(s);
+        LossStatistics.Empty.Merge(s).Should().Be(s);
+        s.Merge(LossStatistics.Of([], 0)).Should().Be(s, "an empty window adds nothing");
+    }
+
+    [Fact]
+    public void Bytes_that_were_not_counted_give_no_statistics_per_byte()
+    {
+        var s = LossStatistics.Of(new float[] { 1, 2, 3, 6 });
+
+        s.Bytes.Should().Be(0);
+        double.IsNaN(s.LossPerByte).Should().BeTrue();
+        double.IsNaN(s.BytesPerToken).Should().BeTrue();
+        double.IsNaN(LossStatistics.Empty.LossPerByte).Should().BeTrue();
+    }
+
+    [Fact]
+    public void Merging_a_window_with_counted_bytes_and_one_without_is_refused()
+    {
+        var counted = LossStatistics.Of(new float[] { 1, 2 }, 5);
+        var uncounted = LossStatistics.Of(new float[] { 3 });
+
+        counted.Invoking(c => c.Merge(uncounted))
+            .Should().Throw<ArgumentException>().WithMessage("*counted its bytes and the other did not*");
+        uncounted.Invoking(u => u.Merge(counted)).Should().Throw<ArgumentException>();
+    }
+
+    [Fact]
+    public void Negative_bytes_or_bytes_without_losses_are_refused()
+    {
+        ((Action)(() => LossStatistics.Of(new float[] { 1 }, -1))).Should().Throw<ArgumentOutOfRangeException>();
+        ((Action)(() => LossStatistics.Of([], 3))).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*without any scored token*");
+    }
 }

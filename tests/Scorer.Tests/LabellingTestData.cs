@@ -52,7 +52,7 @@ internal static class LabellingTestData
     public static List<SampleScore> ProvisionalRows(IEnumerable<(double Mean, double Variance, SampleLabel Truth)> stats, string prefix, Guid? batch = null)
     {
         var id = batch ?? Guid.NewGuid();
-        return stats.Select((s, i) => new SampleScore($"{prefix}-{i:D6}", ScorerModel, 100, s.Mean, s.Variance, [],
+        return stats.Select((s, i) => new SampleScore($"{prefix}-{i:D6}", ScorerModel, 100, 400, s.Mean, s.Variance, [],
             Reweighting.Scorer.ProvisionalVerdict.Label, 0, null, id, DateTimeOffset.UnixEpoch.AddDays(1))).ToList();
     }
 

@@ -55,7 +55,7 @@ internal static class OutboxTestData
 
     public static byte[] Payload(Guid id, int i) => ScoredBatchCodec.Encode(new ScoredBatch(id, "proxy-test", 1,
         new DateTimeOffset(2025, 6, 1, 0, 0, 0, TimeSpan.Zero), 3,
-        [new ScoredDocument($"doc-{i}", "web", 3, 2.5, 0.25, SampleLabel.Easy, 0.9f, [0.9f, 0.05f, 0.05f], WindowedTokens.FromWindows([1, 2, 3, i]))]));
+        [new ScoredDocument($"doc-{i}", "web", 3, 11, 2.5, 0.25, SampleLabel.Easy, 0.9f, [0.9f, 0.05f, 0.05f], WindowedTokens.FromWindows([1, 2, 3, i]))]));
 
     /// <summary>Batch ids of the records on the topic, in log order, read from the keys.</summary>
     public static List<Guid> PublishedIds(InProcessKafkaCluster cluster) =>

@@ -1,3 +1,4 @@
+using System.Text;
 using FluentAssertions;
 using Reweighting.Modeling.Checkpoints;
 using Reweighting.Modeling.Scoring;
@@ -71,6 +72,46 @@ public sealed class ProxyScorerTests
         packed.Statistics.Batches.Should().BeLessThan(alone.Statistics.Batches / 4, "several short windows share each pass");
     }
 
+    [Theory]
+    [InlineData("fox")]
+    [InlineData("café naïve — 東京 😀 the quick brown fox.")]
+    public void After_end_of_text_the_scored_bytes_are_the_utf8_bytes_of_the_text(string text)
+    {
+        using var scorer = TinyProxy.Load();
+
+        var score = scorer.Score([scorer.Tokenise(text)])[0];
+
+        var bytes = Encoding.UTF8.GetByteCount(text);
+        score.Statistics.Bytes.Should().Be(bytes);
+        score.Statistics.LossPerByte.Should().BeApproximately(score.Statistics.Mean * score.Statistics.Count / bytes, 1e-12);
+    }
+
+    [Fact]
+    public void A_long_document_has_the_bytes_and_loss_per_byte_of_its_windows_merged()
+    {
+        using var scorer = TinyProxy.Load(windowBatchSize: 3);
+        var text = string.Join(' ', Corpus.Texts(8, seed: 5)) + " naïve 東京";
+        var tokens = scorer.Tokenise(text);
+        var tokenizer = BpeTokenizer.Load(TinyProxy.Directory);
+
+        var score = scorer.Score([tokens])[0];
+
+        // Each window scored on its own, its statistics over the tokens it predicts, then merged.
+        using var model = Checkpoint.LoadModel(TinyProxy.Directory);
+        var windows = score.Windows.ToArrays();
+        windows.Should().HaveCountGreaterThan(3);
+        var merged = LossStatistics.Empty;
+        foreach (var window in windows)
+        {
+            var losses = new DocumentScorer(model, Device.Cpu, 1).Score([window.Select(t => (long)t).ToArray()]).Single().Losses;
+            merged = merged.Merge(LossStatistics.Of(losses, tokenizer.CountBytes(window.AsSpan(1))));
+        }
+        score.Statistics.Bytes.Should().Be(merged.Bytes).And.Be(Encoding.UTF8.GetByteCount(text));
+        score.Statistics.Count.Should().Be(merged.Count);
+        score.Statistics.LossPerByte.Should().BeApproximately(merged.LossPerByte, 1e-5);
+        score.Statistics.BytesPerToken.Should().Be(merged.BytesPerToken);
+    }
+
     [Fact]
     public void Without_end_of_text_a_one_token_document_has_nothing_to_score()
     {
@@ -81,6 +122,7 @@ public sealed class ProxyScorerTests
 
         tokens.Should().HaveCount(1);
         score.Statistics.Count.Should().Be(0);
+        score.Statistics.Bytes.Should().Be(0, "the first token is not predicted, so its bytes are not scored");
         score.Windows.Count.Should().Be(0);
     }
 }

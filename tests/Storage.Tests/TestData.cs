@@ -20,7 +20,7 @@ internal static class TestData
 
     public static SampleScore Score(string documentId, double mean = 3.0, double variance = 1.0, SampleLabel label = SampleLabel.Hard,
         DateTimeOffset? at = null, Guid? batch = null, string model = Model, int? gmmVersion = null) =>
-        new(documentId, model, 100, mean, variance, [0.2, 0.5, 0.3], label, 0.5, gmmVersion, batch ?? Guid.Empty, at ?? T0);
+        new(documentId, model, 100, 400, mean, variance, [0.2, 0.5, 0.3], label, 0.5, gmmVersion, batch ?? Guid.Empty, at ?? T0);
 
     /// <summary>A batch of <paramref name="count"/> fresh documents with a score each, advancing one partition to <paramref name="nextOffset"/>.</summary>
     public static ScoreBatch Batch(string prefix, int count, int partition = 0, long? nextOffset = null, string group = "scorer", Guid? id = null)

@@ -28,7 +28,7 @@ internal static class ScoredStream
             var windows = WindowedTokens.FromWindows(ids[..(cut + 1)], ids[cut..]);
             var mean = noisy ? 5.0 + rng.NextDouble() : 2.0 + rng.NextDouble();
             var variance = noisy ? 3.0 + rng.NextDouble() : 0.5 + 0.5 * rng.NextDouble();
-            docs.Add(new ScoredDocument($"doc-{index}-{d}", d % 2 == 0 ? "web" : "books", length, mean, variance,
+            docs.Add(new ScoredDocument($"doc-{index}-{d}", d % 2 == 0 ? "web" : "books", length, length * 4L, mean, variance,
                 noisy ? SampleLabel.Noisy : SampleLabel.Easy, 0.9f, noisy ? [0.05f, 0.05f, 0.9f] : [0.9f, 0.05f, 0.05f], windows));
         }
         return new ScoredBatch(IdOf(index), "tiny-proxy", gmmVersion, new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero).AddSeconds(index),

@@ -35,9 +35,10 @@ internal static class QueryCommands
             var rows = await new LabelledDocumentQueries(database.DataSource)
                 .ListAsync(label, parse.GetValue(domain), parse.GetValue(limit), token);
             ResultFormatter.Write(parse.GetValue(format)!,
-                ["document_id", "domain", "loss_mean", "loss_variance", "confidence", "n_tokens", "scorer_model", "gmm_version", "snippet"],
-                rows.Select(r => new object?[] { r.DocumentId, r.Domain, r.LossMean, r.LossVariance, r.LabelConfidence, r.TokenCount,
-                                                 r.ScorerModel, r.GmmVersion, r.Snippet }));
+                ["document_id", "domain", "loss_mean", "loss_variance", "loss_per_byte", "confidence", "n_tokens", "scorer_model",
+                 "gmm_version", "snippet"],
+                rows.Select(r => new object?[] { r.DocumentId, r.Domain, r.LossMean, r.LossVariance, r.LossPerByte, r.LabelConfidence,
+                                                 r.TokenCount, r.ScorerModel, r.GmmVersion, r.Snippet }));
             return 0;
         }, ct));
         return command;

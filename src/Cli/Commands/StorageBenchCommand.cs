@@ -140,7 +140,8 @@ internal static class StorageBenchCommand
             var b = random.NextDouble() * (1 - a);
             double[] gamma = [a, b, 1 - a - b];
             var label = (SampleLabel)Array.IndexOf(gamma, gamma.Max());
-            scores.Add(new SampleScore(id, "proxy-bench", 256 + random.Next(4096), 2 + random.NextDouble() * 6, random.NextDouble() * 4,
+            var tokens = 256 + random.Next(4096);
+            scores.Add(new SampleScore(id, "proxy-bench", tokens, tokens * 4L, 2 + random.NextDouble() * 6, random.NextDouble() * 4,
                 gamma, label, gamma.Max(), null, Guid.Empty, at));
         }
         return (documents, scores);

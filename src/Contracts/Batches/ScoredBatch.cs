@@ -18,7 +18,7 @@ public sealed record ScoredBatch(
 {
     /// <summary>The score rows of this batch, as the store keeps them.</summary>
     public IEnumerable<SampleScore> ToSampleScores() =>
-        Documents.Select(d => new SampleScore(d.Id, ScorerModel, d.TokenCount, d.LossMean, d.LossVariance,
+        Documents.Select(d => new SampleScore(d.Id, ScorerModel, d.TokenCount, d.ScoredBytes, d.LossMean, d.LossVariance,
             Array.ConvertAll(d.Responsibilities, r => (double)r), d.Label, d.Confidence, GmmVersion, BatchId, CreatedAt));
 }
 
@@ -26,6 +26,8 @@ public sealed record ScoredBatch(
 /// <param name="Id">The document id.</param>
 /// <param name="Domain">Its domain tag, when the producer gave one.</param>
 /// <param name="TokenCount">Tokens the statistics aggregate (all windows); not necessarily the windows' total.</param>
+/// <param name="ScoredBytes">UTF-8 bytes those tokens cover, so loss per byte = LossMean * TokenCount / ScoredBytes;
+/// null when unknown (batches of schema 1.0) or when no token was scored. Positive when present.</param>
 /// <param name="LossMean">Mean per-token loss, in nats.</param>
 /// <param name="LossVariance">Variance of the per-token loss.</param>
 /// <param name="Label">The GMM label.</param>
@@ -36,6 +38,7 @@ public sealed record ScoredDocument(
     string Id,
     string? Domain,
     int TokenCount,
+    long? ScoredBytes,
     double LossMean,
     double LossVariance,
     SampleLabel Label,

@@ -21,10 +21,10 @@ public sealed record ScoredBatchHeader(
     int Components,
     int DocumentCount);
 
-/// <summary>The binary wire format of <c>scored-batches</c> values, schema 1.0; docs/contracts.md has the layout byte
-/// by byte. Encoding refuses invalid batches with <see cref="ArgumentException"/>; decoding validates every length,
-/// count and value and throws <see cref="InvalidDataException"/> on anything corrupt, truncated or of an unknown
-/// major version.</summary>
+/// <summary>The binary wire format of <c>scored-batches</c> values, schema 1.1 (and 1.0, read with the scored bytes
+/// unknown); docs/contracts.md has the layout byte by byte. Encoding refuses invalid batches with
+/// <see cref="ArgumentException"/>; decoding validates every length, count and value and throws
+/// <see cref="InvalidDataException"/> on anything corrupt, truncated or of an unknown major version.</summary>
 public static class ScoredBatchCodec
 {
     /// <summary>Schema major version this code writes and reads. A reader refuses any other major.</summary>
@@ -32,7 +32,10 @@ public static class ScoredBatchCodec
 
     /// <summary>Schema minor version this code writes. Readers accept newer minors of the same major and skip the
     /// fields those add at the end of the header and of each document record.</summary>
-    public const byte MinorVersion = 0;
+    public const byte MinorVersion = 1;
+
+    /// <summary>The first minor version whose document records end with the scored bytes.</summary>
+    private const byte ScoredBytesSince = 1;
 
     /// <summary>Most GMM components a batch may carry.</summary>
     public const int MaxComponents = 1024;
@@ -91,6 +94,7 @@ public static class ScoredBatchCodec
             w.VarUInt((uint)d.Windows.Count);
             for (var k = 1; k < offsets.Length; k++) w.VarUInt((uint)(offsets[k] - offsets[k - 1]));
             w.VarUInts(d.Windows.Tokens);
+            w.Int64(d.ScoredBytes ?? 0);
             w.PatchUInt32(lengthAt, (uint)(w.Position - start));
         }
         return w.ToArray();
@@ -109,7 +113,7 @@ public static class ScoredBatchCodec
             if (length > r.Remaining)
                 throw r.Corrupt($"document {i} record length is {length}, only {r.Remaining} bytes remain (truncated?)");
             var record = new WireReader(r.Bytes((int)length, $"document {i} record"), r.Offset - (int)length);
-            documents[i] = ReadDocument(ref record, i, header.Components);
+            documents[i] = ReadDocument(ref record, i, header.Components, minor);
             if (record.Remaining > 0)
             {
                 if (!skipUnknown)
@@ -163,7 +167,7 @@ public static class ScoredBatchCodec
         return (header, minor, PreambleBytes + (int)headerLength);
     }
 
-    private static ScoredDocument ReadDocument(ref WireReader r, int i, int components)
+    private static ScoredDocument ReadDocument(ref WireReader r, int i, int components, byte minor)
     {
         var id = r.String($"document {i} id");
         if (id.Length == 0) throw r.Corrupt($"document {i} id is empty");
@@ -188,8 +192,10 @@ public static class ScoredBatchCodec
         }
         var tokens = new int[offsets[^1]];
         r.VarInts(tokens, $"document {i} token id");
-        var doc = new ScoredDocument(id, domain, tokenCount, mean, variance, (SampleLabel)label, confidence, responsibilities,
-            new WindowedTokens(tokens, offsets, validated: true));
+        // Schema 1.0 did not count bytes; from 1.1 on, 0 means unknown too.
+        var bytes = minor >= ScoredBytesSince ? r.Int64($"document {i} scored bytes") : 0;
+        var doc = new ScoredDocument(id, domain, tokenCount, bytes == 0 ? null : (long?)bytes, mean, variance, (SampleLabel)label,
+            confidence, responsibilities, new WindowedTokens(tokens, offsets, validated: true));
         if (ScoredBatchValidation.Problem(doc, components) is { } problem) throw r.Corrupt($"document {i}: {problem}");
         return doc;
     }
@@ -200,7 +206,7 @@ public static class ScoredBatchCodec
     {
         long size = 64 + batch.ScorerModel.Length * 3L;
         foreach (var d in batch.Documents)
-            size += 40 + d.Id.Length * 3L + (d.Domain?.Length ?? 0) * 3L + 4L * d.Responsibilities.Length + 3L * d.Windows.TokenCount + 2L * d.Windows.Count;
+            size += 48 + d.Id.Length * 3L + (d.Domain?.Length ?? 0) * 3L + 4L * d.Responsibilities.Length + 3L * d.Windows.TokenCount + 2L * d.Windows.Count;
         return (int)Math.Min(size, 1 << 26);
     }
 }

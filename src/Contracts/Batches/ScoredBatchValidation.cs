@@ -1,9 +1,9 @@
 namespace Reweighting.Contracts.Batches;
 
 /// <summary>The rules a scored batch obeys, shared by the encoder (which refuses to write a batch that breaks them)
-/// and the decoder (which refuses to return one): non-empty ids, finite statistics, a non-negative variance,
-/// a known label, probabilities in [0, 1], exactly K responsibilities per document, K at most
-/// <see cref="ScoredBatchCodec.MaxComponents"/>, a GMM version that is null or non-negative.</summary>
+/// and the decoder (which refuses to return one): non-empty ids, finite statistics, a non-negative variance, scored
+/// bytes null or positive (null without tokens), a known label, probabilities in [0, 1], exactly K responsibilities
+/// per document, K at most <see cref="ScoredBatchCodec.MaxComponents"/>, a GMM version that is null or non-negative.</summary>
 public static class ScoredBatchValidation
 {
     /// <summary>The first rule the batch breaks, or null when it keeps them all.</summary>
@@ -29,6 +29,8 @@ public static class ScoredBatchValidation
         ArgumentNullException.ThrowIfNull(d);
         if (string.IsNullOrEmpty(d.Id)) return "the id is empty";
         if (d.TokenCount < 0) return $"token count {d.TokenCount} is negative";
+        if (d.ScoredBytes is <= 0) return $"scored bytes {d.ScoredBytes} is not positive (null means unknown)";
+        if (d.ScoredBytes is not null && d.TokenCount == 0) return $"{d.ScoredBytes} scored bytes but no scored token";
         if (!double.IsFinite(d.LossMean)) return $"loss mean {d.LossMean} is not finite";
         if (!double.IsFinite(d.LossVariance) || d.LossVariance < 0) return $"loss variance {d.LossVariance} is not a finite non-negative number";
         if (!Enum.IsDefined(d.Label)) return $"label {(int)d.Label} is not easy (0), hard (1) or noisy (2)";

@@ -110,7 +110,7 @@ internal sealed class InFlightBatch
         if (_documents.Count == 0) return null;
         var components = Gmm?.Components ?? 0;
         var documents = _documents.Select(d => new ScoredDocument(
-            d.Record.Id, d.Record.Domain, (int)d.Score!.Value.Statistics.Count, Mean(d), Variance(d),
+            d.Record.Id, d.Record.Domain, (int)d.Score!.Value.Statistics.Count, ScoredBytes(d), Mean(d), Variance(d),
             d.Verdict!.Label, (float)d.Verdict.Confidence, Array.ConvertAll(d.Verdict.Responsibilities, r => (float)r),
             d.Score.Value.Windows)).ToList();
         return new ScoredBatch(BatchId, scorerModel, Gmm?.Version, ScoredAt!.Value, components, documents);
@@ -130,8 +130,16 @@ internal sealed class InFlightBatch
 
     /// <summary>The score rows of the batch, with double-precision responsibilities.</summary>
     public List<SampleScore> ToSampleScores(string scorerModel) =>
-        _documents.Select(d => new SampleScore(d.Record.Id, scorerModel, (int)d.Score!.Value.Statistics.Count, Mean(d), Variance(d),
-            d.Verdict!.Responsibilities, d.Verdict.Label, d.Verdict.Confidence, Gmm?.Version, BatchId, ScoredAt!.Value)).ToList();
+        _documents.Select(d => new SampleScore(d.Record.Id, scorerModel, (int)d.Score!.Value.Statistics.Count, ScoredBytes(d), Mean(d),
+            Variance(d), d.Verdict!.Responsibilities, d.Verdict.Label, d.Verdict.Confidence, Gmm?.Version, BatchId, ScoredAt!.Value))
+            .ToList();
+
+    /// <summary>The bytes the scored tokens cover; null (unknown) when nothing was scored or counted.</summary>
+    private static long? ScoredBytes(InFlightDocument d)
+    {
+        var bytes = d.Score!.Value.Statistics.Bytes;
+        return bytes > 0 ? bytes : null;
+    }
 
     private static double Mean(InFlightDocument d) => d.Score!.Value.Statistics.Count == 0 ? 0 : d.Score.Value.Statistics.Mean;
 

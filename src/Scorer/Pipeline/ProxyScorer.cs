@@ -8,9 +8,9 @@ using Reweighting.Torch;
 
 namespace Reweighting.Scorer.Pipeline;
 
-/// <summary>One document as the proxy saw it: the statistics of its token losses and the token windows the trainer
-/// gets (windows of the proxy's context plus one token, each overlapping the next by one, so every prediction the
-/// statistics count appears in exactly one window).</summary>
+/// <summary>One document as the proxy saw it: the statistics of its token losses (with the bytes of the scored tokens)
+/// and the token windows the trainer gets (windows of the proxy's context plus one token, each overlapping the next by
+/// one, so every prediction the statistics count appears in exactly one window).</summary>
 public readonly record struct ProxyScore(LossStatistics Statistics, WindowedTokens Windows);
 
 /// <summary>The proxy model and its tokenizer: tokenises documents and scores them without gradients (bfloat16
@@ -76,9 +76,16 @@ public sealed class ProxyScorer : IDisposable
         var results = new ProxyScore[documents.Count];
         var inputs = documents.Select(d => (IReadOnlyList<long>)Array.ConvertAll(d, t => (long)t));
         foreach (var scored in _scorer.Score(inputs))
-            results[scored.Index] = new ProxyScore(LossStatistics.Of(scored.Losses), Windows(documents[scored.Index]));
+        {
+            var tokens = documents[scored.Index];
+            results[scored.Index] = new ProxyScore(LossStatistics.Of(scored.Losses, ScoredBytes(tokens)), Windows(tokens));
+        }
         return results;
     }
+
+    /// <summary>The UTF-8 bytes of the tokens the losses predict: every token but the first (the end-of-text prefix,
+    /// when configured, so then exactly the text's bytes).</summary>
+    private long ScoredBytes(int[] tokens) => tokens.Length < 2 ? 0 : _tokenizer.CountBytes(tokens.AsSpan(1));
 
     /// <summary>Windows of context + 1 tokens starting every context tokens: window w holds inputs
     /// tokens[wC .. wC + C) and the target of its last position.</summary>

@@ -3,10 +3,12 @@ using Reweighting.Contracts;
 
 namespace Reweighting.Storage.Queries;
 
-/// <summary>One document with its latest score, as the per-label views show it.</summary>
+/// <summary>One document with its latest score, as the per-label views show it; the per-byte fields are null where the
+/// scored bytes are unknown (rows stored before they were counted).</summary>
 public sealed record LabelledDocument(
     string DocumentId, string? Domain, string? Source, string Snippet, double LossMean, double LossVariance,
-    double LabelConfidence, int TokenCount, string ScorerModel, int? GmmVersion, DateTimeOffset ScoredAt);
+    double LabelConfidence, int TokenCount, string ScorerModel, int? GmmVersion, DateTimeOffset ScoredAt,
+    long? ScoredBytes, double? LossPerByte);
 
 /// <summary>One row of <c>label_summary</c>: how many documents of a domain carry a label.</summary>
 public sealed record LabelSummaryRow(string Domain, SampleLabel Label, long Documents, decimal Share, double AvgLossMean, double AvgConfidence);
@@ -72,7 +74,7 @@ public sealed class LabelledDocumentQueries(NpgsqlDataSource dataSource)
 
     private const string DocumentColumns = """
         document_id, domain, source, snippet, loss_mean, loss_variance, label_confidence, n_tokens,
-               scorer_model, gmm_version, scored_at
+               scorer_model, gmm_version, scored_at, scored_bytes, loss_per_byte
         """;
 
     private static async Task<IReadOnlyList<LabelledDocument>> ReadDocumentsAsync(NpgsqlCommand cmd, CancellationToken ct)
@@ -87,7 +89,9 @@ public sealed class LabelledDocumentQueries(NpgsqlDataSource dataSource)
                 reader.IsDBNull(2) ? null : reader.GetString(2),
                 reader.GetString(3), reader.GetDouble(4), reader.GetDouble(5), reader.GetDouble(6), reader.GetInt32(7),
                 reader.GetString(8), reader.IsDBNull(9) ? null : reader.GetInt32(9),
-                reader.GetFieldValue<DateTimeOffset>(10)));
+                reader.GetFieldValue<DateTimeOffset>(10),
+                reader.IsDBNull(11) ? null : reader.GetInt64(11),
+                reader.IsDBNull(12) ? null : reader.GetDouble(12)));
         }
         return rows;
     }

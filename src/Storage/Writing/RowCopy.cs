@@ -11,7 +11,8 @@ internal static class RowCopy
     public const string DocumentColumns = "id, domain, source, content_hash, length_chars, snippet, full_text";
 
     public const string ScoreColumns =
-        "document_id, scorer_model, n_tokens, loss_mean, loss_variance, responsibilities, label, label_confidence, gmm_version, batch_id, scored_at";
+        "document_id, scorer_model, n_tokens, scored_bytes, loss_mean, loss_variance, responsibilities, label, label_confidence, " +
+        "gmm_version, batch_id, scored_at";
 
     /// <summary>Copies the documents into <paramref name="table"/>; returns the rows the server stored.</summary>
     public static async Task<int> DocumentsAsync(NpgsqlConnection conn, string table, IReadOnlyList<Document> documents, CancellationToken ct)
@@ -48,6 +49,8 @@ internal static class RowCopy
             importer.Write(s.DocumentId, NpgsqlDbType.Text);
             importer.Write(s.ScorerModel, NpgsqlDbType.Text);
             importer.Write(s.TokenCount, NpgsqlDbType.Integer);
+            if (s.ScoredBytes is { } bytes) importer.Write(bytes, NpgsqlDbType.Bigint);
+            else importer.WriteNull();
             importer.Write(s.LossMean, NpgsqlDbType.Double);
             importer.Write(s.LossVariance, NpgsqlDbType.Double);
             importer.Write(s.Responsibilities, NpgsqlDbType.Array | NpgsqlDbType.Double);

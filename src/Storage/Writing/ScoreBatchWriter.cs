@@ -199,7 +199,7 @@ public sealed class ScoreBatchWriter
 
         await ExecuteAsync(conn, tx, """
             CREATE TEMP TABLE score_staging (
-                document_id text, scorer_model text, n_tokens integer, loss_mean double precision,
+                document_id text, scorer_model text, n_tokens integer, scored_bytes bigint, loss_mean double precision,
                 loss_variance double precision, responsibilities double precision[], label text,
                 label_confidence double precision, gmm_version integer, batch_id uuid, scored_at timestamptz
             ) ON COMMIT DROP
@@ -207,13 +207,14 @@ public sealed class ScoreBatchWriter
         await RowCopy.ScoresAsync(conn, "score_staging", scores, ct);
         // A score older than the stored one never overwrites it, so a late replay cannot roll a label back.
         var upserted = await ExecuteAsync(conn, tx, """
-            INSERT INTO sample_scores AS s (document_id, scorer_model, n_tokens, loss_mean, loss_variance, responsibilities,
+            INSERT INTO sample_scores AS s (document_id, scorer_model, n_tokens, scored_bytes, loss_mean, loss_variance, responsibilities,
                                             label, label_confidence, gmm_version, batch_id, scored_at)
-            SELECT document_id, scorer_model, n_tokens, loss_mean, loss_variance, responsibilities,
+            SELECT document_id, scorer_model, n_tokens, scored_bytes, loss_mean, loss_variance, responsibilities,
                    label::sample_label, label_confidence, gmm_version, batch_id, scored_at
             FROM score_staging
             ON CONFLICT (document_id, scorer_model) DO UPDATE
-               SET n_tokens = EXCLUDED.n_tokens, loss_mean = EXCLUDED.loss_mean, loss_variance = EXCLUDED.loss_variance,
+               SET n_tokens = EXCLUDED.n_tokens, scored_bytes = EXCLUDED.scored_bytes,
+                   loss_mean = EXCLUDED.loss_mean, loss_variance = EXCLUDED.loss_variance,
                    responsibilities = EXCLUDED.responsibilities, label = EXCLUDED.label,
                    label_confidence = EXCLUDED.label_confidence, gmm_version = EXCLUDED.gmm_version,
                    batch_id = EXCLUDED.batch_id, scored_at = EXCLUDED.scored_at

@@ -24,6 +24,7 @@ public sealed class BpeTokenizer
 
     private readonly string?[] _tokens;
     private readonly byte[]?[] _tokenBytes;
+    private readonly int[] _tokenByteLengths;
     private readonly Dictionary<string, int> _ids;
     private readonly (string Left, string Right)[] _merges;
     private readonly Dictionary<long, int> _mergeRanks;
@@ -99,6 +100,8 @@ public sealed class BpeTokenizer
             if (_mergeRanks.TryAdd(PairKey(l, r), rank)) _mergeResults[rank] = merged;
         }
 
+        // Precomputed once: the scorer counts the bytes of every scored token.
+        _tokenByteLengths = Array.ConvertAll(_tokenBytes, b => b?.Length ?? 0);
         _specialsLongestFirst = _specialTokens.Keys.OrderByDescending(s => s.Length).ThenBy(s => s, StringComparer.Ordinal).ToArray();
         _cacheLookup = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
 
@@ -221,6 +224,15 @@ public sealed class BpeTokenizer
             at += piece.Length;
         }
         return result;
+    }
+
+    /// <summary>How many bytes <paramref name="ids"/> stand for: the length of <see cref="DecodeBytes"/>, without decoding.</summary>
+    /// <exception cref="ArgumentException">An id is not in the vocabulary.</exception>
+    public long CountBytes(ReadOnlySpan<int> ids)
+    {
+        long bytes = 0;
+        foreach (var id in ids) bytes += IsKnown(id) ? _tokenByteLengths[id] : throw UnknownId(id);
+        return bytes;
     }
 
     /// <summary>Loads a tokenizer from a directory (tokenizer.json, or encoder.json + vocab.bpe, or vocab.json + merges.txt).</summary>

@@ -185,6 +185,32 @@ public class BpeTokenizerTests
         tokenizer.Invoking(t => t.IdToToken(id)).Should().Throw<ArgumentException>();
     }
 
+    [Theory]
+    [InlineData("Hello, world! The model reads every document.")]
+    [InlineData("café naïve résumé")]
+    [InlineData("東京は日本の首都です。 emoji 😀👍🏽 👨‍👩‍👧")]
+    [InlineData("one<|endoftext|>two")]
+    public void Counted_bytes_are_the_utf8_bytes_of_the_text_and_of_every_slice_of_its_ids(string text)
+    {
+        foreach (var tokenizer in new[] { TinyVocabulary.English, TinyVocabulary.Build() })
+        {
+            var ids = tokenizer.Encode(text, allowSpecialTokens: true);
+
+            tokenizer.CountBytes(ids).Should().Be(Encoding.UTF8.GetByteCount(text));
+            // A window of the scorer is a slice; its count must be the bytes those ids decode to, split characters included.
+            for (var start = 0; start < ids.Length; start++)
+                tokenizer.CountBytes(ids.AsSpan(start, Math.Min(3, ids.Length - start)))
+                    .Should().Be(tokenizer.DecodeBytes(ids.AsSpan(start, Math.Min(3, ids.Length - start))).Length, $"ids from {start}");
+        }
+    }
+
+    [Fact]
+    public void Counting_the_bytes_of_an_unknown_id_fails_naming_it()
+    {
+        TinyVocabulary.English.Invoking(t => t.CountBytes([1, 400]))
+            .Should().Throw<ArgumentException>().WithMessage("*400*not in the vocabulary*");
+    }
+
     [Fact]
     public void A_vocabulary_without_every_byte_is_refused()
     {
