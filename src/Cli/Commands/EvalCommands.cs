@@ -4,6 +4,7 @@ using Reweighting.Contracts;
 using Reweighting.Evaluation;
 using Reweighting.Gmm;
 using Reweighting.Modeling.Checkpoints;
+using Reweighting.Modeling.Gpt;
 using Reweighting.Modeling.Scoring;
 using Reweighting.Statistics;
 using Reweighting.Text.Corpus;
@@ -57,27 +58,34 @@ internal static class EvalCommands
         return new Command("eval", "Evaluations that measure whether the methods work") { detection, ReweightingEvaluation.Create() };
     }
 
-    /// <summary>Scores the labelled documents of a corpus on the proxy (every document when <paramref name="labels"/> is
-    /// null): their ids and loss statistics, in corpus order.</summary>
-    private static (List<string> Ids, LossStatistics[] Stats) Score(string modelDir, string corpusPath,
-        IReadOnlyDictionary<string, CorpusLabel>? labels, Device device, int batch)
+    /// <summary>The proxy checkpoint, loaded once, that scores the corpus and its reference.</summary>
+    private sealed class ProxyCorpusScorer(string modelDir, Device device, int batch) : IDisposable
     {
-        var records = CorpusLoading.Read(corpusPath, "text").Where(r => labels is null || labels.ContainsKey(r.Id)).ToList();
-        if (records.Count < 10)
-            throw new InvalidDataException(
-                $"{corpusPath} has {records.Count} {(labels is null ? "" : "labelled ")}documents; the evaluation needs at least 10");
-        using var gpt = Checkpoint.LoadModel(modelDir, device);
-        var tokenizer = BpeTokenizer.Load(modelDir);
-        var progress = new ConsoleProgress();
-        var stats = new LossStatistics[records.Count];
-        var scorer = new DocumentScorer(gpt, device, batch);
-        foreach (var doc in scorer.Score(records.Select(r => (IReadOnlyList<long>)tokenizer.Encode(r.Text).Select(i => (long)i).ToArray())))
+        private readonly GptModel _gpt = Checkpoint.LoadModel(modelDir, device);
+        private readonly BpeTokenizer _tokenizer = BpeTokenizer.Load(modelDir);
+
+        /// <summary>Scores the labelled documents of a corpus (every document when <paramref name="labels"/> is null):
+        /// their ids and loss statistics, in corpus order.</summary>
+        public (List<string> Ids, LossStatistics[] Stats) Score(string corpusPath, IReadOnlyDictionary<string, CorpusLabel>? labels)
         {
-            stats[doc.Index] = LossStatistics.Of(doc.Losses);
-            if ((doc.Index + 1) % 100 == 0) progress.Report($"scored {doc.Index + 1}/{records.Count} documents");
+            var records = CorpusLoading.Read(corpusPath, "text").Where(r => labels is null || labels.ContainsKey(r.Id)).ToList();
+            if (records.Count < 10)
+                throw new InvalidDataException(
+                    $"{corpusPath} has {records.Count} {(labels is null ? "" : "labelled ")}documents; the evaluation needs at least 10");
+            var progress = new ConsoleProgress();
+            var stats = new LossStatistics[records.Count];
+            var scorer = new DocumentScorer(_gpt, device, batch);
+            var documents = records.Select(r => (IReadOnlyList<long>)_tokenizer.Encode(r.Text).Select(i => (long)i).ToArray());
+            foreach (var doc in scorer.Score(documents))
+            {
+                stats[doc.Index] = LossStatistics.Of(doc.Losses);
+                if ((doc.Index + 1) % 100 == 0) progress.Report($"scored {doc.Index + 1}/{records.Count} documents");
+            }
+            progress.Report($"scored {records.Count} documents", force: true);
+            return (records.Select(r => r.Id).ToList(), stats);
         }
-        progress.Report($"scored {records.Count} documents", force: true);
-        return (records.Select(r => r.Id).ToList(), stats);
+
+        public void Dispose() => _gpt.Dispose();
     }
 
     /// <summary>Loss statistics of the labelled documents from a `reweight lm score` file (documents without a label are skipped).</summary>
@@ -120,7 +128,8 @@ internal static class EvalCommands
         if (referencePath is not null && modelDir is null)
             throw new ArgumentException("--reference is scored by --model; give --model, not --scores");
         var labels = CorpusLabels.Read(corpusPath);
-        var (ids, stats) = modelDir is not null ? Score(modelDir, corpusPath, labels, device, batch) : ReadScores(scoresPath!, labels);
+        using var proxy = modelDir is null ? null : new ProxyCorpusScorer(modelDir, device, batch);
+        var (ids, stats) = proxy is not null ? proxy.Score(corpusPath, labels) : ReadScores(scoresPath!, labels);
         if (ids.Count < 10) throw new InvalidDataException($"{corpusPath} has {ids.Count} labelled, scored documents; the evaluation needs at least 10");
         var records = ids.Select(id => new { Id = id }).ToList();
         var usable = Enumerable.Range(0, records.Count).Where(i => stats[i].Count > 0).ToList();
@@ -134,7 +143,7 @@ internal static class EvalCommands
 
         if (referencePath is not null)
         {
-            var referenceStats = Score(modelDir!, referencePath, null, device, batch).Stats.Where(x => x.Count > 0).ToArray();
+            var referenceStats = proxy!.Score(referencePath, null).Stats.Where(x => x.Count > 0).ToArray();
             grid[ReferenceRule] = GmmFeatureSetting.All.ToDictionary(f => f.Name, f =>
             {
                 var features = fits[f.Name].Features;
