@@ -50,8 +50,16 @@ public sealed class ScorerWorker(
             var active = labeller;
             if (active is null)
             {
+                var labellerLog = loggers.CreateLogger<ReservoirLabeller>();
+                var reference = settings.Labelling.ReferencePath is { Length: > 0 } referencePath
+                    ? ReferenceScores.Score(scorer, referencePath, labellerLog, stoppingToken)
+                    : null;
+                if (reference is null && settings.Labelling.ToSettings().AnchorsOnReference)
+                    labellerLog.LogWarning("No labelling reference (Scorer:Labelling:ReferencePath): components are named by the {Rule} " +
+                        "rule, which can miss noise below or beside the clean bulk; give a clean held-out sample of the stream",
+                        settings.Labelling.UnanchoredLabelRule);
                 Labeller = await ReservoirLabeller.OpenAsync(database.DataSource, settings.Labelling with { ScorerModel = settings.EffectiveModelId },
-                    settings.WriteRetry, loggers.CreateLogger<ReservoirLabeller>(), time, stoppingToken);
+                    settings.WriteRetry, labellerLog, time, stoppingToken, reference);
                 Labeller.VersionStored += stored => Publish(stored.ToControlEvent());
                 active = Labeller;
             }

@@ -33,6 +33,42 @@ public sealed class LabellingLabellerTests(PostgresCluster cluster)
     }
 
     [Fact]
+    public async Task With_a_clean_reference_and_the_default_settings_noise_below_the_bulk_is_labelled_noisy()
+    {
+        var db = await cluster.CreateDatabaseAsync();
+        // The same stream as the other tests, with the noise cluster moved below the two clean ones (boilerplate, dumps
+        // the proxy learnt by heart): a rule about centres is fooled by where it lies, the reference is not.
+        var stream = Draw(600, seed: 3)
+            .Select(s => s.Truth == SampleLabel.Noisy ? (Mean: s.Mean - 6.5, Variance: s.Variance / 10, s.Truth) : s).ToList();
+        var reference = Draw(600, seed: 4).Where(s => s.Truth != SampleLabel.Noisy).Take(200).Select(s => (s.Mean, s.Variance)).ToList();
+        var options = Options(warmUp: 600) with
+        {
+            Components = LabellingDefaults.Settings.Components, LabelRule = LabellingDefaults.Settings.LabelRule,
+        };
+        var labeller = await ReservoirLabeller.OpenAsync(db, options, FastRetry, reference: reference);
+
+        ObserveAll(labeller, stream);
+        var fit = await labeller.RefitIfDueAsync();
+
+        fit.Should().NotBeNull();
+        var labels = stream.Select(s => labeller.Assign(s.Mean, s.Variance).Assignment.Label).ToList();
+        var truth = stream.Select(s => s.Truth == SampleLabel.Noisy).ToList();
+        var flagged = labels.Select(l => l == SampleLabel.Noisy).ToList();
+        var truePositives = flagged.Zip(truth).Count(p => p.First && p.Second);
+        ((double)truePositives / flagged.Count(f => f)).Should().BeGreaterThan(0.95, "precision");
+        ((double)truePositives / truth.Count(t => t)).Should().BeGreaterThan(0.95, "recall");
+
+        // The seed's rule (ascending centre loss) on the same stream and reference calls that cluster easy.
+        var unanchored = await ReservoirLabeller.OpenAsync(await cluster.CreateDatabaseAsync(), options with { LabelRule = "mean-loss" },
+            FastRetry, reference: reference);
+        ObserveAll(unanchored, stream);
+        await unanchored.RefitIfDueAsync();
+        var unanchoredFlags = stream.Select(s => unanchored.Assign(s.Mean, s.Variance).Assignment.Label == SampleLabel.Noisy).ToList();
+        unanchoredFlags.Zip(truth).Count(p => p.First && p.Second).Should().BeLessThan(truePositives,
+            "a rule about centres misses noise below the bulk");
+    }
+
+    [Fact]
     public async Task The_warm_up_fits_version_1_and_stores_it()
     {
         var db = await cluster.CreateDatabaseAsync();

@@ -31,6 +31,7 @@ internal static class LabellingTestData
         ReservoirCapacity = capacity,
         FitRestarts = 2,
         Seed = 7,
+        Components = 3,
     };
 
     /// <summary><paramref name="count"/> statistics with the cluster each came from.</summary>

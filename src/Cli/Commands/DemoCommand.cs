@@ -24,9 +24,24 @@ internal static class DemoCommand
         var device = new Option<string>("--device") { Description = "cpu or cuda[:n]", DefaultValueFactory = _ => defaults.Device };
         var verbose = new Option<bool>("--verbose") { Description = "Show the services' logs" };
         var noDashboard = new Option<bool>("--no-dashboard") { Description = "Do not serve the live dashboards (127.0.0.1:9464 while scoring, :9465 while training)" };
-        var features = new Option<string>("--gmm-features") { Description = "Feature map of the scorer's GMM: " + string.Join(", ", Gmm.GmmFeatureSetting.All.Select(f => f.Name)), DefaultValueFactory = _ => defaults.GmmFeatures };
-        var components = new Option<int>("--components") { Description = "K, components of the scorer's GMM", DefaultValueFactory = _ => defaults.Components };
-        var labelRule = new Option<string>("--label-rule") { Description = "Label rule of the scorer's GMM: " + string.Join(", ", Gmm.LabelRules.All.Select(r => r.Name)), DefaultValueFactory = _ => defaults.LabelRule };
+        var features = new Option<string>("--gmm-features")
+        {
+            Description = "Feature map of the scorer's GMM: " + string.Join(", ", Gmm.GmmFeatureSetting.All.Select(f => f.Name)),
+            DefaultValueFactory = _ => defaults.Labelling.FeatureSetting,
+        };
+        var components = new Option<int>("--components")
+        {
+            Description = "K, components of the scorer's GMM; 0: chosen by BIC in " +
+                          $"[{defaults.Labelling.MinComponents}, {defaults.Labelling.MaxComponents}]",
+            DefaultValueFactory = _ => defaults.Labelling.Components,
+        };
+        var labelRule = new Option<string>("--label-rule")
+        {
+            Description = $"How the scorer's GMM components are named: {Gmm.LabellingDefaults.ReferenceRule} " +
+                          "(from the held-out clean documents) or a label rule: " +
+                          string.Join(", ", Gmm.LabelRules.All.Select(r => r.Name)),
+            DefaultValueFactory = _ => defaults.Labelling.LabelRule,
+        };
         var demo = new Command("demo",
             "Run the whole pipeline in one process: corpus with injected noise, proxy, the scorer service over an in-process Kafka into a " +
             "private PostgreSQL with GMM labels, then the trainer service uniform and weighted; ends with a summary")
@@ -40,8 +55,13 @@ internal static class DemoCommand
                 Corpus = parse.GetValue(corpus), Documents = parse.GetValue(documents), Noise = parse.GetValue(noise), Proxy = parse.GetValue(proxy),
                 ProxySteps = parse.GetValue(proxySteps), TrainSteps = parse.GetValue(steps), Strategy = parse.GetValue(strategy)!,
                 OutDirectory = parse.GetValue(output)!, Database = parse.GetValue(db), PgData = parse.GetValue(pgData)!, Seed = parse.GetValue(seed),
-                Device = parse.GetValue(device)!, Verbose = parse.GetValue(verbose), GmmFeatures = parse.GetValue(features)!, LabelRule = parse.GetValue(labelRule)!,
-                Components = parse.GetValue(components), Dashboard = !parse.GetValue(noDashboard),
+                Device = parse.GetValue(device)!, Verbose = parse.GetValue(verbose),
+                Labelling = defaults.Labelling with
+                {
+                    FeatureSetting = parse.GetValue(features)!, LabelRule = parse.GetValue(labelRule)!,
+                    Components = parse.GetValue(components),
+                },
+                Dashboard = !parse.GetValue(noDashboard),
             };
             // Ctrl-C and SIGTERM cancel ct (System.CommandLine's process termination handling).
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);

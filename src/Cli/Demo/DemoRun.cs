@@ -61,6 +61,7 @@ internal sealed class DemoRun(DemoSettings settings)
         var streamTokens = CorpusLoading.Encode(tokenizer, corpus.Stream, _progress, "the stream");
         var proxyDir = settings.Proxy ?? TrainProxy(outDir, tokenizer, streamTokens, ct);
         var validationFile = WriteValidation(outDir, corpus, tokenizer);
+        var referenceFile = WriteReference(outDir, corpus);
 
         await using var database = await OpenDatabaseAsync(ct);
         var kafka = new InProcessKafkaCluster();
@@ -69,7 +70,8 @@ internal sealed class DemoRun(DemoSettings settings)
         kafka.CreateTopic(Topics.ScoredBatches, 2);
 
         var records = Ingest(kafka, corpus);
-        var scoring = await ScoreAsync(kafka, database.ConnectionString, proxyDir, records, streamTokens.Sum(t => (long)t.Length), ct);
+        var scoring = await ScoreAsync(kafka, database.ConnectionString, proxyDir, referenceFile, records,
+            streamTokens.Sum(t => (long)t.Length), ct);
 
         var steps = Math.Max(1, Math.Min(settings.TrainSteps, streamTokens.Sum(t => t.Length + 1L) / ((long)settings.BatchSize * settings.SequenceLength)));
         if (steps < settings.TrainSteps) Stage($"the stream holds {steps} steps of {settings.BatchSize}x{settings.SequenceLength} tokens: each run trains {steps} steps");
@@ -174,6 +176,14 @@ internal sealed class DemoRun(DemoSettings settings)
         return path;
     }
 
+    /// <summary>The held-out clean documents as text (JSONL), the reference the scorer's GMM components are named from.</summary>
+    private static string WriteReference(string outDir, DemoCorpus corpus)
+    {
+        var path = Path.Combine(outDir, "reference.jsonl");
+        File.WriteAllLines(path, corpus.Validation.Select(r => JsonSerializer.Serialize(new { id = r.Id, text = r.Text })));
+        return path;
+    }
+
     // ---- database ----------------------------------------------------------------------------------------------------
 
     private async Task<DemoDatabase> OpenDatabaseAsync(CancellationToken ct)
@@ -212,7 +222,8 @@ internal sealed class DemoRun(DemoSettings settings)
         return result.Sent + 2;
     }
 
-    private async Task<ScoringOutcome> ScoreAsync(InProcessKafkaCluster kafka, string connection, string proxyDir, long records, long tokens, CancellationToken ct)
+    private async Task<ScoringOutcome> ScoreAsync(InProcessKafkaCluster kafka, string connection, string proxyDir, string referenceFile,
+        long records, long tokens, CancellationToken ct)
     {
         var documents = records - 2;
         var warmUp = (int)Math.Clamp(documents / 4, 50, 2_000);
@@ -224,8 +235,11 @@ internal sealed class DemoRun(DemoSettings settings)
             TokenBudget = 16384, MaxWait = TimeSpan.FromMilliseconds(500), ProgressInterval = TimeSpan.FromMinutes(1),
             Labelling = new LabellingOptions
             {
-                WarmUpDocuments = warmUp, RefitEveryDocuments = (int)Math.Max(1, documents * 2 / 3), Seed = settings.Seed, FeatureSetting = settings.GmmFeatures,
-                LabelRule = settings.LabelRule, Components = settings.Components,
+                WarmUpDocuments = warmUp, RefitEveryDocuments = (int)Math.Max(1, documents * 2 / 3), Seed = settings.Seed,
+                FeatureSetting = settings.Labelling.FeatureSetting, LabelRule = settings.Labelling.LabelRule,
+                Components = settings.Labelling.Components, MinComponents = settings.Labelling.MinComponents,
+                MaxComponents = settings.Labelling.MaxComponents, UnanchoredLabelRule = settings.Labelling.UnanchoredLabelRule,
+                OccupancyRatio = settings.Labelling.OccupancyRatio, ReferencePath = referenceFile,
             },
             Outbox = new OutboxRelayOptions { PollInterval = TimeSpan.FromMilliseconds(250) },
         };
@@ -235,7 +249,8 @@ internal sealed class DemoRun(DemoSettings settings)
             builder.Services.AddSingleton<IScorerKafkaClients>(new InProcessScorerKafkaClients(kafka));
             builder.Services.AddScorer(builder.Configuration).UseOptions(options);
         });
-        Stage($"scoring: the scorer service streams {records:N0} records; the GMM (K={settings.Components}, {settings.GmmFeatures} features, {settings.LabelRule} labels) fits after " +
+        Stage($"scoring: the scorer service streams {records:N0} records; the GMM ({settings.Labelling.Describe(hasReference: true)}) " +
+              "fits after " +
               $"{warmUp:N0} documents and refits, every version stored");
         var started = _clock.Elapsed;
         // The control events only draw the progress lines: the stage ends on what PostgreSQL holds.
@@ -318,7 +333,7 @@ internal sealed class DemoRun(DemoSettings settings)
             RunId = runId, Strategy = strategy, ModelPreset = "tiny", VocabSize = tokenizer.VocabSize, EndOfTextToken = tokenizer.EndOfTextId,
             CheckpointDirectory = checkpoints, ConsumerGroup = $"demo-trainer-{strategy}", ValidationFile = validationFile,
             StopWhenIdleFor = TimeSpan.FromSeconds(2), PollTimeout = TimeSpan.FromMilliseconds(100), MetaValidationBatch = 8,
-            GmmFeatures = settings.GmmFeatures, LabelRule = settings.LabelRule,
+            GmmFeatures = settings.Labelling.FeatureSetting, LabelRule = settings.Labelling.FallbackRule.Name,
             Training = new TrainingOptions
             {
                 Steps = steps, BatchSize = settings.BatchSize, SequenceLength = settings.SequenceLength, LearningRate = 0.002, MinLearningRate = 0.0002,

@@ -45,18 +45,9 @@ internal sealed record DemoSettings
     /// <summary>Show the services' logs.</summary>
     public bool Verbose { get; init; }
 
-    /// <summary>Feature map of the scorer's GMM. The demo's default differs from the service's (raw-std, chosen on a
-    /// real web corpus): on the generated corpus, whose domains are tight clusters, `reweight eval noise-detection` found
-    /// (mean, ln variance) standardised, K = 4 and atypical-upper best over two seeds (README, "The demo").</summary>
-    public string GmmFeatures { get; init; } = "log-variance-std";
-
-    /// <summary>Label rule of the scorer's GMM: atypical-upper, as the generated corpus's low-loss domains (code, how-to)
-    /// form clusters of their own below the bulk, where `atypical` would call them noisy.</summary>
-    public string LabelRule { get; init; } = "atypical-upper";
-
-    /// <summary>K of the scorer's GMM: four, one more than the labels, so the generated corpus's domains and its noise
-    /// need not share components.</summary>
-    public int Components { get; init; } = 4;
+    /// <summary>How the scorer's GMM is fitted and named: the shared defaults of the service and the evaluation
+    /// (<see cref="Gmm.LabellingDefaults"/>); the reference is the demo's held-out clean validation set.</summary>
+    public Gmm.LabellingSettings Labelling { get; init; } = Gmm.LabellingDefaults.Settings;
 
     /// <summary>Sequences per training step (proxy and main runs).</summary>
     public int BatchSize { get; init; } = 16;
@@ -91,9 +82,9 @@ internal sealed record DemoSettings
         if (!Strategies.StrategyCatalogue.WeightedNames.Contains(Strategy))
             throw new ArgumentException($"--strategy must be one of {string.Join(", ", Strategies.StrategyCatalogue.WeightedNames)}, not {Strategy}");
         if (HeldOutEvery < 2) throw new ArgumentException("held-out share must leave documents to train on");
-        Gmm.GmmFeatureSetting.Get(GmmFeatures);
-        Gmm.LabelRules.Get(LabelRule);
-        if (Components is < 1 or > 16) throw new ArgumentException($"--components must be between 1 and 16, not {Components}");
+        Labelling.Validate();
+        if (Labelling.Components > 16)
+            throw new ArgumentException($"--components must be 0 (by BIC) or at most 16, not {Labelling.Components}");
         Torch.Device.Parse(Device);
         return this;
     }

@@ -36,6 +36,21 @@ public static class ReferenceAnchoring
         return mass;
     }
 
+    /// <summary><see cref="Map(GmmParameters, IReadOnlyList{double[]}, double)"/> for a reference given as raw (loss mean,
+    /// loss variance) statistics, carried into the mixture's feature space by its own feature map.</summary>
+    public static SampleLabel[] MapStatistics(GmmParameters parameters, IReadOnlyList<(double Mean, double Variance)> reference,
+        double occupancyRatio = DefaultOccupancyRatio)
+    {
+        var features = StatFeatures.FromParameters(parameters);
+        var points = reference.Select(r =>
+        {
+            var x = new double[StatFeatures.Dimensions];
+            features.Apply(r.Mean, r.Variance, x);
+            return x;
+        }).ToList();
+        return Map(parameters, points, occupancyRatio);
+    }
+
     /// <summary>The label of every component: noisy where reference mass / stream weight &lt; <paramref name="occupancyRatio"/>;
     /// the others easy (lower half) or hard (upper half) by centre loss mean. At least one component stays clean: if the
     /// reference fills none enough, the one it fills most, relative to its weight, is kept.</summary>

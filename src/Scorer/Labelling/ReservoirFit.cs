@@ -9,25 +9,29 @@ namespace Reweighting.Scorer.Labelling;
 /// partition that an early, small reservoir got wrong.</summary>
 /// <param name="Fit">The EM outcome; its parameters carry the feature transform and standardisation.</param>
 /// <param name="WarmStarted">True when EM started from the previous version rather than from k-means++.</param>
-public sealed record ReservoirFit(GmmFit Fit, bool WarmStarted)
+/// <param name="Features">The feature map of the fit.</param>
+/// <param name="Bics">The BIC of every K tried.</param>
+public sealed record ReservoirFit(GmmFit Fit, bool WarmStarted, StatFeatures Features, IReadOnlyList<(int Components, double Bic)> Bics)
 {
-    /// <summary>Fits <paramref name="sample"/>; when <paramref name="previous"/> has the same K and feature transform and
-    /// agrees on standardisation, also from it, keeping the warm-started fit unless the cold one is more likely.</summary>
+    /// <summary>Fits <paramref name="sample"/> with a fixed K (<paramref name="options"/>' Components); when
+    /// <paramref name="previous"/> has the same K and feature transform and agrees on standardisation, also from it,
+    /// keeping the warm-started fit unless the cold one is more likely.</summary>
     public static ReservoirFit Run(IReadOnlyList<(double Mean, double Variance)> sample, GmmFeatureSetting setting,
+        GmmFitOptions options, GmmParameters? previous) =>
+        Run(sample, new LabellingSettings(FeatureSetting: setting.Name, Components: options.Components), options, previous);
+
+    /// <summary>Fits <paramref name="sample"/> under <paramref name="settings"/>: each K tried (one when fixed, the BIC
+    /// range otherwise) from a cold start and, for the previous version's K, also warm-started from it; the fit of
+    /// lowest BIC is kept.</summary>
+    public static ReservoirFit Run(IReadOnlyList<(double Mean, double Variance)> sample, LabellingSettings settings,
         GmmFitOptions options, GmmParameters? previous)
     {
-        if (sample.Count < options.Components)
-            throw new ArgumentException($"{sample.Count} statistics cannot fit {options.Components} components");
-        var warmStarted = false;
-        var (fit, _) = StatisticsMixture.Fit(sample, setting, options, (mu, sd) =>
-        {
-            var warm = previous is null ? null : IntoFeatureSpace(previous, setting.Transform, mu, sd, options.Components);
-            warmStarted = warm is not null;
-            return warm;
-        });
-        if (!warmStarted) return new ReservoirFit(fit, false);
-        var (cold, _) = StatisticsMixture.Fit(sample, setting, options);
-        return cold.MeanLogLikelihood > fit.MeanLogLikelihood + 1e-9 ? new ReservoirFit(cold, false) : new ReservoirFit(fit, true);
+        if (sample.Count < settings.SmallestComponents)
+            throw new ArgumentException($"{sample.Count} statistics cannot fit {settings.SmallestComponents} components");
+        var transform = GmmFeatureSetting.Get(settings.FeatureSetting).Transform;
+        var (fit, features, bics, warmStarted) = MixtureLabelling.FitComponents(sample, settings, options,
+            (k, mu, sd) => previous is null ? null : IntoFeatureSpace(previous, transform, mu, sd, k));
+        return new ReservoirFit(fit, warmStarted, features, bics);
     }
 
     /// <summary>The previous mixture expressed in a new standardisation: standardisation is affine per feature,

@@ -25,8 +25,8 @@ public sealed class ReservoirLabeller : IDocumentLabeller
     private readonly ResiliencePipeline _retry;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly GmmFeatureSetting _setting;
-    private readonly ILabelRule _rule;
+    private readonly LabellingSettings _settings;
+    private readonly IReadOnlyList<(double Mean, double Variance)>? _reference;
     private readonly GmmFitOptions _fitOptions;
 
     private readonly Lock _gate = new();                  // guards the reservoir, _nextFitAt and the provisional work
@@ -40,7 +40,8 @@ public sealed class ReservoirLabeller : IDocumentLabeller
 
     private sealed record StoredVersion(GmmModel Model, ActiveGmm Gmm);
 
-    private ReservoirLabeller(NpgsqlDataSource dataSource, LabellingOptions options, WriteRetryOptions? retry, ILogger? logger, TimeProvider? time)
+    private ReservoirLabeller(NpgsqlDataSource dataSource, LabellingOptions options, WriteRetryOptions? retry, ILogger? logger,
+        TimeProvider? time, IReadOnlyList<(double Mean, double Variance)>? reference)
     {
         _options = options.Validate();
         _ledger = new GmmVersionLedger(dataSource);
@@ -48,9 +49,11 @@ public sealed class ReservoirLabeller : IDocumentLabeller
         _logger = logger ?? NullLogger.Instance;
         _retry = (retry ?? new WriteRetryOptions()).BuildPipeline(_logger);
         _time = time ?? TimeProvider.System;
-        _setting = GmmFeatureSetting.Get(options.FeatureSetting);
-        _rule = LabelRules.Get(options.LabelRule);
-        _fitOptions = new GmmFitOptions(Components: options.Components, Restarts: options.FitRestarts,
+        _settings = options.ToSettings();
+        _reference = reference?.Where(r => IsFinite(r.Mean, r.Variance)).ToArray();
+        if (_reference is { Count: 0 })
+            throw new ArgumentException("the labelling reference has no scored document with finite statistics");
+        _fitOptions = new GmmFitOptions(Components: Math.Max(1, options.Components), Restarts: options.FitRestarts,
             MaxIterations: options.MaxIterations, Seed: options.Seed);
         _reservoir = new StatisticsReservoir(options.ReservoirCapacity, options.Seed);
         _nextFitAt = options.WarmUpDocuments;
@@ -58,11 +61,14 @@ public sealed class ReservoirLabeller : IDocumentLabeller
 
     /// <summary>A labeller for <see cref="LabellingOptions.ScorerModel"/>: continues from the latest stored version of
     /// that model when there is one (no second warm-up), and refills the reservoir from stored statistics when
-    /// <see cref="LabellingOptions.ReseedFromStoredScores"/> is set.</summary>
+    /// <see cref="LabellingOptions.ReseedFromStoredScores"/> is set. With <paramref name="reference"/> (a clean
+    /// reference's statistics, scored by the same proxy) and the <c>reference</c> rule, every fit's components are named
+    /// from it.</summary>
     public static async Task<ReservoirLabeller> OpenAsync(NpgsqlDataSource dataSource, LabellingOptions options,
-        WriteRetryOptions? retry = null, ILogger<ReservoirLabeller>? logger = null, TimeProvider? time = null, CancellationToken ct = default)
+        WriteRetryOptions? retry = null, ILogger<ReservoirLabeller>? logger = null, TimeProvider? time = null,
+        CancellationToken ct = default, IReadOnlyList<(double Mean, double Variance)>? reference = null)
     {
-        var labeller = new ReservoirLabeller(dataSource, options, retry, logger, time);
+        var labeller = new ReservoirLabeller(dataSource, options, retry, logger, time, reference);
         await labeller.LoadAsync(ct);
         return labeller;
     }
@@ -201,8 +207,8 @@ public sealed class ReservoirLabeller : IDocumentLabeller
             GmmVersionStored stored;
             try
             {
-                var fit = await Task.Run(() => ReservoirFit.Run(sample, _setting, _fitOptions, previous?.Parameters), ct);
-                var labelMap = _rule.Map(fit.Fit.Parameters);
+                var fit = await Task.Run(() => ReservoirFit.Run(sample, _settings, _fitOptions, previous?.Parameters), ct);
+                var labelMap = MixtureLabelling.Name(fit.Fit, fit.Features, fit.Bics, _reference, _settings).LabelMap;
                 // PostgreSQL keeps microseconds; so does the model in memory, and a reload equals it.
                 var now = _time.GetUtcNow();
                 var fittedAt = now.AddTicks(-(now.UtcTicks % TimeSpan.TicksPerMicrosecond));
@@ -227,8 +233,11 @@ public sealed class ReservoirLabeller : IDocumentLabeller
             }
             LastFit = stored;
             _logger.LogInformation(
-                "Stored GMM version {Version} of {ScorerModel}: {Samples} statistics of {Observed} documents, {Start} start, {Iterations} EM iterations, mean log-likelihood {LogLikelihood:F4}, labels [{Labels}]",
-                stored.Model.Version, _options.ScorerModel, sample.Length, observed, stored.WarmStarted ? $"warm (from version {previous!.Version})" : "cold",
+                "Stored GMM version {Version} of {ScorerModel}: K = {Components} ({Labelling}), " +
+                "{Samples} statistics of {Observed} documents, " +
+                "{Start} start, {Iterations} EM iterations, mean log-likelihood {LogLikelihood:F4}, labels [{Labels}]",
+                stored.Model.Version, _options.ScorerModel, stored.Model.Parameters.Components, _settings.Describe(_reference is not null),
+                sample.Length, observed, stored.WarmStarted ? $"warm (from version {previous!.Version})" : "cold",
                 stored.Iterations, stored.Model.LogLikelihood, string.Join(", ", stored.Model.LabelMap.Select(l => l.ToWire())));
             VersionStored?.Invoke(stored);
             return stored;
@@ -314,7 +323,7 @@ public sealed class ReservoirLabeller : IDocumentLabeller
             Math.Min(population, _options.ReservoirCapacity), population);
     }
 
-    private bool FitDueUnderLock() => _reservoir.Seen >= _nextFitAt && _reservoir.Count >= _options.Components;
+    private bool FitDueUnderLock() => _reservoir.Seen >= _nextFitAt && _reservoir.Count >= _settings.SmallestComponents;
 
     private static bool IsFinite(double mean, double variance) => double.IsFinite(mean) && double.IsFinite(variance) && variance >= 0;
 }

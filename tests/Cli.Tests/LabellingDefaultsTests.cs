@@ -1,0 +1,72 @@
+using FluentAssertions;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Reweighting.Cli.Demo;
+using Reweighting.Cli.Hosting;
+using Reweighting.Gmm;
+using Reweighting.Scorer;
+using Xunit;
+
+namespace Reweighting.Cli.Tests;
+
+/// <summary>One set of labelling defaults: the scorer service (as bound from an empty configuration), the demo and the
+/// evaluation's command line all start from <see cref="LabellingDefaults.Settings"/>.</summary>
+public sealed class LabellingDefaultsTests
+{
+    [Fact]
+    public void The_scorer_service_binds_the_shared_defaults()
+    {
+        using var services = new ServiceCollection()
+            .AddScorer(new ConfigurationBuilder()
+                .AddInMemoryCollection(new Dictionary<string, string?> { ["Scorer:ModelDirectory"] = "proxy" }).Build())
+            .BuildServiceProvider();
+
+        var bound = services.GetRequiredService<IOptions<ScorerOptions>>().Value.Labelling;
+
+        bound.ToSettings().Should().Be(LabellingDefaults.Settings);
+        bound.ReferencePath.Should().BeNull("a reference is the user's clean sample, never a default");
+    }
+
+    [Fact]
+    public void The_scorer_service_reads_a_reference_and_labelling_settings_from_configuration()
+    {
+        var reference = Path.GetTempFileName();
+        try
+        {
+            using var services = new ServiceCollection()
+                .AddScorer(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+                {
+                    ["Scorer:ModelDirectory"] = "proxy", ["Scorer:Labelling:ReferencePath"] = reference,
+                    ["Scorer:Labelling:MaxComponents"] = "5",
+                }).Build())
+                .BuildServiceProvider();
+
+            var bound = services.GetRequiredService<IOptions<ScorerOptions>>().Value.Labelling;
+
+            bound.ReferencePath.Should().Be(reference);
+            bound.ToSettings().Should().Be(LabellingDefaults.Settings with { MaxComponents = 5 });
+        }
+        finally
+        {
+            File.Delete(reference);
+        }
+    }
+
+    [Fact]
+    public void The_demo_uses_the_shared_defaults()
+    {
+        new DemoSettings().Labelling.Should().Be(LabellingDefaults.Settings);
+    }
+
+    [Fact]
+    public void The_demo_command_line_defaults_are_the_shared_defaults()
+    {
+        var help = CliRunner.Run("demo", "--help");
+
+        help.ExitCode.Should().Be(0);
+        help.Stdout.Should().MatchRegex($@"--components[^\n]*\[default: {LabellingDefaults.Settings.Components}\]");
+        help.Stdout.Should().MatchRegex($@"--label-rule[^\n]*\n?[^\n]*\[default: {LabellingDefaults.Settings.LabelRule}\]");
+        help.Stdout.Should().MatchRegex($@"--gmm-features[^\n]*\[default: {LabellingDefaults.Settings.FeatureSetting}\]");
+    }
+}
