@@ -83,4 +83,30 @@ public sealed class RelabelTests(PostgresCluster cluster)
         loaded.Should().BeEquivalentTo(model);
         (await new GmmModelStore(db).GetAsync(8)).Should().BeNull();
     }
+
+    [Fact]
+    public async Task Relabelling_uses_the_label_map_stored_with_the_version_and_stamps_that_version()
+    {
+        // A reference-anchored map names the LOWEST-loss component noisy (noise below the bulk), which no rule about
+        // centres would: relabelling must read the stored map, not recompute one.
+        var db = await cluster.CreateDatabaseAsync();
+        var store = new GmmModelStore(db);
+        var anchored = Model(3, [2, 4, 6]) with { LabelMap = [SampleLabel.Noisy, SampleLabel.Easy, SampleLabel.Hard] };
+        await store.SaveAsync(Model(1, [2, 4, 6]));
+        await store.SaveAsync(anchored);
+        var batchId = Guid.NewGuid();
+        var docs = new[] { ("low", 2.0), ("mid", 4.0), ("high", 6.0) }
+            .Select(d => (Doc: TestData.Document(d.Item1), Mean: d.Item2)).ToList();
+        var first = GmmLabeller.FromModel(Model(1, [2, 4, 6]));
+        var scores = docs.Select(d => TestData.Score(d.Doc.Id, d.Mean, 1.0, first.Assign(d.Mean, 1.0).Label, batch: batchId, gmmVersion: 1))
+            .ToList();
+        await new ScoreBatchWriter(db).WriteAsync(new ScoreBatch(batchId, docs.Select(d => d.Doc).ToList(), scores,
+            [new ConsumerOffset("scorer", "documents", 0, 3)]));
+
+        var stored = (await store.GetAsync(3))!;
+        await new ScoreRelabeller(db).RelabelAsync(3, TestData.Model, GmmLabeller.FromModel(stored).Assign);
+
+        (await TestData.DumpAsync(db, "SELECT document_id, label, gmm_version FROM sample_scores ORDER BY document_id"))
+            .Should().Equal("(high,hard,3)", "(low,noisy,3)", "(mid,easy,3)");
+    }
 }
