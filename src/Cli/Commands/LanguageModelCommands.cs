@@ -4,6 +4,7 @@ using Reweighting.Modeling.Checkpoints;
 using Reweighting.Modeling.Evaluation;
 using Reweighting.Modeling.Gpt;
 using Reweighting.Modeling.Scoring;
+using Reweighting.Statistics;
 using Reweighting.Text.Tokenization;
 using Reweighting.Torch;
 
@@ -61,7 +62,12 @@ internal static class LanguageModelCommands
     {
         var model = ModelOption();
         var corpus = new Option<string>("--corpus") { Description = "Documents to score", Required = true };
-        var output = new Option<string>("--out") { Description = "JSONL file: {id, domain, n_tokens, loss_mean, loss_var} per document", Required = true };
+        var output = new Option<string>("--out")
+        {
+            Description = "JSONL file: {id, domain, n_tokens, n_bytes, loss_mean, loss_var} per document (n_bytes: the UTF-8 bytes " +
+                          "of the scored tokens, every token but the first)",
+            Required = true,
+        };
         var stride = new Option<int?>("--stride") { Description = "Window stride for documents longer than the context (default: the context length)" };
         var device = DeviceOption();
         var tokenBudget = new Option<int>("--token-budget")
@@ -71,7 +77,10 @@ internal static class LanguageModelCommands
         };
         var batch = new Option<int?>("--batch") { Description = "Most windows per forward pass (default: as many as the token budget allows)" };
         var textField = TextFieldOption();
-        var command = new Command("score", "Per-document token-loss statistics (mean and population variance, nats)") { model, corpus, output, stride, device, tokenBudget, batch, textField };
+        var command = new Command("score", "Per-document token-loss statistics (mean and population variance, nats) and scored bytes")
+        {
+            model, corpus, output, stride, device, tokenBudget, batch, textField,
+        };
         command.SetAction(parse => CommandGuard.Run(() =>
         {
             var batches = new ScoringBatches { TokenBudget = parse.GetValue(tokenBudget), MaxRows = parse.GetValue(batch) }.Validate();
@@ -80,15 +89,27 @@ internal static class LanguageModelCommands
             var tokenizer = BpeTokenizer.Load(parse.GetValue(model)!);
             var records = CorpusLoading.Read(parse.GetValue(corpus)!, parse.GetValue(textField)!);
             var progress = new ConsoleProgress();
-            var documents = records.Select(r => (IReadOnlyList<long>)tokenizer.Encode(r.Text).Select(i => (long)i).ToArray());
+            // Filled as the scorer reads each document, before it yields that document's losses.
+            var bytes = new long[records.Count];
+            var documents = records.Select((r, i) =>
+            {
+                var ids = tokenizer.Encode(r.Text);
+                bytes[i] = ScoredDocuments.Bytes(tokenizer, ids);
+                return (IReadOnlyList<long>)Array.ConvertAll(ids, t => (long)t);
+            });
             var scorer = new DocumentScorer(gpt, dev, batches, parse.GetValue(stride));
             using var writer = new StreamWriter(parse.GetValue(output)!);
             var done = 0;
             foreach (var doc in scorer.Score(documents))
             {
                 var r = records[doc.Index];
-                var (mean, variance) = MeanAndPopulationVariance(doc.Losses);
-                writer.WriteLine(JsonSerializer.Serialize(new { id = r.Id, domain = r.Domain, n_tokens = doc.Losses.Length, loss_mean = mean, loss_var = variance }));
+                var stats = LossStatistics.Of(doc.Losses, bytes[doc.Index]);
+                // A one-token document has no prediction to score: no mean, no variance.
+                double? mean = stats.Count == 0 ? null : stats.Mean, variance = stats.Count == 0 ? null : stats.Variance;
+                writer.WriteLine(JsonSerializer.Serialize(new
+                {
+                    id = r.Id, domain = r.Domain, n_tokens = stats.Count, n_bytes = stats.Bytes, loss_mean = mean, loss_var = variance,
+                }));
                 if (++done % 100 == 0) progress.Report($"scored {done}/{records.Count} documents");
             }
             progress.Report($"scored {done} documents ({scorer.Statistics}) → {parse.GetValue(output)}", force: true);
@@ -165,13 +186,5 @@ internal static class LanguageModelCommands
             return 0;
         }));
         return command;
-    }
-
-    /// <summary>Mean and population variance in float64 (two passes: exact enough for any document length).</summary>
-    private static (double? Mean, double? Variance) MeanAndPopulationVariance(float[] xs)
-    {
-        if (xs.Length == 0) return (null, null); // a one-token document has no prediction to score
-        var mean = xs.Average(v => (double)v);
-        return (mean, xs.Average(v => (v - mean) * (v - mean)));
     }
 }

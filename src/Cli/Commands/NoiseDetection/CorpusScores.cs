@@ -1,0 +1,92 @@
+using System.Text.Json;
+using Reweighting.Modeling.Checkpoints;
+using Reweighting.Modeling.Gpt;
+using Reweighting.Modeling.Scoring;
+using Reweighting.Statistics;
+using Reweighting.Text.Corpus;
+using Reweighting.Text.Tokenization;
+using Reweighting.Torch;
+
+namespace Reweighting.Cli.Commands.NoiseDetection;
+
+/// <summary>The documents of one corpus as scored: their ids and loss statistics (with scored bytes when counted), in
+/// corpus order.</summary>
+internal sealed record CorpusScores(List<string> Ids, LossStatistics[] Stats)
+{
+    /// <summary>Loss statistics of the labelled documents from a `reweight lm score` file (every row when
+    /// <paramref name="labels"/> is null; documents without a label are skipped). Rows written before `lm score`
+    /// counted bytes have no <c>n_bytes</c>: their statistics carry no bytes.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">A row is not a `reweight lm score` row.</exception>
+    public static CorpusScores Read(string path, IReadOnlyDictionary<string, CorpusLabel>? labels)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"scores {path} do not exist");
+        var ids = new List<string>();
+        var stats = new List<LossStatistics>();
+        var line = 0;
+        foreach (var text in File.ReadLines(path))
+        {
+            line++;
+            if (string.IsNullOrWhiteSpace(text)) continue;
+            try
+            {
+                var root = JsonDocument.Parse(text).RootElement;
+                var id = root.GetProperty("id").GetString() ?? throw new InvalidDataException("null id");
+                if (labels is not null && !labels.ContainsKey(id)) continue;
+                var n = root.GetProperty("n_tokens").GetInt64();
+                var bytes = root.TryGetProperty("n_bytes", out var b) ? b.GetInt64() : 0;
+                ids.Add(id);
+                // A one-token document has no scored token, and `lm score` writes its mean and variance as null.
+                stats.Add(n == 0
+                    ? LossStatistics.Empty
+                    : new LossStatistics(n, root.GetProperty("loss_mean").GetDouble(), root.GetProperty("loss_var").GetDouble() * n,
+                        bytes));
+            }
+            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+            {
+                throw new InvalidDataException($"{path}:{line}: not a `reweight lm score` row ({e.Message})");
+            }
+        }
+        return new CorpusScores(ids, stats.ToArray());
+    }
+}
+
+/// <summary>The proxy checkpoint, loaded once, that scores the corpora and references of a noise-detection run.</summary>
+internal sealed class ProxyCorpusScorer(string modelDir, Device device, int batch) : IDisposable
+{
+    private readonly GptModel _gpt = Checkpoint.LoadModel(modelDir, device);
+    private readonly BpeTokenizer _tokenizer = BpeTokenizer.Load(modelDir);
+
+    /// <summary>The checkpoint directory this scorer loaded.</summary>
+    public string ModelDirectory => modelDir;
+
+    /// <summary>Scores the labelled documents of a corpus (every document when <paramref name="labels"/> is null), counting
+    /// the bytes of the scored tokens as `lm score` does.</summary>
+    public CorpusScores Score(string corpusPath, IReadOnlyDictionary<string, CorpusLabel>? labels)
+    {
+        var records = CorpusLoading.Read(corpusPath, "text").Where(r => labels is null || labels.ContainsKey(r.Id)).ToList();
+        if (records.Count < 10)
+            throw new InvalidDataException(
+                $"{corpusPath} has {records.Count} {(labels is null ? "" : "labelled ")}documents; the evaluation needs at least 10");
+        var progress = new ConsoleProgress();
+        var stats = new LossStatistics[records.Count];
+        var bytes = new long[records.Count];
+        var scorer = new DocumentScorer(_gpt, device, batch);
+        // bytes[i] is filled as the scorer reads document i, before it yields that document's losses.
+        var documents = records.Select((r, i) =>
+        {
+            var ids = _tokenizer.Encode(r.Text);
+            bytes[i] = ScoredDocuments.Bytes(_tokenizer, ids);
+            return (IReadOnlyList<long>)Array.ConvertAll(ids, t => (long)t);
+        });
+        foreach (var doc in scorer.Score(documents))
+        {
+            stats[doc.Index] = LossStatistics.Of(doc.Losses, bytes[doc.Index]);
+            if ((doc.Index + 1) % 100 == 0) progress.Report($"scored {doc.Index + 1}/{records.Count} documents");
+        }
+        progress.Report($"scored {records.Count} documents", force: true);
+        return new CorpusScores(records.Select(r => r.Id).ToList(), stats);
+    }
+
+    public void Dispose() => _gpt.Dispose();
+}

@@ -1,0 +1,69 @@
+using Reweighting.Contracts;
+using Reweighting.Gmm;
+using Reweighting.Statistics;
+
+namespace Reweighting.Cli.Commands.NoiseDetection;
+
+/// <summary>One label rule under one feature setting: the noisy-label responsibility as the score, the hard label noisy
+/// as the flag, and which documents it labels hard.</summary>
+internal sealed record Detection(double[] Score, bool[] Flag, bool[] Hard);
+
+/// <summary>The GMM side of noise detection, and all of it: one mixture per feature setting fitted on the corpus's
+/// (loss mean, loss variance), and every label rule's labels of every document, plus reference-anchored labels when a
+/// clean reference is given. The evaluation only reads <see cref="Detection"/>s, so the labelling can change here
+/// without touching it.</summary>
+internal sealed class GmmLabelling
+{
+    /// <summary>The row reference-anchored labelling takes among the label rules.</summary>
+    public const string ReferenceRule = "reference";
+
+    private GmmLabelling(Dictionary<string, (GmmFit Fit, StatFeatures Features)> fits,
+        Dictionary<string, Dictionary<string, Detection>> rules)
+    {
+        Fits = fits;
+        Rules = rules;
+    }
+
+    /// <summary>Feature setting name → the mixture fitted under it and its feature map.</summary>
+    public IReadOnlyDictionary<string, (GmmFit Fit, StatFeatures Features)> Fits { get; }
+
+    /// <summary>Label rule name (and <see cref="ReferenceRule"/> when there is a reference) → feature setting name → labels.</summary>
+    public IReadOnlyDictionary<string, Dictionary<string, Detection>> Rules { get; }
+
+    /// <summary>Fits one mixture per feature setting on <paramref name="stats"/> (documents with at least one scored token)
+    /// and labels every document under every rule; with <paramref name="reference"/>, also by reference anchoring.</summary>
+    public static GmmLabelling Run(IReadOnlyList<LossStatistics> stats, GmmFitOptions options, IReadOnlyList<LossStatistics>? reference)
+    {
+        var points = stats.Select(x => (x.Mean, x.Variance)).ToArray();
+        var fits = GmmFeatureSetting.All.ToDictionary(f => f.Name, f => StatisticsMixture.Fit(points, f, options));
+        // Every label rule reads its own map off the same fit.
+        var rules = LabelRules.All.ToDictionary(r => r.Name,
+            r => GmmFeatureSetting.All.ToDictionary(f => f.Name, f => Label(stats, fits[f.Name], r.Map(fits[f.Name].Fit.Parameters))));
+        if (reference is not null)
+        {
+            rules[ReferenceRule] = GmmFeatureSetting.All.ToDictionary(f => f.Name, f =>
+            {
+                var (fit, features) = fits[f.Name];
+                var referencePoints = reference.Select(x =>
+                {
+                    var point = new double[StatFeatures.Dimensions];
+                    features.Apply(x.Mean, x.Variance, point);
+                    return point;
+                }).ToList();
+                return Label(stats, fits[f.Name], ReferenceAnchoring.Map(fit.Parameters, referencePoints));
+            });
+        }
+        return new GmmLabelling(fits, rules);
+    }
+
+    /// <summary>Labels every document with a given map of the fitted mixture's components.</summary>
+    private static Detection Label(IReadOnlyList<LossStatistics> stats, (GmmFit Fit, StatFeatures Features) fitted, SampleLabel[] labelMap)
+    {
+        var labeller = new GmmLabeller(GaussianMixture.FromParameters(fitted.Fit.Parameters), fitted.Features, labelMap);
+        var assignments = stats.Select(s => labeller.Assign(s.Mean, s.Variance)).ToArray();
+        return new Detection(
+            assignments.Select(a => a.Responsibilities.Where((_, c) => labelMap[c] == SampleLabel.Noisy).Sum()).ToArray(),
+            assignments.Select(a => a.Label == SampleLabel.Noisy).ToArray(),
+            assignments.Select(a => a.Label == SampleLabel.Hard).ToArray());
+    }
+}
