@@ -1,5 +1,6 @@
 using System.Text.Json;
 using FluentAssertions;
+using Reweighting.Gmm;
 using Xunit;
 
 namespace Reweighting.Cli.Tests;
@@ -97,8 +98,9 @@ public sealed class LanguageModelCommandTests : IDisposable
                     value.GetDouble().Should().BeInRange(0, 1, $"{rule.Name}/{cell.Name}/{metric}");
             }
         }
-        // methods.gmm is the chosen cell of the comparison.
-        rules.GetProperty("atypical").GetProperty("raw-std").GetProperty("auroc").GetDouble()
+        // methods.gmm is the chosen cell of the comparison: without a reference, the unanchored rule of the shared defaults.
+        report.GetProperty("label_rule").GetString().Should().Be(LabellingDefaults.Settings.UnanchoredLabelRule);
+        rules.GetProperty(LabellingDefaults.Settings.UnanchoredLabelRule).GetProperty(LabellingDefaults.Settings.FeatureSetting).GetProperty("auroc").GetDouble()
             .Should().Be(report.GetProperty("methods").GetProperty("gmm").GetProperty("auroc").GetDouble());
         var variance = CliRunner.Run("eval", "noise-detection", "--model", ckpt, "--corpus", noisy, "--json", "--label-rule", "variance", "--transform", "raw");
         variance.ExitCode.Should().Be(0, variance.Stderr);
@@ -109,16 +111,20 @@ public sealed class LanguageModelCommandTests : IDisposable
         CliRunner.Run("eval", "noise-detection", "--model", ckpt, "--corpus", noisy, "--label-rule", "loudest").ExitCode.Should().NotBe(0);
         CliRunner.Run("eval", "noise-detection", "--model", ckpt, "--corpus", corpus).Stderr.Should().Contain("no records with \"label\"");
 
-        // A clean reference scored by the same model adds reference-anchored labelling as a method and as a rule row.
+        // A clean reference scored by the same model anchors methods.gmm (the shared defaults) and adds a rule row; the same
+        // fit without the reference stays visible as gmm_unanchored.
         var anchored = CliRunner.Run("eval", "noise-detection", "--model", ckpt, "--corpus", noisy, "--reference", corpus, "--json");
         anchored.ExitCode.Should().Be(0, anchored.Stderr);
         anchored.Stderr.Should().Contain("scored 80 reference documents");
         var anchoredReport = JsonDocument.Parse(anchored.Stdout).RootElement;
-        anchoredReport.GetProperty("methods").GetProperty("gmm_reference").GetProperty("auroc").GetDouble().Should().BeInRange(0, 1);
+        anchoredReport.GetProperty("label_rule").GetString().Should().Be("reference");
+        anchoredReport.GetProperty("methods").GetProperty("gmm").GetProperty("auroc").GetDouble().Should().BeInRange(0, 1);
         anchoredReport.GetProperty("label_rules").GetProperty("reference").GetProperty("raw-std").GetProperty("auroc").GetDouble()
-            .Should().Be(anchoredReport.GetProperty("methods").GetProperty("gmm_reference").GetProperty("auroc").GetDouble());
-        report.GetProperty("methods").TryGetProperty("gmm_reference", out _)
-            .Should().BeFalse("without --reference there is no such method");
+            .Should().Be(anchoredReport.GetProperty("methods").GetProperty("gmm").GetProperty("auroc").GetDouble());
+        anchoredReport.GetProperty("label_rules").GetProperty("atypical").GetProperty("raw-std").GetProperty("auroc").GetDouble()
+            .Should().Be(anchoredReport.GetProperty("methods").GetProperty("gmm_unanchored").GetProperty("auroc").GetDouble());
+        report.GetProperty("methods").TryGetProperty("gmm_unanchored", out _)
+            .Should().BeFalse("without --reference gmm itself is unanchored");
         CliRunner.Run("eval", "noise-detection", "--scores", noisy, "--corpus", noisy, "--reference", corpus).Stderr
             .Should().Contain("--reference is scored by --model");
 

@@ -88,21 +88,22 @@ public sealed class NoiseDetectionCommandTests(NoiseDetectionCommandTests.NoisyC
             "--reference-scores", data.CleanScores, "--json"));
         var withoutModel = Json(CliRunner.Run("eval", "noise-detection", "--scores", data.NoisyScores, "--corpus", data.Noisy,
             "--reference-scores", data.CleanScores, "--json"));
-        var anchored = byModel.GetProperty("methods").GetProperty("gmm_reference");
+        byModel.GetProperty("label_rule").GetString().Should().Be("reference");
+        var anchored = byModel.GetProperty("methods").GetProperty("gmm");
         foreach (var metric in Metrics.Append("noisy_labelled_hard"))
         {
             var expected = anchored.GetProperty(metric).GetDouble();
-            byScores.GetProperty("methods").GetProperty("gmm_reference").GetProperty(metric).GetDouble().Should().Be(expected, metric);
+            byScores.GetProperty("methods").GetProperty("gmm").GetProperty(metric).GetDouble().Should().Be(expected, metric);
             // Scored in other batches by `lm score`, the statistics differ from the model's in the last digits only.
-            withoutModel.GetProperty("methods").GetProperty("gmm_reference").GetProperty(metric).GetDouble()
+            withoutModel.GetProperty("methods").GetProperty("gmm").GetProperty(metric).GetDouble()
                 .Should().BeApproximately(expected, 1e-6, metric);
         }
-        withoutModel.GetProperty("methods").GetProperty("gmm_reference").GetProperty("flagged").GetInt32()
+        withoutModel.GetProperty("methods").GetProperty("gmm").GetProperty("flagged").GetInt32()
             .Should().Be(anchored.GetProperty("flagged").GetInt32());
         withoutModel.GetProperty("label_rules").GetProperty("reference").EnumerateObject().Select(p => p.Name)
             .Should().BeEquivalentTo(["raw-std", "log-variance-std", "log-variance", "raw"]);
         Json(CliRunner.Run("eval", "noise-detection", "--scores", data.NoisyScores, "--corpus", data.Noisy, "--json"))
-            .GetProperty("methods").TryGetProperty("gmm_reference", out _).Should().BeFalse("without a reference there is no such method");
+            .GetProperty("label_rule").GetString().Should().Be("atypical", "without a reference gmm is named by the unanchored rule");
 
         CliRunner.Run("eval", "noise-detection", "--model", data.Proxy, "--corpus", data.Noisy, "--reference", data.Clean,
             "--reference-scores", data.CleanScores).Stderr.Should().Contain("not both");
@@ -116,7 +117,7 @@ public sealed class NoiseDetectionCommandTests(NoiseDetectionCommandTests.NoisyC
         var report = Json(CliRunner.Run("eval", "noise-detection", "--model", data.Proxy, "--corpus", data.Noisy, "--reference", data.Clean,
             "--json"));
         var noisy = report.GetProperty("noisy").GetInt32();
-        foreach (var method in new[] { "gmm", "gmm_reference" })
+        foreach (var method in new[] { "gmm", "gmm_unanchored" })
         {
             var m = report.GetProperty("methods").GetProperty(method);
             var hard = m.GetProperty("noisy_labelled_hard").GetDouble();
@@ -126,7 +127,7 @@ public sealed class NoiseDetectionCommandTests(NoiseDetectionCommandTests.NoisyC
         }
         report.GetProperty("methods").GetProperty("mean_loss").TryGetProperty("noisy_labelled_hard", out _)
             .Should().BeFalse("a baseline has no labels");
-        report.GetProperty("label_rules").GetProperty("atypical").GetProperty("raw-std").GetProperty("noisy_labelled_hard").GetDouble()
+        report.GetProperty("label_rules").GetProperty("reference").GetProperty("raw-std").GetProperty("noisy_labelled_hard").GetDouble()
             .Should().Be(report.GetProperty("methods").GetProperty("gmm").GetProperty("noisy_labelled_hard").GetDouble());
     }
 

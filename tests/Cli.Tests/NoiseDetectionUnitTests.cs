@@ -52,8 +52,8 @@ public sealed class NoiseDetectionUnitTests
             .ToArray();
         var ids = groups.Select((_, i) => $"d{i}").ToList();
         var labels = ids.Select((id, i) => (id, new CorpusLabel(groups[i].Noisy, groups[i].Noisy ? "junk" : null))).ToDictionary();
-        var settings = new DetectionSettings(new GmmFitOptions(Components: 3, Seed: 0), LabelRules.Get("mean-loss"),
-            GmmFeatureSetting.Get("raw-std"));
+        var settings = new DetectionSettings(new GmmFitOptions(Seed: 0),
+            LabellingDefaults.Settings with { Components = 3, LabelRule = "mean-loss", FeatureSetting = "raw-std" });
 
         var result = CorpusDetection.Evaluate(new DetectionCorpus("synthetic", "synthetic.jsonl", null, "s", null, null), labels,
             new CorpusScores(ids, stats), null, settings);
@@ -77,7 +77,7 @@ public sealed class NoiseDetectionUnitTests
             n ? 300 + rng.Next(50) : 800 + rng.Next(50))).ToArray();
         var ids = noisy.Select((_, i) => $"d{i}").ToList();
         var labels = ids.Select((id, i) => (id, new CorpusLabel(noisy[i], noisy[i] ? "junk" : null))).ToDictionary();
-        var settings = new DetectionSettings(new GmmFitOptions(Components: 2, Seed: 0), LabelRules.Default, GmmFeatureSetting.Default);
+        var settings = new DetectionSettings(new GmmFitOptions(Seed: 0), LabellingDefaults.Settings with { Components = 2 });
 
         var result = CorpusDetection.Evaluate(new DetectionCorpus("bytes", "bytes.jsonl", null, "s", null, null), labels,
             new CorpusScores(ids, stats), null, settings);

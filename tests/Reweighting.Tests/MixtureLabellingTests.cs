@@ -68,6 +68,20 @@ public sealed class MixtureLabellingTests
         labelled.LabelMap.Should().Equal(LabelRules.MeanLoss.Map(labelled.Fit.Parameters));
     }
 
+    [Fact]
+    public void A_small_sample_limits_the_BIC_search_so_no_component_collapses()
+    {
+        // 80 documents, many of them with identical statistics (short documents often score alike).
+        var random = new Random(2);
+        var stream = Enumerable.Range(0, 80)
+            .Select(i => i % 4 == 0 ? (Mean: 5.0, Variance: 2.0) : (Mean: 3 + 0.1 * random.Next(3), Variance: 1.0)).ToList();
+
+        var labelled = MixtureLabelling.Fit(stream, null, LabellingDefaults.Settings, new GmmFitOptions(Seed: 1));
+
+        labelled.Bics.Max(b => b.Components).Should().BeLessThanOrEqualTo(80 / MixtureLabelling.MinPointsPerComponent);
+        labelled.Invoking(l => l.Labeller()).Should().NotThrow();
+    }
+
     [Theory]
     [InlineData(-1, 2, 8, 0.25, "K must be")]
     [InlineData(0, 0, 8, 0.25, "BIC search range")]

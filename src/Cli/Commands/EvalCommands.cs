@@ -24,14 +24,14 @@ internal static class EvalCommands
         var model = Repeated("--model", "Proxy checkpoint that scores the corpora (or give --scores): one for all, or one per --corpus");
         var scores = Repeated("--scores", "Scores already computed by `reweight lm score` (JSONL: id, n_tokens, n_bytes, loss_mean, " +
             "loss_var), one per --corpus: no scoring pass. Files without n_bytes still read; the per-byte methods are then left out");
-        var reference = Repeated("--reference", "A clean corpus (e.g. the held-out validation set) scored by the same --model: adds the " +
-            "method gmm_reference, whose noisy components are those this reference leaves empty (reference-anchored labelling). " +
+        var reference = Repeated("--reference", "A clean corpus (e.g. the held-out validation set) scored by the same --model: the " +
+            "reference that names methods.gmm's components: those it leaves empty are noisy (reference-anchored labelling). " +
             "One for all corpora, or one per --corpus");
         var referenceScores = Repeated("--reference-scores", "The clean reference as scored by `reweight lm score` with the model that " +
-            "scored the corpus: gmm_reference without --model. One for all corpora, or one per --corpus");
+            "scored the corpus: reference-anchored labels without --model. One for all corpora, or one per --corpus");
         var json = new Option<bool>("--json")
         {
-            Description = "Print JSON: methods.{gmm,gmm_reference,mean_loss,variance,mean_loss_two_sided,loss_per_byte," +
+            Description = "Print JSON: methods.{gmm,gmm_unanchored,mean_loss,variance,mean_loss_two_sided,loss_per_byte," +
                           "loss_per_byte_two_sided,bytes_per_token_two_sided}.{auroc,average_precision,noisy_precision,noisy_recall," +
                           "flagged,noisy_labelled_hard} and " +
                           "label_rules.{rule}.{features}.{...}; with several corpora {corpora: {NAME: that}, worst_case: {method: " +
@@ -45,21 +45,25 @@ internal static class EvalCommands
         var device = new Option<string>("--device") { Description = "cpu or cuda[:n]", DefaultValueFactory = _ => "cpu" };
         var batch = new Option<int>("--batch") { Description = "Windows per forward pass", DefaultValueFactory = _ => 16 };
         var seed = new Option<int>("--seed") { Description = "Seed of the GMM initialisation", DefaultValueFactory = _ => 0 };
+        var defaults = LabellingDefaults.Settings;
         var components = new Option<int>("--components")
         {
-            Description = "GMM components K", DefaultValueFactory = _ => new GmmFitOptions().Components,
+            Description = $"GMM components K; 0: chosen by BIC in [{defaults.MinComponents}, {defaults.MaxComponents}], as the scorer does",
+            DefaultValueFactory = _ => defaults.Components,
         };
         var labelRule = new Option<string>("--label-rule")
         {
-            Description = "Label rule behind methods.gmm: " + string.Join("; ", LabelRules.All.Select(r => $"{r.Name} ({r.Description})")),
-            DefaultValueFactory = _ => LabelRules.Default.Name,
+            Description = $"How methods.gmm names components: {LabellingDefaults.ReferenceRule} (from --reference/--reference-scores; " +
+                          $"without one, {defaults.UnanchoredLabelRule}) or a label rule: " +
+                          string.Join("; ", LabelRules.All.Select(r => $"{r.Name} ({r.Description})")),
+            DefaultValueFactory = _ => defaults.LabelRule,
         };
-        labelRule.AcceptOnlyFromAmong(LabelRules.All.Select(r => r.Name).ToArray());
+        labelRule.AcceptOnlyFromAmong([LabellingDefaults.ReferenceRule, .. LabelRules.All.Select(r => r.Name)]);
         var transform = new Option<string>("--transform")
         {
             Description = "GMM features behind methods.gmm: " +
                           string.Join("; ", GmmFeatureSetting.All.Select(f => $"{f.Name} ({f.Description})")),
-            DefaultValueFactory = _ => GmmFeatureSetting.Default.Name,
+            DefaultValueFactory = _ => defaults.FeatureSetting,
         };
         transform.AcceptOnlyFromAmong(GmmFeatureSetting.All.Select(f => f.Name).ToArray());
         var detection = new Command("noise-detection", "Score labelled corpora, fit the GMM, and measure how well each method (and " +
@@ -70,8 +74,11 @@ internal static class EvalCommands
             static IReadOnlyList<string> All(string[]? values) => values ?? [];
             var corpora = DetectionCorpus.Pair(All(parse.GetValue(corpus)), All(parse.GetValue(model)), All(parse.GetValue(scores)),
                 All(parse.GetValue(reference)), All(parse.GetValue(referenceScores)));
-            var settings = new DetectionSettings(new GmmFitOptions(Components: parse.GetValue(components), Seed: parse.GetValue(seed)),
-                LabelRules.Get(parse.GetValue(labelRule)!), GmmFeatureSetting.Get(parse.GetValue(transform)!));
+            var labelling = (defaults with
+            {
+                Components = parse.GetValue(components), LabelRule = parse.GetValue(labelRule)!, FeatureSetting = parse.GetValue(transform)!,
+            }).Validate();
+            var settings = new DetectionSettings(new GmmFitOptions(Seed: parse.GetValue(seed)), labelling);
             var results = NoiseDetection(corpora, settings, Device.Parse(parse.GetValue(device)!), parse.GetValue(batch));
             if (parse.GetValue(json)) DetectionReport.PrintJson(results);
             else DetectionReport.PrintTables(results, parse.GetValue(summary));

@@ -20,6 +20,9 @@ public sealed record LabelledMixture(GmmFit Fit, StatFeatures Features, SampleLa
 /// reference (<see cref="ReferenceAnchoring"/>) or, without one, by a label rule.</summary>
 public static class MixtureLabelling
 {
+    /// <summary>The BIC search tries K only up to the number of documents over this.</summary>
+    public const int MinPointsPerComponent = 20;
+
     /// <param name="stats">The stream's statistics.</param>
     /// <param name="reference">A clean reference's statistics, scored by the same proxy, or null.</param>
     /// <param name="settings">K, features and naming.</param>
@@ -46,15 +49,26 @@ public static class MixtureLabelling
         var (low, high) = settings.ChoosesComponents
             ? (settings.MinComponents, settings.MaxComponents)
             : (settings.Components, settings.Components);
-        high = Math.Min(high, stats.Count);
-        if (high < low) throw new ArgumentException($"{stats.Count} statistics cannot fit {low} components");
+        if (stats.Count < low) throw new ArgumentException($"{stats.Count} statistics cannot fit {low} components");
+        // The search never gives a component fewer than MinPointsPerComponent documents on average: beyond that EM
+        // collapses components onto single points.
+        if (settings.ChoosesComponents) high = Math.Max(low, Math.Min(high, stats.Count / MinPointsPerComponent));
         (GmmFit Fit, StatFeatures Features)? best = null;
         var bestWarm = false;
         var bics = new List<(int, double)>();
         for (var k = low; k <= high; k++)
         {
             var kOptions = options with { Components = k };
-            var fitted = StatisticsMixture.Fit(stats, setting, kOptions);
+            (GmmFit Fit, StatFeatures Features) fitted;
+            try
+            {
+                fitted = StatisticsMixture.Fit(stats, setting, kOptions);
+                _ = GaussianMixture.FromParameters(fitted.Fit.Parameters); // refuses an emptied component
+            }
+            catch (ArgumentException) when (settings.ChoosesComponents && k > low)
+            {
+                break; // a degenerate fit (an emptied component): larger K only fare worse
+            }
             var warmed = false;
             if (warmStart is not null)
             {

@@ -5,9 +5,13 @@ using Reweighting.Text.Corpus;
 
 namespace Reweighting.Cli.Commands.NoiseDetection;
 
-/// <summary>The settings of a noise-detection run that every corpus shares: the EM settings and the label rule and feature
-/// setting behind the method <c>gmm</c>.</summary>
-internal sealed record DetectionSettings(GmmFitOptions Fit, ILabelRule Rule, GmmFeatureSetting Features);
+/// <summary>The settings of a noise-detection run that every corpus shares: the EM settings and the labelling settings
+/// behind the method <c>gmm</c> (by default the scorer service's, <see cref="LabellingDefaults.Settings"/>).</summary>
+internal sealed record DetectionSettings(GmmFitOptions Fit, LabellingSettings Labelling)
+{
+    /// <summary>The feature setting behind the method <c>gmm</c>.</summary>
+    public string Features => Labelling.FeatureSetting;
+}
 
 /// <summary>How well one method finds one corpus's noisy documents: ranking (ROC-AUC, average precision) by its score,
 /// precision and recall of its flags, and for a GMM labelling the share of noisy documents it labels hard.</summary>
@@ -46,8 +50,9 @@ internal sealed class CorpusDetection
     /// <summary>The method backed by the chosen label rule and feature setting.</summary>
     public const string GmmMethod = "gmm";
 
-    /// <summary>The method backed by reference-anchored labelling under the chosen feature setting.</summary>
-    public const string GmmReferenceMethod = "gmm_reference";
+    /// <summary>When <c>gmm</c> is reference-anchored: the same fit named by the rule used without a reference, i.e. what
+    /// a user who gives the scorer no clean reference gets.</summary>
+    public const string GmmUnanchoredMethod = "gmm_unanchored";
 
     private CorpusDetection(DetectionCorpus corpus, DetectionSettings settings, GmmLabelling labelling, int documents, int noisy,
         int flagged)
@@ -75,7 +80,7 @@ internal sealed class CorpusDetection
     /// <summary>Documents the chosen GMM labels noisy: the budget every baseline flags.</summary>
     public int Flagged { get; }
 
-    /// <summary>Method name → its score, in table order (gmm, gmm_reference, then the baselines).</summary>
+    /// <summary>Method name → its score, in table order (gmm, gmm_unanchored, then the baselines).</summary>
     public Dictionary<string, MethodScore> Methods { get; } = [];
 
     /// <summary>Method name → noise type → ROC-AUC over the clean documents and those of that type.</summary>
@@ -88,7 +93,8 @@ internal sealed class CorpusDetection
     public bool PerByte { get; private set; }
 
     /// <summary>Evaluates every method on the labelled, scored documents of <paramref name="corpus"/>; with
-    /// <paramref name="reference"/> (the clean reference's statistics, documents with a scored token) also gmm_reference.</summary>
+    /// <paramref name="reference"/> (the clean reference's statistics, documents with a scored token) gmm is reference-anchored
+    /// (under the default settings) and gmm_unanchored shows the same fit without the reference.</summary>
     /// <exception cref="InvalidDataException">Fewer than 10 labelled, scored documents.</exception>
     public static CorpusDetection Evaluate(DetectionCorpus corpus, IReadOnlyDictionary<string, CorpusLabel> labels, CorpusScores scores,
         IReadOnlyList<LossStatistics>? reference, DetectionSettings settings)
@@ -103,10 +109,10 @@ internal sealed class CorpusDetection
         var truth = usable.Select(i => labels[scores.Ids[i]].Noisy).ToArray();
         var types = usable.Select(i => labels[scores.Ids[i]].NoiseType).ToArray();
 
-        var labelling = GmmLabelling.Run(stats, settings.Fit, reference);
+        var labelling = GmmLabelling.Run(stats, settings.Labelling, settings.Fit, reference);
         Console.Error.WriteLine(
             $"{corpus.Name}: fitted {GmmFeatureSetting.All.Count} mixtures, compared {LabelRules.All.Count} label rules");
-        var chosen = labelling.Rules[settings.Rule.Name][settings.Features.Name];
+        var chosen = labelling.Rules[labelling.ChosenRule][settings.Features];
         var flagged = chosen.Flag.Count(f => f);
         var result = new CorpusDetection(corpus, settings, labelling, stats.Length, truth.Count(t => t), flagged)
         {
@@ -118,10 +124,10 @@ internal sealed class CorpusDetection
         {
             [GmmMethod] = (chosen.Score, chosen.Flag, chosen.Hard),
         };
-        if (labelling.Rules.TryGetValue(GmmLabelling.ReferenceRule, out var anchored))
+        if (labelling.ChosenRule == GmmLabelling.ReferenceRule)
         {
-            var a = anchored[settings.Features.Name];
-            methods[GmmReferenceMethod] = (a.Score, a.Flag, a.Hard);
+            var u = labelling.Rules[settings.Labelling.UnanchoredLabelRule][settings.Features];
+            methods[GmmUnanchoredMethod] = (u.Score, u.Flag, u.Hard);
         }
         // Baselines flag their highest-scoring documents, as many as the GMM labels noisy: the same budget.
         foreach (var (name, score) in Baselines(stats, result.PerByte)) methods[name] = (score, TopFlags(score, flagged), null);
@@ -185,9 +191,12 @@ internal sealed class CorpusDetection
     public object ToJson() => new
     {
         documents = Documents, noisy = Noisy, flagged_noisy_by_gmm = Flagged,
-        gmm_mean_log_likelihood = Labelling.Fits[Settings.Features.Name].Fit.MeanLogLikelihood,
-        components = Settings.Fit.Components,
-        label_rule = Settings.Rule.Name, transform = Settings.Features.Name,
+        gmm_mean_log_likelihood = Labelling.Fits[Settings.Features].Fit.MeanLogLikelihood,
+        components = Labelling.Fits[Settings.Features].Fit.Parameters.Components,
+        components_setting = Settings.Labelling.ChoosesComponents
+            ? $"bic:{Settings.Labelling.MinComponents}-{Settings.Labelling.MaxComponents}"
+            : Settings.Labelling.Components.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        label_rule = Labelling.ChosenRule, transform = Settings.Features,
         methods = Methods.ToDictionary(m => m.Key, m =>
         {
             var json = m.Value.ToJson();

@@ -9,19 +9,20 @@ namespace Reweighting.Cli.Commands.NoiseDetection;
 internal sealed record Detection(double[] Score, bool[] Flag, bool[] Hard);
 
 /// <summary>The GMM side of noise detection, and all of it: one mixture per feature setting fitted on the corpus's
-/// (loss mean, loss variance), and every label rule's labels of every document, plus reference-anchored labels when a
-/// clean reference is given. The evaluation only reads <see cref="Detection"/>s, so the labelling can change here
-/// without touching it.</summary>
+/// (loss mean, loss variance) as the scorer service fits it (<see cref="MixtureLabelling"/>: K fixed or by BIC), and
+/// every label rule's labels of every document, plus reference-anchored labels when a clean reference is given. The
+/// evaluation only reads <see cref="Detection"/>s.</summary>
 internal sealed class GmmLabelling
 {
     /// <summary>The row reference-anchored labelling takes among the label rules.</summary>
-    public const string ReferenceRule = "reference";
+    public const string ReferenceRule = LabellingDefaults.ReferenceRule;
 
     private GmmLabelling(Dictionary<string, (GmmFit Fit, StatFeatures Features)> fits,
-        Dictionary<string, Dictionary<string, Detection>> rules)
+        Dictionary<string, Dictionary<string, Detection>> rules, string chosenRule)
     {
         Fits = fits;
         Rules = rules;
+        ChosenRule = chosenRule;
     }
 
     /// <summary>Feature setting name → the mixture fitted under it and its feature map.</summary>
@@ -30,30 +31,34 @@ internal sealed class GmmLabelling
     /// <summary>Label rule name (and <see cref="ReferenceRule"/> when there is a reference) → feature setting name → labels.</summary>
     public IReadOnlyDictionary<string, Dictionary<string, Detection>> Rules { get; }
 
+    /// <summary>The rule that names the method <c>gmm</c>'s components: <see cref="ReferenceRule"/> when the settings anchor
+    /// on a reference and one is given, else the settings' (fallback) rule. The scorer service decides the same way.</summary>
+    public string ChosenRule { get; }
+
     /// <summary>Fits one mixture per feature setting on <paramref name="stats"/> (documents with at least one scored token)
-    /// and labels every document under every rule; with <paramref name="reference"/>, also by reference anchoring.</summary>
-    public static GmmLabelling Run(IReadOnlyList<LossStatistics> stats, GmmFitOptions options, IReadOnlyList<LossStatistics>? reference)
+    /// under <paramref name="settings"/>' K, and labels every document under every rule; with <paramref name="reference"/>,
+    /// also by reference anchoring.</summary>
+    public static GmmLabelling Run(IReadOnlyList<LossStatistics> stats, LabellingSettings settings, GmmFitOptions options,
+        IReadOnlyList<LossStatistics>? reference)
     {
         var points = stats.Select(x => (x.Mean, x.Variance)).ToArray();
-        var fits = GmmFeatureSetting.All.ToDictionary(f => f.Name, f => StatisticsMixture.Fit(points, f, options));
+        var referencePoints = reference?.Select(x => (x.Mean, x.Variance)).ToArray();
+        var fits = GmmFeatureSetting.All.ToDictionary(f => f.Name, f =>
+        {
+            var (fit, features, _, _) = MixtureLabelling.FitComponents(points, settings with { FeatureSetting = f.Name }, options, null);
+            return (Fit: fit, Features: features);
+        });
         // Every label rule reads its own map off the same fit.
         var rules = LabelRules.All.ToDictionary(r => r.Name,
             r => GmmFeatureSetting.All.ToDictionary(f => f.Name, f => Label(stats, fits[f.Name], r.Map(fits[f.Name].Fit.Parameters))));
-        if (reference is not null)
+        if (referencePoints is { Length: > 0 })
         {
             rules[ReferenceRule] = GmmFeatureSetting.All.ToDictionary(f => f.Name, f =>
-            {
-                var (fit, features) = fits[f.Name];
-                var referencePoints = reference.Select(x =>
-                {
-                    var point = new double[StatFeatures.Dimensions];
-                    features.Apply(x.Mean, x.Variance, point);
-                    return point;
-                }).ToList();
-                return Label(stats, fits[f.Name], ReferenceAnchoring.Map(fit.Parameters, referencePoints));
-            });
+                Label(stats, fits[f.Name],
+                    ReferenceAnchoring.MapStatistics(fits[f.Name].Fit.Parameters, referencePoints, settings.OccupancyRatio)));
         }
-        return new GmmLabelling(fits, rules);
+        var chosen = settings.AnchorsOnReference && referencePoints is { Length: > 0 } ? ReferenceRule : settings.FallbackRule.Name;
+        return new GmmLabelling(fits, rules, chosen);
     }
 
     /// <summary>Labels every document with a given map of the fitted mixture's components.</summary>
