@@ -8,6 +8,11 @@ public enum FeatureTransform
 
     /// <summary>Features are (mean, ln variance); variance spans orders of magnitude, its log is closer to Gaussian.</summary>
     LogVariance,
+
+    /// <summary>Features are (loss per byte, bytes per token): the document's summed token loss over the UTF-8 bytes its
+    /// scored tokens cover, and those bytes over the scored tokens. Independent of how finely the tokenizer cuts the text;
+    /// needs the scored bytes.</summary>
+    PerByte,
 }
 
 /// <summary>A fitted Gaussian mixture over document statistics: everything needed to recompute responsibilities.</summary>

@@ -39,6 +39,11 @@ public static class StrategyObjectives
         if (strategy.HasReferenceModel && reference is null) throw new ArgumentException($"{name} needs a reference model");
         if (strategy.NeedsGmm && gmm is null) throw new ArgumentException($"{name} needs a GMM over the documents' statistics");
         if (strategy.NeedsGmm && statistics is null) throw new ArgumentException($"{name} needs a source of (loss mean, variance) statistics");
+        if (strategy.NeedsGmm && gmm!.Parameters.Transform == FeatureTransform.PerByte)
+        {
+            throw new ArgumentException($"{name} weighs documents by (loss mean, loss variance), but GMM version {gmm.Version} is fitted per byte " +
+                                        "(the scorer's labelling GMM): train without a GMM version so the trainer fits its own");
+        }
         if (strategy.NeedsValidation && validation is null) throw new ArgumentException($"{name} needs a clean validation stream");
         var shape = new LossShapeOptions(parameters.Temperature, 100, parameters.BurnIn, parameters.AnnealSteps ?? (int)Math.Max(1, totalSteps / 2));
         return strategy.Name switch

@@ -28,8 +28,15 @@ public sealed record ActiveGmm(int Version, GmmLabeller Labeller)
     /// <summary>K, the number of components (responsibilities per document).</summary>
     public int Components => Labeller.Mixture.Components;
 
-    /// <summary>The verdict for one document's (loss mean, loss variance).</summary>
+    /// <summary>The verdict for one document's (loss mean, loss variance) (a per-token mixture only).</summary>
     public LabelAssignment Assign(double lossMean, double lossVariance) => Labeller.Assign(lossMean, lossVariance);
+
+    /// <summary>The verdict for one scored document; one the mixture cannot place (one token, or no bytes under a per-byte
+    /// mixture) is placed at (0, 0), as empty documents always were.</summary>
+    public LabelAssignment Assign(Statistics.LossStatistics statistics) => Labeller.Assign(statistics) ?? Labeller.AssignPair(0, 0);
+
+    /// <summary>The verdict for a stored row, or null when it cannot be placed.</summary>
+    public LabelAssignment? Assign(StoredStatistics row) => Labeller.Assign(row);
 
     /// <summary>A labeller for a stored GMM version.</summary>
     public static ActiveGmm From(GmmModel model) => new(model.Version, GmmLabeller.FromModel(model));

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Reweighting.Contracts.Control;
 using Reweighting.Messaging;
+using Reweighting.Gmm;
 using Reweighting.Scorer.Labelling;
 using Reweighting.Scorer.Outbox;
 using Reweighting.Scorer.Pipeline;
@@ -52,7 +53,8 @@ public sealed class ScorerWorker(
             {
                 var labellerLog = loggers.CreateLogger<ReservoirLabeller>();
                 var reference = settings.Labelling.ReferencePath is { Length: > 0 } referencePath
-                    ? ReferenceScores.Score(scorer, referencePath, labellerLog, stoppingToken)
+                    ? GmmInputs.All(ReferenceScores.Score(scorer, referencePath, labellerLog, stoppingToken),
+                        GmmFeatureSetting.Get(settings.Labelling.FeatureSetting).Transform)
                     : null;
                 if (reference is null && settings.Labelling.ToSettings().AnchorsOnReference)
                     labellerLog.LogWarning("No labelling reference (Scorer:Labelling:ReferencePath): components are named by the {Rule} " +

@@ -110,6 +110,14 @@ public sealed class ObjectiveSetup
             {
                 _gmmLookedUp = true;
                 Gmm = await GmmLookup(version, ct);
+                if (Gmm is not null && Gmm.Parameters.Transform == FeatureTransform.PerByte && _options.GmmVersion is null)
+                {
+                    // The scorer labels with a GMM over (loss per byte, bytes per token); meta-em's phi and the cluster
+                    // heuristic are defined on (loss mean, loss variance), so the trainer fits its own below.
+                    _logger.LogInformation("{Strategy}: the scorer's GMM version {Version} is fitted per byte; fitting one on (loss mean, variance)",
+                        _options.Strategy, version);
+                    Gmm = null;
+                }
                 if (Gmm is not null) _logger.LogInformation("{Strategy} weighs with the scorer's GMM version {Version}", _options.Strategy, version);
             }
             if (Gmm is null)

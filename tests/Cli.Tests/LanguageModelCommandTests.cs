@@ -81,12 +81,12 @@ public sealed class LanguageModelCommandTests : IDisposable
             m.GetProperty("average_precision").GetDouble().Should().BeInRange(0, 1);
         }
         report.GetProperty("label_rule").GetString().Should().Be("atypical");
-        report.GetProperty("transform").GetString().Should().Be("raw-std");
+        report.GetProperty("transform").GetString().Should().Be(LabellingDefaults.Settings.FeatureSetting);
         var rules = report.GetProperty("label_rules");
         rules.EnumerateObject().Select(p => p.Name).Should().Contain(["atypical", "mean-loss", "variance", "mean-plus-spread"]);
         foreach (var rule in rules.EnumerateObject())
         {
-            rule.Value.EnumerateObject().Select(p => p.Name).Should().BeEquivalentTo(["log-variance-std", "raw-std", "log-variance", "raw"], rule.Name);
+            rule.Value.EnumerateObject().Select(p => p.Name).Should().BeEquivalentTo(GmmFeatureSetting.All.Select(f => f.Name), rule.Name);
             foreach (var cell in rule.Value.EnumerateObject())
             foreach (var metric in new[] { "auroc", "average_precision", "noisy_precision", "noisy_recall" })
             {
@@ -119,9 +119,10 @@ public sealed class LanguageModelCommandTests : IDisposable
         var anchoredReport = JsonDocument.Parse(anchored.Stdout).RootElement;
         anchoredReport.GetProperty("label_rule").GetString().Should().Be("reference");
         anchoredReport.GetProperty("methods").GetProperty("gmm").GetProperty("auroc").GetDouble().Should().BeInRange(0, 1);
-        anchoredReport.GetProperty("label_rules").GetProperty("reference").GetProperty("raw-std").GetProperty("auroc").GetDouble()
+        var defaultFeatures = LabellingDefaults.Settings.FeatureSetting;
+        anchoredReport.GetProperty("label_rules").GetProperty("reference").GetProperty(defaultFeatures).GetProperty("auroc").GetDouble()
             .Should().Be(anchoredReport.GetProperty("methods").GetProperty("gmm").GetProperty("auroc").GetDouble());
-        anchoredReport.GetProperty("label_rules").GetProperty("atypical").GetProperty("raw-std").GetProperty("auroc").GetDouble()
+        anchoredReport.GetProperty("label_rules").GetProperty("atypical").GetProperty(defaultFeatures).GetProperty("auroc").GetDouble()
             .Should().Be(anchoredReport.GetProperty("methods").GetProperty("gmm_unanchored").GetProperty("auroc").GetDouble());
         report.GetProperty("methods").TryGetProperty("gmm_unanchored", out _)
             .Should().BeFalse("without --reference gmm itself is unanchored");

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using FluentAssertions;
+using Reweighting.Gmm;
 using Reweighting.Text.Tokenization;
 using Xunit;
 
@@ -101,7 +102,7 @@ public sealed class NoiseDetectionCommandTests(NoiseDetectionCommandTests.NoisyC
         withoutModel.GetProperty("methods").GetProperty("gmm").GetProperty("flagged").GetInt32()
             .Should().Be(anchored.GetProperty("flagged").GetInt32());
         withoutModel.GetProperty("label_rules").GetProperty("reference").EnumerateObject().Select(p => p.Name)
-            .Should().BeEquivalentTo(["raw-std", "log-variance-std", "log-variance", "raw"]);
+            .Should().BeEquivalentTo(GmmFeatureSetting.All.Select(f => f.Name));
         Json(CliRunner.Run("eval", "noise-detection", "--scores", data.NoisyScores, "--corpus", data.Noisy, "--json"))
             .GetProperty("label_rule").GetString().Should().Be("atypical", "without a reference gmm is named by the unanchored rule");
 
@@ -127,7 +128,8 @@ public sealed class NoiseDetectionCommandTests(NoiseDetectionCommandTests.NoisyC
         }
         report.GetProperty("methods").GetProperty("mean_loss").TryGetProperty("noisy_labelled_hard", out _)
             .Should().BeFalse("a baseline has no labels");
-        report.GetProperty("label_rules").GetProperty("reference").GetProperty("raw-std").GetProperty("noisy_labelled_hard").GetDouble()
+        report.GetProperty("label_rules").GetProperty("reference").GetProperty(report.GetProperty("transform").GetString()!)
+            .GetProperty("noisy_labelled_hard").GetDouble()
             .Should().Be(report.GetProperty("methods").GetProperty("gmm").GetProperty("noisy_labelled_hard").GetDouble());
     }
 

@@ -33,7 +33,8 @@ public sealed class MixtureLabellingTests
         labelled.Bics.Select(b => b.Components).Should().Equal(Enumerable.Range(2, 7), "the default BIC search tries K = 2..8");
         labelled.Fit.Parameters.Components.Should().Be(labelled.Bics.MinBy(b => b.Bic).Components, "the fit of lowest BIC is kept");
         var labeller = labelled.Labeller();
-        var flagged = stream.Select(x => labeller.Assign(x.Mean, x.Variance).Label == SampleLabel.Noisy).ToArray();
+        // The points stand for the pairs the default (per-byte) transform starts from.
+        var flagged = stream.Select(x => labeller.AssignPair(x.Mean, x.Variance).Label == SampleLabel.Noisy).ToArray();
         var truePositives = flagged.Zip(isNoise).Count(p => p.First && p.Second);
         ((double)truePositives / flagged.Count(f => f)).Should().BeGreaterThan(0.95, $"precision, noise {placement}");
         ((double)truePositives / isNoise.Count(n => n)).Should().BeGreaterThan(0.95, $"recall, noise {placement}");
@@ -95,6 +96,30 @@ public sealed class MixtureLabellingTests
         };
         settings.Invoking(s => s.Validate()).Should().Throw<ArgumentException>().WithMessage($"*{message}*");
         (LabellingDefaults.Settings with { LabelRule = "no-such-rule" }).Invoking(s => s.Validate()).Should().Throw<ArgumentException>();
+    }
+
+    [Fact]
+    public void Per_byte_inputs_are_loss_per_byte_and_bytes_per_token_and_a_per_byte_mixture_needs_the_bytes()
+    {
+        // 4 tokens of losses summing to 10 nats over 20 bytes: 0.5 nats per byte, 5 bytes per token.
+        var stats = new Statistics.LossStatistics(4, 2.5, 3.0, 20);
+        GmmInputs.Of(stats, FeatureTransform.PerByte).Should().Be((0.5, 5.0));
+        GmmInputs.Of(stats, FeatureTransform.Raw).Should().Be((2.5, 0.75));
+        GmmInputs.Of(stats with { Bytes = 0 }, FeatureTransform.PerByte).Should().BeNull("no bytes were counted");
+        GmmInputs.Of(stats with { Bytes = 0 }, FeatureTransform.LogVariance).Should().Be((2.5, 0.75));
+        GmmInputs.Of(Statistics.LossStatistics.Empty, FeatureTransform.Raw).Should().BeNull("no scored token");
+        GmmInputs.FromRow(4, 2.5, 0.75, 20).Should().Be(stats);
+
+        var random = new Random(9);
+        var (stream, _) = Stream(random, 600, 0.2, 6.0, 1.6);
+        var labeller = MixtureLabelling.Fit(stream, null, LabellingDefaults.Settings with { Components = 3 }, new GmmFitOptions(Seed: 1))
+            .Labeller();
+        labeller.NeedsBytes.Should().BeTrue("the default features are per byte");
+        labeller.Invoking(l => l.Assign(3.0, 1.0)).Should().Throw<InvalidOperationException>().WithMessage("*per byte*");
+        labeller.Assign(new Statistics.LossStatistics(4, 12.0, 4.0, 16)).Should().BeEquivalentTo(labeller.AssignPair(3.0, 4.0));
+        labeller.Assign(new StoredStatistics(4, 12.0, 1.0, null)).Should()
+            .BeNull("a row stored before bytes were counted cannot be placed");
+        labeller.Assign(new StoredStatistics(4, 12.0, 1.0, 16)).Should().BeEquivalentTo(labeller.AssignPair(3.0, 4.0));
     }
 
     private static (List<(double Mean, double Variance)> Stream, bool[] IsNoise) Stream(Random random, int n, double noiseShare,

@@ -43,7 +43,7 @@ public sealed class LabellingLabellerTests(PostgresCluster cluster)
         var reference = Draw(600, seed: 4).Where(s => s.Truth != SampleLabel.Noisy).Take(200).Select(s => (s.Mean, s.Variance)).ToList();
         var options = Options(warmUp: 600) with
         {
-            Components = LabellingDefaults.Settings.Components, LabelRule = LabellingDefaults.Settings.LabelRule,
+            Components = LabellingDefaults.Settings.Components, LabelRule = LabellingDefaults.Settings.LabelRule, FeatureSetting = "raw-std",
         };
         var labeller = await ReservoirLabeller.OpenAsync(db, options, FastRetry, reference: reference);
 

@@ -32,6 +32,7 @@ internal static class LabellingTestData
         FitRestarts = 2,
         Seed = 7,
         Components = 3,
+        FeatureSetting = "raw-std", // the clusters are drawn in (loss mean, loss variance)
     };
 
     /// <summary><paramref name="count"/> statistics with the cluster each came from.</summary>

@@ -77,7 +77,13 @@ internal sealed class DemoRun(DemoSettings settings)
         if (steps < settings.TrainSteps) Stage($"the stream holds {steps} steps of {settings.BatchSize}x{settings.SequenceLength} tokens: each run trains {steps} steps");
         var runs = new List<TrainingRunOutcome>();
         foreach (var strategy in new[] { Strategies.StrategyCatalogue.Uniform.Name, settings.Strategy })
-            runs.Add(await TrainAsync(kafka, database.ConnectionString, strategy, (int)steps, tokenizer, proxyDir, validationFile, outDir, scoring.LatestGmmVersion, ct));
+        {
+            // The scorer's labelling GMM serves the weighting strategies only when it is fitted on (loss mean, loss variance);
+            // a per-byte one is not, and the trainer fits its own.
+            var gmmVersion = GmmInputs.NeedsBytes(GmmFeatureSetting.Get(settings.Labelling.FeatureSetting).Transform) ? null : scoring.LatestGmmVersion;
+            runs.Add(await TrainAsync(kafka, database.ConnectionString, strategy, (int)steps, tokenizer, proxyDir, validationFile, outDir,
+                gmmVersion, ct));
+        }
 
         Outcome = await DemoSummary.ReadAsync(database.ConnectionString, corpus, scoring, runs, ct);
         var report = await WriteReportAsync(database.ConnectionString, outDir, ct);

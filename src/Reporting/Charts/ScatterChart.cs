@@ -44,8 +44,16 @@ internal static class ScatterChart
             }
             var p = gmm.Model.Parameters;
             var space = p.Transform == FeatureTransform.LogVariance ? "(mean, ln variance)" : "(mean, variance)";
-            caption.Append($"Dashed outlines: the 2-sigma ellipses of the {p.Components} components of GMM version {gmm.Model.Version} (the newest of {gmm.StoredVersions} stored, fitted on {gmm.Model.SampleCount:N0} documents), ");
-            caption.Append($"traced in its feature space {space}{(p.StandardizeMean is null ? "" : ", standardised")} and mapped back to raw coordinates; white dots are component means.");
+            if (p.Transform == FeatureTransform.PerByte)
+            {
+                caption.Append($"The labels come from GMM version {gmm.Model.Version} ({p.Components} components, the newest of {gmm.StoredVersions} stored), " +
+                               "fitted on (loss per byte, bytes per token): its components are not drawn in this plane.");
+            }
+            else
+            {
+                caption.Append($"Dashed outlines: the 2-sigma ellipses of the {p.Components} components of GMM version {gmm.Model.Version} (the newest of {gmm.StoredVersions} stored, fitted on {gmm.Model.SampleCount:N0} documents), ");
+                caption.Append($"traced in its feature space {space}{(p.StandardizeMean is null ? "" : ", standardised")} and mapped back to raw coordinates; white dots are component means.");
+            }
         }
         else
         {

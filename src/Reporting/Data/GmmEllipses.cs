@@ -13,7 +13,8 @@ internal static class GmmEllipses
     public static IReadOnlyList<ComponentEllipse> Trace(GmmModel model, int segments = 96)
     {
         var p = model.Parameters;
-        if (p.Dimensions != 2) return [];
+        // A per-byte mixture lives in the (loss per byte, bytes per token) plane, not this one: nothing to draw.
+        if (p.Dimensions != 2 || p.Transform == FeatureTransform.PerByte) return [];
         var ellipses = new List<ComponentEllipse>(p.Components);
         for (var k = 0; k < p.Components; k++)
         {

@@ -32,8 +32,11 @@ internal static class RunWeighting
 
     /// <summary>phi lives in the feature space of the GMM it was initialised from. That GMM is found by its means, which
     /// the initial phi copies; else the run's configured GmmVersion; else the newest stored GMM is assumed.</summary>
-    private static (StatFeatures Features, string Description) FeatureMap(string? configJson, IReadOnlyList<PhiSnapshot> history, IReadOnlyList<GmmModel> gmms)
+    private static (StatFeatures Features, string Description) FeatureMap(string? configJson, IReadOnlyList<PhiSnapshot> history,
+        IReadOnlyList<GmmModel> allGmms)
     {
+        // phi is defined on (loss mean, loss variance): a per-byte labelling GMM never initialised it.
+        var gmms = allGmms.Where(g => g.Parameters.Transform != FeatureTransform.PerByte).ToList();
         var init = history.FirstOrDefault(h => h.Source == ClusterParameterSource.GmmInit);
         if (init is not null)
         {

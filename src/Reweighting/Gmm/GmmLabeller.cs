@@ -30,11 +30,38 @@ public sealed class GmmLabeller
     public static GmmLabeller FromModel(GmmModel model) =>
         new(GaussianMixture.FromParameters(model.Parameters), StatFeatures.FromParameters(model.Parameters), model.LabelMap);
 
-    /// <summary>Verdict for one document's (loss mean, loss variance).</summary>
+    /// <summary>True when the mixture is fitted per byte, so documents must come with their scored bytes.</summary>
+    public bool NeedsBytes => GmmInputs.NeedsBytes(_features.Transform);
+
+    /// <summary>Verdict for one document's statistics, or null when they cannot be placed (see <see cref="GmmInputs.Of"/>).</summary>
+    public LabelAssignment? Assign(Statistics.LossStatistics statistics) =>
+        GmmInputs.Of(statistics, _features.Transform) is { } pair ? AssignPair(pair.First, pair.Second) : null;
+
+    /// <summary>Verdict for a stored score row, or null when it cannot be placed (non-finite statistics; under a per-byte
+    /// mixture, a row without bytes). A per-token mixture places a row by its stored (mean, variance), as it always did.</summary>
+    public LabelAssignment? Assign(StoredStatistics row)
+    {
+        if (GmmInputs.Of(GmmInputs.FromRow(row.Tokens, row.Mean, row.Variance, row.Bytes), _features.Transform) is { } pair)
+            return AssignPair(pair.First, pair.Second);
+        return !NeedsBytes && double.IsFinite(row.Mean) && double.IsFinite(row.Variance) && row.Variance >= 0
+            ? AssignPair(row.Mean, row.Variance)
+            : null;
+    }
+
+    /// <summary>Verdict for one document's (loss mean, loss variance); a per-byte mixture refuses (it needs the bytes:
+    /// use <see cref="Assign(Statistics.LossStatistics)"/>).</summary>
     public LabelAssignment Assign(double lossMean, double lossVariance)
     {
+        if (NeedsBytes)
+            throw new InvalidOperationException("this GMM is fitted per byte: label a document from its statistics with the scored bytes");
+        return AssignPair(lossMean, lossVariance);
+    }
+
+    /// <summary>Verdict for a document's pair as <see cref="GmmInputs.Of"/> gives it for this mixture's transform.</summary>
+    public LabelAssignment AssignPair(double first, double second)
+    {
         Span<double> x = stackalloc double[StatFeatures.Dimensions];
-        _features.Apply(lossMean, lossVariance, x);
+        _features.Apply(first, second, x);
         var responsibilities = Mixture.PredictProba(x);
 
         // Several components may share a label; the label's probability is their summed responsibility.

@@ -24,7 +24,7 @@ public static class LabellingDefaults
 /// <param name="OccupancyRatio">Reference-anchored labelling: a component is noisy when the reference fills it less
 /// than this fraction of its share of the stream.</param>
 public sealed record LabellingSettings(
-    string FeatureSetting = "raw-std",
+    string FeatureSetting = "per-byte-std",
     string LabelRule = LabellingDefaults.ReferenceRule,
     string UnanchoredLabelRule = "atypical",
     int Components = 0,

@@ -10,6 +10,9 @@ public sealed class StatFeatures
     public const double VarianceFloor = 1e-12;
 
     private readonly FeatureTransform _transform;
+
+    /// <summary>The transform of this map.</summary>
+    public FeatureTransform Transform => _transform;
     private readonly double[]? _mean;
     private readonly double[]? _std;
 
@@ -32,7 +35,9 @@ public sealed class StatFeatures
     /// <summary>The feature map a stored GMM was fitted with.</summary>
     public static StatFeatures FromParameters(GmmParameters p) => new(p.Transform, p.StandardizeMean, p.StandardizeStd);
 
-    /// <summary>Writes the features of (mean, variance) to <paramref name="destination"/> (length 2).</summary>
+    /// <summary>Writes the features of a document's pair to <paramref name="destination"/> (length 2): (loss mean, loss
+    /// variance), or for <see cref="FeatureTransform.PerByte"/> (loss per byte, bytes per token) as
+    /// <see cref="GmmInputs.Of"/> gives it.</summary>
     public void Apply(double lossMean, double lossVariance, Span<double> destination)
     {
         destination[0] = lossMean;
@@ -40,6 +45,7 @@ public sealed class StatFeatures
         {
             FeatureTransform.Raw => lossVariance,
             FeatureTransform.LogVariance => Math.Log(Math.Max(lossVariance, VarianceFloor)),
+            FeatureTransform.PerByte => lossVariance, // the pair is (loss per byte, bytes per token): see GmmInputs
             _ => throw new ArgumentOutOfRangeException(nameof(lossVariance), _transform, "unknown feature transform"),
         };
         if (_mean is null) return;

@@ -14,6 +14,8 @@ public sealed record GmmFeatureSetting(string Name, FeatureTransform Transform, 
         new("log-variance-std", FeatureTransform.LogVariance, true, "(mean, ln variance), standardised"),
         new("log-variance", FeatureTransform.LogVariance, false, "(mean, ln variance) as measured"),
         new("raw", FeatureTransform.Raw, false, "(mean, variance) as measured"),
+        new("per-byte-std", FeatureTransform.PerByte, true, "(loss per byte, bytes per token), standardised"),
+        new("per-byte", FeatureTransform.PerByte, false, "(loss per byte, bytes per token) as measured"),
     ];
 
     public static GmmFeatureSetting Default => All[0];

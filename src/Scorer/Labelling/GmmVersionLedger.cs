@@ -39,7 +39,7 @@ public sealed class GmmVersionLedger(NpgsqlDataSource dataSource)
     /// <summary>A uniform random sample (at most <paramref name="size"/>) of the stored statistics of
     /// <paramref name="scorerModel"/> and how many rows it was drawn from. Seeded, so a restart is repeatable; the random
     /// order costs a scan of the model's rows, once per start.</summary>
-    public Task<(List<(double Mean, double Variance)> Sample, long Population)> SampleStatisticsAsync(
+    public Task<(List<StoredStatistics> Sample, long Population)> SampleStatisticsAsync(
         string scorerModel, int size, int seed, CancellationToken ct = default) =>
         _statistics.RandomSampleAsync(scorerModel, size, seed, ct);
 }

@@ -13,7 +13,7 @@ public sealed class ProvisionalScores(NpgsqlDataSource dataSource)
     public int PageSize { get; init; } = 5_000;
 
     /// <summary>Relabels every provisional row of <paramref name="scorerModel"/> (a scan of its rows); returns how many.</summary>
-    public async Task<long> RelabelAllAsync(string scorerModel, int gmmVersion, Func<double, double, LabelAssignment> assign, CancellationToken ct = default)
+    public async Task<long> RelabelAllAsync(string scorerModel, int gmmVersion, Func<StoredStatistics, LabelAssignment?> assign, CancellationToken ct = default)
     {
         long total = 0;
         var after = "";
@@ -28,7 +28,7 @@ public sealed class ProvisionalScores(NpgsqlDataSource dataSource)
 
     /// <summary>Relabels the provisional rows among <paramref name="documentIds"/> (rows stored provisionally after a
     /// version already existed); returns how many.</summary>
-    public async Task<long> RelabelAsync(string scorerModel, int gmmVersion, Func<double, double, LabelAssignment> assign,
+    public async Task<long> RelabelAsync(string scorerModel, int gmmVersion, Func<StoredStatistics, LabelAssignment?> assign,
         IReadOnlyCollection<string> documentIds, CancellationToken ct = default)
     {
         long total = 0;
@@ -40,7 +40,7 @@ public sealed class ProvisionalScores(NpgsqlDataSource dataSource)
     /// <summary>One transaction: the next page of provisional rows (after <paramref name="after"/>, or among
     /// <paramref name="ids"/>), locked, relabelled. Returns the rows changed and the last id read (null when none).</summary>
     private async Task<(long Rows, string? Last)> RelabelPageAsync(string scorerModel, int gmmVersion,
-        Func<double, double, LabelAssignment> assign, string after, string[]? ids, CancellationToken ct)
+        Func<StoredStatistics, LabelAssignment?> assign, string after, string[]? ids, CancellationToken ct)
     {
         await using var conn = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
@@ -53,7 +53,7 @@ public sealed class ProvisionalScores(NpgsqlDataSource dataSource)
             return (0, null);
         }
 
-        var verdicts = rows.Select(r => Finite(r.Mean, r.Variance) ? assign(r.Mean, r.Variance) : null).ToArray();
+        var verdicts = rows.Select(r => assign(r.Statistics)).ToArray();
         var k = verdicts.FirstOrDefault(v => v is not null)?.Responsibilities.Length ?? 1;
         // Statistics no mixture can place keep the provisional label, with a uniform posterior and the version.
         var labelled = rows.Select((r, i) => (r.Id, verdicts[i] ?? new LabelAssignment(ProvisionalVerdict.Label, 0, Enumerable.Repeat(1.0 / k, k).ToArray())))
@@ -62,6 +62,4 @@ public sealed class ProvisionalScores(NpgsqlDataSource dataSource)
         await tx.CommitAsync(ct);
         return (changed, rows[^1].Id);
     }
-
-    private static bool Finite(double mean, double variance) => double.IsFinite(mean) && double.IsFinite(variance) && variance >= 0;
 }

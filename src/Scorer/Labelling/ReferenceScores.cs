@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Reweighting.Scorer.Pipeline;
+using Reweighting.Statistics;
 using Reweighting.Text.Corpus;
 
 namespace Reweighting.Scorer.Labelling;
@@ -14,16 +15,16 @@ public static class ReferenceScores
     /// <summary>Scores every document of <paramref name="path"/> (JSONL, JSONL.gz, text, or a directory of them) and
     /// returns their statistics; documents with no prediction (one token) are left out.</summary>
     /// <exception cref="InvalidDataException">The reference holds no scorable document.</exception>
-    public static IReadOnlyList<(double Mean, double Variance)> Score(ProxyScorer scorer, string path, ILogger logger,
+    public static IReadOnlyList<LossStatistics> Score(ProxyScorer scorer, string path, ILogger logger,
         CancellationToken ct = default)
     {
         var reader = new CorpusReader(onProblem: p => logger.LogWarning("Labelling reference: skipped {Problem}", p));
-        var stats = new List<(double, double)>();
+        var stats = new List<LossStatistics>();
         var chunk = new List<int[]>(Chunk);
         void Flush()
         {
             foreach (var score in scorer.Score(chunk))
-                if (score.Statistics.Count > 0) stats.Add((score.Statistics.Mean, score.Statistics.Variance));
+                if (score.Statistics.Count > 0) stats.Add(score.Statistics);
             chunk.Clear();
         }
         foreach (var record in reader.Read(path))

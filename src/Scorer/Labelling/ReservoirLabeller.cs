@@ -26,7 +26,8 @@ public sealed class ReservoirLabeller : IDocumentLabeller
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly LabellingSettings _settings;
-    private readonly IReadOnlyList<(double Mean, double Variance)>? _reference;
+    private readonly IReadOnlyList<(double First, double Second)>? _reference;
+    private readonly FeatureTransform _transform;
     private readonly GmmFitOptions _fitOptions;
 
     private readonly Lock _gate = new();                  // guards the reservoir, _nextFitAt and the provisional work
@@ -41,7 +42,7 @@ public sealed class ReservoirLabeller : IDocumentLabeller
     private sealed record StoredVersion(GmmModel Model, ActiveGmm Gmm);
 
     private ReservoirLabeller(NpgsqlDataSource dataSource, LabellingOptions options, WriteRetryOptions? retry, ILogger? logger,
-        TimeProvider? time, IReadOnlyList<(double Mean, double Variance)>? reference)
+        TimeProvider? time, IReadOnlyList<(double First, double Second)>? reference)
     {
         _options = options.Validate();
         _ledger = new GmmVersionLedger(dataSource);
@@ -50,7 +51,8 @@ public sealed class ReservoirLabeller : IDocumentLabeller
         _retry = (retry ?? new WriteRetryOptions()).BuildPipeline(_logger);
         _time = time ?? TimeProvider.System;
         _settings = options.ToSettings();
-        _reference = reference?.Where(r => IsFinite(r.Mean, r.Variance)).ToArray();
+        _transform = GmmFeatureSetting.Get(_settings.FeatureSetting).Transform;
+        _reference = reference?.Where(r => IsFinite(r.First, r.Second)).ToArray();
         if (_reference is { Count: 0 })
             throw new ArgumentException("the labelling reference has no scored document with finite statistics");
         _fitOptions = new GmmFitOptions(Components: Math.Max(1, options.Components), Restarts: options.FitRestarts,
@@ -62,11 +64,11 @@ public sealed class ReservoirLabeller : IDocumentLabeller
     /// <summary>A labeller for <see cref="LabellingOptions.ScorerModel"/>: continues from the latest stored version of
     /// that model when there is one (no second warm-up), and refills the reservoir from stored statistics when
     /// <see cref="LabellingOptions.ReseedFromStoredScores"/> is set. With <paramref name="reference"/> (a clean
-    /// reference's statistics, scored by the same proxy) and the <c>reference</c> rule, every fit's components are named
-    /// from it.</summary>
+    /// reference's statistics, scored by the same proxy, as the pairs <see cref="GmmInputs.Of"/> gives for the options'
+    /// feature transform) and the <c>reference</c> rule, every fit's components are named from it.</summary>
     public static async Task<ReservoirLabeller> OpenAsync(NpgsqlDataSource dataSource, LabellingOptions options,
         WriteRetryOptions? retry = null, ILogger<ReservoirLabeller>? logger = null, TimeProvider? time = null,
-        CancellationToken ct = default, IReadOnlyList<(double Mean, double Variance)>? reference = null)
+        CancellationToken ct = default, IReadOnlyList<(double First, double Second)>? reference = null)
     {
         var labeller = new ReservoirLabeller(dataSource, options, retry, logger, time, reference);
         await labeller.LoadAsync(ct);
@@ -134,7 +136,8 @@ public sealed class ReservoirLabeller : IDocumentLabeller
             foreach (var row in committed)
             {
                 if (row.ScorerModel != _options.ScorerModel) continue;
-                if (IsFinite(row.LossMean, row.LossVariance)) _reservoir.Add(row.LossMean, row.LossVariance);
+                if (GmmInputs.Of(GmmInputs.FromRow(row.TokenCount, row.LossMean, row.LossVariance, row.ScoredBytes), _transform) is { } pair)
+                    _reservoir.Add(pair.First, pair.Second);
                 // Scored before the first version became current and committed after it: the relabel scan may have passed it.
                 if (row.GmmVersion is null && active is not null) _provisionalIds.Add(row.DocumentId);
             }
@@ -304,7 +307,9 @@ public sealed class ReservoirLabeller : IDocumentLabeller
         {
             var (sample, stored) = await _retry.ExecuteAsync(async token =>
                 await _ledger.SampleStatisticsAsync(_options.ScorerModel, _options.ReservoirCapacity, _options.Seed, token), ct);
-            lock (_gate) _reservoir.Reseed(sample, stored);
+            var pairs = sample.Select(r => GmmInputs.Of(GmmInputs.FromRow(r.Tokens, r.Mean, r.Variance, r.Bytes), _transform))
+                .OfType<(double, double)>().ToList();
+            lock (_gate) _reservoir.Reseed(pairs, stored);
             population = stored;
         }
         lock (_gate)

@@ -45,8 +45,7 @@ public sealed partial class ScorerPipeline
             var document = job.Documents[i];
             var s = scores[i].Statistics;
             document.Score = scores[i];
-            document.Verdict = gmm is null ? ProvisionalVerdict.Assignment
-                : gmm.Assign(s.Count == 0 ? 0 : s.Mean, s.Count == 0 ? 0 : Math.Max(0, s.Variance));
+            document.Verdict = gmm is null ? ProvisionalVerdict.Assignment : gmm.Assign(s);
         }
         job.Batch.MarkScored(gmm, _time.GetUtcNow());
     }

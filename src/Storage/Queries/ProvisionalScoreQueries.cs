@@ -11,18 +11,18 @@ public static class ProvisionalScoreQueries
 {
     /// <summary>Locks and reads the next <paramref name="limit"/> provisional rows of <paramref name="scorerModel"/>
     /// after document id <paramref name="after"/>, in id order.</summary>
-    public static Task<List<(string Id, double Mean, double Variance)>> LockPageAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string scorerModel,
+    public static Task<List<(string Id, StoredStatistics Statistics)>> LockPageAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string scorerModel,
         string after, int limit, CancellationToken ct = default) =>
-        LockAsync(conn, tx, """
-            SELECT document_id, loss_mean, loss_variance FROM sample_scores
+        LockAsync(conn, tx, $"""
+            SELECT document_id, {StatisticsReader.Columns} FROM sample_scores
             WHERE scorer_model = $1 AND gmm_version IS NULL AND document_id > $2 ORDER BY document_id LIMIT $3 FOR UPDATE
             """, ct, scorerModel, after, limit);
 
     /// <summary>Locks and reads the provisional rows of <paramref name="scorerModel"/> among <paramref name="documentIds"/>.</summary>
-    public static Task<List<(string Id, double Mean, double Variance)>> LockAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string scorerModel,
+    public static Task<List<(string Id, StoredStatistics Statistics)>> LockAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string scorerModel,
         string[] documentIds, CancellationToken ct = default) =>
-        LockAsync(conn, tx, """
-            SELECT document_id, loss_mean, loss_variance FROM sample_scores
+        LockAsync(conn, tx, $"""
+            SELECT document_id, {StatisticsReader.Columns} FROM sample_scores
             WHERE scorer_model = $1 AND gmm_version IS NULL AND document_id = ANY($2) FOR UPDATE
             """, ct, scorerModel, new NpgsqlParameter { Value = documentIds, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
 
@@ -64,14 +64,14 @@ public static class ProvisionalScoreQueries
         return await update.ExecuteNonQueryAsync(ct);
     }
 
-    private static async Task<List<(string Id, double Mean, double Variance)>> LockAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string sql,
+    private static async Task<List<(string Id, StoredStatistics Statistics)>> LockAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string sql,
         CancellationToken ct, params object[] values)
     {
         await using var select = new NpgsqlCommand(sql, conn, tx);
         foreach (var value in values) select.Parameters.Add(value as NpgsqlParameter ?? new NpgsqlParameter { Value = value });
-        var rows = new List<(string, double, double)>();
+        var rows = new List<(string, StoredStatistics)>();
         await using var reader = await select.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) rows.Add((reader.GetString(0), reader.GetDouble(1), reader.GetDouble(2)));
+        while (await reader.ReadAsync(ct)) rows.Add((reader.GetString(0), StatisticsReader.Read(reader, 1)));
         return rows;
     }
 }

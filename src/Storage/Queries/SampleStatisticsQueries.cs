@@ -1,4 +1,5 @@
 using Npgsql;
+using Reweighting.Contracts;
 
 namespace Reweighting.Storage.Queries;
 
@@ -12,7 +13,7 @@ public sealed class SampleStatisticsQueries(NpgsqlDataSource dataSource)
     /// <paramref name="scorerModel"/> and how many rows it was drawn from, read in one repeatable-read transaction.
     /// Seeded, so the same rows give the same sample; all of them, in document order, when they are no more than
     /// <paramref name="size"/>.</summary>
-    public async Task<(List<(double Mean, double Variance)> Sample, long Population)> RandomSampleAsync(
+    public async Task<(List<StoredStatistics> Sample, long Population)> RandomSampleAsync(
         string scorerModel, int size, int seed, CancellationToken ct = default)
     {
         await using var conn = await dataSource.OpenConnectionAsync(ct);
@@ -23,7 +24,7 @@ public sealed class SampleStatisticsQueries(NpgsqlDataSource dataSource)
             count.Parameters.Add(new NpgsqlParameter { Value = scorerModel });
             population = (long)(await count.ExecuteScalarAsync(ct))!;
         }
-        var sample = new List<(double, double)>((int)Math.Min(population, size));
+        var sample = new List<StoredStatistics>((int)Math.Min(population, size));
         if (population == 0) return (sample, 0);
         await using (var setSeed = new NpgsqlCommand("SELECT setseed($1)", conn, tx))
         {
@@ -33,12 +34,12 @@ public sealed class SampleStatisticsQueries(NpgsqlDataSource dataSource)
         }
         // The random order costs a scan of the model's rows.
         await using var select = new NpgsqlCommand(population <= size
-            ? $"SELECT loss_mean, loss_variance FROM sample_scores WHERE {FiniteRows} ORDER BY document_id"
-            : $"SELECT loss_mean, loss_variance FROM sample_scores WHERE {FiniteRows} ORDER BY random() LIMIT $2", conn, tx);
+            ? $"SELECT {StatisticsReader.Columns} FROM sample_scores WHERE {FiniteRows} ORDER BY document_id"
+            : $"SELECT {StatisticsReader.Columns} FROM sample_scores WHERE {FiniteRows} ORDER BY random() LIMIT $2", conn, tx);
         select.Parameters.Add(new NpgsqlParameter { Value = scorerModel });
         if (population > size) select.Parameters.Add(new NpgsqlParameter { Value = size });
         await using var reader = await select.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) sample.Add((reader.GetDouble(0), reader.GetDouble(1)));
+        while (await reader.ReadAsync(ct)) sample.Add(StatisticsReader.Read(reader, 0));
         return (sample, population);
     }
 }

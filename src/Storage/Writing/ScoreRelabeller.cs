@@ -30,7 +30,7 @@ public sealed class ScoreRelabeller(NpgsqlDataSource dataSource, WriteRetryOptio
     public int PageSize { get; init; } = 20_000;
 
     /// <summary>Relabels every score of <paramref name="scorerModel"/>; <paramref name="assign"/> maps (loss mean, loss variance) to a verdict.</summary>
-    public async Task<RelabelResult> RelabelAsync(int gmmVersion, string scorerModel, Func<double, double, LabelAssignment> assign,
+    public async Task<RelabelResult> RelabelAsync(int gmmVersion, string scorerModel, Func<StoredStatistics, LabelAssignment?> assign,
         IProgress<long>? progress = null, CancellationToken ct = default)
     {
         var transitions = new Dictionary<(SampleLabel, SampleLabel), long>();
@@ -51,14 +51,14 @@ public sealed class ScoreRelabeller(NpgsqlDataSource dataSource, WriteRetryOptio
     }
 
     private async Task<Page> RelabelPageAsync(int gmmVersion, string scorerModel, string after,
-        Func<double, double, LabelAssignment> assign, CancellationToken ct)
+        Func<StoredStatistics, LabelAssignment?> assign, CancellationToken ct)
     {
         await using var conn = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
 
-        var rows = new List<(string Id, double Mean, double Variance, SampleLabel Old)>(PageSize);
-        await using (var select = new NpgsqlCommand("""
-            SELECT document_id, loss_mean, loss_variance, label::text FROM sample_scores
+        var rows = new List<(string Id, StoredStatistics Statistics, SampleLabel Old)>(PageSize);
+        await using (var select = new NpgsqlCommand($"""
+            SELECT document_id, {Queries.StatisticsReader.Columns}, label::text FROM sample_scores
             WHERE scorer_model = $1 AND document_id > $2
             ORDER BY document_id LIMIT $3
             FOR UPDATE
@@ -69,7 +69,7 @@ public sealed class ScoreRelabeller(NpgsqlDataSource dataSource, WriteRetryOptio
             select.Parameters.Add(new NpgsqlParameter { Value = PageSize });
             await using var reader = await select.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
-                rows.Add((reader.GetString(0), reader.GetDouble(1), reader.GetDouble(2), SampleLabels.Parse(reader.GetString(3))));
+                rows.Add((reader.GetString(0), Queries.StatisticsReader.Read(reader, 1), SampleLabels.Parse(reader.GetString(5))));
         }
         if (rows.Count == 0) return new Page(0, after, new Dictionary<(SampleLabel, SampleLabel), long>());
 
@@ -84,9 +84,13 @@ public sealed class ScoreRelabeller(NpgsqlDataSource dataSource, WriteRetryOptio
         await using (var importer = await conn.BeginBinaryImportAsync(
             "COPY relabel_staging (document_id, responsibilities, label, label_confidence) FROM STDIN (FORMAT BINARY)", ct))
         {
-            foreach (var row in rows)
+            var verdicts = rows.Select(r => assign(r.Statistics)).ToArray();
+            var k = verdicts.FirstOrDefault(v => v is not null)?.Responsibilities.Length ?? 1;
+            foreach (var (row, placed) in rows.Zip(verdicts))
             {
-                var verdict = assign(row.Mean, row.Variance);
+                // A row the mixture cannot place (non-finite statistics, or no bytes under a per-byte mixture) keeps its
+                // label, with a uniform posterior, confidence 0 and the version.
+                var verdict = placed ?? new LabelAssignment(row.Old, 0, Enumerable.Repeat(1.0 / k, k).ToArray());
                 if (verdict.Label != row.Old)
                     transitions[(row.Old, verdict.Label)] = transitions.GetValueOrDefault((row.Old, verdict.Label)) + 1;
                 await importer.StartRowAsync(ct);

@@ -111,8 +111,8 @@ internal sealed class CorpusDetection
 
         var labelling = GmmLabelling.Run(stats, settings.Labelling, settings.Fit, reference);
         Console.Error.WriteLine(
-            $"{corpus.Name}: fitted {GmmFeatureSetting.All.Count} mixtures, compared {LabelRules.All.Count} label rules");
-        var chosen = labelling.Rules[labelling.ChosenRule][settings.Features];
+            $"{corpus.Name}: fitted {labelling.Fits.Count} mixtures, compared {LabelRules.All.Count} label rules");
+        var chosen = labelling.Rules[labelling.ChosenRule][labelling.ChosenFeatures];
         var flagged = chosen.Flag.Count(f => f);
         var result = new CorpusDetection(corpus, settings, labelling, stats.Length, truth.Count(t => t), flagged)
         {
@@ -126,7 +126,7 @@ internal sealed class CorpusDetection
         };
         if (labelling.ChosenRule == GmmLabelling.ReferenceRule)
         {
-            var u = labelling.Rules[settings.Labelling.UnanchoredLabelRule][settings.Features];
+            var u = labelling.Rules[settings.Labelling.UnanchoredLabelRule][labelling.ChosenFeatures];
             methods[GmmUnanchoredMethod] = (u.Score, u.Flag, u.Hard);
         }
         // Baselines flag their highest-scoring documents, as many as the GMM labels noisy: the same budget.
@@ -191,12 +191,12 @@ internal sealed class CorpusDetection
     public object ToJson() => new
     {
         documents = Documents, noisy = Noisy, flagged_noisy_by_gmm = Flagged,
-        gmm_mean_log_likelihood = Labelling.Fits[Settings.Features].Fit.MeanLogLikelihood,
-        components = Labelling.Fits[Settings.Features].Fit.Parameters.Components,
+        gmm_mean_log_likelihood = Labelling.Fits[Labelling.ChosenFeatures].Fit.MeanLogLikelihood,
+        components = Labelling.Fits[Labelling.ChosenFeatures].Fit.Parameters.Components,
         components_setting = Settings.Labelling.ChoosesComponents
             ? $"bic:{Settings.Labelling.MinComponents}-{Settings.Labelling.MaxComponents}"
             : Settings.Labelling.Components.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        label_rule = Labelling.ChosenRule, transform = Settings.Features,
+        label_rule = Labelling.ChosenRule, transform = Labelling.ChosenFeatures,
         methods = Methods.ToDictionary(m => m.Key, m =>
         {
             var json = m.Value.ToJson();
@@ -204,7 +204,7 @@ internal sealed class CorpusDetection
             return json;
         }),
         label_rules = RuleScores.ToDictionary(r => r.Key, r => r.Value.ToDictionary(f => f.Key, f => f.Value.ToJson())),
-        feature_transforms = GmmFeatureSetting.All.ToDictionary(f => f.Name, f => new
+        feature_transforms = GmmFeatureSetting.All.Where(f => Labelling.Fits.ContainsKey(f.Name)).ToDictionary(f => f.Name, f => new
         {
             transform = f.Transform.ToString(), standardised = f.Standardise,
             mean_log_likelihood = Labelling.Fits[f.Name].Fit.MeanLogLikelihood, converged = Labelling.Fits[f.Name].Fit.Converged,

@@ -41,8 +41,8 @@ internal static class DetectionReport
 
     private static void PrintCorpus(CorpusDetection r)
     {
-        Console.WriteLine($"{r.Documents} documents, {r.Noisy} noisy; the GMM ({r.Labelling.ChosenRule}, {r.Settings.Features}, " +
-                          $"K = {r.Labelling.Fits[r.Settings.Features].Fit.Parameters.Components}) " +
+        Console.WriteLine($"{r.Documents} documents, {r.Noisy} noisy; the GMM ({r.Labelling.ChosenRule}, {r.Labelling.ChosenFeatures}, " +
+                          $"K = {r.Labelling.Fits[r.Labelling.ChosenFeatures].Fit.Parameters.Components}) " +
                           $"labels {r.Flagged} noisy (baselines flag as many); noisy→hard: noisy documents a labelling calls hard");
         Console.WriteLine($"{"method",-26} {"ROC-AUC",8} {"AP",8} {"precision",10} {"recall",8} {"flagged",8} {"noisy→hard",10}");
         foreach (var (name, m) in r.Methods)
@@ -60,7 +60,7 @@ internal static class DetectionReport
         foreach (var (rule, byFeatures) in r.RuleScores)
         foreach (var (features, m) in byFeatures)
         {
-            var mark = rule == r.Labelling.ChosenRule && features == r.Settings.Features ? "*" : " ";
+            var mark = rule == r.Labelling.ChosenRule && features == r.Labelling.ChosenFeatures ? "*" : " ";
             Console.WriteLine($"{mark} {rule,-20} {features,-18} {m.Auroc,8:F4} {m.AveragePrecision,8:F4} {m.Precision,10:F4} " +
                               $"{m.Recall,8:F4} {m.Flagged,8} {Hard(m.NoisyLabelledHard)}");
         }

@@ -18,12 +18,17 @@ internal sealed class GmmLabelling
     public const string ReferenceRule = LabellingDefaults.ReferenceRule;
 
     private GmmLabelling(Dictionary<string, (GmmFit Fit, StatFeatures Features)> fits,
-        Dictionary<string, Dictionary<string, Detection>> rules, string chosenRule)
+        Dictionary<string, Dictionary<string, Detection>> rules, string chosenRule, string chosenFeatures)
     {
         Fits = fits;
         Rules = rules;
         ChosenRule = chosenRule;
+        ChosenFeatures = chosenFeatures;
     }
+
+    /// <summary>The feature setting behind the method <c>gmm</c>: the settings', or its per-token counterpart when the
+    /// scores carry no bytes.</summary>
+    public string ChosenFeatures { get; }
 
     /// <summary>Feature setting name → the mixture fitted under it and its feature map.</summary>
     public IReadOnlyDictionary<string, (GmmFit Fit, StatFeatures Features)> Fits { get; }
@@ -41,31 +46,45 @@ internal sealed class GmmLabelling
     public static GmmLabelling Run(IReadOnlyList<LossStatistics> stats, LabellingSettings settings, GmmFitOptions options,
         IReadOnlyList<LossStatistics>? reference)
     {
-        var points = stats.Select(x => (x.Mean, x.Variance)).ToArray();
-        var referencePoints = reference?.Select(x => (x.Mean, x.Variance)).ToArray();
-        var fits = GmmFeatureSetting.All.ToDictionary(f => f.Name, f =>
+        // Per-byte feature maps need every document's bytes; scores written before bytes were counted leave them out.
+        var placeable = GmmFeatureSetting.All
+            .Where(f => stats.All(s => GmmInputs.Of(s, f.Transform) is not null) &&
+                        (reference is null || reference.All(s => GmmInputs.Of(s, f.Transform) is not null)))
+            .ToList();
+        if (placeable.All(f => f.Name != settings.FeatureSetting))
         {
-            var (fit, features, _, _) = MixtureLabelling.FitComponents(points, settings with { FeatureSetting = f.Name }, options, null);
+            // Scores written before bytes were counted: the per-token counterpart stands in, and says so.
+            var fallback = GmmFeatureSetting.All.First(f => !GmmInputs.NeedsBytes(f.Transform)
+                && f.Standardise == GmmFeatureSetting.Get(settings.FeatureSetting).Standardise);
+            Console.Error.WriteLine($"note: the scores carry no bytes, which the {settings.FeatureSetting} features need; gmm uses " +
+                                    $"{fallback.Name} instead (score again with this version's `lm score` for the default)");
+            settings = settings with { FeatureSetting = fallback.Name };
+        }
+        var fits = placeable.ToDictionary(f => f.Name, f =>
+        {
+            var (fit, features, _, _) = MixtureLabelling.FitComponents(GmmInputs.All(stats, f.Transform),
+                settings with { FeatureSetting = f.Name }, options, null);
             return (Fit: fit, Features: features);
         });
         // Every label rule reads its own map off the same fit.
         var rules = LabelRules.All.ToDictionary(r => r.Name,
-            r => GmmFeatureSetting.All.ToDictionary(f => f.Name, f => Label(stats, fits[f.Name], r.Map(fits[f.Name].Fit.Parameters))));
-        if (referencePoints is { Length: > 0 })
+            r => placeable.ToDictionary(f => f.Name, f => Label(stats, fits[f.Name], r.Map(fits[f.Name].Fit.Parameters))));
+        if (reference is { Count: > 0 })
         {
-            rules[ReferenceRule] = GmmFeatureSetting.All.ToDictionary(f => f.Name, f =>
-                Label(stats, fits[f.Name],
-                    ReferenceAnchoring.MapStatistics(fits[f.Name].Fit.Parameters, referencePoints, settings.OccupancyRatio)));
+            rules[ReferenceRule] = placeable.ToDictionary(f => f.Name, f =>
+                Label(stats, fits[f.Name], ReferenceAnchoring.MapStatistics(fits[f.Name].Fit.Parameters,
+                    GmmInputs.All(reference, f.Transform), settings.OccupancyRatio)));
         }
-        var chosen = settings.AnchorsOnReference && referencePoints is { Length: > 0 } ? ReferenceRule : settings.FallbackRule.Name;
-        return new GmmLabelling(fits, rules, chosen);
+        var chosen = settings.AnchorsOnReference && reference is { Count: > 0 } ? ReferenceRule : settings.FallbackRule.Name;
+        return new GmmLabelling(fits, rules, chosen, settings.FeatureSetting);
     }
 
     /// <summary>Labels every document with a given map of the fitted mixture's components.</summary>
     private static Detection Label(IReadOnlyList<LossStatistics> stats, (GmmFit Fit, StatFeatures Features) fitted, SampleLabel[] labelMap)
     {
         var labeller = new GmmLabeller(GaussianMixture.FromParameters(fitted.Fit.Parameters), fitted.Features, labelMap);
-        var assignments = stats.Select(s => labeller.Assign(s.Mean, s.Variance)).ToArray();
+        var assignments = stats.Select(s => labeller.Assign(s) ?? throw new InvalidDataException("a document the mixture cannot place"))
+            .ToArray();
         return new Detection(
             assignments.Select(a => a.Responsibilities.Where((_, c) => labelMap[c] == SampleLabel.Noisy).Sum()).ToArray(),
             assignments.Select(a => a.Label == SampleLabel.Noisy).ToArray(),
