@@ -33,10 +33,10 @@ Options:
   --fractions LIST   noise shares (default: 0.05,0.2,0.4)
   --preset NAME      proxy size preset (default: tiny)
   --config FILE      GPT-2 style config.json for the proxy; overrides --preset
-  --steps N          proxy optimiser steps (default: 600)
+  --steps N          proxy optimiser steps (default: 300, see docs/label-eval/proxy-study.md)
   --batch N          sequences per step (default: 16)
   --seq N            tokens per sequence (default: the model's context)
-  --lr X             peak learning rate (default: 6e-4)
+  --lr X             peak learning rate (default: 6e-4, see docs/label-eval/proxy-study.md)
   --warmup N         warm-up steps (default: the trainer's, 10% of the steps)
   --corrupt-seed N   seed of \`corpus corrupt\` (default: 3)
   --corpora-only     build the corpora, train and score nothing
@@ -54,7 +54,7 @@ EOF
 corpora=generated,developer,developer-code,developer-prose
 families=tune,heldout
 fractions=0.05,0.2,0.4
-preset=tiny config="" steps=600 batch=16 seq="" lr=6e-4 warmup="" corrupt_seed=3 corpora_only=0 transfer=""
+preset=tiny config="" steps=300 batch=16 seq="" lr=6e-4 warmup="" corrupt_seed=3 corpora_only=0 transfer=""
 positional=()
 while (($#)); do
   case $1 in
@@ -170,7 +170,8 @@ run_cell() {
     step "$cell: score stream (transfer)" "$dir/scores-transfer.jsonl" "$dir/logs/score-transfer.log" \
       into "$dir/scores-transfer.jsonl" "$REWEIGHT" lm score --model "$transfer" --corpus "$dir/noisy.jsonl" --out @OUT@
     step "$cell: score reference (transfer)" "$dir/reference-scores-transfer.jsonl" "$dir/logs/reference-score-transfer.log" \
-      into "$dir/reference-scores-transfer.jsonl" "$REWEIGHT" lm score --model "$transfer" --corpus "$corpus_dir/reference.jsonl" --out @OUT@
+      into "$dir/reference-scores-transfer.jsonl" \
+      "$REWEIGHT" lm score --model "$transfer" --corpus "$corpus_dir/reference.jsonl" --out @OUT@
     return 0
   fi
 

@@ -9,6 +9,7 @@ REWEIGHT=${REWEIGHT:-$ROOT/reweight}
 usage() {
   cat <<EOF
 Usage: scripts/proxy-study.sh [--seq N] [--warmup N] OUTDIR CELL NAME SIZE STEPS LR
+       scripts/proxy-study.sh --proxy DIR OUTDIR CELL NAME
        scripts/proxy-study.sh --table OUTDIR
 
 Trains a proxy of SIZE (a preset such as tiny, or a GPT-2 style config.json) for STEPS steps of 16 sequences at peak
@@ -18,37 +19,50 @@ generated/tune-20), then measures detection of the noisy documents:
   gmm_reference and gmm at K=8          eval noise-detection --model --reference CORPUS/reference.jsonl --components 8
 Writes OUTDIR/study/CELL/NAME/ (proxy/, scores.jsonl, eval-k3.json, eval-k8.json, logs) and appends one row to
 OUTDIR/study/results.tsv (a point already in results.tsv is skipped). Wall-clock and CPU seconds of the proxy
-training are recorded. --table prints results.tsv as a Markdown table.
+training are recorded. --proxy DIR measures a proxy trained elsewhere (a general proxy) instead of training one: it
+reuses the cell's scores-transfer.jsonl when scripts/label-eval.sh --transfer DIR wrote it. --table prints
+results.tsv as a Markdown table.
 EOF
 }
 
-seq_args=() warmup_args=() table=0
+seq_args=() warmup_args=() table=0 given=""
 while (($#)); do
   case $1 in
     -h|--help) usage; exit 0 ;;
     --seq) seq_args=(--seq "$2"); shift 2 ;;
     --warmup) warmup_args=(--warmup "$2"); shift 2 ;;
     --table) table=1; shift ;;
+    --proxy) given=$(realpath "$2"); shift 2 ;;
     -*) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) break ;;
   esac
 done
 
-fmt() { awk -v x="$1" 'BEGIN { if (x ~ /^-?[0-9.]+([eE][-+]?[0-9]+)?$/) printf "%.3f", x; else if (x == "null" || x == "") print "-"; else print x }'; }
+fmt() {
+  awk -v x="$1" 'BEGIN { if (x ~ /^-?[0-9.]+([eE][-+]?[0-9]+)?$/) printf "%.3f", x; else if (x == "null" || x == "") print "-"; else print x }'
+}
 
 if ((table)); then
   (($# == 1)) || { usage >&2; exit 2; }
   results=$1/study/results.tsv
   [[ -f $results ]] || { echo "error: no results in $results" >&2; exit 1; }
-  awk -F'\t' 'NR == 1 { printf "|"; for (i = 1; i <= NF; i++) printf " %s |", $i; printf "\n|"; for (i = 1; i <= NF; i++) printf "---|"; printf "\n"; next }
-              { printf "|"; for (i = 1; i <= NF; i++) printf " %s |", $i; printf "\n" }' "$results"
+  awk -F'\t' '{ printf "|"; for (i = 1; i <= NF; i++) printf " %s |", $i; printf "\n" }
+              NR == 1 { printf "|"; for (i = 1; i <= NF; i++) printf "---|"; printf "\n" }' "$results"
   exit 0
 fi
 
+if [[ -n $given ]]; then
+  (($# == 3)) || { usage >&2; exit 2; }
+  [[ -f $given/config.json ]] || { echo "error: --proxy $given is not a checkpoint directory" >&2; exit 2; }
+  set -- "$@" "$given" - -
+fi
 (($# == 6)) || { usage >&2; exit 2; }
 out=$(realpath "$1") cell=$2 name=$3 size=$4 steps=$5 lr=$6
 corpus_dir=$out/${cell%%/*}
-[[ -f $out/$cell/noisy.jsonl ]] || { echo "error: $out/$cell/noisy.jsonl does not exist (build it with scripts/label-eval.sh --corpora-only)" >&2; exit 1; }
+if [[ ! -f $out/$cell/noisy.jsonl ]]; then
+  echo "error: $out/$cell/noisy.jsonl does not exist (build it with scripts/label-eval.sh --corpora-only)" >&2
+  exit 1
+fi
 dir=$out/study/$cell/$name
 results=$out/study/results.tsv
 mkdir -p "$dir/logs"
@@ -62,9 +76,18 @@ fi
 
 size_args=(--preset "$size")
 [[ -f $size ]] && size_args=(--config "$(realpath "$size")")
+proxy=$dir/proxy
+[[ -n $given ]] && proxy=$given
 log() { printf '[%s] %s %s: %s\n' "$(date +%H:%M:%S)" "$cell" "$name" "$*" >&2; }
 
-if [[ ! -d $dir/proxy ]]; then
+if [[ -n $given ]]; then
+  printf '%s\n' - >"$dir/logs/train.wall"
+  printf '%s\n' - >"$dir/logs/train.cpu"
+  if [[ ! -f $dir/scores.jsonl && -f $out/$cell/scores-transfer.jsonl &&
+        $(cat "$out/$cell/transfer.source" 2>/dev/null) == "$given" ]]; then
+    cp "$out/$cell/scores-transfer.jsonl" "$dir/scores.jsonl"
+  fi
+elif [[ ! -d $dir/proxy ]]; then
   log "training ($size, $steps steps, lr $lr)"
   rm -rf "$dir/proxy.partial" "$dir/scores.jsonl" "$dir/eval-k3.json" "$dir/eval-k8.json"
   start=$EPOCHREALTIME
@@ -76,7 +99,7 @@ if [[ ! -d $dir/proxy ]]; then
 fi
 if [[ ! -f $dir/scores.jsonl ]]; then
   log "scoring the stream"
-  "$REWEIGHT" lm score --model "$dir/proxy" --corpus "$out/$cell/noisy.jsonl" --out "$dir/scores.partial" >"$dir/logs/score.log" 2>&1
+  "$REWEIGHT" lm score --model "$proxy" --corpus "$out/$cell/noisy.jsonl" --out "$dir/scores.partial" >"$dir/logs/score.log" 2>&1
   mv "$dir/scores.partial" "$dir/scores.jsonl"
 fi
 if [[ ! -f $dir/eval-k3.json ]]; then
@@ -87,17 +110,19 @@ if [[ ! -f $dir/eval-k3.json ]]; then
 fi
 if [[ ! -f $dir/eval-k8.json ]]; then
   log "evaluating (K=8, reference-anchored; scores the stream and the reference again)"
-  "$REWEIGHT" eval noise-detection --model "$dir/proxy" --corpus "$out/$cell/noisy.jsonl" --reference "$corpus_dir/reference.jsonl" \
+  "$REWEIGHT" eval noise-detection --model "$proxy" --corpus "$out/$cell/noisy.jsonl" --reference "$corpus_dir/reference.jsonl" \
     --components 8 --json >"$dir/eval-k8.partial" 2>"$dir/logs/eval-k8.log"
   mv "$dir/eval-k8.partial" "$dir/eval-k8.json"
 fi
 
 # The last progress line of training: "step N/N  loss X ... held-out Y" (held-out = the clean reference).
-last=$(tr '\r' '\n' <"$dir/logs/train.log" | grep -a 'held-out' | tail -n 1)
+train_log=$dir/logs/train.log
+[[ -n $given ]] && train_log=/dev/null
+last=$(tr '\r' '\n' <"$train_log" | grep -a 'held-out' | tail -n 1 || true)
 train_loss=$(sed -n 's/.*  loss \([0-9.]*\).*/\1/p' <<<"$last")
 ref_loss=$(sed -n 's/.*held-out \([0-9.]*\).*/\1/p' <<<"$last")
-params=$(sed -n 's/.*: \([0-9.]*\)M parameters.*/\1/p' "$dir/logs/train.log" | head -n 1)
-cpu=$(awk '{ printf "%.1f", $1 + $2 }' "$dir/logs/train.cpu")
+params=$(sed -n 's/.*: \([0-9.]*\)M parameters.*/\1/p' "$train_log" | head -n 1)
+cpu=$(awk '{ if (NF == 2) printf "%.1f", $1 + $2; else print $1 }' "$dir/logs/train.cpu")
 row="$cell	$name	$(basename "$size" .json)	$params	$steps	$lr	$(cat "$dir/logs/train.wall")	$cpu	$train_loss	$ref_loss"
 metrics() { # FILE METHOD
   local m
