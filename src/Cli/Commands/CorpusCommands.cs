@@ -5,14 +5,17 @@ using Reweighting.Text.Corpus.Corruption;
 
 namespace Reweighting.Cli.Commands;
 
-/// <summary>`reweight corpus sample|corrupt`: the project's sample corpus, and labelled noisy corpora for the
-/// noise-detection and reweighting evaluations.</summary>
+/// <summary>`reweight corpus sample|corrupt|split`: the project's sample corpus, labelled noisy corpora for the
+/// noise-detection and reweighting evaluations, and domain-filtered stream/holdout splits of a real corpus.</summary>
 internal static class CorpusCommands
 {
     private const int ProblemsShown = 20;
 
     public static Command Create() =>
-        new("corpus", "Corpus tools: a deterministic sample corpus, labelled noise injection") { SampleCommand(), CorruptCommand() };
+        new("corpus", "Corpus tools: a deterministic sample corpus, labelled noise injection, stream/holdout splits")
+        {
+            SampleCommand(), CorruptCommand(), SplitCommand(),
+        };
 
     private static Command SampleCommand()
     {
@@ -114,11 +117,101 @@ internal static class CorpusCommands
         return command;
     }
 
+    private static Command SplitCommand()
+    {
+        var input = new Option<string>("--in")
+        {
+            Description = "Corpus file or directory (.jsonl, .jsonl.gz, .txt; directories recursively)", Required = true,
+        };
+        var output = new Option<string>("--out")
+        {
+            Description = "JSONL for the stream, the documents not held out (.jsonl, or .jsonl.gz)", Required = true,
+        };
+        var holdoutOutput = new Option<string>("--holdout-out")
+        {
+            Description = "JSONL for the held-out documents, e.g. the clean reference or validation set (.jsonl, or .jsonl.gz)",
+            Required = true,
+        };
+        var holdout = new Option<double>("--holdout")
+        {
+            Description = "Expected share of the kept documents held out, 0 to 1", DefaultValueFactory = _ => 0.15,
+        };
+        var domains = new Option<string?>("--domains") { Description = "Comma-separated domains to keep (default: every document)" };
+        var domainField = new Option<string>("--domain-field")
+        {
+            Description = "JSONL field holding the domain", DefaultValueFactory = _ => "domain",
+        };
+        var textField = new Option<string>("--text-field")
+        {
+            Description = "JSONL field holding the text", DefaultValueFactory = _ => "text",
+        };
+        var maxDocuments = new Option<long?>("--max-documents")
+        {
+            Description = "Keep at most this many matching documents, the first in reading order",
+        };
+        var seed = new Option<int>("--seed")
+        {
+            Description = "Seed of the id hash that decides each document's side", DefaultValueFactory = _ => 0,
+        };
+        var json = new Option<bool>("--json") { Description = "Print a JSON summary on stdout" };
+        var command = new Command("split",
+            "Keep the documents of some domains and split them by a seeded hash of their id into a stream and a holdout; " +
+            "every JSONL field of a record is kept")
+        {
+            input, output, holdoutOutput, holdout, domains, domainField, textField, maxDocuments, seed, json,
+        };
+        command.SetAction(parse => CommandGuard.Run(() =>
+        {
+            var inputPath = parse.GetValue(input)!;
+            if (!File.Exists(inputPath) && !Directory.Exists(inputPath))
+                throw new FileNotFoundException($"corpus {inputPath} does not exist");
+            var wanted = parse.GetValue(domains)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var reader = new CorpusReaderOptions(TextField: parse.GetValue(textField)!, DomainField: parse.GetValue(domainField)!);
+            var splitter = new CorpusSplitter(
+                new CorpusSplitOptions(parse.GetValue(holdout), parse.GetValue(seed), wanted, parse.GetValue(maxDocuments), reader));
+            var shown = 0;
+            var summary = splitter.Run(inputPath, parse.GetValue(output)!, parse.GetValue(holdoutOutput)!, problem =>
+            {
+                if (shown++ < ProblemsShown) Console.Error.WriteLine($"skipped {problem}");
+            }, new SplitProgressLine(new ConsoleProgress()));
+            if (summary.SkippedRecords > ProblemsShown)
+                Console.Error.WriteLine($"... {summary.SkippedRecords - ProblemsShown} more skipped records not shown");
+            if (summary.DuplicateIds > 0)
+                Console.Error.WriteLine($"warning: {summary.DuplicateIds:N0} kept record(s) repeat an earlier id (one id, one side)");
+            Console.Error.WriteLine($"kept {summary.Stream + summary.Holdout:N0} of {summary.Read:N0} documents: " +
+                                    $"{summary.Stream:N0} in the stream, {summary.Holdout:N0} held out");
+            foreach (var (domain, (stream, held)) in summary.PerDomain)
+                Console.Error.WriteLine($"  {(domain.Length == 0 ? "(no domain)" : domain),-14} {stream,8:N0} stream {held,8:N0} holdout");
+            Console.Error.WriteLine($"wrote {parse.GetValue(output)} and {parse.GetValue(holdoutOutput)}");
+            if (parse.GetValue(json))
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    out_path = parse.GetValue(output),
+                    holdout_path = parse.GetValue(holdoutOutput),
+                    read = summary.Read,
+                    stream = summary.Stream,
+                    holdout = summary.Holdout,
+                    per_domain = summary.PerDomain.ToDictionary(d => d.Key, d =>
+                        new { stream = d.Value.Stream, holdout = d.Value.Holdout }),
+                    duplicate_ids = summary.DuplicateIds,
+                    skipped_records = summary.SkippedRecords,
+                }));
+            return 0;
+        }));
+        return command;
+    }
+
     /// <summary>Reports synchronously (Progress&lt;T&gt; would post to the thread pool and print out of order).</summary>
     private sealed class ProgressLine(ConsoleProgress display) : IProgress<CorruptionProgress>
     {
         public void Report(CorruptionProgress value) => display.Report(value.Phase == CorruptionPhase.Counting
             ? $"counting: {value.Documents:N0} documents"
             : $"writing: {value.Documents:N0} / {value.Total:N0} documents", force: value.Documents == value.Total);
+    }
+
+    /// <summary>Reports the documents written so far, synchronously.</summary>
+    private sealed class SplitProgressLine(ConsoleProgress display) : IProgress<long>
+    {
+        public void Report(long value) => display.Report($"splitting: {value:N0} documents written");
     }
 }

@@ -167,7 +167,7 @@ public sealed class CorpusReader
             if (string.IsNullOrWhiteSpace(text)) { Report(source, $"\"{_options.TextField}\" is empty"); return null; }
             var id = Scalar(root, _options.IdField) is { Length: > 0 } given ? given : $"{relative}:{lineNumber}";
             var domain = Scalar(root, _options.DomainField) is { Length: > 0 } d ? d : null;
-            return new CorpusRecord(id, text, domain, source);
+            return new CorpusRecord(id, text, domain, source) { Json = _options.KeepJson ? root.GetRawText() : null };
         }
     }
 

@@ -15,11 +15,13 @@ public enum PlainTextLayout
 /// <param name="IdField">JSONL field holding the document id (string or number); optional in each record.</param>
 /// <param name="DomainField">JSONL field holding the document's domain; optional in each record.</param>
 /// <param name="PlainText">Whether .txt files hold one document per line or per file.</param>
+/// <param name="KeepJson">Keep each JSONL record's whole object in <see cref="CorpusRecord.Json"/> (costs its memory).</param>
 public sealed record CorpusReaderOptions(
     string TextField = "text",
     string IdField = "id",
     string DomainField = "domain",
-    PlainTextLayout PlainText = PlainTextLayout.DocumentPerLine)
+    PlainTextLayout PlainText = PlainTextLayout.DocumentPerLine,
+    bool KeepJson = false)
 {
     /// <summary>The defaults: "text", "id", "domain", one document per line.</summary>
     public static CorpusReaderOptions Default { get; } = new();

@@ -5,7 +5,12 @@ namespace Reweighting.Text.Corpus;
 /// <param name="Text">The document text, never empty.</param>
 /// <param name="Domain">The record's domain field, when it has one.</param>
 /// <param name="Source">Where it came from: "file:line", or the file for one-document-per-file text.</param>
-public sealed record CorpusRecord(string Id, string Text, string? Domain, string Source);
+public sealed record CorpusRecord(string Id, string Text, string? Domain, string Source)
+{
+    /// <summary>The whole JSON object the record was read from, when <see cref="CorpusReaderOptions.KeepJson"/> asked for
+    /// it (null otherwise, and for plain text): lets a tool rewrite a record with every field it had.</summary>
+    public string? Json { get; init; }
+}
 
 /// <summary>A record that was skipped, and why.</summary>
 /// <param name="Source">"file:line" (or the file) of the skipped record.</param>

@@ -206,4 +206,17 @@ public class CorpusReaderTests
         var path = dir.File("README.md", "# Title\nBody");
         new CorpusReader().Read(path).Select(r => r.Text).Should().Equal("# Title", "Body");
     }
+
+    [Fact]
+    public void Asked_to_keep_the_json_a_record_carries_its_whole_object_and_otherwise_none()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("docs.jsonl", """
+            {"id": "a", "text": "first", "source": "x", "extra": [1, {"k": null}]}
+            """);
+        new CorpusReader().Read(path).Single().Json.Should().BeNull();
+        var kept = new CorpusReader(new CorpusReaderOptions(KeepJson: true)).Read(path).Single();
+        kept.Json.Should().Be("""{"id": "a", "text": "first", "source": "x", "extra": [1, {"k": null}]}""");
+        kept.Should().Be(new CorpusRecord("a", "first", null, $"{path}:1") { Json = kept.Json });
+    }
 }
