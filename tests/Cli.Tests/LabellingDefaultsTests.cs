@@ -69,4 +69,17 @@ public sealed class LabellingDefaultsTests
         help.Stdout.Should().MatchRegex($@"--label-rule[^\n]*\n?[^\n]*\[default: {LabellingDefaults.Settings.LabelRule}\]");
         help.Stdout.Should().MatchRegex($@"--gmm-features[^\n]*\[default: {LabellingDefaults.Settings.FeatureSetting}\]");
     }
+
+    [Fact]
+    public void The_demo_and_proxy_train_share_the_measured_proxy_budget()
+    {
+        new DemoSettings().ProxySteps.Should().Be(Commands.ProxyDefaults.Steps);
+        new DemoSettings().BatchSize.Should().Be(Commands.ProxyDefaults.BatchSize);
+        var help = CliRunner.Run("proxy", "train", "--help");
+
+        help.ExitCode.Should().Be(0);
+        help.Stdout.Should().MatchRegex($@"--steps[^\n]*\n?[^\n]*\[default: {Commands.ProxyDefaults.Steps}\]");
+        help.Stdout.Should().MatchRegex($@"--batch[^\n]*\[default: {Commands.ProxyDefaults.BatchSize}\]");
+        help.Stdout.Should().MatchRegex($@"--lr[^\n]*\[default: 0[.,]0006\]");
+    }
 }

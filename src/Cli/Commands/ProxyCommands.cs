@@ -35,12 +35,22 @@ internal static class ProxyCommands
         var modelConfig = new Option<string?>("--config") { Description = "GPT-2 style config.json for a custom size (n_layer, n_head, n_embd, n_positions); overrides --preset" };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Tokenizer directory (default: train one on the corpus)" };
         var vocab = new Option<int?>("--vocab-size") { Description = "Vocabulary size when training a tokenizer (default: set by the preset)" };
-        var steps = new Option<int>("--steps") { Description = "Optimiser steps", Required = true };
+        var steps = new Option<int>("--steps")
+        {
+            Description = "Optimiser steps (the default is the measured proxy budget for labelling: docs/label-eval/proxy-study.md)",
+            DefaultValueFactory = _ => ProxyDefaults.Steps,
+        };
         var output = new Option<string>("--out") { Description = "Checkpoint directory to write", Required = true };
-        var batch = new Option<int>("--batch") { Description = "Sequences per micro-batch", DefaultValueFactory = _ => 8 };
+        var batch = new Option<int>("--batch")
+        {
+            Description = "Sequences per micro-batch", DefaultValueFactory = _ => ProxyDefaults.BatchSize,
+        };
         var seq = new Option<int?>("--seq") { Description = "Tokens per sequence (default: the model's context)" };
         var accumulation = new Option<int>("--accumulation") { Description = "Micro-batches per step", DefaultValueFactory = _ => 1 };
-        var lr = new Option<double>("--lr") { Description = "Peak learning rate", DefaultValueFactory = _ => 6e-4 };
+        var lr = new Option<double>("--lr")
+        {
+            Description = "Peak learning rate", DefaultValueFactory = _ => ProxyDefaults.LearningRate,
+        };
         var warmup = new Option<int?>("--warmup") { Description = "Warm-up steps (default: 10% of the steps)" };
         var device = new Option<string>("--device") { Description = "cpu or cuda[:n]", DefaultValueFactory = _ => "cpu" };
         var evalEvery = new Option<int>("--eval-every") { Description = "Held-out evaluation every N steps (0: at the end)", DefaultValueFactory = _ => 0 };
@@ -206,3 +216,16 @@ internal static class ProxyCommands
 
 /// <summary>The strategy a `reweight train` run uses, with its proxy and settings.</summary>
 internal sealed record StrategyChoice(string Name, string? Proxy, string? PhiLog, StrategySettings Settings);
+
+/// <summary>The proxy a stream is scored with, as `proxy train` and `reweight demo` train it by default: the tiny preset,
+/// 300 steps of 16 sequences at peak learning rate 6e-4, decayed to a tenth. Chosen by detection on the tuning cells, not by
+/// loss (docs/label-eval/proxy-study.md): a proxy trained longer, faster or larger reaches a lower loss and learns the
+/// stream's repetitive noise, which then scores as the cleanest text.</summary>
+internal static class ProxyDefaults
+{
+    public const int Steps = 300;
+
+    public const int BatchSize = 16;
+
+    public const double LearningRate = 6e-4;
+}

@@ -157,7 +157,9 @@ internal sealed class DemoRun(DemoSettings settings)
         var proxyDir = Path.Combine(outDir, $"proxy-{_stamp}");
         var options = new TrainingOptions
         {
-            Steps = settings.ProxySteps, BatchSize = settings.BatchSize, SequenceLength = settings.SequenceLength, LearningRate = 2e-3, MinLearningRate = 2e-4,
+            Steps = settings.ProxySteps, BatchSize = settings.BatchSize, SequenceLength = settings.SequenceLength,
+            LearningRate = Commands.ProxyDefaults.LearningRate,
+            MinLearningRate = Commands.ProxyDefaults.LearningRate / 10,
             WarmupSteps = Math.Max(1, settings.ProxySteps / 10), Device = settings.Device, Seed = (ulong)settings.Seed,
         }.Validate();
         var data = new TokenStream(tokens, tokenizer.EndOfTextId, settings.SequenceLength, options.Seed);

@@ -19,7 +19,7 @@ internal sealed record DemoSettings
     public string? Proxy { get; init; }
 
     /// <summary>Optimiser steps of the proxy trained when none is given.</summary>
-    public int ProxySteps { get; init; } = 300;
+    public int ProxySteps { get; init; } = Commands.ProxyDefaults.Steps;
 
     /// <summary>Optimiser steps of each of the two training runs (fewer when the stream holds fewer tokens).</summary>
     public int TrainSteps { get; init; } = 250;
