@@ -160,7 +160,11 @@ public sealed record TrainerOptions
         if (Descriptor.HasReferenceModel && ReferenceCheckpoint is null) throw new ArgumentException($"{Strategy} needs Trainer:ReferenceCheckpoint (the proxy)");
         if (GmmSample < 1) throw new ArgumentException("Trainer:GmmSample must be positive");
         if (GmmVersion is < 1) throw new ArgumentException($"Trainer:GmmVersion must be a stored version (1 or more), not {GmmVersion}");
-        GmmFeatureSetting.Get(GmmFeatures);
+        if (GmmInputs.NeedsBytes(GmmFeatureSetting.Get(GmmFeatures).Transform))
+        {
+            throw new ArgumentException(
+                $"Trainer:GmmFeatures '{GmmFeatures}' needs per-document bytes; the trainer's GMM is fitted on (loss mean, variance)");
+        }
         LabelRules.Get(LabelRule);
         if (!MetaGradientMethods.Names.Contains(MetaGradient))
             throw new ArgumentException($"Trainer:MetaGradient '{MetaGradient}' is unknown (known: {string.Join(", ", MetaGradientMethods.Names)})");

@@ -341,7 +341,9 @@ internal sealed class DemoRun(DemoSettings settings)
             RunId = runId, Strategy = strategy, ModelPreset = "tiny", VocabSize = tokenizer.VocabSize, EndOfTextToken = tokenizer.EndOfTextId,
             CheckpointDirectory = checkpoints, ConsumerGroup = $"demo-trainer-{strategy}", ValidationFile = validationFile,
             StopWhenIdleFor = TimeSpan.FromSeconds(2), PollTimeout = TimeSpan.FromMilliseconds(100), MetaValidationBatch = 8,
-            GmmFeatures = settings.Labelling.FeatureSetting, LabelRule = settings.Labelling.FallbackRule.Name,
+            // The trainer's own GMM (meta-em's phi) is fitted on (loss mean, variance): its default features, and the rule
+            // the labelling uses without a reference.
+            LabelRule = settings.Labelling.FallbackRule.Name,
             Training = new TrainingOptions
             {
                 Steps = steps, BatchSize = settings.BatchSize, SequenceLength = settings.SequenceLength, LearningRate = 0.002, MinLearningRate = 0.0002,
