@@ -40,6 +40,9 @@ Options:
   --warmup N         warm-up steps (default: the trainer's, 10% of the steps)
   --corrupt-seed N   seed of \`corpus corrupt\` (default: 3)
   --corpora-only     build the corpora, train and score nothing
+  --evaluate         after the cells: \`eval noise-detection\` over every scored cell of the chosen corpora, families
+                     and shares, with the shared labelling defaults; prints one line per cell and method and the
+                     worst case, and writes OUTDIR/evaluation.json
   --transfer DIR     score every cell with this one proxy (a general proxy) into scores-transfer.jsonl and
                      reference-scores-transfer.jsonl; trains nothing
   -h, --help         this help
@@ -54,7 +57,7 @@ EOF
 corpora=generated,developer,developer-code,developer-prose
 families=tune,heldout
 fractions=0.05,0.2,0.4
-preset=tiny config="" steps=300 batch=16 seq="" lr=6e-4 warmup="" corrupt_seed=3 corpora_only=0 transfer=""
+preset=tiny config="" steps=300 batch=16 seq="" lr=6e-4 warmup="" corrupt_seed=3 corpora_only=0 transfer="" evaluate=0
 positional=()
 while (($#)); do
   case $1 in
@@ -71,6 +74,7 @@ while (($#)); do
     --warmup) warmup=$2; shift 2 ;;
     --corrupt-seed) corrupt_seed=$2; shift 2 ;;
     --corpora-only) corpora_only=1; shift ;;
+    --evaluate) evaluate=1; shift ;;
     --transfer) transfer=$(realpath "$2"); shift 2 ;;
     -*) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) positional+=("$1"); shift ;;
@@ -216,3 +220,20 @@ for name in "${corpus_list[@]}"; do
   done
 done
 log "finished in $(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }')s; timings in $timings"
+
+if ((evaluate)); then
+  eval_args=()
+  for name in "${corpus_list[@]}"; do
+    for family in "${family_list[@]}"; do
+      for fraction in "${fraction_list[@]}"; do
+        pct=$(awk -v f="$fraction" 'BEGIN { printf "%g", f * 100 }')
+        dir=$out/$name/$family-$pct
+        [[ -f $dir/scores.jsonl && -f $dir/reference-scores.jsonl ]] || continue
+        eval_args+=(--corpus "$name/$family-$pct=$dir/noisy.jsonl" --scores "$dir/scores.jsonl" --reference-scores "$dir/reference-scores.jsonl")
+      done
+    done
+  done
+  ((${#eval_args[@]})) || { echo "error: no scored cell under $out to evaluate" >&2; exit 1; }
+  "$REWEIGHT" eval noise-detection "${eval_args[@]}" --json >"$out/evaluation.json"
+  "$REWEIGHT" eval noise-detection "${eval_args[@]}" --summary
+fi
