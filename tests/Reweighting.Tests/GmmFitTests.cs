@@ -84,12 +84,15 @@ public sealed class GmmFitTests
     public void Choosing_k_by_bic_finds_the_true_three_and_reports_every_k_tried()
     {
         var x = Sample(5_000, 13, [2, 0, 1]);
-        var (best, bics) = GaussianMixtureFitter.FitByBic(x, 2, new GmmFitOptions(Seed: 4), 1, 6);
+        var points = Enumerable.Range(0, 5_000).Select(i => (x[2 * i], x[2 * i + 1])).ToList();
+        var search = LabellingDefaults.Settings with { FeatureSetting = "raw", MinComponents = 1, MaxComponents = 6 };
+        var (best, _, bics, _) = MixtureLabelling.FitComponents(points, search, new GmmFitOptions(Seed: 4), null);
 
         best.Parameters.Components.Should().Be(3);
         bics.Select(b => b.Components).Should().Equal(1, 2, 3, 4, 5, 6);
         best.Bic.Should().Be(bics.Min(b => b.Bic));
-        var empty = () => GaussianMixtureFitter.FitByBic(x, 2, new GmmFitOptions(), 3, 2);
+        var empty = () =>
+            MixtureLabelling.FitComponents(points, search with { MinComponents = 3, MaxComponents = 2 }, new GmmFitOptions(), null);
         empty.Should().Throw<ArgumentException>().WithMessage("*empty*");
     }
 

@@ -34,26 +34,6 @@ public static class GaussianMixtureFitter
 {
     private const int ChunkSize = 16_384;
 
-    /// <summary>Fits every K from <paramref name="minComponents"/> to <paramref name="maxComponents"/> (the other options as
-    /// given) and keeps the fit of lowest <see cref="GmmFit.Bic"/>; the BIC of every K comes back too, so the choice can
-    /// be reported. K is capped at the number of points.</summary>
-    public static (GmmFit Best, IReadOnlyList<(int Components, double Bic)> Bics) FitByBic(ReadOnlySpan<double> points, int dimensions,
-        GmmFitOptions options, int minComponents = 2, int maxComponents = 6, FeatureTransform transform = FeatureTransform.Raw)
-    {
-        if (minComponents < 1 || maxComponents < minComponents)
-            throw new ArgumentException($"the range of components [{minComponents}, {maxComponents}] is empty or starts below 1");
-        var n = dimensions > 0 ? points.Length / dimensions : 0;
-        GmmFit? best = null;
-        var bics = new List<(int, double)>();
-        for (var k = minComponents; k <= Math.Min(maxComponents, Math.Max(minComponents, n)); k++)
-        {
-            var fit = Fit(points, dimensions, options with { Components = k }, transform);
-            bics.Add((k, fit.Bic));
-            if (best is null || fit.Bic < best.Bic) best = fit;
-        }
-        return (best!, bics);
-    }
-
     /// <summary>Fits K components to <paramref name="points"/> (N rows of D features, row-major).</summary>
     public static GmmFit Fit(ReadOnlySpan<double> points, int dimensions, GmmFitOptions options, FeatureTransform transform = FeatureTransform.Raw,
         GmmParameters? warmStart = null)

@@ -31,7 +31,6 @@ public static class MixtureLabelling
         IReadOnlyList<(double Mean, double Variance)>? reference,
         LabellingSettings settings, GmmFitOptions? options = null)
     {
-        settings.Validate();
         options ??= new GmmFitOptions();
         var (fit, features, bics, _) = FitComponents(stats, settings, options, null);
         return Name(fit, features, bics, reference, settings);
@@ -44,6 +43,7 @@ public static class MixtureLabelling
         IReadOnlyList<(double Mean, double Variance)> stats, LabellingSettings settings, GmmFitOptions options,
         Func<int, double[]?, double[]?, GmmParameters?>? warmStart)
     {
+        settings.Validate();
         if (stats.Count == 0) throw new ArgumentException("the GMM needs at least one document's statistics");
         var setting = GmmFeatureSetting.Get(settings.FeatureSetting);
         var (low, high) = settings.ChoosesComponents
