@@ -6,7 +6,7 @@ namespace Reweighting.Gmm;
 /// <summary>The pair of per-document statistics a feature transform starts from: (loss mean, loss variance) for
 /// <see cref="FeatureTransform.Raw"/> and <see cref="FeatureTransform.LogVariance"/>, (loss per byte, bytes per token) for
 /// <see cref="FeatureTransform.PerByte"/>. Every place where a document's statistics meet a mixture goes through
-/// <see cref="Of"/>, so a per-byte mixture never sees a per-token pair.</summary>
+/// <see cref="Of(LossStatistics, FeatureTransform)"/>, so a per-byte mixture never sees a per-token pair.</summary>
 public static class GmmInputs
 {
     /// <summary>True when the transform needs the scored bytes.</summary>
@@ -25,6 +25,10 @@ public static class GmmInputs
         };
         return double.IsFinite(pair.Item1) && double.IsFinite(pair.Item2) && pair.Item2 >= 0 ? pair : null;
     }
+
+    /// <summary>The pair of a stored score row (see <see cref="Of(LossStatistics, FeatureTransform)"/>).</summary>
+    public static (double First, double Second)? Of(StoredStatistics row, FeatureTransform transform) =>
+        Of(FromRow(row.Tokens, row.Mean, row.Variance, row.Bytes), transform);
 
     /// <summary>The statistics of a stored score row: <paramref name="tokens"/> scored tokens, their loss mean and
     /// population variance, and the bytes they cover (null or 0 when not recorded).</summary>

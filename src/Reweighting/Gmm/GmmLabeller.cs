@@ -33,7 +33,7 @@ public sealed class GmmLabeller
     /// <summary>True when the mixture is fitted per byte, so documents must come with their scored bytes.</summary>
     public bool NeedsBytes => GmmInputs.NeedsBytes(_features.Transform);
 
-    /// <summary>Verdict for one document's statistics, or null when they cannot be placed (see <see cref="GmmInputs.Of"/>).</summary>
+    /// <summary>Verdict for one document's statistics, or null when they cannot be placed (see <see cref="GmmInputs.Of(Statistics.LossStatistics, FeatureTransform)"/>).</summary>
     public LabelAssignment? Assign(Statistics.LossStatistics statistics) =>
         GmmInputs.Of(statistics, _features.Transform) is { } pair ? AssignPair(pair.First, pair.Second) : null;
 
@@ -41,7 +41,7 @@ public sealed class GmmLabeller
     /// mixture, a row without bytes). A per-token mixture places a row by its stored (mean, variance), as it always did.</summary>
     public LabelAssignment? Assign(StoredStatistics row)
     {
-        if (GmmInputs.Of(GmmInputs.FromRow(row.Tokens, row.Mean, row.Variance, row.Bytes), _features.Transform) is { } pair)
+        if (GmmInputs.Of(row, _features.Transform) is { } pair)
             return AssignPair(pair.First, pair.Second);
         return !NeedsBytes && double.IsFinite(row.Mean) && double.IsFinite(row.Variance) && row.Variance >= 0
             ? AssignPair(row.Mean, row.Variance)
@@ -57,7 +57,7 @@ public sealed class GmmLabeller
         return AssignPair(lossMean, lossVariance);
     }
 
-    /// <summary>Verdict for a document's pair as <see cref="GmmInputs.Of"/> gives it for this mixture's transform.</summary>
+    /// <summary>Verdict for a document's pair as <see cref="GmmInputs.Of(Statistics.LossStatistics, FeatureTransform)"/> gives it for this mixture's transform.</summary>
     public LabelAssignment AssignPair(double first, double second)
     {
         Span<double> x = stackalloc double[StatFeatures.Dimensions];

@@ -37,7 +37,7 @@ public sealed class StatFeatures
 
     /// <summary>Writes the features of a document's pair to <paramref name="destination"/> (length 2): (loss mean, loss
     /// variance), or for <see cref="FeatureTransform.PerByte"/> (loss per byte, bytes per token) as
-    /// <see cref="GmmInputs.Of"/> gives it.</summary>
+    /// <see cref="GmmInputs.Of(Statistics.LossStatistics, FeatureTransform)"/> gives it.</summary>
     public void Apply(double lossMean, double lossVariance, Span<double> destination)
     {
         destination[0] = lossMean;

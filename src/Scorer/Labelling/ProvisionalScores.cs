@@ -53,11 +53,9 @@ public sealed class ProvisionalScores(NpgsqlDataSource dataSource)
             return (0, null);
         }
 
-        var verdicts = rows.Select(r => assign(r.Statistics)).ToArray();
-        var k = verdicts.FirstOrDefault(v => v is not null)?.Responsibilities.Length ?? 1;
         // Statistics no mixture can place keep the provisional label, with a uniform posterior and the version.
-        var labelled = rows.Select((r, i) => (r.Id, verdicts[i] ?? new LabelAssignment(ProvisionalVerdict.Label, 0, Enumerable.Repeat(1.0 / k, k).ToArray())))
-            .ToList();
+        var verdicts = LabelAssignment.OrUniform(rows.Select(r => assign(r.Statistics)).ToArray(), _ => ProvisionalVerdict.Label);
+        var labelled = rows.Select((r, i) => (r.Id, verdicts[i])).ToList();
         var changed = await ProvisionalScoreQueries.LabelAsync(conn, tx, scorerModel, gmmVersion, labelled, ct);
         await tx.CommitAsync(ct);
         return (changed, rows[^1].Id);

@@ -64,7 +64,7 @@ public sealed class ReservoirLabeller : IDocumentLabeller
     /// <summary>A labeller for <see cref="LabellingOptions.ScorerModel"/>: continues from the latest stored version of
     /// that model when there is one (no second warm-up), and refills the reservoir from stored statistics when
     /// <see cref="LabellingOptions.ReseedFromStoredScores"/> is set. With <paramref name="reference"/> (a clean
-    /// reference's statistics, scored by the same proxy, as the pairs <see cref="GmmInputs.Of"/> gives for the options'
+    /// reference's statistics, scored by the same proxy, as the pairs <see cref="GmmInputs.Of(Statistics.LossStatistics, FeatureTransform)"/> gives for the options'
     /// feature transform) and the <c>reference</c> rule, every fit's components are named from it.</summary>
     public static async Task<ReservoirLabeller> OpenAsync(NpgsqlDataSource dataSource, LabellingOptions options,
         WriteRetryOptions? retry = null, ILogger<ReservoirLabeller>? logger = null, TimeProvider? time = null,
@@ -307,8 +307,7 @@ public sealed class ReservoirLabeller : IDocumentLabeller
         {
             var (sample, stored) = await _retry.ExecuteAsync(async token =>
                 await _ledger.SampleStatisticsAsync(_options.ScorerModel, _options.ReservoirCapacity, _options.Seed, token), ct);
-            var pairs = sample.Select(r => GmmInputs.Of(GmmInputs.FromRow(r.Tokens, r.Mean, r.Variance, r.Bytes), _transform))
-                .OfType<(double, double)>().ToList();
+            var pairs = sample.Select(r => GmmInputs.Of(r, _transform)).OfType<(double, double)>().ToList();
             lock (_gate) _reservoir.Reseed(pairs, stored);
             population = stored;
         }

@@ -84,13 +84,11 @@ public sealed class ScoreRelabeller(NpgsqlDataSource dataSource, WriteRetryOptio
         await using (var importer = await conn.BeginBinaryImportAsync(
             "COPY relabel_staging (document_id, responsibilities, label, label_confidence) FROM STDIN (FORMAT BINARY)", ct))
         {
-            var verdicts = rows.Select(r => assign(r.Statistics)).ToArray();
-            var k = verdicts.FirstOrDefault(v => v is not null)?.Responsibilities.Length ?? 1;
-            foreach (var (row, placed) in rows.Zip(verdicts))
+            // A row the mixture cannot place (non-finite statistics, or no bytes under a per-byte mixture) keeps its label,
+            // with a uniform posterior, confidence 0 and the version.
+            var verdicts = LabelAssignment.OrUniform(rows.Select(r => assign(r.Statistics)).ToArray(), i => rows[i].Old);
+            foreach (var (row, verdict) in rows.Zip(verdicts))
             {
-                // A row the mixture cannot place (non-finite statistics, or no bytes under a per-byte mixture) keeps its
-                // label, with a uniform posterior, confidence 0 and the version.
-                var verdict = placed ?? new LabelAssignment(row.Old, 0, Enumerable.Repeat(1.0 / k, k).ToArray());
                 if (verdict.Label != row.Old)
                     transitions[(row.Old, verdict.Label)] = transitions.GetValueOrDefault((row.Old, verdict.Label)) + 1;
                 await importer.StartRowAsync(ct);
