@@ -82,4 +82,12 @@ public sealed class LabellingDefaultsTests
         help.Stdout.Should().MatchRegex($@"--batch[^\n]*\[default: {Commands.ProxyDefaults.BatchSize}\]");
         help.Stdout.Should().MatchRegex($@"--lr[^\n]*\[default: 0[.,]0006\]");
     }
+
+    [Fact]
+    public void Labelling_settings_round_trip_through_the_scorer_options()
+    {
+        var custom = new LabellingSettings("raw-std", "mean-loss", "atypical-upper", 4, 3, 7, 0.4);
+
+        new Scorer.Labelling.LabellingOptions { WarmUpDocuments = 9 }.With(custom).ToSettings().Should().Be(custom);
+    }
 }

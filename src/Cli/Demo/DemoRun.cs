@@ -244,11 +244,8 @@ internal sealed class DemoRun(DemoSettings settings)
             Labelling = new LabellingOptions
             {
                 WarmUpDocuments = warmUp, RefitEveryDocuments = (int)Math.Max(1, documents * 2 / 3), Seed = settings.Seed,
-                FeatureSetting = settings.Labelling.FeatureSetting, LabelRule = settings.Labelling.LabelRule,
-                Components = settings.Labelling.Components, MinComponents = settings.Labelling.MinComponents,
-                MaxComponents = settings.Labelling.MaxComponents, UnanchoredLabelRule = settings.Labelling.UnanchoredLabelRule,
-                OccupancyRatio = settings.Labelling.OccupancyRatio, ReferencePath = referenceFile,
-            },
+                ReferencePath = referenceFile,
+            }.With(settings.Labelling),
             Outbox = new OutboxRelayOptions { PollInterval = TimeSpan.FromMilliseconds(250) },
         };
         var events = new DemoEvents();

@@ -77,6 +77,14 @@ public sealed record LabellingOptions
         return this;
     }
 
+    /// <summary>These options with the fitting and naming settings of <paramref name="settings"/>.</summary>
+    public LabellingOptions With(LabellingSettings settings) => this with
+    {
+        FeatureSetting = settings.FeatureSetting, LabelRule = settings.LabelRule, UnanchoredLabelRule = settings.UnanchoredLabelRule,
+        Components = settings.Components, MinComponents = settings.MinComponents, MaxComponents = settings.MaxComponents,
+        OccupancyRatio = settings.OccupancyRatio,
+    };
+
     /// <summary>The fitting and naming settings these options carry.</summary>
     public LabellingSettings ToSettings() =>
         new(FeatureSetting, LabelRule, UnanchoredLabelRule, Components, MinComponents, MaxComponents, OccupancyRatio);
