@@ -45,6 +45,8 @@ public sealed record GmmParameters(
 /// <param name="SampleCount">Statistics the fit used.</param>
 /// <param name="LogLikelihood">Mean log-likelihood of the fit sample.</param>
 /// <param name="FittedAt">When the fit finished.</param>
+/// <param name="Novelty">The document-level detector fitted against a clean reference with this version, or null: when
+/// present, it alone decides which documents are noisy (see the labeller).</param>
 public sealed record GmmModel(
     int Version,
     string ScorerModel,
@@ -52,4 +54,5 @@ public sealed record GmmModel(
     SampleLabel[] LabelMap,
     long SampleCount,
     double LogLikelihood,
-    DateTimeOffset FittedAt);
+    DateTimeOffset FittedAt,
+    NoveltyParameters? Novelty = null);

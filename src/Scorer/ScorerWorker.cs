@@ -52,16 +52,19 @@ public sealed class ScorerWorker(
             if (active is null)
             {
                 var labellerLog = loggers.CreateLogger<ReservoirLabeller>();
-                var reference = settings.Labelling.ReferencePath is { Length: > 0 } referencePath
-                    ? GmmInputs.All(ReferenceScores.Score(scorer, referencePath, labellerLog, stoppingToken),
-                        GmmFeatureSetting.Get(settings.Labelling.FeatureSetting).Transform)
+                var referenceStatistics = settings.Labelling.ReferencePath is { Length: > 0 } referencePath
+                    ? ReferenceScores.Score(scorer, referencePath, labellerLog, stoppingToken)
                     : null;
+                var reference = referenceStatistics is null
+                    ? null
+                    : GmmInputs.All(referenceStatistics, GmmFeatureSetting.Get(settings.Labelling.FeatureSetting).Transform);
+                var noveltyReference = referenceStatistics?.Select(ReferenceNovelty.Features).OfType<double[]>().ToArray();
                 if (reference is null && settings.Labelling.ToSettings().AnchorsOnReference)
                     labellerLog.LogWarning("No labelling reference (Scorer:Labelling:ReferencePath): components are named by the {Rule} " +
                         "rule, which can miss noise below or beside the clean bulk; give a clean held-out sample of the stream",
                         settings.Labelling.UnanchoredLabelRule);
                 Labeller = await ReservoirLabeller.OpenAsync(database.DataSource, settings.Labelling with { ScorerModel = settings.EffectiveModelId },
-                    settings.WriteRetry, labellerLog, time, stoppingToken, reference);
+                    settings.WriteRetry, labellerLog, time, stoppingToken, reference, noveltyReference);
                 Labeller.VersionStored += stored => Publish(stored.ToControlEvent());
                 active = Labeller;
             }

@@ -36,7 +36,8 @@ public static class ReferenceScores
         if (chunk.Count > 0) Flush();
         if (stats.Count == 0) throw new InvalidDataException($"the labelling reference {path} holds no document the proxy can score");
         logger.LogInformation(
-            "Labelling reference {Path}: {Documents} clean documents scored; GMM components they leave empty are labelled noisy",
+            "Labelling reference {Path}: {Documents} clean documents scored; documents far from them, where the stream is " +
+            "denser than they are, are labelled noisy",
             path, stats.Count);
         return stats;
     }

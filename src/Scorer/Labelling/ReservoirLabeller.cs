@@ -27,13 +27,14 @@ public sealed class ReservoirLabeller : IDocumentLabeller
     private readonly TimeProvider _time;
     private readonly LabellingSettings _settings;
     private readonly IReadOnlyList<(double First, double Second)>? _reference;
+    private readonly IReadOnlyList<double[]>? _noveltyReference;
     private readonly FeatureTransform _transform;
     private readonly GmmFitOptions _fitOptions;
 
     private readonly Lock _gate = new();                  // guards the reservoir, _nextFitAt and the provisional work
     private readonly SemaphoreSlim _working = new(1, 1);  // one fit or relabel at a time
     private readonly Outbox.WakeSignal _wake = new();
-    private readonly StatisticsReservoir _reservoir;
+    private readonly Reservoir<ReservoirEntry> _reservoir;
     private readonly HashSet<string> _provisionalIds = [];
     private bool _relabelAll;
     private long _nextFitAt;
@@ -41,8 +42,11 @@ public sealed class ReservoirLabeller : IDocumentLabeller
 
     private sealed record StoredVersion(GmmModel Model, ActiveGmm Gmm);
 
+    /// <summary>A sampled document: the mixture's pair, and its novelty features (null without counted bytes).</summary>
+    private readonly record struct ReservoirEntry(double First, double Second, double[]? Novelty);
+
     private ReservoirLabeller(NpgsqlDataSource dataSource, LabellingOptions options, WriteRetryOptions? retry, ILogger? logger,
-        TimeProvider? time, IReadOnlyList<(double First, double Second)>? reference)
+        TimeProvider? time, IReadOnlyList<(double First, double Second)>? reference, IReadOnlyList<double[]>? noveltyReference)
     {
         _options = options.Validate();
         _ledger = new GmmVersionLedger(dataSource);
@@ -55,9 +59,13 @@ public sealed class ReservoirLabeller : IDocumentLabeller
         _reference = reference?.Where(r => IsFinite(r.First, r.Second)).ToArray();
         if (_reference is { Count: 0 })
             throw new ArgumentException("the labelling reference has no scored document with finite statistics");
+        // The document-level detector works with reference-anchored naming, and needs a reference big enough to calibrate.
+        _noveltyReference = _settings.AnchorsOnReference && noveltyReference is { Count: >= ReferenceNovelty.MinReference }
+            ? noveltyReference
+            : null;
         _fitOptions = new GmmFitOptions(Components: Math.Max(1, options.Components), Restarts: options.FitRestarts,
             MaxIterations: options.MaxIterations, Seed: options.Seed);
-        _reservoir = new StatisticsReservoir(options.ReservoirCapacity, options.Seed);
+        _reservoir = new Reservoir<ReservoirEntry>(options.ReservoirCapacity, options.Seed);
         _nextFitAt = options.WarmUpDocuments;
     }
 
@@ -65,12 +73,16 @@ public sealed class ReservoirLabeller : IDocumentLabeller
     /// that model when there is one (no second warm-up), and refills the reservoir from stored statistics when
     /// <see cref="LabellingOptions.ReseedFromStoredScores"/> is set. With <paramref name="reference"/> (a clean
     /// reference's statistics, scored by the same proxy, as the pairs <see cref="GmmInputs.Of(Statistics.LossStatistics, FeatureTransform)"/> gives for the options'
-    /// feature transform) and the <c>reference</c> rule, every fit's components are named from it.</summary>
+    /// feature transform) and the <c>reference</c> rule, every fit's components are named from it; with
+    /// <paramref name="noveltyReference"/> (the same documents' <see cref="ReferenceNovelty.Features(Statistics.LossStatistics)"/>,
+    /// at least <see cref="ReferenceNovelty.MinReference"/> of them), every version also carries the document-level
+    /// detector fitted against it, which then decides which documents are noisy.</summary>
     public static async Task<ReservoirLabeller> OpenAsync(NpgsqlDataSource dataSource, LabellingOptions options,
         WriteRetryOptions? retry = null, ILogger<ReservoirLabeller>? logger = null, TimeProvider? time = null,
-        CancellationToken ct = default, IReadOnlyList<(double First, double Second)>? reference = null)
+        CancellationToken ct = default, IReadOnlyList<(double First, double Second)>? reference = null,
+        IReadOnlyList<double[]>? noveltyReference = null)
     {
-        var labeller = new ReservoirLabeller(dataSource, options, retry, logger, time, reference);
+        var labeller = new ReservoirLabeller(dataSource, options, retry, logger, time, reference, noveltyReference);
         await labeller.LoadAsync(ct);
         return labeller;
     }
@@ -112,7 +124,7 @@ public sealed class ReservoirLabeller : IDocumentLabeller
     /// <summary>A copy of the reservoir's sample.</summary>
     public (double Mean, double Variance)[] ReservoirSample()
     {
-        lock (_gate) return _reservoir.Snapshot();
+        lock (_gate) return [.. _reservoir.Snapshot().Select(e => (e.First, e.Second))];
     }
 
     /// <summary>The current version's verdict on one document's (loss mean, loss variance), and that version;
@@ -136,8 +148,9 @@ public sealed class ReservoirLabeller : IDocumentLabeller
             foreach (var row in committed)
             {
                 if (row.ScorerModel != _options.ScorerModel) continue;
-                if (GmmInputs.Of(GmmInputs.FromRow(row.TokenCount, row.LossMean, row.LossVariance, row.ScoredBytes), _transform) is { } pair)
-                    _reservoir.Add(pair.First, pair.Second);
+                var statistics = GmmInputs.FromRow(row.TokenCount, row.LossMean, row.LossVariance, row.ScoredBytes);
+                if (GmmInputs.Of(statistics, _transform) is { } pair)
+                    _reservoir.Add(new ReservoirEntry(pair.First, pair.Second, ReferenceNovelty.Features(statistics)));
                 // Scored before the first version became current and committed after it: the relabel scan may have passed it.
                 if (row.GmmVersion is null && active is not null) _provisionalIds.Add(row.DocumentId);
             }
@@ -152,7 +165,7 @@ public sealed class ReservoirLabeller : IDocumentLabeller
         bool due;
         lock (_gate)
         {
-            if (IsFinite(lossMean, lossVariance)) _reservoir.Add(lossMean, lossVariance);
+            if (IsFinite(lossMean, lossVariance)) _reservoir.Add(new ReservoirEntry(lossMean, lossVariance, null));
             due = FitDueUnderLock();
         }
         if (due) _wake.Set();
@@ -198,25 +211,31 @@ public sealed class ReservoirLabeller : IDocumentLabeller
         await _working.WaitAsync(ct);
         try
         {
-            (double Mean, double Variance)[] sample;
+            ReservoirEntry[] entries;
             long observed;
             lock (_gate)
             {
                 if (!FitDueUnderLock()) return null;
-                sample = _reservoir.Snapshot();
+                entries = _reservoir.Snapshot();
                 observed = _reservoir.Seen;
             }
+            (double Mean, double Variance)[] sample = [.. entries.Select(e => (e.First, e.Second))];
             var previous = _active?.Model;
             GmmVersionStored stored;
             try
             {
                 var fit = await Task.Run(() => ReservoirFit.Run(sample, _settings, _fitOptions, previous?.Parameters), ct);
                 var labelMap = MixtureLabelling.Name(fit.Fit, fit.Features, fit.Bics, _reference, _settings).LabelMap;
+                var streamFeatures = entries.Select(e => e.Novelty).OfType<double[]>().ToArray();
+                var novelty = _noveltyReference is not null && streamFeatures.Length > 0
+                    ? ReferenceNovelty.Fit(_noveltyReference, streamFeatures, _options.Seed).Parameters
+                    : null;
                 // PostgreSQL keeps microseconds; so does the model in memory, and a reload equals it.
                 var now = _time.GetUtcNow();
                 var fittedAt = now.AddTicks(-(now.UtcTicks % TimeSpan.TicksPerMicrosecond));
                 var model = await _retry.ExecuteAsync(async token => await _ledger.SaveNextAsync(version =>
-                    new GmmModel(version, _options.ScorerModel, fit.Fit.Parameters, labelMap, sample.Length, fit.Fit.MeanLogLikelihood, fittedAt), token), ct);
+                    new GmmModel(version, _options.ScorerModel, fit.Fit.Parameters, labelMap, sample.Length, fit.Fit.MeanLogLikelihood,
+                        fittedAt, novelty), token), ct);
                 stored = new GmmVersionStored(model, fit.WarmStarted, fit.Fit.Iterations, fit.Fit.Converged, observed);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
@@ -238,10 +257,13 @@ public sealed class ReservoirLabeller : IDocumentLabeller
             _logger.LogInformation(
                 "Stored GMM version {Version} of {ScorerModel}: K = {Components} ({Labelling}), " +
                 "{Samples} statistics of {Observed} documents, " +
-                "{Start} start, {Iterations} EM iterations, mean log-likelihood {LogLikelihood:F4}, labels [{Labels}]",
+                "{Start} start, {Iterations} EM iterations, mean log-likelihood {LogLikelihood:F4}, labels [{Labels}], {Novelty}",
                 stored.Model.Version, _options.ScorerModel, stored.Model.Parameters.Components, _settings.Describe(_reference is not null),
                 sample.Length, observed, stored.WarmStarted ? $"warm (from version {previous!.Version})" : "cold",
-                stored.Iterations, stored.Model.LogLikelihood, string.Join(", ", stored.Model.LabelMap.Select(l => l.ToWire())));
+                stored.Iterations, stored.Model.LogLikelihood, string.Join(", ", stored.Model.LabelMap.Select(l => l.ToWire())),
+                stored.Model.Novelty is { } n
+                    ? $"noisy documents decided against {n.Reference.Length} reference documents (estimated noise share {n.NoiseShare:P1})"
+                    : "noisy documents decided by component");
             VersionStored?.Invoke(stored);
             return stored;
         }
@@ -307,7 +329,11 @@ public sealed class ReservoirLabeller : IDocumentLabeller
         {
             var (sample, stored) = await _retry.ExecuteAsync(async token =>
                 await _ledger.SampleStatisticsAsync(_options.ScorerModel, _options.ReservoirCapacity, _options.Seed, token), ct);
-            var pairs = sample.Select(r => GmmInputs.Of(r, _transform)).OfType<(double, double)>().ToList();
+            var pairs = sample
+                .Select(r => GmmInputs.Of(r, _transform) is { } p
+                    ? new ReservoirEntry(p.First, p.Second, ReferenceNovelty.Features(r))
+                    : (ReservoirEntry?)null)
+                .OfType<ReservoirEntry>().ToList();
             lock (_gate) _reservoir.Reseed(pairs, stored);
             population = stored;
         }

@@ -1,19 +1,19 @@
 namespace Reweighting.Scorer.Labelling;
 
-/// <summary>A uniform random sample of fixed capacity over a stream of (loss mean, loss variance) statistics, by
+/// <summary>A uniform random sample of fixed capacity over a stream of items (a document's statistics), by
 /// Vitter's Algorithm R: the first <c>capacity</c> items fill it; item t (0-based) then replaces a random slot with
 /// probability capacity / (t + 1). Seeded, so the same stream in the same order gives the same sample.</summary>
 /// <remarks>Not thread-safe; <see cref="ReservoirLabeller"/> guards it.</remarks>
-public sealed class StatisticsReservoir
+public class Reservoir<T>
 {
-    private readonly (double Mean, double Variance)[] _items;
+    private readonly T[] _items;
     private readonly Random _random;
     private int _count;
 
-    public StatisticsReservoir(int capacity, int seed)
+    public Reservoir(int capacity, int seed)
     {
         if (capacity < 1) throw new ArgumentOutOfRangeException(nameof(capacity), capacity, "a reservoir holds at least one item");
-        _items = new (double, double)[capacity];
+        _items = new T[capacity];
         _random = new Random(seed);
     }
 
@@ -27,20 +27,20 @@ public sealed class StatisticsReservoir
     public long Seen { get; private set; }
 
     /// <summary>Offers one item to the sample.</summary>
-    public void Add(double mean, double variance)
+    public void Add(T item)
     {
-        if (_count < _items.Length) _items[_count++] = (mean, variance);
+        if (_count < _items.Length) _items[_count++] = item;
         else
         {
             var slot = _random.NextInt64(Seen + 1);
-            if (slot < _items.Length) _items[slot] = (mean, variance);
+            if (slot < _items.Length) _items[slot] = item;
         }
         Seen++;
     }
 
     /// <summary>Replaces the content with <paramref name="sample"/>, a uniform sample (at most capacity items) of
     /// <paramref name="population"/> items seen before; later items continue Algorithm R from there.</summary>
-    public void Reseed(IReadOnlyList<(double Mean, double Variance)> sample, long population)
+    public void Reseed(IReadOnlyList<T> sample, long population)
     {
         if (sample.Count > _items.Length) throw new ArgumentException($"{sample.Count} items exceed the capacity of {_items.Length}");
         // Algorithm R's invariant: the reservoir is full once capacity items were seen, else it holds them all.
@@ -52,5 +52,12 @@ public sealed class StatisticsReservoir
     }
 
     /// <summary>A copy of the items held.</summary>
-    public (double Mean, double Variance)[] Snapshot() => _items.AsSpan(0, _count).ToArray();
+    public T[] Snapshot() => _items.AsSpan(0, _count).ToArray();
+}
+
+/// <summary>A reservoir of (loss mean, loss variance) pairs.</summary>
+public sealed class StatisticsReservoir(int capacity, int seed) : Reservoir<(double Mean, double Variance)>(capacity, seed)
+{
+    /// <summary>Offers one pair to the sample.</summary>
+    public void Add(double mean, double variance) => Add((mean, variance));
 }

@@ -6,8 +6,8 @@ using Reweighting.Contracts;
 
 namespace Reweighting.Storage.Models;
 
-/// <summary>Stores and loads GMM versions. Parameters are kept as JSON so people can read them with SQL
-/// (<c>parameters-&gt;'weights'</c>).</summary>
+/// <summary>Stores and loads GMM versions. Parameters, and the document-level noise detector a version carries, are kept
+/// as JSON so people can read them with SQL (<c>parameters-&gt;'weights'</c>, <c>novelty-&gt;'noise_share'</c>).</summary>
 public sealed class GmmModelStore(NpgsqlDataSource dataSource)
 {
     internal static readonly JsonSerializerOptions Json = new()
@@ -23,8 +23,9 @@ public sealed class GmmModelStore(NpgsqlDataSource dataSource)
         if (model.LabelMap.Length != p.Components)
             throw new ArgumentException($"GMM version {model.Version} has {p.Components} components but {model.LabelMap.Length} labels");
         await using var cmd = dataSource.CreateCommand("""
-            INSERT INTO gmm_models (version, scorer_model, n_components, n_features, parameters, label_map, sample_count, log_likelihood, fitted_at)
-            VALUES ($1, $2, $3, $4, $5, $6::text[]::sample_label[], $7, $8, $9)
+            INSERT INTO gmm_models (version, scorer_model, n_components, n_features, parameters, label_map, sample_count, log_likelihood,
+                                    fitted_at, novelty)
+            VALUES ($1, $2, $3, $4, $5, $6::text[]::sample_label[], $7, $8, $9, $10)
             """);
         cmd.Parameters.Add(new NpgsqlParameter { Value = model.Version });
         cmd.Parameters.Add(new NpgsqlParameter { Value = model.ScorerModel });
@@ -35,6 +36,11 @@ public sealed class GmmModelStore(NpgsqlDataSource dataSource)
         cmd.Parameters.Add(new NpgsqlParameter { Value = model.SampleCount });
         cmd.Parameters.Add(new NpgsqlParameter { Value = model.LogLikelihood });
         cmd.Parameters.Add(new NpgsqlParameter { Value = model.FittedAt.ToUniversalTime() });
+        cmd.Parameters.Add(new NpgsqlParameter
+        {
+            Value = model.Novelty is null ? DBNull.Value : JsonSerializer.Serialize(model.Novelty, Json),
+            NpgsqlDbType = NpgsqlDbType.Jsonb,
+        });
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
@@ -42,7 +48,7 @@ public sealed class GmmModelStore(NpgsqlDataSource dataSource)
     public async Task<GmmModel?> GetAsync(int version, CancellationToken ct = default)
     {
         await using var cmd = dataSource.CreateCommand("""
-            SELECT version, scorer_model, parameters::text, label_map::text[], sample_count, log_likelihood, fitted_at
+            SELECT version, scorer_model, parameters::text, label_map::text[], sample_count, log_likelihood, fitted_at, novelty::text
             FROM gmm_models WHERE version = $1
             """);
         cmd.Parameters.Add(new NpgsqlParameter { Value = version });
@@ -52,7 +58,8 @@ public sealed class GmmModelStore(NpgsqlDataSource dataSource)
             ?? throw new InvalidDataException($"GMM version {version} has empty parameters");
         return new GmmModel(reader.GetInt32(0), reader.GetString(1), parameters,
             reader.GetFieldValue<string[]>(3).Select(SampleLabels.Parse).ToArray(),
-            reader.GetInt64(4), reader.IsDBNull(5) ? double.NaN : reader.GetDouble(5), reader.GetFieldValue<DateTimeOffset>(6));
+            reader.GetInt64(4), reader.IsDBNull(5) ? double.NaN : reader.GetDouble(5), reader.GetFieldValue<DateTimeOffset>(6),
+            reader.IsDBNull(7) ? null : JsonSerializer.Deserialize<NoveltyParameters>(reader.GetString(7), Json));
     }
 
     /// <summary>Stored version numbers, newest first.</summary>

@@ -54,6 +54,10 @@ internal sealed class CorpusDetection
     /// a user who gives the scorer no clean reference gets.</summary>
     public const string GmmUnanchoredMethod = "gmm_unanchored";
 
+    /// <summary>When <c>gmm</c> decides noise per document: the same fit with its components named from the reference and
+    /// no document-level detector (noise decided per component).</summary>
+    public const string GmmComponentsMethod = "gmm_components";
+
     private CorpusDetection(DetectionCorpus corpus, DetectionSettings settings, GmmLabelling labelling, int documents, int noisy,
         int flagged)
     {
@@ -80,7 +84,7 @@ internal sealed class CorpusDetection
     /// <summary>Documents the chosen GMM labels noisy: the budget every baseline flags.</summary>
     public int Flagged { get; }
 
-    /// <summary>Method name → its score, in table order (gmm, gmm_unanchored, then the baselines).</summary>
+    /// <summary>Method name → its score, in table order (gmm, gmm_components, gmm_unanchored, then the baselines).</summary>
     public Dictionary<string, MethodScore> Methods { get; } = [];
 
     /// <summary>Method name → noise type → ROC-AUC over the clean documents and those of that type.</summary>
@@ -112,7 +116,7 @@ internal sealed class CorpusDetection
         var labelling = GmmLabelling.Run(stats, settings.Labelling, settings.Fit, reference);
         Console.Error.WriteLine(
             $"{corpus.Name}: fitted {labelling.Fits.Count} mixtures, compared {LabelRules.All.Count} label rules");
-        var chosen = labelling.Rules[labelling.ChosenRule][labelling.ChosenFeatures];
+        var chosen = labelling.Novelty?.Labels ?? labelling.Rules[labelling.ChosenRule][labelling.ChosenFeatures];
         var flagged = chosen.Flag.Count(f => f);
         var result = new CorpusDetection(corpus, settings, labelling, stats.Length, truth.Count(t => t), flagged)
         {
@@ -124,6 +128,11 @@ internal sealed class CorpusDetection
         {
             [GmmMethod] = (chosen.Score, chosen.Flag, chosen.Hard),
         };
+        if (labelling.Novelty is not null)
+        {
+            var c = labelling.Rules[labelling.ChosenRule][labelling.ChosenFeatures];
+            methods[GmmComponentsMethod] = (c.Score, c.Flag, c.Hard);
+        }
         if (labelling.ChosenRule == GmmLabelling.ReferenceRule)
         {
             var u = labelling.Rules[settings.Labelling.UnanchoredLabelRule][labelling.ChosenFeatures];
@@ -197,6 +206,14 @@ internal sealed class CorpusDetection
             ? $"bic:{Settings.Labelling.MinComponents}-{Settings.Labelling.MaxComponents}"
             : Settings.Labelling.Components.ToString(System.Globalization.CultureInfo.InvariantCulture),
         label_rule = Labelling.ChosenRule, transform = Labelling.ChosenFeatures,
+        novelty = Labelling.Novelty is { } n
+            ? new
+            {
+                reference_documents = n.Detector.Parameters.Reference.Length, estimated_noise_share = n.Detector.Parameters.NoiseShare,
+                distance_threshold = n.Detector.Parameters.DistanceThreshold, neighbours = n.Detector.Parameters.Neighbours,
+                bandwidth = n.Detector.Parameters.Bandwidth,
+            }
+            : null,
         methods = Methods.ToDictionary(m => m.Key, m =>
         {
             var json = m.Value.ToJson();

@@ -18,13 +18,21 @@ internal sealed class GmmLabelling
     public const string ReferenceRule = LabellingDefaults.ReferenceRule;
 
     private GmmLabelling(Dictionary<string, (GmmFit Fit, StatFeatures Features)> fits,
-        Dictionary<string, Dictionary<string, Detection>> rules, string chosenRule, string chosenFeatures)
+        Dictionary<string, Dictionary<string, Detection>> rules, string chosenRule, string chosenFeatures,
+        (ReferenceNovelty Detector, Detection Labels)? novelty)
     {
+        Novelty = novelty;
         Fits = fits;
         Rules = rules;
         ChosenRule = chosenRule;
         ChosenFeatures = chosenFeatures;
     }
+
+    /// <summary>With a reference the detector can use (counted bytes, at least <see cref="ReferenceNovelty.MinReference"/>
+    /// documents) and reference-anchored naming: the document-level detector fitted against it, as the scorer service fits
+    /// one with every version, and the labels of the chosen fit under it (its distance to the reference as the score).
+    /// These are the method <c>gmm</c>.</summary>
+    public (ReferenceNovelty Detector, Detection Labels)? Novelty { get; }
 
     /// <summary>The feature setting behind the method <c>gmm</c>: the settings', or its per-token counterpart when the
     /// scores carry no bytes.</summary>
@@ -76,17 +84,35 @@ internal sealed class GmmLabelling
                     GmmInputs.All(reference, f.Transform), settings.OccupancyRatio)));
         }
         var chosen = settings.AnchorsOnReference && reference is { Count: > 0 } ? ReferenceRule : settings.FallbackRule.Name;
-        return new GmmLabelling(fits, rules, chosen, settings.FeatureSetting);
+        (ReferenceNovelty, Detection)? novelty = null;
+        if (chosen == ReferenceRule && fits.TryGetValue(settings.FeatureSetting, out var chosenFit))
+        {
+            var referenceFeatures = reference!.Select(ReferenceNovelty.Features).ToList();
+            var streamFeatures = stats.Select(ReferenceNovelty.Features).ToList();
+            if (referenceFeatures.Count >= ReferenceNovelty.MinReference && referenceFeatures.All(f => f is not null)
+                && streamFeatures.All(f => f is not null))
+            {
+                var detector = ReferenceNovelty.Fit(referenceFeatures!, streamFeatures!, options.Seed);
+                var referenceInputs = GmmInputs.All(reference!, chosenFit.Features.Transform);
+                var map = ReferenceAnchoring.MapStatistics(chosenFit.Fit.Parameters, referenceInputs, settings.OccupancyRatio);
+                novelty = (detector, Label(stats, chosenFit, map, detector));
+            }
+        }
+        return new GmmLabelling(fits, rules, chosen, settings.FeatureSetting, novelty);
     }
 
-    /// <summary>Labels every document with a given map of the fitted mixture's components.</summary>
-    private static Detection Label(IReadOnlyList<LossStatistics> stats, (GmmFit Fit, StatFeatures Features) fitted, SampleLabel[] labelMap)
+    /// <summary>Labels every document with a given map of the fitted mixture's components (and, with a detector, under
+    /// it: the detector's distance is then the score).</summary>
+    private static Detection Label(IReadOnlyList<LossStatistics> stats, (GmmFit Fit, StatFeatures Features) fitted, SampleLabel[] labelMap,
+        ReferenceNovelty? novelty = null)
     {
-        var labeller = new GmmLabeller(GaussianMixture.FromParameters(fitted.Fit.Parameters), fitted.Features, labelMap);
+        var labeller = new GmmLabeller(GaussianMixture.FromParameters(fitted.Fit.Parameters), fitted.Features, labelMap, novelty);
         var assignments = stats.Select(s => labeller.Assign(s) ?? throw new InvalidDataException("a document the mixture cannot place"))
             .ToArray();
         return new Detection(
-            assignments.Select(a => a.Responsibilities.Where((_, c) => labelMap[c] == SampleLabel.Noisy).Sum()).ToArray(),
+            novelty is not null
+                ? stats.Select(s => novelty.Distance(ReferenceNovelty.Features(s)!)).ToArray()
+                : assignments.Select(a => a.Responsibilities.Where((_, c) => labelMap[c] == SampleLabel.Noisy).Sum()).ToArray(),
             assignments.Select(a => a.Label == SampleLabel.Noisy).ToArray(),
             assignments.Select(a => a.Label == SampleLabel.Hard).ToArray());
     }
