@@ -2,6 +2,8 @@ using Reweighting.Testing.Postgres;
 using FluentAssertions;
 using Reweighting.Contracts;
 using Reweighting.Gmm;
+using Reweighting.Statistics;
+using Reweighting.Storage.Migrations;
 using Reweighting.Storage.Models;
 using Reweighting.Storage.Writing;
 using Xunit;
@@ -108,5 +110,75 @@ public sealed class RelabelTests(PostgresCluster cluster)
 
         (await TestData.DumpAsync(db, "SELECT document_id, label, gmm_version FROM sample_scores ORDER BY document_id"))
             .Should().Equal("(high,hard,3)", "(low,noisy,3)", "(mid,easy,3)");
+    }
+
+    /// <summary>A detector fitted on clean documents of 100 tokens and 400 bytes (the rows <see cref="TestData.Score"/>
+    /// writes) with loss means about 4, against a stream that also holds tight noise at mean 2.</summary>
+    private static NoveltyParameters Detector()
+    {
+        var random = new Random(3);
+        double[] Clean(double mean) => ReferenceNovelty.Features(
+            new LossStatistics(100, mean + 0.3 * (random.NextDouble() - 0.5), 100 * (1 + 0.4 * (random.NextDouble() - 0.5)),
+                400 + random.Next(-20, 21)))!;
+        var reference = Enumerable.Range(0, 60).Select(_ => Clean(4)).ToList();
+        var stream = Enumerable.Range(0, 200).Select(i => i % 5 == 0
+            ? ReferenceNovelty.Features(new LossStatistics(100, 2 + 0.01 * random.NextDouble(), 100.0, 400))!
+            : Clean(4)).ToList();
+        return ReferenceNovelty.Fit(reference, stream, seed: 1).Parameters;
+    }
+
+    [Fact]
+    public async Task A_version_with_a_detector_reads_back_whole_and_relabelling_follows_the_detector()
+    {
+        var db = await cluster.CreateDatabaseAsync();
+        var store = new GmmModelStore(db);
+        var model = Model(4, [2, 4, 6]) with { Novelty = Detector() };
+        await store.SaveAsync(model);
+        var loaded = (await store.GetAsync(4))!;
+        loaded.Should().BeEquivalentTo(model);
+        (await TestData.CountAsync(db, "SELECT count(*) FROM gmm_models WHERE (novelty->>'noise_share')::float8 > 0.1")).Should().Be(1);
+
+        var batchId = Guid.NewGuid();
+        var docs = new[] { TestData.Document("low"), TestData.Document("mid") };
+        var scores = new[]
+        {
+            TestData.Score("low", 2.0, 1.0, SampleLabel.Easy, batch: batchId, gmmVersion: 1),
+            TestData.Score("mid", 4.0, 1.0, SampleLabel.Hard, batch: batchId, gmmVersion: 1),
+        };
+        await new ScoreBatchWriter(db).WriteAsync(new ScoreBatch(batchId, docs, scores, [new ConsumerOffset("scorer", "documents", 0, 2)]));
+
+        await new ScoreRelabeller(db).RelabelAsync(4, TestData.Model, GmmLabeller.FromModel(loaded).Assign);
+
+        // The components call the mean-2 document easy; the detector, which has seen a cluster of such documents in the
+        // stream and none in the reference, calls it noisy. The mean-4 one is clean and stays in its component's label.
+        (await TestData.DumpAsync(db, "SELECT document_id, label, gmm_version FROM sample_scores ORDER BY document_id"))
+            .Should().Equal("(low,noisy,4)", "(mid,hard,4)");
+        GmmLabeller.FromModel(model with { Novelty = null }).Assign(new StoredStatistics(100, 2.0, 1.0, 400))!.Label
+            .Should().Be(SampleLabel.Easy, "without the detector the component decides");
+    }
+
+    [Fact]
+    public async Task Versions_stored_before_V005_survive_it_and_load_without_a_detector()
+    {
+        await using var db = await cluster.CreateDatabaseAsync(migrated: false);
+        await new MigrationRunner(db) { Migrations = Migration.Embedded.Where(m => m.Version <= 4).ToList() }.MigrateAsync();
+        await TestData.ExecuteAsync(db, """
+            INSERT INTO gmm_models (version, scorer_model, n_components, n_features, parameters, label_map, sample_count,
+                                    log_likelihood, fitted_at)
+            VALUES (1, 'proxy-test', 2, 2,
+                    '{"weights":[0.5,0.5],"means":[[1,0],[3,0]],"covariances":[[[1,0],[0,1]],[[1,0],[0,1]]],"transform":"log-variance"}',
+                    '{easy,noisy}', 100, -2.5, '2025-01-01T12:00:00Z');
+            """);
+        var before = await TestData.DumpAsync(db, "SELECT * FROM gmm_models");
+
+        var applied = await new MigrationRunner(db).MigrateAsync();
+
+        applied.Select(m => m.Version).Should().Equal(5);
+        (await TestData.DumpAsync(db, "SELECT version, scorer_model, n_components, n_features, parameters, label_map, sample_count, " +
+                                      "log_likelihood, fitted_at FROM gmm_models")).Should().Equal(before);
+        var loaded = (await new GmmModelStore(db).GetAsync(1))!;
+        loaded.Novelty.Should().BeNull();
+        loaded.LabelMap.Should().Equal(SampleLabel.Easy, SampleLabel.Noisy);
+        GmmLabeller.FromModel(loaded).Assign(new StoredStatistics(100, 3.0, 1.0, 400))!.Label.Should().Be(SampleLabel.Noisy);
     }
 }

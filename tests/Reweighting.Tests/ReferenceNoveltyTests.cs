@@ -1,0 +1,183 @@
+using FluentAssertions;
+using Reweighting.Contracts;
+using Reweighting.Evaluation;
+using Reweighting.Gmm;
+using Reweighting.Statistics;
+using Xunit;
+
+namespace Reweighting.Tests;
+
+/// <summary>The document-level detector on constructed documents: clean text is one spread-out population of (tokens,
+/// loss mean, loss variance, bytes); the noise is a tight population below, above or beside it. The stream holds a
+/// share π of noise; the reference is clean only.</summary>
+public sealed class ReferenceNoveltyTests
+{
+    public static TheoryData<string, double, double, double, double> NoisePlacements => new()
+    {
+        // name, loss mean, loss variance, bytes per token, noise share
+        { "below the bulk (boilerplate learnt by heart), 20%", 1.2, 0.8, 4.0, 0.2 },
+        { "above the bulk (random characters: cheap per token, dear per byte), 20%", 5.2, 2.0, 1.1, 0.2 },
+        { "beside the bulk (same loss per token, far higher variance), 5%", 3.5, 30, 4.0, 0.05 },
+        { "below the bulk, 40%", 1.2, 0.8, 4.0, 0.4 },
+    };
+
+    [Theory]
+    [MemberData(nameof(NoisePlacements))]
+    public void Noise_far_from_the_reference_is_flagged_and_its_share_estimated(string placement, double mean, double variance,
+        double bytesPerToken, double share)
+    {
+        var random = new Random(7);
+        var (stream, isNoise) = Stream(random, 3000, share, () => Noise(random, mean, variance, bytesPerToken));
+        var reference = Enumerable.Range(0, 300).Select(_ => Features(Clean(random))).ToList();
+
+        var detector = ReferenceNovelty.Fit(reference, stream, seed: 1);
+        var flagged = stream.Select(x => detector.Judge(x).Noisy).ToArray();
+        var (precision, recall) = DetectionMetrics.PrecisionRecall(flagged, isNoise);
+
+        precision.Should().BeGreaterThan(0.9, placement);
+        recall.Should().BeGreaterThan(0.9, placement);
+        detector.Parameters.NoiseShare.Should().BeApproximately(share, 0.05, placement);
+        DetectionMetrics.RocAuc(stream.Select(detector.Distance).ToArray(), isNoise).Should().BeGreaterThan(0.99, placement);
+    }
+
+    [Fact]
+    public void A_clean_stream_has_almost_nothing_flagged()
+    {
+        var random = new Random(3);
+        var stream = Enumerable.Range(0, 3000).Select(_ => Features(Clean(random))).ToList();
+        var reference = Enumerable.Range(0, 300).Select(_ => Features(Clean(random))).ToList();
+
+        var detector = ReferenceNovelty.Fit(reference, stream, seed: 1);
+
+        // The distance test alone flags about α = 10% of clean text; the density ratio, near 1 everywhere, clears it.
+        stream.Count(x => detector.Judge(x).Noisy).Should().BeLessThan(90, "at most 3% of a clean stream");
+        detector.Parameters.NoiseShare.Should().BeLessThan(0.05);
+    }
+
+    [Fact]
+    public void The_distance_threshold_is_the_reference_leave_one_out_quantile_at_one_minus_alpha()
+    {
+        var random = new Random(5);
+        var reference = Enumerable.Range(0, 200).Select(_ => Features(Clean(random))).ToList();
+        var detector = ReferenceNovelty.Fit(reference, [Features(Clean(random))]);
+
+        var loo = detector.ReferenceLeaveOneOutDistances();
+        var beyond = loo.Count(d => d > detector.Parameters.DistanceThreshold) / (double)loo.Length;
+
+        beyond.Should().BeApproximately(ReferenceNovelty.DefaultAlpha, 0.01);
+        // A reference document's own distance to the reference counts itself as its nearest neighbour (at 0).
+        detector.Distance(reference[0]).Should().BeLessThan(loo[0]);
+    }
+
+    [Fact]
+    public void Features_are_loss_per_byte_log_bytes_per_token_mean_and_log_variance()
+    {
+        var statistics = new LossStatistics(100, 3.0, 100 * 2.0, 400);
+
+        ReferenceNovelty.Features(statistics).Should().Equal(0.75, Math.Log(4), 3.0, Math.Log(2.0 + 1e-6));
+        ReferenceNovelty.Features(statistics with { Bytes = 0 }).Should().BeNull("without counted bytes there is no loss per byte");
+        ReferenceNovelty.Features(LossStatistics.Empty).Should().BeNull();
+        ReferenceNovelty.Features(new StoredStatistics(100, 3.0, 2.0, 400)).Should().Equal(ReferenceNovelty.Features(statistics));
+        ReferenceNovelty.Features(new StoredStatistics(100, 3.0, 2.0, null)).Should().BeNull();
+    }
+
+    [Fact]
+    public void A_stored_detector_judges_as_the_fitted_one_and_keeps_a_bounded_stream_sample()
+    {
+        var random = new Random(9);
+        var (stream, _) = Stream(random, 5000, 0.2, () => Noise(random, 1.2, 0.8, 4.0));
+        var reference = Enumerable.Range(0, 100).Select(_ => Features(Clean(random))).ToList();
+
+        var fitted = ReferenceNovelty.Fit(reference, stream, seed: 4);
+        var restored = ReferenceNovelty.FromParameters(fitted.Parameters);
+
+        fitted.Parameters.Stream.Should().HaveCount(ReferenceNovelty.MaxStreamPoints);
+        ReferenceNovelty.Fit(reference, stream, seed: 4).Parameters.Stream.Should().BeEquivalentTo(fitted.Parameters.Stream,
+            o => o.WithStrictOrdering(), "the subsample is seeded");
+        foreach (var x in stream.Take(200)) restored.Judge(x).Should().Be(fitted.Judge(x));
+    }
+
+    [Fact]
+    public void Too_small_a_reference_a_constant_feature_and_inconsistent_parameters_are_refused()
+    {
+        var random = new Random(2);
+        var small = Enumerable.Range(0, ReferenceNovelty.MinReference - 1).Select(_ => Features(Clean(random))).ToList();
+        var stream = new List<double[]> { Features(Clean(random)) };
+        FluentActions.Invoking(() => ReferenceNovelty.Fit(small, stream)).Should().Throw<ArgumentException>().WithMessage("*at least*");
+        var constant = Enumerable.Range(0, 20).Select(_ => Features(Clean(random)) is var x ? new[] { 1.0, x[1], x[2], x[3] } : null!).ToList();
+        FluentActions.Invoking(() => ReferenceNovelty.Fit(constant, stream)).Should().Throw<ArgumentException>().WithMessage("*feature 0*");
+        FluentActions.Invoking(() => ReferenceNovelty.Fit(Enumerable.Range(0, 20).Select(_ => Features(Clean(random))).ToList(), []))
+            .Should().Throw<ArgumentException>().WithMessage("*empty*");
+
+        var good = ReferenceNovelty.Fit(Enumerable.Range(0, 20).Select(_ => Features(Clean(random))).ToList(), stream).Parameters;
+        foreach (var bad in new[]
+                 {
+                     good with { Scale = [1, 1, 0, 1] }, good with { NoiseShare = 1 }, good with { Neighbours = 0 },
+                     good with { Neighbours = good.Reference.Length + 1 }, good with { Bandwidth = 0 }, good with { Stream = [] },
+                     good with { Reference = [[1, 2, 3]] },
+                 })
+            FluentActions.Invoking(() => ReferenceNovelty.FromParameters(bad)).Should().Throw<ArgumentException>();
+        FluentActions.Invoking(() => ReferenceNovelty.FromParameters(good).Distance([1, 2])).Should().Throw<ArgumentException>();
+    }
+
+    [Fact]
+    public void With_a_detector_the_labeller_follows_it_and_without_bytes_keeps_the_mixture()
+    {
+        var random = new Random(13);
+        var (stream, _) = Stream(random, 2000, 0.2, () => Noise(random, 1.2, 0.8, 4.0));
+        var reference = Enumerable.Range(0, 300).Select(_ => Features(Clean(random))).ToList();
+        var detector = ReferenceNovelty.Fit(reference, stream, seed: 1);
+        // A mixture on (mean, ln variance) that has it backwards: the clean bulk's component is called noisy and the
+        // noise's component easy. The detector must overrule it both ways.
+        var parameters = new GmmParameters([0.8, 0.2], [[3.5, Math.Log(5)], [1.2, Math.Log(0.8)]], [Identity2, Identity2],
+            FeatureTransform.LogVariance);
+        var model = new GmmModel(1, "proxy", parameters, [SampleLabel.Noisy, SampleLabel.Easy], 10, -1, DateTimeOffset.UnixEpoch,
+            detector.Parameters);
+        var labeller = GmmLabeller.FromModel(model);
+        var noise = new LossStatistics(200, 1.2, 200 * 0.8, 800);
+        var clean = new LossStatistics(200, 3.5, 200 * 5.0, 800);
+
+        labeller.Novelty.Should().NotBeNull();
+        labeller.Assign(noise.Mean, noise.Variance).Label.Should().Be(SampleLabel.Easy, "the mixture alone calls the noise easy");
+        labeller.Assign(noise)!.Label.Should().Be(SampleLabel.Noisy, "the detector flags it");
+        labeller.Assign(noise)!.Confidence.Should().Be(detector.Judge(Features(noise)).Posterior);
+        labeller.Assign(new StoredStatistics(200, 1.2, 0.8, 800))!.Label.Should().Be(SampleLabel.Noisy);
+        labeller.Assign(clean)!.Label.Should().Be(SampleLabel.Easy, "clean by the detector, so the likelier clean label");
+        labeller.Assign(clean)!.Confidence.Should().Be(1, "the only clean component holds all the clean mass");
+        labeller.Assign(clean with { Bytes = 0 })!.Label.Should().Be(SampleLabel.Noisy,
+            "without bytes the detector cannot place it, and the mixture's verdict stands");
+        labeller.Assign(new StoredStatistics(200, 3.5, 5.0, null))!.Label.Should().Be(SampleLabel.Noisy);
+        GmmLabeller.FromModel(model with { Novelty = null }).Assign(noise)!.Label.Should().Be(SampleLabel.Easy,
+            "a version without a detector labels by component");
+    }
+
+    private static readonly double[][] Identity2 = [[1, 0], [0, 1]];
+
+    /// <summary>Clean text: 100–400 tokens, 3.2–4.8 bytes per token, loss mean about 3.5, variance about 5.</summary>
+    private static LossStatistics Clean(Random random)
+    {
+        var tokens = random.Next(100, 400);
+        var bytesPerToken = 4.0 * Math.Exp(0.1 * Normal(random));
+        var mean = 3.5 + 0.4 * Normal(random);
+        var variance = 5.0 * Math.Exp(0.2 * Normal(random));
+        return new LossStatistics(tokens, mean, variance * tokens, (long)Math.Round(tokens * bytesPerToken));
+    }
+
+    private static LossStatistics Noise(Random random, double mean, double variance, double bytesPerToken)
+    {
+        var tokens = random.Next(100, 400);
+        return new LossStatistics(tokens, mean + 0.1 * Normal(random), variance * Math.Exp(0.05 * Normal(random)) * tokens,
+            (long)Math.Round(tokens * bytesPerToken * Math.Exp(0.03 * Normal(random))));
+    }
+
+    private static (List<double[]> Stream, bool[] IsNoise) Stream(Random random, int n, double share, Func<LossStatistics> noise)
+    {
+        var isNoise = Enumerable.Range(0, n).Select(_ => random.NextDouble() < share).ToArray();
+        return (isNoise.Select(bad => Features(bad ? noise() : Clean(random))).ToList(), isNoise);
+    }
+
+    private static double[] Features(LossStatistics statistics) => ReferenceNovelty.Features(statistics)!;
+
+    private static double Normal(Random random) =>
+        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+}
