@@ -130,7 +130,27 @@ public sealed class NoiseDetectionCommandTests(NoiseDetectionCommandTests.NoisyC
             .Should().BeFalse("a baseline has no labels");
         report.GetProperty("label_rules").GetProperty("reference").GetProperty(report.GetProperty("transform").GetString()!)
             .GetProperty("noisy_labelled_hard").GetDouble()
-            .Should().Be(report.GetProperty("methods").GetProperty("gmm").GetProperty("noisy_labelled_hard").GetDouble());
+            .Should().Be(report.GetProperty("methods").GetProperty("gmm_components").GetProperty("noisy_labelled_hard").GetDouble(),
+                "gmm_components is the chosen rule's labelling without the document-level detector");
+    }
+
+    [Fact]
+    public void With_a_reference_gmm_decides_per_document_and_the_component_labels_are_reported_beside_it()
+    {
+        var report = Json(CliRunner.Run("eval", "noise-detection", "--scores", data.NoisyScores, "--corpus", data.Noisy,
+            "--reference-scores", data.CleanScores, "--json"));
+        var novelty = report.GetProperty("novelty");
+        novelty.GetProperty("reference_documents").GetInt32().Should().Be(80);
+        novelty.GetProperty("estimated_noise_share").GetDouble().Should().BeInRange(0, 0.95);
+        novelty.GetProperty("neighbours").GetInt32().Should().Be(ReferenceNovelty.DefaultNeighbours);
+        var methods = report.GetProperty("methods");
+        methods.GetProperty("gmm").GetProperty("flagged").GetInt32().Should().Be(report.GetProperty("flagged_noisy_by_gmm").GetInt32(),
+            "the baselines' budget is what gmm flags");
+        methods.TryGetProperty("gmm_components", out _).Should().BeTrue();
+
+        var unanchored = Json(CliRunner.Run("eval", "noise-detection", "--scores", data.NoisyScores, "--corpus", data.Noisy, "--json"));
+        unanchored.GetProperty("novelty").ValueKind.Should().Be(JsonValueKind.Null, "without a reference there is no detector");
+        unanchored.GetProperty("methods").TryGetProperty("gmm_components", out _).Should().BeFalse();
     }
 
     [Fact]
