@@ -10,7 +10,10 @@ namespace Reweighting.Objectives;
 /// <param name="TopFraction">q: the share of a sequence's target tokens, those of highest loss, trained by MLE; the rest are
 /// distilled from the reference. 1 is ordinary MLE, 0 pure distillation.</param>
 /// <param name="PerSequence">Select the top-q tokens within each sequence (the default) rather than over the whole micro-batch.</param>
-public sealed record TokenMaskedOptions(double TopFraction = 0.25, bool PerSequence = true)
+/// <param name="Blend">Select nothing: every token's term is q·MLE + (1 − q)·distillation, the same mix of the two terms on
+/// average with no token chosen by its loss. The arm that separates what distillation transfers from what the selection
+/// does (<c>distill</c> in the evaluation).</param>
+public sealed record TokenMaskedOptions(double TopFraction = 0.25, bool PerSequence = true, bool Blend = false)
 {
     /// <summary>Checks the fraction; throws with its value.</summary>
     public TokenMaskedOptions Validate()
@@ -57,8 +60,9 @@ public sealed class TokenMaskedObjective(GptModel reference, TokenMaskedOptions?
         var tokenLoss = Functional.CrossEntropy(flat, targets, Reduction.None, GptModel.IgnoreIndex); // (N), 0 at padding
         var meanTokenLoss = tokenLoss.Mean();
 
-        var lossValues = tokenLoss.Detach().ToArray<float>();
         var valid = targets.ToArray<long>().Select(y => y != GptModel.IgnoreIndex).ToArray();
+        if (_options.Blend) return Blended(flat, ids, tokenLoss, meanTokenLoss, valid, n, vocab);
+        var lossValues = tokenLoss.Detach().ToArray<float>();
         var mle = SelectMleTokens(lossValues, valid, b, t, _options);
         long mleCount = mle.Count(m => m), validCount = valid.Count(v => v), distillCount = validCount - mleCount;
         _mleTokens += mleCount;
@@ -66,9 +70,7 @@ public sealed class TokenMaskedObjective(GptModel reference, TokenMaskedOptions?
         if (distillCount == 0) return new ObjectiveValue(meanTokenLoss, meanTokenLoss.Detach()); // q = 1: ordinary MLE, no reference pass
 
         var device = ids.Device;
-        var refDevice = _reference.Parameters().First().Device;
-        if (refDevice != device)
-            throw new ArgumentException($"the reference model is on {refDevice} but the batch is on {device}");
+        CheckReferenceDevice(ids);
         var referenceProbabilities = ReferenceProbabilities(ids, vocab); // (N, V), no grad
         var distill = Functional.CrossEntropy(flat, referenceProbabilities, Reduction.None); // (N) = -sum_v p_ref log p_theta
         referenceProbabilities.Dispose(); // autograd keeps what backward needs; the handle need not outlive this line
@@ -79,6 +81,32 @@ public sealed class TokenMaskedObjective(GptModel reference, TokenMaskedOptions?
         _distillSum += (distill.Detach() * distillMask).Sum().ToDouble();
         _distilledTokens += distillCount;
         return new ObjectiveValue(perToken.Sum() / n, meanTokenLoss.Detach());
+    }
+
+    /// <summary>q·MLE + (1 − q)·distillation on every valid token (<see cref="TokenMaskedOptions.Blend"/>).</summary>
+    private ObjectiveValue Blended(Tensor flat, Tensor ids, Tensor tokenLoss, Tensor meanTokenLoss, bool[] valid, int n, int vocab)
+    {
+        var q = _options.TopFraction;
+        long validCount = valid.Count(v => v);
+        _scoredTokens += validCount;
+        _mleTokens += (long)Math.Round(q * validCount);
+        if (q >= 1) return new ObjectiveValue(meanTokenLoss, meanTokenLoss.Detach());
+        CheckReferenceDevice(ids);
+        var referenceProbabilities = ReferenceProbabilities(ids, vocab);
+        var distill = Functional.CrossEntropy(flat, referenceProbabilities, Reduction.None); // (N)
+        referenceProbabilities.Dispose();
+        var validMask = FromSpan<float>(valid.Select(v => v ? 1f : 0f).ToArray(), [n], ids.Device);
+        var perToken = tokenLoss * q + distill * validMask * (1 - q); // tokenLoss is 0 at padding already
+        _distillSum += (distill.Detach() * validMask).Sum().ToDouble();
+        _distilledTokens += validCount;
+        return new ObjectiveValue(perToken.Sum() / n, meanTokenLoss.Detach());
+    }
+
+    private void CheckReferenceDevice(Tensor ids)
+    {
+        var refDevice = _reference.Parameters().First().Device;
+        if (refDevice != ids.Device)
+            throw new ArgumentException($"the reference model is on {refDevice} but the batch is on {ids.Device}");
     }
 
     /// <summary>The reference's next-token distribution (N, V) in float32, computed in eval mode without gradients; its

@@ -91,4 +91,23 @@ public sealed class NoiseDetectionUnitTests
             new CorpusScores(ids, stats.Select(s => s with { Bytes = 0 }).ToArray()), null, settings);
         withoutBytes.Methods.Keys.Should().Equal("gmm", "mean_loss", "variance", "mean_loss_two_sided");
     }
+
+    [Fact]
+    public void The_filter_arms_labels_are_the_noisy_documents_aligned_with_the_input_and_never_an_empty_one()
+    {
+        var random = new Random(4);
+        double Normal() => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+        LossStatistics Clean() => new(200, 3.5 + 0.3 * Normal(), 200 * 5 * Math.Exp(0.2 * Normal()), (long)(800 * Math.Exp(0.1 * Normal())));
+        LossStatistics Junk() => new(200, 1.0 + 0.05 * Normal(), 200 * 0.5, 800);
+        var truth = Enumerable.Range(0, 600).Select(i => i % 5 == 0).ToArray();
+        var stats = truth.Select(noisy => noisy ? Junk() : Clean()).ToList();
+        stats[1] = LossStatistics.Empty; // a one-token document: no scored token
+        var reference = Enumerable.Range(0, 120).Select(_ => Clean()).ToList();
+
+        var flags = GmmLabelling.NoisyLabels(stats, reference, seed: 0);
+
+        flags.Should().HaveCount(600);
+        flags[1].Should().BeFalse("a document without a scored token cannot be labelled");
+        flags.Where((_, i) => i != 1).Should().Equal(truth.Where((_, i) => i != 1), "the junk is far from the reference, the rest is not");
+    }
 }

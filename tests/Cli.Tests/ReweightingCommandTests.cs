@@ -72,7 +72,8 @@ public sealed class ReweightingCommandTests : IDisposable
         var report = JsonDocument.Parse(eval.Stdout).RootElement;
         File.ReadAllText(Path.Combine(_dir.Path, "report.json")).Should().Contain("\"strategies\"");
         var strategies = report.GetProperty("strategies");
-        strategies.EnumerateObject().Select(p => p.Name).Should().Equal("uniform", "linupper", "meta-em", "token-masked");
+        strategies.EnumerateObject().Select(p => p.Name).Should()
+            .Equal("uniform", "linupper", "meta-em", "token-masked", "oracle", "filter", "distill");
         foreach (var s in strategies.EnumerateObject())
         {
             s.Value.GetProperty("valid_losses").GetArrayLength().Should().Be(2);
@@ -88,7 +89,42 @@ public sealed class ReweightingCommandTests : IDisposable
         strategies.GetProperty("meta-em").GetProperty("max_weight_times_m").GetDouble().Should().BeLessThanOrEqualTo(2 + 1e-9, "the 2/M bound");
         strategies.GetProperty("token-masked").GetProperty("noisy_weight_share").ValueKind.Should().Be(JsonValueKind.Null, "token-masked weighs tokens, not samples");
 
+        // The arms: the oracle drops exactly the injected noise, the filter what the labels call noisy, distill weighs tokens.
+        var truth = File.ReadLines(noisy).Select(l => JsonDocument.Parse(l).RootElement)
+            .Count(d => d.TryGetProperty("label", out var label) && label.GetString() == "noisy");
+        truth.Should().BeGreaterThan(5);
+        var oracle = strategies.GetProperty("oracle");
+        oracle.GetProperty("arm").GetBoolean().Should().BeTrue();
+        oracle.GetProperty("dropped_noisy").GetInt32().Should().Be(truth);
+        oracle.GetProperty("dropped_clean").GetInt32().Should().Be(0);
+        oracle.GetProperty("training_documents").GetInt32().Should().Be(60 - truth);
+        oracle.GetProperty("noisy_weight_share").GetDouble().Should().Be(0, "no noisy document is left to weigh");
+        var filter = strategies.GetProperty("filter");
+        var dropped = filter.GetProperty("dropped_noisy").GetInt32() + filter.GetProperty("dropped_clean").GetInt32();
+        filter.GetProperty("training_documents").GetInt32().Should().Be(60 - dropped);
+        eval.Stderr.Should().Contain($"filter: trains on {60 - dropped} of 60 documents");
+        strategies.GetProperty("distill").GetProperty("noisy_weight_share").ValueKind.Should()
+            .Be(JsonValueKind.Null, "distill weighs tokens");
+        strategies.GetProperty("linupper").GetProperty("arm").GetBoolean().Should().BeFalse();
+        var headroom = report.GetProperty("headroom").GetProperty("mean").GetDouble();
+        var uniformLoss = uniform.GetProperty("valid_loss_mean").GetDouble();
+        headroom.Should().BeApproximately(uniformLoss - oracle.GetProperty("valid_loss_mean").GetDouble(), 1e-9);
+        strategies.GetProperty("linupper").GetProperty("headroom_share").GetProperty("mean").GetDouble().Should().BeApproximately(
+            (uniformLoss - strategies.GetProperty("linupper").GetProperty("valid_loss_mean").GetDouble()) / headroom, 1e-9);
+        oracle.GetProperty("headroom_share").GetProperty("mean").GetDouble().Should().BeApproximately(1, 1e-9);
+
+        var noArms = CliRunner.Run("eval", "reweighting", "--train", noisy, "--valid", valid, "--strategies", "linupper", "--arms", "none",
+            "--seeds", "1", "--steps", "3", "--batch", "4", "--seq", "32", "--tokenizer", proxy, "--json");
+        noArms.ExitCode.Should().Be(0, noArms.Stderr);
+        JsonDocument.Parse(noArms.Stdout).RootElement.GetProperty("strategies").EnumerateObject().Select(p => p.Name).Should()
+            .Equal("uniform", "linupper");
+        JsonDocument.Parse(noArms.Stdout).RootElement.GetProperty("headroom").ValueKind.Should().Be(JsonValueKind.Null);
+        CliRunner.Run("eval", "reweighting", "--train", noisy, "--valid", valid, "--strategies", "linupper", "--arms", "oracle,lucky",
+            "--steps", "3").Stderr.Should().Contain("unknown arm 'lucky'");
+        CliRunner.Run("eval", "reweighting", "--train", noisy, "--valid", valid, "--strategies", "linupper", "--arms", "filter",
+            "--steps", "3").Stderr.Should().Contain("need --proxy");
         CliRunner.Run("eval", "reweighting", "--train", noisy, "--valid", valid, "--strategies", "uniform,loudest", "--steps", "3").ExitCode.Should().NotBe(0);
-        CliRunner.Run("eval", "reweighting", "--train", noisy, "--valid", valid, "--strategies", "meta-em", "--steps", "3").Stderr.Should().Contain("need --proxy");
+        CliRunner.Run("eval", "reweighting", "--train", noisy, "--valid", valid, "--strategies", "meta-em", "--arms", "oracle",
+            "--steps", "3").Stderr.Should().Contain("need --proxy");
     }
 }

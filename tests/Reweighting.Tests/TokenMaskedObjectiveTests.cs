@@ -98,6 +98,29 @@ public sealed class TokenMaskedObjectiveTests
     }
 
     [Fact]
+    public void Blended_every_token_takes_q_mle_plus_one_minus_q_distillation_whatever_its_loss()
+    {
+        using var scope = DisposeScope.Open();
+        using var model = Peaked(seed: 4);
+        using var reference = Peaked(seed: 9);
+        var own = LogProbabilities(model, Ids);
+        var theirs = LogProbabilities(reference, Ids);
+        var valid = Targets.Select(y => y != Pad).ToArray();
+        const double q = 0.25;
+        double Distill(int i) => -Enumerable.Range(0, Vocab).Sum(v => Math.Exp(theirs[i][v]) * own[i][v]);
+        var expected = Enumerable.Range(0, Ids.Length).Sum(i => valid[i] ? q * -own[i][Targets[i]] + (1 - q) * Distill(i) : 0) / Ids.Length;
+
+        var objective = new TokenMaskedObjective(reference, new TokenMaskedOptions(q, Blend: true));
+        var value = objective.Compute(model, Batch(Ids, Targets));
+
+        value.Objective.ToDouble().Should().BeApproximately(expected, Tolerance);
+        var selected = new TokenMaskedObjective(reference, new TokenMaskedOptions(q)).Compute(model, Batch(Ids, Targets));
+        value.Objective.ToDouble().Should()
+            .NotBeApproximately(selected.Objective.ToDouble(), 0.01, "selection changes which tokens get MLE");
+        objective.TakeSummary().Should().StartWith("mle 26.7% of tokens, distill CE ", "round(0.25 · 15) = 4 of 15 tokens' worth of MLE");
+    }
+
+    [Fact]
     public void With_q_one_the_objective_is_the_mean_token_loss()
     {
         using var scope = DisposeScope.Open();

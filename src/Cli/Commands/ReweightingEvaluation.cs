@@ -39,8 +39,18 @@ internal static class ReweightingEvaluation
         var output = new Option<string?>("--out") { Description = "Also write the JSON report to this file" };
         var temperature = new Option<double>("--temperature") { Description = "Final temperature of the loss-shape strategies", DefaultValueFactory = _ => 0.4 };
         var metaLr = new Option<double>("--meta-lr") { Description = "meta-em meta learning rate", DefaultValueFactory = _ => new MetaEmOptions().MetaLearningRate };
+        var arms = new Option<string>("--arms")
+        {
+            Description = "Comma-separated reference arms, or none: oracle (drop the ground-truth noisy documents; needs labels), " +
+                          "filter (drop the documents the shared labelling defaults label noisy; needs --proxy), distill (uniform " +
+                          "MLE blended with token-masked's distillation term on every token; needs --proxy)",
+            DefaultValueFactory = _ => string.Join(",", ReferenceArms.Names),
+        };
         var command = new Command("reweighting", "Train one model per strategy and seed at equal budget and compare clean validation loss, step time and weights")
-            { train, valid, proxy, tokenizer, preset, steps, strategies, seeds, batch, seq, lr, device, json, output, temperature, metaLr };
+        {
+            train, valid, proxy, tokenizer, preset, steps, strategies, seeds, batch, seq, lr, device, json, output, temperature, metaLr,
+            arms,
+        };
         command.SetAction(parse => CommandGuard.Run(() =>
         {
             var names = parse.GetValue(strategies)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
@@ -52,6 +62,13 @@ internal static class ReweightingEvaluation
             if (names.Any(n => StrategyCatalogue.Get(n).NeedsProxy) && parse.GetValue(proxy) is null)
                 throw new ArgumentException($"{string.Join(", ", names.Where(n => StrategyCatalogue.Get(n).NeedsProxy))} need --proxy");
             var settings = new StrategySettings { Temperature = parse.GetValue(temperature), Meta = new MetaEmOptions(parse.GetValue(metaLr)).Validate() };
+            var armNames = ReferenceArms.Parse(parse.GetValue(arms)!);
+            if (armNames.Any(a => a != ReferenceArms.Oracle) && parse.GetValue(proxy) is null)
+            {
+                var needy = string.Join(", ", armNames.Where(a => a != ReferenceArms.Oracle));
+                throw new ArgumentException($"the {needy} arm(s) need --proxy (or leave them out with --arms)");
+            }
+            names.AddRange(armNames);
             return Run(new Setup(parse.GetValue(train)!, parse.GetValue(valid)!, parse.GetValue(proxy), parse.GetValue(tokenizer), parse.GetValue(preset)!, names,
                 parse.GetValue(seeds), parse.GetValue(seq), settings, new TrainingOptions
                 {
@@ -103,17 +120,43 @@ internal static class ReweightingEvaluation
         Console.Error.WriteLine($"{setup.Preset}: {setup.Strategies.Count} strategies x {setup.Seeds} seeds, {options.Steps} steps of {options.BatchSize}x{options.SequenceLength} tokens; " +
                                 $"{noisyDoc.Count(n => n)}/{noisyDoc.Length} training documents labelled noisy");
 
+        if (setup.Strategies.Contains(ReferenceArms.Oracle) && labels is null)
+        {
+            throw new InvalidDataException(
+                $"the oracle arm needs ground truth: {setup.Train} carries no clean/noisy labels (leave it out with --arms)");
+        }
+        // Which training documents each filtering arm keeps: the oracle drops the injected noise, the filter what the labels call noisy.
+        var kept = new Dictionary<string, bool[]>();
+        if (setup.Strategies.Contains(ReferenceArms.Oracle)) kept[ReferenceArms.Oracle] = [.. noisyDoc.Select(n => !n)];
+        if (setup.Strategies.Contains(ReferenceArms.Filter))
+            kept[ReferenceArms.Filter] = [.. FilterLabels(setup.Proxy!, device, trainRecords, metaRecords).Select(n => !n)];
+        foreach (var (arm, keep) in kept)
+        {
+            var droppedNoisy = keep.Where((k, i) => !k && noisyDoc[i]).Count();
+            var droppedClean = keep.Where((k, i) => !k && !noisyDoc[i]).Count();
+            Console.Error.WriteLine($"{arm}: trains on {keep.Count(k => k)} of {keep.Length} documents, dropping " +
+                                    $"{droppedNoisy} labelled noisy and {droppedClean} labelled clean");
+            if (!keep.Any(k => k)) throw new InvalidDataException($"the {arm} arm would drop every training document");
+        }
+
         var results = setup.Strategies.ToDictionary(s => s, _ => new List<RunResult>());
         for (var seed = 1; seed <= setup.Seeds; seed++)
         {
             foreach (var name in setup.Strategies)
             {
                 var runOptions = options with { Seed = (ulong)seed };
-                var data = new TokenStream(trainTokens, tok.EndOfTextId, options.SequenceLength, (ulong)seed);
+                var keep = kept.GetValueOrDefault(name);
+                var runTokens = keep is null ? trainTokens : [.. trainTokens.Where((_, i) => keep[i])];
+                var runNoisy = keep is null ? noisyDoc : [.. noisyDoc.Where((_, i) => keep[i])];
+                var data = new TokenStream(runTokens, tok.EndOfTextId, options.SequenceLength, (ulong)seed);
                 var meta = new TokenStream(metaTokens, tok.EndOfTextId, options.SequenceLength, (ulong)seed);
-                var weights = new RunWeights(data, noisyDoc, options.BatchSize * options.GradientAccumulation, options.BatchSize);
-                var objective = StrategySetup.Create(name, setup.Settings with { Seed = (ulong)seed }, options.Steps, proxy, data, meta, runOptions, weights.Observe,
-                    log: line => progress.Report($"seed {seed} {name}: {line}", force: true));
+                var weights = new RunWeights(data, runNoisy, labels is not null, options.BatchSize * options.GradientAccumulation,
+                    options.BatchSize);
+                var objective = name == ReferenceArms.Distill
+                    ? new TokenMaskedObjective(proxy!, new TokenMaskedOptions(setup.Settings.TopFraction, Blend: true))
+                    : StrategySetup.Create(keep is null ? name : StrategyCatalogue.Uniform.Name, setup.Settings with { Seed = (ulong)seed },
+                        options.Steps, proxy, data, meta, runOptions, weights.Observe,
+                        log: line => progress.Report($"seed {seed} {name}: {line}", force: true));
                 using var model = new GptModel(config, (ulong)seed);
                 model.To(device);
                 var clock = new Stopwatch();
@@ -134,12 +177,24 @@ internal static class ReweightingEvaluation
             }
         }
 
-        var report = Report(setup, options, results);
+        var report = Report(setup, options, results, kept, noisyDoc);
         var text = report.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
         if (outputPath is not null) Text.IO.AtomicFile.WriteAllText(outputPath, text + "\n");
         if (json) Console.WriteLine(text);
         else PrintTable(report, setup.Seeds);
         return 0;
+    }
+
+    /// <summary>The training documents the filter arm drops: scored by the proxy, labelled with the shared labelling
+    /// defaults against the clean meta-validation half as the reference, as the scorer would label them in SQL.</summary>
+    private static bool[] FilterLabels(string proxyDir, Device device, IReadOnlyList<CorpusRecord> train,
+        IReadOnlyList<CorpusRecord> reference)
+    {
+        using var scorer = new NoiseDetection.ProxyCorpusScorer(proxyDir, device, batch: 16);
+        Console.Error.WriteLine($"filter: scoring {train.Count} training and {reference.Count} reference documents with the proxy ...");
+        var trainScores = scorer.Score(train);
+        var referenceScores = scorer.Score(reference);
+        return NoiseDetection.GmmLabelling.NoisyLabels(trainScores.Stats, referenceScores.Stats, seed: 0);
     }
 
     private static Dictionary<string, CorpusLabel>? TryReadLabels(string path)
@@ -155,10 +210,14 @@ internal static class ReweightingEvaluation
         }
     }
 
-    private static JsonObject Report(Setup setup, TrainingOptions options, Dictionary<string, List<RunResult>> results)
+    private static JsonObject Report(Setup setup, TrainingOptions options, Dictionary<string, List<RunResult>> results,
+        Dictionary<string, bool[]> kept, bool[] noisyDocument)
     {
         var uniform = results["uniform"];
         var strategies = new JsonObject();
+        var oracle = results.GetValueOrDefault(ReferenceArms.Oracle);
+        // H_k = loss(uniform) − loss(oracle) per seed; a method's share of it is mean(uniform − method) / mean(H).
+        var headroom = oracle?.Select((r, i) => uniform[i].ValidLoss - r.ValidLoss).ToArray();
         foreach (var (name, runs) in results)
         {
             var losses = runs.Select(r => r.ValidLoss).ToArray();
@@ -176,7 +235,8 @@ internal static class ReweightingEvaluation
                 ["valid_losses"] = new JsonArray(losses.Select(l => (JsonNode)l).ToArray()),
                 ["diff_to_uniform"] = new JsonObject
                 {
-                    ["mean"] = diffMean, ["std"] = diffStd, ["ci95_low"] = diffMean - half, ["ci95_high"] = diffMean + half,
+                    // One seed has no interval: null, not NaN (which JSON cannot hold).
+                    ["mean"] = diffMean, ["std"] = diffStd, ["ci95_low"] = Finite(diffMean - half), ["ci95_high"] = Finite(diffMean + half),
                     ["gap_in_pooled_std"] = pooled > 0 ? -diffMean / pooled : null,
                 },
                 ["step_seconds"] = runs.Average(r => r.StepSeconds),
@@ -184,36 +244,77 @@ internal static class ReweightingEvaluation
                 ["max_weight_times_m"] = hasWeights ? runs.Max(r => r.MaxWeightTimesM) : null,
                 ["weight_entropy"] = hasWeights ? runs.Average(r => r.WeightEntropy) : null,
                 ["noisy_weight_share"] = hasWeights && !double.IsNaN(runs[0].NoisyWeightShare) ? runs.Average(r => r.NoisyWeightShare) : null,
+                ["arm"] = ReferenceArms.Names.Contains(name),
+            };
+            if (headroom is not null)
+            {
+                var (share, low, high) = SeedStatistics.RatioConfidence95(diffs.Select(d => -d).ToArray(), headroom);
+                strategies[name]!["headroom_share"] = new JsonObject
+                {
+                    ["mean"] = double.IsNaN(share) ? null : share, ["ci95_low"] = low, ["ci95_high"] = high,
+                };
+            }
+            if (kept.TryGetValue(name, out var keep))
+            {
+                strategies[name]!["training_documents"] = keep.Count(k => k);
+                strategies[name]!["dropped_noisy"] = keep.Where((k, i) => !k && noisyDocument[i]).Count();
+                strategies[name]!["dropped_clean"] = keep.Where((k, i) => !k && !noisyDocument[i]).Count();
+            }
+        }
+        JsonObject? headroomJson = null;
+        if (headroom is not null)
+        {
+            var (h, hStd) = SeedStatistics.MeanStd(headroom);
+            var half = SeedStatistics.ConfidenceHalfWidth95(headroom);
+            headroomJson = new JsonObject
+            {
+                ["mean"] = h, ["std"] = hStd, ["ci95_low"] = Finite(h - half), ["ci95_high"] = Finite(h + half),
             };
         }
         return new JsonObject
         {
             ["train"] = setup.Train, ["valid"] = setup.Valid, ["proxy"] = setup.Proxy, ["preset"] = setup.Preset, ["steps"] = options.Steps,
             ["batch"] = options.BatchSize, ["sequence_length"] = options.SequenceLength, ["learning_rate"] = options.LearningRate, ["seeds"] = setup.Seeds,
-            ["device"] = options.Device, ["strategies"] = strategies,
+            ["device"] = options.Device, ["headroom"] = headroomJson, ["strategies"] = strategies,
         };
     }
+
+    private static double? Finite(double value) => double.IsFinite(value) ? value : null;
 
     private static void PrintTable(JsonObject report, int seeds)
     {
         Console.WriteLine($"clean validation loss after {report["steps"]} steps, {seeds} seed(s); difference to uniform with its 95% confidence interval");
-        Console.WriteLine($"{"strategy",-18} {"loss mean",10} {"std",8} {"diff",9} {"95% CI",22} {"time x",7} {"max w·M",8} {"entropy",8} {"noisy w",8}");
+        if (report["headroom"] is { } h)
+        {
+            Console.WriteLine($"headroom H = loss(uniform) − loss(oracle) = {h["mean"]!.GetValue<double>():F4} " +
+                              $"(95% CI {Bound(h["ci95_low"])}, {Bound(h["ci95_high"])}); " +
+                              "share of H: gain over uniform / H, Fieller's 95% CI");
+        }
+        Console.WriteLine($"{"strategy",-18} {"loss mean",10} {"std",8} {"diff",9} {"95% CI",22} {"share of H",22} " +
+                          $"{"time x",7} {"max w·M",8} {"entropy",8} {"noisy w",8}");
         foreach (var (name, node) in report["strategies"]!.AsObject())
         {
             double D(string key) => node![key]?.GetValue<double>() ?? double.NaN;
             var diff = node!["diff_to_uniform"]!;
+            var share = node["headroom_share"] is { } s && s["mean"] is { } m
+                ? $"{m.GetValue<double>(),6:F2} [{Bound(s["ci95_low"])}, {Bound(s["ci95_high"])}]"
+                : "–";
             Console.WriteLine($"{name,-18} {D("valid_loss_mean"),10:F4} {D("valid_loss_std"),8:F4} {diff["mean"]!.GetValue<double>(),9:+0.0000;-0.0000} " +
-                              $"{$"[{diff["ci95_low"]!.GetValue<double>():F4}, {diff["ci95_high"]!.GetValue<double>():F4}]",22} {D("step_time_ratio"),7:F3} " +
-                              $"{D("max_weight_times_m"),8:F2} {D("weight_entropy"),8:F3} {D("noisy_weight_share"),8:F3}");
+                              $"{$"[{Bound4(diff["ci95_low"])}, {Bound4(diff["ci95_high"])}]",22} {share,22} " +
+                              $"{D("step_time_ratio"),7:F3} {D("max_weight_times_m"),8:F2} {D("weight_entropy"),8:F3} " +
+                              $"{D("noisy_weight_share"),8:F3}");
         }
+
+        static string Bound(JsonNode? bound) => bound is null ? "unbounded" : bound.GetValue<double>().ToString("F2");
+        static string Bound4(JsonNode? bound) => bound is null ? "–" : bound.GetValue<double>().ToString("F4");
     }
 
     /// <summary>Feeds a run's batch weights to <see cref="WeightStatistics"/>, each sequence's noisy fraction read off
     /// the documents that make up its target tokens.</summary>
-    private sealed class RunWeights(TokenStream data, bool[] noisyDocument, long sequencesPerStep, int batchSize)
+    private sealed class RunWeights(TokenStream data, bool[] noisyDocument, bool labelled, long sequencesPerStep, int batchSize)
     {
         private readonly WeightStatistics _statistics = new();
-        private readonly bool _labelled = noisyDocument.Any(n => n);
+        private readonly bool _labelled = labelled;
 
         public void Observe(MicroBatch batch, BatchWeights weights)
         {

@@ -25,4 +25,33 @@ public static class SeedStatistics
     /// fewer than two values.</summary>
     public static double ConfidenceHalfWidth95(IReadOnlyList<double> xs) =>
         xs.Count > 1 ? StudentT975(xs.Count - 1) * MeanStd(xs).Std / Math.Sqrt(xs.Count) : double.NaN;
+
+    /// <summary>The ratio of two paired means, mean(a) / mean(b), with Fieller's 95% confidence interval: the values of R
+    /// for which the t-interval of the paired differences a_k − R·b_k contains 0. The interval is unbounded (null) when
+    /// mean(b) is not itself significantly different from 0; the ratio is NaN when mean(b) is 0 or fewer than two pairs.</summary>
+    public static (double Ratio, double? Low, double? High) RatioConfidence95(IReadOnlyList<double> a, IReadOnlyList<double> b)
+    {
+        if (a.Count != b.Count) throw new ArgumentException($"{a.Count} numerators for {b.Count} denominators");
+        var n = a.Count;
+        var (meanA, _) = MeanStd(a);
+        var (meanB, _) = MeanStd(b);
+        if (n < 2 || meanB == 0) return (double.NaN, null, null);
+        double saa = 0, sab = 0, sbb = 0;
+        for (var k = 0; k < n; k++)
+        {
+            saa += (a[k] - meanA) * (a[k] - meanA);
+            sab += (a[k] - meanA) * (b[k] - meanB);
+            sbb += (b[k] - meanB) * (b[k] - meanB);
+        }
+        var t = StudentT975(n - 1);
+        var c = t * t / n / (n - 1); // t² / n, with the sample (co)variances' n − 1
+        // (meanA − R meanB)² ≤ c (saa − 2R sab + R² sbb): A R² − 2B R + C ≤ 0.
+        var qa = meanB * meanB - c * sbb;
+        var qb = meanA * meanB - c * sab;
+        var qc = meanA * meanA - c * saa;
+        var discriminant = qb * qb - qa * qc;
+        if (qa <= 0 || discriminant < 0) return (meanA / meanB, null, null);
+        var root = Math.Sqrt(discriminant);
+        return (meanA / meanB, (qb - root) / qa, (qb + root) / qa);
+    }
 }

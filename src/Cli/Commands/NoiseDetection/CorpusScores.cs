@@ -68,6 +68,12 @@ internal sealed class ProxyCorpusScorer(string modelDir, Device device, int batc
         if (records.Count < 10)
             throw new InvalidDataException(
                 $"{corpusPath} has {records.Count} {(labels is null ? "" : "labelled ")}documents; the evaluation needs at least 10");
+        return Score(records);
+    }
+
+    /// <summary>Scores documents in order, counting the bytes of the scored tokens as `lm score` does.</summary>
+    public CorpusScores Score(IReadOnlyList<CorpusRecord> records)
+    {
         var progress = new ConsoleProgress();
         var stats = new LossStatistics[records.Count];
         var bytes = new long[records.Count];

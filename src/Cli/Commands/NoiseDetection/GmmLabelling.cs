@@ -48,6 +48,20 @@ internal sealed class GmmLabelling
     /// on a reference and one is given, else the settings' (fallback) rule. The scorer service decides the same way.</summary>
     public string ChosenRule { get; }
 
+    /// <summary>The documents a user's <c>noisy_documents</c> query would return: the <c>noisy</c> label under the shared
+    /// labelling defaults, anchored on a clean <paramref name="reference"/> (per document when the detector applies, as
+    /// the scorer labels). Aligned with <paramref name="stats"/>; a document without a scored token is not flagged.</summary>
+    public static bool[] NoisyLabels(IReadOnlyList<LossStatistics> stats, IReadOnlyList<LossStatistics> reference, int seed)
+    {
+        var usable = Enumerable.Range(0, stats.Count).Where(i => stats[i].Count > 0).ToArray();
+        var labelling = Run([.. usable.Select(i => stats[i])], LabellingDefaults.Settings, new GmmFitOptions(Seed: seed),
+            [.. reference.Where(s => s.Count > 0)]);
+        var flags = (labelling.Novelty?.Labels ?? labelling.Rules[labelling.ChosenRule][labelling.ChosenFeatures]).Flag;
+        var result = new bool[stats.Count];
+        for (var j = 0; j < usable.Length; j++) result[usable[j]] = flags[j];
+        return result;
+    }
+
     /// <summary>Fits one mixture per feature setting on <paramref name="stats"/> (documents with at least one scored token)
     /// under <paramref name="settings"/>' K, and labels every document under every rule; with <paramref name="reference"/>,
     /// also by reference anchoring.</summary>

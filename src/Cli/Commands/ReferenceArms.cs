@@ -1,0 +1,31 @@
+namespace Reweighting.Cli.Commands;
+
+/// <summary>The runs `eval reweighting` puts beside the strategies so their gains can be read: what perfect knowledge of
+/// the noise buys (<see cref="Oracle"/>, the headroom), what a user gets by filtering with the labels
+/// (<see cref="Filter"/>), and what distillation alone transfers (<see cref="Distill"/>, token-masked without its token
+/// selection).</summary>
+internal static class ReferenceArms
+{
+    /// <summary>Uniform training on the stream without the documents its ground truth calls noisy.</summary>
+    public const string Oracle = "oracle";
+
+    /// <summary>Uniform training on the stream without the documents the shared labelling defaults label noisy.</summary>
+    public const string Filter = "filter";
+
+    /// <summary>Every token's term is q·MLE + (1 − q)·distillation from the proxy: token-masked's mix, no selection.</summary>
+    public const string Distill = "distill";
+
+    /// <summary>Every arm, in report order.</summary>
+    public static readonly IReadOnlyList<string> Names = [Oracle, Filter, Distill];
+
+    /// <summary>A comma-separated list of arms, or <c>none</c>.</summary>
+    /// <exception cref="ArgumentException">An unknown arm.</exception>
+    public static List<string> Parse(string list)
+    {
+        if (list.Trim() == "none") return [];
+        var names = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct().ToList();
+        foreach (var n in names.Where(n => !Names.Contains(n)))
+            throw new ArgumentException($"unknown arm '{n}' (known: {string.Join(", ", Names)}, or none)");
+        return [.. Names.Where(names.Contains)];
+    }
+}
