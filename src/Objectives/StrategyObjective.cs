@@ -7,25 +7,91 @@ using static Reweighting.Torch.Torch;
 namespace Reweighting.Objectives;
 
 /// <summary>Trains on sum_i a_i l_i with a_i = M w_i n_i from a weighting strategy (l_i a sequence's mean token loss,
-/// n_i its share of the micro-batch's tokens). The strategy sees each sequence's loss mean and variance: from
+/// n_i its share of the step's tokens). The strategy sees each sequence's loss mean and variance: from
 /// <paramref name="statistics"/> when given (a proxy: meta-em, cluster-heuristic), otherwise from the training model's
 /// own detached losses (Sow et al.'s strategies weigh the model's current losses).</summary>
+/// <remarks>The weights cover the whole optimiser step, as Sow et al. normalise them: under gradient accumulation the
+/// softmax, the 2/M bound and the token shares span every micro-batch of the step (M = micro-batches × sequences), so
+/// 4 micro-batches of 4 give the update 1 of 16 gives. With one micro-batch the training forward pass supplies the
+/// losses; with several, a strategy that weighs the model's own losses needs them before the first micro-batch's
+/// backward pass, so <see cref="BeginStep"/> runs one forward pass without gradients (in evaluation mode) over the step.
+/// A strategy with a statistics source needs no such pass.</remarks>
 public sealed class StrategyObjective(IWeightingStrategy strategy, ISampleStatisticsSource? statistics = null) : ITrainingObjective
 {
     private readonly WeightSummary _summary = new();
+    private readonly Dictionary<int, double[]> _stepCoefficients = new(); // micro-batch index → its a_i, times the accumulation
 
     public IWeightingStrategy Strategy { get; } = strategy;
 
     /// <summary>Called with every micro-batch's weights (for evaluations that look at where the weight went).</summary>
     public Action<MicroBatch, BatchWeights>? WeightsObserved { get; init; }
 
-    /// <summary>Statistics computed ahead for micro-batches (by a meta-update), keyed by micro-batch index; consumed once.</summary>
-    internal Dictionary<int, SampleStats> Prepared { get; } = new();
+    /// <summary>With several micro-batches, or a statistics source, weighs the whole step at once.</summary>
+    public void BeginStep(GptModel model, StepContext step)
+    {
+        _stepCoefficients.Clear();
+        // One micro-batch weighs itself in Compute, from the forward pass that trains.
+        if (step.MicroBatches.Count == 1 && statistics is null) return;
+        var stats = new List<SampleStats>(step.MicroBatches.Count);
+        foreach (var b in step.MicroBatches)
+        {
+            if (statistics is not null) stats.Add(statistics.Compute(b.Ids, b.Targets));
+            else
+            {
+                using var scope = DisposeScope.Open();
+                stats.Add(ProxyStatistics.Of(OwnLosses(model, b)));
+            }
+        }
+        PrepareStep(step, stats);
+    }
+
+    /// <summary>Weighs every sequence of the step from its statistics (one entry per micro-batch, in order) and keeps each
+    /// micro-batch's coefficients for <see cref="Compute"/>: micro-batch j's objective is A·sum_{i in j} a_i l_i, so the
+    /// trainer's division by the accumulation count A leaves sum_i a_i l_i over the step.</summary>
+    internal void PrepareStep(StepContext step, IReadOnlyList<SampleStats> stats)
+    {
+        _stepCoefficients.Clear();
+        var batches = step.MicroBatches;
+        var counts = batches.SelectMany(b => Enumerable.Repeat(b.Targets.Size(1), (int)b.Targets.Size(0))).ToArray();
+        var means = stats.SelectMany(s => s.Means).ToArray();
+        var variances = stats.SelectMany(s => s.Variances).ToArray();
+        var weights = Strategy.Weigh(new BatchScores(means, counts, variances), new StrategyState(step.Step));
+        _summary.Add(weights);
+        WeightsObserved?.Invoke(batches[0], weights); // the step's sequences in order, from its first micro-batch
+        var a = weights.LossCoefficients(counts);
+        var offset = 0;
+        foreach (var b in batches)
+        {
+            var rows = (int)b.Targets.Size(0);
+            _stepCoefficients[b.Index] = [.. a.Skip(offset).Take(rows).Select(c => c * batches.Count)];
+            offset += rows;
+        }
+    }
+
+    private static Tensor OwnLosses(GptModel model, MicroBatch batch)
+    {
+        using var noGrad = NoGrad();
+        var wasTraining = model.IsTraining;
+        model.Eval();
+        try
+        {
+            return model.TokenLosses(batch.Ids, batch.Targets);
+        }
+        finally
+        {
+            model.Train(wasTraining);
+        }
+    }
 
     public ObjectiveValue Compute(GptModel model, MicroBatch batch)
     {
         var tokenLosses = model.TokenLosses(batch.Ids, batch.Targets); // (B, T)
         var perSample = tokenLosses.Mean(1);
+        if (_stepCoefficients.Remove(batch.Index, out var prepared))
+        {
+            var c = FromSpan<float>(prepared.Select(v => (float)v).ToArray(), [prepared.Length], perSample.Device);
+            return new ObjectiveValue((perSample * c).Sum(), tokenLosses.Mean());
+        }
         var stats = StatisticsOf(batch, tokenLosses);
         var counts = Enumerable.Repeat(batch.Targets.Size(1), stats.Means.Length).ToArray();
         var weights = Strategy.Weigh(new BatchScores(stats.Means, counts, stats.Variances), new StrategyState(batch.Step));
@@ -39,7 +105,6 @@ public sealed class StrategyObjective(IWeightingStrategy strategy, ISampleStatis
     /// <summary>The statistics the strategy weighs for a micro-batch.</summary>
     public SampleStats StatisticsOf(MicroBatch batch, Tensor? tokenLosses = null)
     {
-        if (Prepared.Remove(batch.Index, out var prepared)) return prepared;
         if (statistics is not null) return statistics.Compute(batch.Ids, batch.Targets);
         return tokenLosses is not null ? ProxyStatistics.Of(tokenLosses) : throw new InvalidOperationException("no statistics source and no token losses");
     }

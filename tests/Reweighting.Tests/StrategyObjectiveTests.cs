@@ -56,6 +56,52 @@ public sealed class StrategyObjectiveTests
         FluentActions.Invoking(() => StrategyObjectives.Create("no-such", parameters, 1)).Should().Throw<ArgumentException>().WithMessage("*unknown strategy 'no-such'*");
     }
 
+    /// <summary>Sow et al. normalise over the whole batch: under gradient accumulation the weights, the 2/M bound and the
+    /// update must not depend on how the step's sequences are split into micro-batches.</summary>
+    [Theory]
+    [InlineData("quadratic")]          // the model's own losses: one forward pass without gradients before the step
+    [InlineData("cluster-heuristic")]  // a proxy's statistics
+    [InlineData("meta-em")]            // a proxy's statistics and a meta-update over the step
+    public void Four_micro_batches_of_four_weigh_and_update_like_one_of_sixteen(string strategy)
+    {
+        var (oneWeights, oneParameters, onePhi) = OneStep(strategy, batch: 16, accumulation: 1);
+        var (fourWeights, fourParameters, fourPhi) = OneStep(strategy, batch: 4, accumulation: 4);
+
+        oneWeights.Should().ContainSingle().Which.Weights.Should().HaveCount(16);
+        fourWeights.Should().ContainSingle("the step is weighed once").Which.Weights.Should()
+            .Equal(oneWeights[0].Weights, (a, b) => Math.Abs(a - b) < 1e-6);
+        fourWeights[0].CapActive.Should().Be(oneWeights[0].CapActive);
+        oneWeights[0].MaxWeightTimesM.Should().BeGreaterThan(1.05, "the weights are far from uniform, so the test can tell");
+        for (var p = 0; p < oneParameters.Count; p++)
+            fourParameters[p].Should().Equal(oneParameters[p], (a, b) => Math.Abs(a - b) < 2e-5, $"parameter {p}");
+        // Adam's first step moves each coordinate by about the meta learning rate (0.1) whatever its gradient's size, so
+        // a near-zero gradient's float32 noise (central differences over 4 or 16 rows) shows at 1e-5.
+        fourPhi.Should().Equal(onePhi, (a, b) => Math.Abs(a - b) < 1e-4);
+    }
+
+    private static (List<BatchWeights> Weights, List<float[]> Parameters, double[] Phi) OneStep(string strategy, int batch,
+        int accumulation)
+    {
+        using var proxy = new GptModel(Config, seed: 3);
+        var statistics = new ProxyStatistics(proxy);
+        var sample = Enumerable.Range(0, 60).Select(i => (Mean: 2.0 + i % 3, Variance: 0.5 + i % 5 * 0.1)).ToList();
+        var gmm = StrategyObjectives.FitGmm(sample, Gmm.GmmFeatureSetting.Default.Name, Gmm.LabelRules.Default.Name, 1, "proxy");
+        var weights = new List<BatchWeights>();
+        // A sharp, fixed temperature makes the loss-shape weights far from uniform from the first step.
+        var parameters = new StrategyParameters(0.05, 0, 1, 0.25, new MetaEmOptions(MetaLearningRate: 0.1, ValidationBatch: 4));
+        var objective = strategy == "quadratic"
+            ? new StrategyObjective(new QuadraticStrategy(new LossShapeOptions(0.05, 0.05, 0, 1)))
+            {
+                WeightsObserved = (_, w) => weights.Add(w),
+            }
+            : StrategyObjectives.Create(strategy, parameters, 1, statistics, gmm, Data(), observe: (_, w) => weights.Add(w));
+        using var model = new GptModel(Config, seed: 1);
+        var options = Options with { Steps = 1, BatchSize = batch, GradientAccumulation = accumulation };
+        new GptTrainer(model, Data(), options) { Objective = objective }.Run();
+        var phi = objective is MetaEmObjective meta ? meta.Strategy.Phi.ToVector() : [];
+        return (weights, [.. model.Parameters().Select(t => t.ToArray<float>())], phi);
+    }
+
     [Fact]
     public void Uniform_weights_train_exactly_like_the_plain_token_mean_and_others_do_not()
     {
@@ -66,7 +112,8 @@ public sealed class StrategyObjectiveTests
         var uniform = new GptTrainer(uniformModel, Data(), Options)
             { Objective = new StrategyObjective(new UniformStrategy()) { WeightsObserved = (_, w) => observed.Add(w) } }.Run();
         for (var i = 0; i < plain.Count; i++) uniform[i].Should().BeApproximately(plain[i], 1e-5);
-        observed.Should().HaveCount(Options.Steps * Options.GradientAccumulation);
+        observed.Should().HaveCount(Options.Steps, "one set of weights per step, over all its micro-batches");
+        observed.Should().OnlyContain(w => w.Weights.Length == Options.BatchSize * Options.GradientAccumulation);
 
         using var extremesModel = new GptModel(Config, seed: 1);
         var extremes = new GptTrainer(extremesModel, Data(), Options)

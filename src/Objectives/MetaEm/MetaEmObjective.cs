@@ -98,10 +98,17 @@ public sealed class MetaEmObjective : ITrainingObjective
 
     public void BeginStep(GptModel model, StepContext step)
     {
-        // The proxy's statistics of every micro-batch, computed once for the meta-update and the weighting.
+        // The proxy's statistics of every micro-batch, computed once for the meta-update and the weighting; the weights
+        // span the whole step (every micro-batch), with phi as the meta-update leaves it.
         var stats = step.MicroBatches.Select(b => _statistics.Compute(b.Ids, b.Targets)).ToList();
-        for (var i = 0; i < stats.Count; i++) _weighting.Prepared[step.MicroBatches[i].Index] = stats[i];
-        if (step.Step < _options.BurnInSteps || step.Step % _options.UpdateEvery != 0 || _options.MetaLearningRate == 0) return;
+        if (!(step.Step < _options.BurnInSteps || step.Step % _options.UpdateEvery != 0 || _options.MetaLearningRate == 0))
+            MetaUpdate(model, step, stats);
+        _weighting.PrepareStep(step, stats);
+    }
+
+    /// <summary>One ascent step of phi on U_t, the validation improvement of the weighted step over all its micro-batches.</summary>
+    private void MetaUpdate(GptModel model, StepContext step, IReadOnlyList<SampleStats> stats)
+    {
 
         using var scope = DisposeScope.Open();
         var device = step.MicroBatches[0].Ids.Device;
@@ -121,26 +128,29 @@ public sealed class MetaEmObjective : ITrainingObjective
                 direction = MetaGradient.ValidationGradient(model, validIds, validTargets);
 
         var phi = Strategy.Phi;
-        var gradient = new double[phi.Count];
-        var predicted = 0.0;
-        var accumulation = step.MicroBatches.Count;
+        // The step's M sequences weighed together, as training weighs them: a_i = w_i k_i with k_i = M n_i and n_i the
+        // sequence's share of the step's tokens.
+        var counts = step.MicroBatches.SelectMany(b => Enumerable.Repeat(b.Targets.Size(1), (int)b.Targets.Size(0))).ToArray();
+        var scores = new BatchScores([.. stats.SelectMany(s => s.Means)], counts, [.. stats.SelectMany(s => s.Variances)]);
+        var features = Strategy.FeaturesOf(scores);
+        var weights = phi.Weigh(features);
+        var k = new BatchWeights(Enumerable.Repeat(1.0, counts.Length).ToArray(), double.PositiveInfinity, false).LossCoefficients(counts);
+        var alignments = new double[counts.Length];
+        var offset = 0;
         for (var b = 0; b < step.MicroBatches.Count; b++)
         {
             var batch = step.MicroBatches[b];
-            var counts = Enumerable.Repeat(batch.Targets.Size(1), stats[b].Means.Length).ToArray();
-            var scores = new BatchScores(stats[b].Means, counts, stats[b].Variances);
-            var features = Strategy.FeaturesOf(scores);
-            var weights = phi.Weigh(features);
-            // a_i = w_i k_i with k_i = M n_i (the trainer divides each micro-batch by the accumulation count).
-            var k = new BatchWeights(Enumerable.Repeat(1.0, counts.Length).ToArray(), double.PositiveInfinity, false).LossCoefficients(counts);
-            var coefficients = weights.Weights.Select((w, i) => w * k[i] / accumulation).ToArray();
+            var size = (int)batch.Targets.Size(0);
             double[] alignment;
             if (method == MetaGradientMethod.Exact)
+            {
+                var coefficients = Enumerable.Range(offset, size).Select(i => weights.Weights[i] * k[i]).ToArray();
                 alignment = MetaGradient.Exact(model, batch.Ids, batch.Targets, coefficients, validIds, validTargets, step.LearningRate);
+            }
             else
             {
-                var rows = SubsetRows(step.Step, b, counts.Length, _options.Sequences ?? counts.Length);
-                alignment = new double[counts.Length];
+                var rows = SubsetRows(step.Step, b, size, _options.Sequences ?? size);
+                alignment = new double[size];
                 var (ids, targets) = (batch.Ids, batch.Targets);
                 if (rows.Length < counts.Length)
                 {
@@ -153,14 +163,15 @@ public sealed class MetaEmObjective : ITrainingObjective
                         values = MetaGradient.DirectionalDerivatives(model, ids, targets, direction!);
                 else values = MetaGradient.CentralDifferences(model, ids, targets, direction!, _options.Epsilon);
                 // The subset's sum scaled to the micro-batch: unbiased for sum_i dU/dw_i dw_i/dphi.
-                var scale = (double)counts.Length / rows.Length;
+                var scale = (double)size / rows.Length;
                 for (var r = 0; r < rows.Length; r++) alignment[rows[r]] = values[r] * scale;
             }
-            var dUdw = alignment.Select((g, i) => step.LearningRate * k[i] / accumulation * g).ToArray();
-            predicted += dUdw.Select((d, i) => d * weights.Weights[i]).Sum();
-            var g = phi.Gradient(weights, features, dUdw);
-            for (var j = 0; j < g.Length; j++) gradient[j] += g[j];
+            Array.Copy(alignment, 0, alignments, offset, size);
+            offset += size;
         }
+        var dUdw = alignments.Select((g, i) => step.LearningRate * k[i] * g).ToArray();
+        var predicted = dUdw.Select((d, i) => d * weights.Weights[i]).Sum();
+        var gradient = phi.Gradient(weights, features, dUdw);
         Strategy.Phi = phi.WithVector(AdamAscent(phi.ToVector(), gradient));
         var update = new PhiUpdate(step.Step, Strategy.Phi, Math.Sqrt(gradient.Sum(v => v * v)), predicted);
         _history.Add(update);
