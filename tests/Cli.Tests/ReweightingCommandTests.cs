@@ -73,7 +73,8 @@ public sealed class ReweightingCommandTests : IDisposable
         File.ReadAllText(Path.Combine(_dir.Path, "report.json")).Should().Contain("\"strategies\"");
         var strategies = report.GetProperty("strategies");
         strategies.EnumerateObject().Select(p => p.Name).Should()
-            .Equal("uniform", "linupper", "meta-em", "token-masked", "oracle", "filter", "distill");
+            .Equal("uniform", "linupper", "meta-em", "token-masked", "oracle", "filter", "distill", "meta-em:frozen");
+        strategies.GetProperty("meta-em:frozen").GetProperty("max_weight_times_m").GetDouble().Should().BeLessThanOrEqualTo(2 + 1e-9);
         foreach (var s in strategies.EnumerateObject())
         {
             s.Value.GetProperty("valid_losses").GetArrayLength().Should().Be(2);

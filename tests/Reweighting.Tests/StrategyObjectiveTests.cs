@@ -79,6 +79,30 @@ public sealed class StrategyObjectiveTests
         fourPhi.Should().Equal(onePhi, (a, b) => Math.Abs(a - b) < 1e-4);
     }
 
+    [Fact]
+    public void Meta_em_with_a_meta_learning_rate_of_zero_keeps_phi_at_its_initialisation()
+    {
+        using var proxy = new GptModel(Config, seed: 3);
+        var sample = Enumerable.Range(0, 60).Select(i => (Mean: 2.0 + i % 3, Variance: 0.5 + i % 5 * 0.1)).ToList();
+        var gmm = StrategyObjectives.FitGmm(sample, Gmm.GmmFeatureSetting.Default.Name, Gmm.LabelRules.Default.Name, 1, "proxy");
+        var frozen = new StrategyParameters(0.4, 0, null, 0.25, new MetaEmOptions(MetaLearningRate: 0));
+        var learning = frozen with { Meta = new MetaEmOptions(MetaLearningRate: 0.1) };
+        double[] PhiAfterTraining(StrategyParameters parameters, out double[] initial)
+        {
+            var objective = (MetaEmObjective)StrategyObjectives.Create("meta-em", parameters, Options.Steps, new ProxyStatistics(proxy),
+                gmm, Data());
+            initial = objective.Strategy.Phi.ToVector();
+            using var model = new GptModel(Config, seed: 1);
+            new GptTrainer(model, Data(), Options) { Objective = objective }.Run();
+            return objective.Strategy.Phi.ToVector();
+        }
+
+        PhiAfterTraining(frozen, out var frozenStart).Should().Equal(frozenStart);
+        PhiAfterTraining(learning, out var learningStart).Should()
+            .NotEqual(learningStart, "the same run with a meta learning rate moves phi");
+        learningStart.Should().Equal(frozenStart, "both start from the GMM");
+    }
+
     private static (List<BatchWeights> Weights, List<float[]> Parameters, double[] Phi) OneStep(string strategy, int batch,
         int accumulation)
     {

@@ -3,7 +3,7 @@ namespace Reweighting.Cli.Commands;
 /// <summary>The runs `eval reweighting` puts beside the strategies so their gains can be read: what perfect knowledge of
 /// the noise buys (<see cref="Oracle"/>, the headroom), what a user gets by filtering with the labels
 /// (<see cref="Filter"/>), and what distillation alone transfers (<see cref="Distill"/>, token-masked without its token
-/// selection).</summary>
+/// selection), and what meta-em's meta-update adds to its initial weights (<see cref="MetaEmFrozen"/>).</summary>
 internal static class ReferenceArms
 {
     /// <summary>Uniform training on the stream without the documents its ground truth calls noisy.</summary>
@@ -15,8 +15,11 @@ internal static class ReferenceArms
     /// <summary>Every token's term is q·MLE + (1 − q)·distillation from the proxy: token-masked's mix, no selection.</summary>
     public const string Distill = "distill";
 
+    /// <summary>meta-em with phi frozen at its GMM initialisation (meta learning rate 0): what the meta-update buys.</summary>
+    public const string MetaEmFrozen = "meta-em:frozen";
+
     /// <summary>Every arm, in report order.</summary>
-    public static readonly IReadOnlyList<string> Names = [Oracle, Filter, Distill];
+    public static readonly IReadOnlyList<string> Names = [Oracle, Filter, Distill, MetaEmFrozen];
 
     /// <summary>A comma-separated list of arms, or <c>none</c>.</summary>
     /// <exception cref="ArgumentException">An unknown arm.</exception>

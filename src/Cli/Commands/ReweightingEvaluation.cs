@@ -43,7 +43,8 @@ internal static class ReweightingEvaluation
         {
             Description = "Comma-separated reference arms, or none: oracle (drop the ground-truth noisy documents; needs labels), " +
                           "filter (drop the documents the shared labelling defaults label noisy; needs --proxy), distill (uniform " +
-                          "MLE blended with token-masked's distillation term on every token; needs --proxy)",
+                          "MLE blended with token-masked's distillation term on every token; needs --proxy), meta-em:frozen " +
+                          "(meta-em with phi frozen at its initialisation; run only beside meta-em)",
             DefaultValueFactory = _ => string.Join(",", ReferenceArms.Names),
         };
         var command = new Command("reweighting", "Train one model per strategy and seed at equal budget and compare clean validation loss, step time and weights")
@@ -63,6 +64,8 @@ internal static class ReweightingEvaluation
                 throw new ArgumentException($"{string.Join(", ", names.Where(n => StrategyCatalogue.Get(n).NeedsProxy))} need --proxy");
             var settings = new StrategySettings { Temperature = parse.GetValue(temperature), Meta = new MetaEmOptions(parse.GetValue(metaLr)).Validate() };
             var armNames = ReferenceArms.Parse(parse.GetValue(arms)!);
+            if (armNames.Remove(ReferenceArms.MetaEmFrozen) && names.Contains(StrategyCatalogue.MetaEm.Name))
+                armNames.Add(ReferenceArms.MetaEmFrozen);
             if (armNames.Any(a => a != ReferenceArms.Oracle) && parse.GetValue(proxy) is null)
             {
                 var needy = string.Join(", ", armNames.Where(a => a != ReferenceArms.Oracle));
@@ -152,10 +155,15 @@ internal static class ReweightingEvaluation
                 var meta = new TokenStream(metaTokens, tok.EndOfTextId, options.SequenceLength, (ulong)seed);
                 var weights = new RunWeights(data, runNoisy, labels is not null, options.BatchSize * options.GradientAccumulation,
                     options.BatchSize);
+                var frozen = name == ReferenceArms.MetaEmFrozen;
+                var strategy = keep is not null ? StrategyCatalogue.Uniform.Name : frozen ? StrategyCatalogue.MetaEm.Name : name;
+                var settings = setup.Settings with
+                {
+                    Seed = (ulong)seed, Meta = frozen ? setup.Settings.Meta with { MetaLearningRate = 0 } : setup.Settings.Meta,
+                };
                 var objective = name == ReferenceArms.Distill
                     ? new TokenMaskedObjective(proxy!, new TokenMaskedOptions(setup.Settings.TopFraction, Blend: true))
-                    : StrategySetup.Create(keep is null ? name : StrategyCatalogue.Uniform.Name, setup.Settings with { Seed = (ulong)seed },
-                        options.Steps, proxy, data, meta, runOptions, weights.Observe,
+                    : StrategySetup.Create(strategy, settings, options.Steps, proxy, data, meta, runOptions, weights.Observe,
                         log: line => progress.Report($"seed {seed} {name}: {line}", force: true));
                 using var model = new GptModel(config, (ulong)seed);
                 model.To(device);
