@@ -15,7 +15,10 @@ namespace Reweighting.Objectives;
 /// <param name="AnnealSteps">Steps over which r falls from 100 to the final value (default: half the run).</param>
 /// <param name="TopFraction">token-masked: share of each sequence's tokens trained by MLE.</param>
 /// <param name="Meta">meta-em's meta-update.</param>
-public sealed record StrategyParameters(double Temperature, int BurnIn, int? AnnealSteps, double TopFraction, MetaEmOptions Meta);
+/// <param name="PhiFromCleanComponents">meta-em: initialise phi from the GMM's components its label map does not call
+/// noisy (labels anchored on a clean reference), so noise starts near weight 0; otherwise from every component.</param>
+public sealed record StrategyParameters(double Temperature, int BurnIn, int? AnnealSteps, double TopFraction, MetaEmOptions Meta,
+    bool PhiFromCleanComponents = false);
 
 /// <summary>Builds the training objective of each strategy by name: the Sow strategies weigh the model's own losses;
 /// meta-em and cluster-heuristic weigh <c>statistics</c> (a proxy's, or the scorer's carried by scored batches) under a
@@ -54,11 +57,16 @@ public static class StrategyObjectives
             "extremes" => new StrategyObjective(new ExtremesStrategy(shape)) { WeightsObserved = observe },
             "token-masked" => new TokenMaskedObjective(reference!, new TokenMaskedOptions(parameters.TopFraction)),
             "cluster-heuristic" => new StrategyObjective(new ClusterHeuristicStrategy(GmmLabeller.FromModel(gmm!)), statistics) { WeightsObserved = observe },
-            "meta-em" => new MetaEmObjective(new MetaEmStrategy(ClusterPhi.FromMixture(gmm!.Parameters), StatFeatures.FromParameters(gmm.Parameters)), statistics!,
-                validation!, parameters.Meta) { WeightsObserved = observe, PhiUpdated = phiUpdated },
+            "meta-em" => new MetaEmObjective(new MetaEmStrategy(InitialPhi(gmm!, parameters), StatFeatures.FromParameters(gmm!.Parameters)),
+                statistics!, validation!, parameters.Meta) { WeightsObserved = observe, PhiUpdated = phiUpdated },
             _ => throw new InvalidOperationException($"the strategy catalogue lists '{name}' but no objective is built for it"),
         };
     }
+
+    /// <summary>meta-em's starting phi (see <see cref="StrategyParameters.PhiFromCleanComponents"/>).</summary>
+    public static ClusterPhi InitialPhi(GmmModel gmm, StrategyParameters parameters) => parameters.PhiFromCleanComponents
+        ? ClusterPhi.FromMixture(gmm.Parameters, gmm.LabelMap)
+        : ClusterPhi.FromMixture(gmm.Parameters);
 
     /// <summary>A GMM fitted on (loss mean, loss variance) statistics under a feature map, labelled by a rule (version 0:
     /// not a stored version).</summary>
@@ -71,20 +79,32 @@ public static class StrategyObjectives
 
     /// <summary>Scores the first <paramref name="sampleSize"/> sequences of <paramref name="train"/> on the proxy,
     /// <paramref name="batchSize"/> at a time on <paramref name="device"/>, and fits the GMM on their statistics with
-    /// <see cref="FitGmm"/> (scorer model "proxy"): the warm-up reservoir of a run that has a proxy but no scorer.</summary>
+    /// <see cref="FitGmm"/> (scorer model "proxy"): the warm-up reservoir of a run that has a proxy but no scorer.
+    /// With <paramref name="reference"/> (a clean stream), its first <paramref name="sampleSize"/> sequences' statistics
+    /// name the components instead of <paramref name="labelRule"/>: a component they leave nearly empty is noisy
+    /// (<see cref="ReferenceAnchoring"/>).</summary>
     public static GmmModel FitGmmOnProxy(ProxyStatistics statistics, TokenStream train, int sampleSize, int batchSize, Device device, string featureSetting,
-        string labelRule, ulong seed)
+        string labelRule, ulong seed, TokenStream? reference = null)
+    {
+        var gmm = FitGmm(Sample(statistics, train, sampleSize, batchSize, device), featureSetting, labelRule, seed, "proxy");
+        if (reference is null) return gmm;
+        var clean = Sample(statistics, reference, sampleSize, batchSize, device);
+        return gmm with { LabelMap = ReferenceAnchoring.MapStatistics(gmm.Parameters, clean) };
+    }
+
+    private static List<(double Mean, double Variance)> Sample(ProxyStatistics statistics, TokenStream data, int sampleSize, int batchSize,
+        Device device)
     {
         var sample = new List<(double, double)>(sampleSize);
         for (long first = 0; first < sampleSize; first += batchSize)
         {
             using var scope = DisposeScope.Open();
             var count = (int)Math.Min(batchSize, sampleSize - first);
-            var (x, y) = train.Batch(first, count);
+            var (x, y) = data.Batch(first, count);
             var sequenceLength = x.Length / count;
             var stats = statistics.Compute(FromSpan<long>(x, [count, sequenceLength], device), FromSpan<long>(y, [count, sequenceLength], device));
             for (var i = 0; i < count; i++) sample.Add((stats.Means[i], stats.Variances[i]));
         }
-        return FitGmm(sample, featureSetting, labelRule, seed, "proxy");
+        return sample;
     }
 }

@@ -41,6 +41,7 @@ public sealed class ReweightingCommandTests : IDisposable
         meta.ExitCode.Should().Be(0, meta.Stderr);
         meta.Stderr.Should().Contain("forward-mode alignments from 2 random sequences of each micro-batch, 2 validation sequences");
         meta.Stderr.Should().Contain("phi initialised from the GMM").And.Contain("phi: lambda").And.Contain("max w·M");
+        meta.Stderr.Should().Contain("named from the clean validation stream").And.Contain("the clean reference does not call noisy");
         var updates = File.ReadAllLines(phiLog).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         updates.Select(u => u.GetProperty("step").GetInt64()).Should().Equal(0, 1, 2);
         updates[0].GetProperty("phi").GetProperty("pi").EnumerateArray().Sum(p => p.GetDouble()).Should().BeApproximately(1, 1e-9);

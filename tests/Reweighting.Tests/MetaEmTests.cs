@@ -58,6 +58,27 @@ public sealed class ClusterPhiTests
         ClusterPhi.FromJson(phi.ToJson()).ToVector().Should().Equal(phi.ToVector());
     }
 
+    [Fact]
+    public void Phi_from_the_clean_components_starts_the_noise_near_weight_zero()
+    {
+        double[][] identity = [[1, 0], [0, 1]];
+        var gmm = new GmmParameters([0.4, 0.4, 0.2], [[0, 0], [3, 0], [10, 0]], [identity, identity, identity], FeatureTransform.Raw);
+        double[] samples = [0, 0, 3, 0, 10, 0, 0.5, 0.2]; // easy, hard, noise, easy
+
+        var all = ClusterPhi.FromMixture(gmm).Weigh(samples, cap: 1).Weights;
+        var clean = ClusterPhi.FromMixture(gmm, [SampleLabel.Easy, SampleLabel.Hard, SampleLabel.Noisy]);
+        var weights = clean.Weigh(samples, cap: 1).Weights;
+
+        all[2].Should().BeGreaterThan(0.2, "with the noisy component in phi, its centre weighs like a clean one");
+        clean.Components.Should().Be(2);
+        clean.MixingWeights().Should().Equal([0.5, 0.5], (a, b) => Math.Abs(a - b) < 1e-12);
+        weights[2].Should().BeLessThan(1e-6, "far from every clean centre");
+        weights[0].Should().BeGreaterThan(0.25);
+        ClusterPhi.FromMixture(gmm, [SampleLabel.Noisy, SampleLabel.Noisy, SampleLabel.Noisy]).Components
+            .Should().Be(3, "labels that call everything noisy leave phi whole");
+        FluentActions.Invoking(() => ClusterPhi.FromMixture(gmm, [SampleLabel.Easy])).Should().Throw<ArgumentException>();
+    }
+
     [Theory]
     [InlineData(1.0)] // no clipping
     [InlineData(0.2)] // the 2/M bound of 10 samples, active

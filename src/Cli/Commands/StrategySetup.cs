@@ -35,16 +35,23 @@ internal static class StrategySetup
     {
         var strategy = StrategyCatalogue.Get(name);
         if (strategy.NeedsProxy && proxy is null) throw new ArgumentException($"--strategy {name} needs --proxy: a proxy checkpoint with the same tokenizer");
-        var parameters = new StrategyParameters(settings.Temperature, settings.BurnIn, settings.AnnealSteps, settings.TopFraction, settings.Meta);
+        // With a clean validation stream the GMM's components are named from it, and meta-em starts from the clean ones.
+        var anchored = strategy.NeedsGmm && validation is not null;
+        var parameters = new StrategyParameters(settings.Temperature, settings.BurnIn, settings.AnnealSteps, settings.TopFraction,
+            settings.Meta, PhiFromCleanComponents: anchored);
         if (!strategy.NeedsGmm)
             return StrategyObjectives.Create(name, parameters, totalSteps, reference: proxy, observe: observe);
         if (strategy.NeedsValidation && validation is null) throw new ArgumentException($"{name} needs a clean validation stream for its meta-update");
         var statistics = new ProxyStatistics(proxy!);
-        var gmm = FitMixture(statistics, train, settings, options, log);
+        var gmm = FitMixture(statistics, train, anchored ? validation : null, settings, options, log);
         if (strategy.HasMetaUpdate)
         {
-            var phi = ClusterPhi.FromMixture(gmm.Parameters);
-            log?.Invoke($"meta-em: phi initialised from the GMM: lambda [{string.Join(" ", Enumerable.Range(0, phi.Components).Select(c => phi.Precision(c).ToString("G3")))}]" +
+            var phi = StrategyObjectives.InitialPhi(gmm, parameters);
+            var source = anchored
+                ? $"the {phi.Components} of its {gmm.LabelMap.Length} components the clean reference does not call noisy"
+                : "every component";
+            log?.Invoke($"meta-em: phi initialised from the GMM ({source}): " +
+                        $"lambda [{string.Join(" ", Enumerable.Range(0, phi.Components).Select(c => phi.Precision(c).ToString("G3")))}]" +
                         $" pi [{string.Join(" ", phi.MixingWeights().Select(p => p.ToString("F2")))}]");
             log?.Invoke($"meta-em: {settings.Meta.Describe(Device.Parse(options.Device).Type)}");
         }
@@ -52,12 +59,15 @@ internal static class StrategySetup
     }
 
     /// <summary>The document GMM fitted on the proxy statistics of the first <see cref="StrategySettings.GmmSample"/>
-    /// training sequences (the trainer's warm-up reservoir).</summary>
-    private static GmmModel FitMixture(ProxyStatistics statistics, TokenStream train, StrategySettings settings, TrainingOptions options, Action<string>? log)
+    /// training sequences (the trainer's warm-up reservoir), its components named from <paramref name="reference"/> when
+    /// given.</summary>
+    private static GmmModel FitMixture(ProxyStatistics statistics, TokenStream train, TokenStream? reference, StrategySettings settings,
+        TrainingOptions options, Action<string>? log)
     {
         var gmm = StrategyObjectives.FitGmmOnProxy(statistics, train, settings.GmmSample, options.BatchSize, Device.Parse(options.Device), settings.GmmFeatures,
-            settings.LabelRule, settings.Seed);
-        log?.Invoke($"GMM fitted on the proxy statistics of {gmm.SampleCount} training sequences: " + string.Join(", ",
+            settings.LabelRule, settings.Seed, reference);
+        var naming = reference is null ? $"named by {settings.LabelRule}" : "named from the clean validation stream";
+        log?.Invoke($"GMM fitted on the proxy statistics of {gmm.SampleCount} training sequences ({naming}): " + string.Join(", ",
             Enumerable.Range(0, gmm.LabelMap.Length).Select(c => $"{gmm.LabelMap[c].ToString().ToLowerInvariant()} {gmm.Parameters.Weights[c]:P0}")));
         return gmm;
     }
