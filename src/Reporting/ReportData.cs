@@ -29,7 +29,8 @@ public sealed record ReportData
     /// <summary>The runs included, oldest first.</summary>
     public required IReadOnlyList<TrainingRun> Runs { get; init; }
 
-    /// <summary>Training and validation loss per run (metrics "loss" and "valid_loss").</summary>
+    /// <summary>Training and validation loss per run (metrics "loss" and "valid_loss"), and meta-em's predicted validation
+    /// improvement U_t ("meta_predicted_improvement").</summary>
     public required IReadOnlyList<MetricSeries> Metrics { get; init; }
 
     /// <summary>Stored phi of the included runs, by run and step.</summary>
@@ -65,7 +66,8 @@ public sealed record ReportData
         foreach (var version in await store.VersionsAsync(ct))
             if (await store.GetAsync(version, ct) is { } model) gmms.Add(model);
         var newest = gmms.Count == 0 ? null : gmms.MaxBy(g => g.Version)!;
-        var metrics = await ReportQueries.MetricsAsync(db, runIds, ["loss", "valid_loss"], options.MaxLinePoints, ct);
+        string[] names = ["loss", "valid_loss", "meta_predicted_improvement"];
+        var metrics = await ReportQueries.MetricsAsync(db, runIds, names, options.MaxLinePoints, ct);
         var phi = await ReportQueries.PhiAsync(db, runIds, ct);
 
         var weights = new List<RunWeights>();

@@ -25,6 +25,9 @@ public static class ReportRenderer
         html.Append(TrainingCharts.Curves(data, "valid_loss", "chart-valid-loss", "Validation loss", "validation loss"));
         html.Append(TrainingCharts.Weights(data));
         html.Append(TrainingCharts.PhiTrajectories(data));
+        if (data.Metrics.Any(m => m.Name == "meta_predicted_improvement"))
+            html.Append(TrainingCharts.Curves(data, "meta_predicted_improvement", "chart-meta-improvement",
+                "meta-em: predicted validation improvement U_t per step", "U_t (nats)"));
         html.Append(RunsTable(data));
         html.Append("</section>\n");
         return html.ToString();

@@ -60,6 +60,8 @@ public sealed class ReportHtmlTests(PostgresCluster cluster)
         Count(html, "<path class=\"line run-line\"[^>]*data-metric=\"loss\"").Should().Be(3);
         Count(html, "<path class=\"line run-line\"[^>]*data-metric=\"valid_loss\"").Should().Be(3);
         Count(html, "data-run=\"run-uniform\" data-strategy=\"uniform\" data-metric=\"loss\"").Should().Be(1);
+        Count(html, "<path class=\"line run-line\"[^>]*data-metric=\"meta_predicted_improvement\"").Should().Be(1, "meta-em's U_t");
+        html.Should().Contain("id=\"chart-meta-improvement\"");
         html.Should().Contain("run-meta (meta-em)").And.Contain("run-linupper (linupper)").And.Contain("run-uniform (uniform)");
         // The uniform run is the dashed reference.
         Regex.Match(html, "<path class=\"line run-line\"[^>]*data-series=\"run-uniform\"").Value.Should().Contain("stroke-dasharray");
@@ -71,7 +73,7 @@ public sealed class ReportHtmlTests(PostgresCluster cluster)
         var (data, _, html) = await RenderAsync(new ReportOptions { RunIds = [ReportTestData.MetaRun] });
 
         data.Runs.Select(r => r.RunId).Should().Equal(ReportTestData.MetaRun);
-        Count(html, "<path class=\"line run-line\"").Should().Be(2); // loss and valid_loss
+        Count(html, "<path class=\"line run-line\"").Should().Be(3); // loss, valid_loss and U_t
 
         var db = await cluster.CreateDatabaseAsync();
         var load = () => ReportData.LoadAsync(db, new ReportOptions { RunIds = ["no-such-run"] }, CancellationToken.None);

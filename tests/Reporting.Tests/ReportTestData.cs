@@ -111,6 +111,9 @@ internal sealed class ReportTestData
                 await Exec(db, "INSERT INTO training_metrics (run_id, step, name, value) VALUES ($1, $2, 'tokens_per_s', 1000.0)", run, (long)step);
                 if (step % 50 == 0)
                     await Exec(db, "INSERT INTO training_metrics (run_id, step, name, value) VALUES ($1, $2, 'valid_loss', $3)", run, (long)step, 5.2 - 0.015 * step + offset);
+                if (strategy == "meta-em" && step > 0)
+                    await Exec(db, "INSERT INTO training_metrics (run_id, step, name, value) " +
+                                   "VALUES ($1, $2, 'meta_predicted_improvement', $3)", run, (long)step, 1e-3 / step);
             }
         }
 

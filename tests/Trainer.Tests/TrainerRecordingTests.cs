@@ -60,6 +60,12 @@ public sealed class TrainerRecordingTests(PostgresCluster postgres)
         pis.Sum().Should().BeApproximately(1, 1e-9);
         var lambdas = await Column<double[]>(db, "SELECT lambdas FROM cluster_parameters WHERE run_id = 'meta-1' ORDER BY source, step");
         lambdas[^1].Should().NotEqual(lambdas[0], "the meta-update moves phi");
+        // U_t and the meta-gradient's norm, one value with each step's metrics.
+        (await Column<long>(db, "SELECT step FROM training_metrics WHERE run_id = 'meta-1' " +
+                                "AND name = 'meta_predicted_improvement' ORDER BY step"))
+            .Should().Equal(1, 2, 3, 4, 5, 6);
+        (await Column<double>(db, "SELECT value FROM training_metrics WHERE run_id = 'meta-1' AND name = 'meta_gradient_norm'"))
+            .Should().HaveCount(6).And.OnlyContain(v => v >= 0 && double.IsFinite(v));
         (await Scalar<string>(db, "SELECT status FROM training_runs WHERE run_id = 'meta-1'")).Should().Be("finished");
     }
 

@@ -13,6 +13,7 @@ namespace Reweighting.Trainer.Recording;
 public sealed class StepRecorder(ITrainingRecorder recorder, ILogger logger, string runId)
 {
     private readonly List<ClusterParameters> _pendingPhi = [];
+    private readonly List<PhiUpdate> _pendingUpdates = [];
 
     /// <summary>The run recorded (a resume replaces it with the checkpoint's).</summary>
     public string RunId { get; set; } = runId;
@@ -33,8 +34,13 @@ public sealed class StepRecorder(ITrainingRecorder recorder, ILogger logger, str
         Publish(new TrainerStarted(RunId, step, options.Strategy));
     }
 
-    /// <summary>Keeps a meta-update's phi to record with the step that made it.</summary>
-    public void QueuePhi(PhiUpdate update) => _pendingPhi.Add(update.Phi.ToRecord(RunId, update.Step, ClusterParameterSource.Meta));
+    /// <summary>Keeps a meta-update's phi, and its predicted validation improvement U_t and gradient norm, to record with
+    /// the step that made it.</summary>
+    public void QueuePhi(PhiUpdate update)
+    {
+        _pendingPhi.Add(update.Phi.ToRecord(RunId, update.Step, ClusterParameterSource.Meta));
+        _pendingUpdates.Add(update);
+    }
 
     /// <summary>Records the phi meta-em starts from, initialised from its GMM at <paramref name="step"/>.</summary>
     public async Task RecordInitialPhiAsync(ClusterPhi phi, long step)
@@ -53,6 +59,14 @@ public sealed class StepRecorder(ITrainingRecorder recorder, ILogger logger, str
             new(step, "loss", report.Loss), new(step, "lr", report.LearningRate), new(step, "grad_norm", report.GradNorm),
             new(step, "tokens_per_s", report.TokensPerSecond), new(step, "batches_trained", trainedBatches),
         };
+        // meta-em's U_t: the first-order validation improvement of the weighted step, sum_i w_i dU/dw_i (summed over the
+        // step's meta-updates, one per step by default), and the meta-gradient's norm.
+        if (_pendingUpdates.Count > 0)
+        {
+            metrics.Add(new(step, "meta_predicted_improvement", _pendingUpdates.Sum(u => u.PredictedImprovement)));
+            metrics.Add(new(step, "meta_gradient_norm", _pendingUpdates.Max(u => u.GradientNorm)));
+            _pendingUpdates.Clear();
+        }
         if (report.ValidationLoss is { } validationLoss)
             foreach (var (domain, loss) in validationLoss)
                 metrics.Add(new(step, domain == HeldOutLoss.AllDomains ? "valid_loss" : $"valid_loss/{domain}", loss));
