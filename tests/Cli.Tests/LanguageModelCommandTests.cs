@@ -111,8 +111,9 @@ public sealed class LanguageModelCommandTests : IDisposable
         CliRunner.Run("eval", "noise-detection", "--model", ckpt, "--corpus", noisy, "--label-rule", "loudest").ExitCode.Should().NotBe(0);
         CliRunner.Run("eval", "noise-detection", "--model", ckpt, "--corpus", corpus).Stderr.Should().Contain("no records with \"label\"");
 
-        // A clean reference scored by the same model anchors methods.gmm (the shared defaults) and adds a rule row; the same
-        // fit without the reference stays visible as gmm_unanchored.
+        // A clean reference scored by the same model anchors methods.gmm (the shared defaults: decided per document against
+        // it) and adds a rule row, the same fit's component labels (gmm_components); the fit without the reference stays
+        // visible as gmm_unanchored.
         var anchored = CliRunner.Run("eval", "noise-detection", "--model", ckpt, "--corpus", noisy, "--reference", corpus, "--json");
         anchored.ExitCode.Should().Be(0, anchored.Stderr);
         anchored.Stderr.Should().Contain("scored 80 reference documents");
@@ -121,7 +122,8 @@ public sealed class LanguageModelCommandTests : IDisposable
         anchoredReport.GetProperty("methods").GetProperty("gmm").GetProperty("auroc").GetDouble().Should().BeInRange(0, 1);
         var defaultFeatures = LabellingDefaults.Settings.FeatureSetting;
         anchoredReport.GetProperty("label_rules").GetProperty("reference").GetProperty(defaultFeatures).GetProperty("auroc").GetDouble()
-            .Should().Be(anchoredReport.GetProperty("methods").GetProperty("gmm").GetProperty("auroc").GetDouble());
+            .Should().Be(anchoredReport.GetProperty("methods").GetProperty("gmm_components").GetProperty("auroc").GetDouble());
+        anchoredReport.GetProperty("novelty").GetProperty("reference_documents").GetInt32().Should().Be(80);
         anchoredReport.GetProperty("label_rules").GetProperty("atypical").GetProperty(defaultFeatures).GetProperty("auroc").GetDouble()
             .Should().Be(anchoredReport.GetProperty("methods").GetProperty("gmm_unanchored").GetProperty("auroc").GetDouble());
         report.GetProperty("methods").TryGetProperty("gmm_unanchored", out _)

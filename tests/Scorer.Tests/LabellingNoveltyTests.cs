@@ -18,7 +18,7 @@ public sealed class LabellingNoveltyTests(PostgresCluster cluster)
     [Fact]
     public async Task A_version_fitted_with_a_reference_carries_the_detector_and_its_labels_find_the_noise()
     {
-        var db = await cluster.CreateDatabaseAsync();
+        await using var db = await cluster.CreateDatabaseAsync();
         var random = new Random(21);
         // 20% junk that the proxy finds cheap per token and per byte (boilerplate learnt by heart), as tokenised as text.
         var truth = Enumerable.Range(0, 800).Select(_ => random.NextDouble() < 0.2).ToArray();
@@ -59,8 +59,8 @@ public sealed class LabellingNoveltyTests(PostgresCluster cluster)
         var reference = Enumerable.Range(0, ReferenceNovelty.MinReference - 1).Select(_ => Clean(random)).ToList();
         foreach (var noveltyReference in new[] { null, reference.Select(s => ReferenceNovelty.Features(s)!).ToList() })
         {
-            var labeller = await ReservoirLabeller.OpenAsync(await cluster.CreateDatabaseAsync(),
-                Options(warmUp: 400).With(LabellingDefaults.Settings), FastRetry,
+            await using var db = await cluster.CreateDatabaseAsync();
+            var labeller = await ReservoirLabeller.OpenAsync(db, Options(warmUp: 400).With(LabellingDefaults.Settings), FastRetry,
                 reference: GmmInputs.All(reference, FeatureTransform.PerByte), noveltyReference: noveltyReference);
             var rows = stream.Select((s, i) => new SampleScore($"doc-{i:D4}", ScorerModel, (int)s.Count, s.Bytes, s.Mean, s.Variance, [],
                 ProvisionalVerdict.Label, 0, null, Guid.NewGuid(), DateTimeOffset.UnixEpoch)).ToList();

@@ -130,7 +130,7 @@ public sealed class RelabelTests(PostgresCluster cluster)
     [Fact]
     public async Task A_version_with_a_detector_reads_back_whole_and_relabelling_follows_the_detector()
     {
-        var db = await cluster.CreateDatabaseAsync();
+        await using var db = await cluster.CreateDatabaseAsync();
         var store = new GmmModelStore(db);
         var model = Model(4, [2, 4, 6]) with { Novelty = Detector() };
         await store.SaveAsync(model);
