@@ -65,8 +65,8 @@ public static class StrategyObjectives
 
     /// <summary>meta-em's starting phi (see <see cref="StrategyParameters.PhiFromCleanComponents"/>).</summary>
     public static ClusterPhi InitialPhi(GmmModel gmm, StrategyParameters parameters) => parameters.PhiFromCleanComponents
-        ? ClusterPhi.FromMixture(gmm.Parameters, gmm.LabelMap)
-        : ClusterPhi.FromMixture(gmm.Parameters);
+        ? ClusterPhi.FromMixture(gmm.Parameters, gmm.LabelMap, parameters.Meta.InitialWidth)
+        : ClusterPhi.FromMixture(gmm.Parameters, parameters.Meta.InitialWidth);
 
     /// <summary>A GMM fitted on (loss mean, loss variance) statistics under a feature map, labelled by a rule (version 0:
     /// not a stored version).</summary>

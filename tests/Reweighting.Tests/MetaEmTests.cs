@@ -56,6 +56,11 @@ public sealed class ClusterPhiTests
         phi.MixingWeights().Should().BeEquivalentTo([0.2, 0.8], o => o.Using<double>(c => c.Subject.Should().BeApproximately(c.Expectation, 1e-12)).WhenTypeIs<double>());
         phi.Centres.Should().Equal(1.0, 2.0, 3.0, 4.0);
         ClusterPhi.FromJson(phi.ToJson()).ToVector().Should().Equal(phi.ToVector());
+        var wide = ClusterPhi.FromMixture(gmm, width: 2);
+        wide.Precision(0).Should().BeApproximately(phi.Precision(0) / 4, 1e-12, "twice the width, a quarter of the precision");
+        wide.Centres.Should().Equal(phi.Centres);
+        FluentActions.Invoking(() => ClusterPhi.FromMixture(gmm, width: 0)).Should().Throw<ArgumentException>();
+        FluentActions.Invoking(() => new MetaEmOptions(InitialWidth: -1).Validate()).Should().Throw<ArgumentException>().WithMessage("*width*");
     }
 
     [Fact]

@@ -39,6 +39,11 @@ internal static class ReweightingEvaluation
         var output = new Option<string?>("--out") { Description = "Also write the JSON report to this file" };
         var temperature = new Option<double>("--temperature") { Description = "Final temperature of the loss-shape strategies", DefaultValueFactory = _ => 0.4 };
         var metaLr = new Option<double>("--meta-lr") { Description = "meta-em meta learning rate", DefaultValueFactory = _ => new MetaEmOptions().MetaLearningRate };
+        var metaWidth = new Option<double>("--meta-width")
+        {
+            Description = "meta-em: phi's initial kernel width in units of each GMM component's spread",
+            DefaultValueFactory = _ => new MetaEmOptions().InitialWidth,
+        };
         var arms = new Option<string>("--arms")
         {
             Description = "Comma-separated reference arms, or none: oracle (drop the ground-truth noisy documents; needs labels), " +
@@ -50,7 +55,7 @@ internal static class ReweightingEvaluation
         var command = new Command("reweighting", "Train one model per strategy and seed at equal budget and compare clean validation loss, step time and weights")
         {
             train, valid, proxy, tokenizer, preset, steps, strategies, seeds, batch, seq, lr, device, json, output, temperature, metaLr,
-            arms,
+            arms, metaWidth,
         };
         command.SetAction(parse => CommandGuard.Run(() =>
         {
@@ -62,7 +67,11 @@ internal static class ReweightingEvaluation
             if (parse.GetValue(steps) < 3) throw new ArgumentException("--steps must be at least 3 (the first and last steps are not timed)");
             if (names.Any(n => StrategyCatalogue.Get(n).NeedsProxy) && parse.GetValue(proxy) is null)
                 throw new ArgumentException($"{string.Join(", ", names.Where(n => StrategyCatalogue.Get(n).NeedsProxy))} need --proxy");
-            var settings = new StrategySettings { Temperature = parse.GetValue(temperature), Meta = new MetaEmOptions(parse.GetValue(metaLr)).Validate() };
+            var settings = new StrategySettings
+            {
+                Temperature = parse.GetValue(temperature),
+                Meta = new MetaEmOptions(parse.GetValue(metaLr), InitialWidth: parse.GetValue(metaWidth)).Validate(),
+            };
             var armNames = ReferenceArms.Parse(parse.GetValue(arms)!);
             if (armNames.Remove(ReferenceArms.MetaEmFrozen) && names.Contains(StrategyCatalogue.MetaEm.Name))
                 armNames.Add(ReferenceArms.MetaEmFrozen);

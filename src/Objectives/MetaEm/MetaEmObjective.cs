@@ -19,11 +19,15 @@ namespace Reweighting.MetaEm;
 /// <param name="Sequences">Sequences of each micro-batch the meta-gradient is estimated from: a random subset whose sum is
 /// scaled up to the whole micro-batch (an unbiased estimate of the same gradient, noisier, cheaper); null: every sequence.
 /// Not with <see cref="MetaGradientMethod.Exact"/>, which unrolls the step of the whole micro-batch.</param>
+/// <param name="InitialWidth">phi's initial kernel width in units of each component's spread: lambda_k = D / (2 w² tr Sigma_k).
+/// Wider kernels weigh the documents of a component more evenly.</param>
 public sealed record MetaEmOptions(double MetaLearningRate = 0.02, int UpdateEvery = 1, MetaGradientMethod Method = MetaGradientMethod.Auto,
-    double Epsilon = 1e-2, long BurnInSteps = 0, int ValidationBatch = 8, int? Sequences = null)
+    double Epsilon = 1e-2, long BurnInSteps = 0, int ValidationBatch = 8, int? Sequences = null, double InitialWidth = 1)
 {
     public MetaEmOptions Validate()
     {
+        if (!(InitialWidth > 0) || !double.IsFinite(InitialWidth))
+            throw new ArgumentException($"meta-em's initial kernel width must be positive, not {InitialWidth}");
         if (!(MetaLearningRate >= 0) || UpdateEvery < 1 || !(Epsilon > 0) || BurnInSteps < 0 || ValidationBatch < 1)
             throw new ArgumentException("meta-em needs a meta learning rate >= 0, update interval >= 1, epsilon > 0, burn-in >= 0 and a validation batch >= 1");
         if (!Enum.IsDefined(Method)) throw new ArgumentException($"unknown meta-gradient method {(int)Method}");

@@ -51,21 +51,25 @@ public sealed class ClusterPhi
 
     /// <summary>phi from a fitted mixture: c_k its means, pi_k its weights, and lambda_k = D / (2 tr Sigma_k), the
     /// isotropic Gaussian of the same average variance (exp(−||x−c||²/(2 sigma²)) with sigma² = tr Sigma / D).</summary>
-    public static ClusterPhi FromMixture(GmmParameters gmm) => FromComponents(gmm, Enumerable.Range(0, gmm.Components).ToArray());
+    /// <param name="gmm">The mixture.</param>
+    /// <param name="width">Kernel width in units of each component's spread: lambda_k = D / (2 width² tr Sigma_k).</param>
+    public static ClusterPhi FromMixture(GmmParameters gmm, double width = 1) =>
+        FromComponents(gmm, Enumerable.Range(0, gmm.Components).ToArray(), width);
 
     /// <summary>phi from the components of a fitted mixture that <paramref name="labels"/> does not call noisy (all of them
     /// when it calls every one noisy). A sample's raw weight u_i is large near any centre of phi, so a noisy component
     /// kept in phi would weigh its documents like clean ones; without it, documents near it are far from every centre
     /// and start with weights near 0. For labels anchored on a clean reference, which name noise wherever it lies.</summary>
-    public static ClusterPhi FromMixture(GmmParameters gmm, SampleLabel[] labels)
+    public static ClusterPhi FromMixture(GmmParameters gmm, SampleLabel[] labels, double width = 1)
     {
         if (labels.Length != gmm.Components) throw new ArgumentException($"{labels.Length} labels for {gmm.Components} components");
         var clean = Enumerable.Range(0, gmm.Components).Where(c => labels[c] != SampleLabel.Noisy).ToArray();
-        return FromComponents(gmm, clean.Length > 0 ? clean : Enumerable.Range(0, gmm.Components).ToArray());
+        return FromComponents(gmm, clean.Length > 0 ? clean : Enumerable.Range(0, gmm.Components).ToArray(), width);
     }
 
-    private static ClusterPhi FromComponents(GmmParameters gmm, int[] components)
+    private static ClusterPhi FromComponents(GmmParameters gmm, int[] components, double width)
     {
+        if (!(width > 0)) throw new ArgumentException($"the kernel width must be positive, not {width}");
         var k = components.Length;
         var d = gmm.Dimensions;
         var centres = new double[k * d];
@@ -77,7 +81,7 @@ public sealed class ClusterPhi
             Array.Copy(gmm.Means[c], 0, centres, i * d, d);
             var trace = 0.0;
             for (var j = 0; j < d; j++) trace += gmm.Covariances[c][j][j];
-            rho[i] = Math.Log(d / (2 * Math.Max(trace, 1e-12)));
+            rho[i] = Math.Log(d / (2 * width * width * Math.Max(trace, 1e-12)));
             logits[i] = Math.Log(Math.Max(gmm.Weights[c], 1e-12)); // softmax renormalises the kept weights
         }
         return new ClusterPhi(centres, rho, logits);
