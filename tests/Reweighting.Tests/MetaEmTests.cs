@@ -60,7 +60,8 @@ public sealed class ClusterPhiTests
         wide.Precision(0).Should().BeApproximately(phi.Precision(0) / 4, 1e-12, "twice the width, a quarter of the precision");
         wide.Centres.Should().Equal(phi.Centres);
         FluentActions.Invoking(() => ClusterPhi.FromMixture(gmm, width: 0)).Should().Throw<ArgumentException>();
-        FluentActions.Invoking(() => new MetaEmOptions(InitialWidth: -1).Validate()).Should().Throw<ArgumentException>().WithMessage("*width*");
+        FluentActions.Invoking(() => new MetaEmOptions(InitialWidth: -1).Validate()).Should().Throw<ArgumentException>()
+            .WithMessage("*width*");
     }
 
     [Fact]
