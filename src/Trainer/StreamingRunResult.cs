@@ -8,7 +8,9 @@ namespace Reweighting.Trainer;
 /// <param name="DuplicatesSkipped">Resent batches skipped by this call.</param>
 /// <param name="CorruptSkipped">Undecodable or mismatched batches this call dead-lettered (or, with no dead-letter
 /// producer, skipped).</param>
-public sealed record StreamingRunResult(string RunId, long Step, TrainerStopReason Stop, IReadOnlyList<double> Losses, long DuplicatesSkipped, long CorruptSkipped)
+/// <param name="NoisySkipped">Documents labelled noisy this call left out (<see cref="TrainerOptions.SkipNoisy"/>).</param>
+public sealed record StreamingRunResult(string RunId, long Step, TrainerStopReason Stop, IReadOnlyList<double> Losses,
+    long DuplicatesSkipped, long CorruptSkipped, long NoisySkipped = 0)
 {
     /// <summary>The stop reason's text (<see cref="TrainerStopReasons.ToText"/>), as logs, events and <c>--json</c> show it.</summary>
     public string StopReason => Stop.ToText();

@@ -156,8 +156,10 @@ public sealed partial class StreamingTrainer : IDisposable
         if (_setup.Objective is not null) Save(consumer);
         _logger.LogInformation("Trainer run {RunId} stopped at step {Step} ({Reason}); {Batches} batches trained, {Duplicates} duplicates and {Corrupt} bad records skipped",
             RunId, Step, stopReason.ToText(), _trainedBatches, _intake.Duplicates, _intake.Rejected);
+        if (_intake.SkippedNoisy > 0)
+            _logger.LogInformation("Trainer run {RunId} left out {Noisy} documents the scorer labelled noisy", RunId, _intake.SkippedNoisy);
         await _steps.StoppedAsync(Step, stopReason);
-        return new StreamingRunResult(RunId, Step, stopReason, losses, _intake.Duplicates, _intake.Rejected);
+        return new StreamingRunResult(RunId, Step, stopReason, losses, _intake.Duplicates, _intake.Rejected, _intake.SkippedNoisy);
     }
 
     private string DescribeModel()

@@ -75,6 +75,11 @@ public sealed record TrainerOptions
     /// <summary>Leave documents the scorer labelled noisy out of the stream's validation set, so it stays clean.</summary>
     public bool ValidationExcludesNoisy { get; init; } = true;
 
+    /// <summary>Train only on documents the scorer did not label noisy: filtering with the labels, in the service (the
+    /// <c>filter</c> arm of <c>eval reweighting</c>). A document keeps the label it was scored with: one scored
+    /// provisionally, before the scorer's first GMM version, is trained on.</summary>
+    public bool SkipNoisy { get; init; }
+
     /// <summary>Sow et al.'s final temperature r.</summary>
     public double Temperature { get; init; } = 0.4;
 

@@ -22,7 +22,8 @@ public sealed class DemoCommandTests
         var streamed = long.Parse(Regex.Match(run.Stderr, @"(\d+) documents to stream").Groups[1].Value);
         streamed.Should().BeGreaterThan(200);
         foreach (var section in new[] { "Label mix per domain", "'noisy' vs the injected noise", "Noisiest documents", "Validation loss on clean held-out documents",
-                                        "meta-em vs uniform after 12 steps", "SQL to run next", "query summary", "report.html" })
+                                        "meta-em vs uniform after 12 steps", "filter vs uniform after 12 steps", "SQL to run next",
+                                        "query summary", "report.html" })
             run.Stdout.Should().Contain(section);
         run.Stdout.Should().Contain($"Documents scored and stored in PostgreSQL: {streamed} (2 malformed records dead-lettered)");
         // The progress of every stage is shown.
@@ -42,8 +43,8 @@ public sealed class DemoCommandTests
         (await Count(db, "SELECT count(*) FROM sample_scores WHERE gmm_version IS NULL")).Should().Be(0, "the warm-up's provisional rows are relabelled");
         (await Count(db, "SELECT count(*) FROM gmm_models")).Should().BeGreaterThanOrEqualTo(1);
         (await Count(db, "SELECT count(*) FROM scored_batch_outbox WHERE published_at IS NULL")).Should().Be(0, "the relay published every batch");
-        (await Count(db, "SELECT count(*) FROM training_runs WHERE status = 'finished'")).Should().Be(2);
-        (await Count(db, "SELECT count(DISTINCT run_id) FROM training_metrics WHERE name = 'valid_loss' AND step = 12")).Should().Be(2);
+        (await Count(db, "SELECT count(*) FROM training_runs WHERE status = 'finished'")).Should().Be(3, "uniform, meta-em and the filter");
+        (await Count(db, "SELECT count(DISTINCT run_id) FROM training_metrics WHERE name = 'valid_loss' AND step = 12")).Should().Be(3);
         (await Count(db, "SELECT count(*) FROM training_runs r JOIN cluster_parameters p USING (run_id) WHERE r.strategy = 'meta-em' AND p.source = 'meta'"))
             .Should().BeGreaterThan(0, "meta-em's phi history is recorded");
         (await Count(db, "SELECT count(*) FROM label_summary WHERE domain = '(all)' AND label = 'noisy'")).Should().Be(1);

@@ -61,7 +61,8 @@ public sealed class DemoStageTests(DemoStageTests.TrainedProxy proxy) : IClassFi
         outcome.StoredDocuments.Should().Be(proxy.Streamed);
         outcome.Scoring.DeadLetters.Should().Be(2, "both malformed records are dead-lettered");
         outcome.Scoring.GmmVersions.Should().BeGreaterThanOrEqualTo(1);
-        outcome.Runs.Select(r => r.Run.Strategy).Should().Equal("uniform", "meta-em");
+        outcome.Runs.Select(r => r.Run.Strategy).Should().Equal("uniform", "meta-em", "uniform");
+        outcome.Runs.Select(r => r.Run.Name).Should().Equal("uniform", "meta-em", "filter");
         outcome.Runs.Should().OnlyContain(r => r.Run.Steps == Steps);
     }
 

@@ -47,6 +47,31 @@ public sealed class StreamingTrainerTests
     }
 
     [Fact]
+    public async Task With_SkipNoisy_the_documents_the_scorer_labelled_noisy_are_left_out_of_training()
+    {
+        var batches = TrainerHarness.Batches(16);
+        var cluster = ScoredStream.Cluster();
+        ScoredStream.Produce(cluster, batches);
+        using var h = new TrainerHarness();
+        var options = h.Options(steps: 1000) with { SkipNoisy = true };
+
+        var run = await h.RunAsync(cluster, options);
+
+        // Every batch is read (the run stops when the stream is idle); validation documents are held out before the filter.
+        var expected = batches.SelectMany(b => b.Documents)
+            .Count(d => d.Label == SampleLabel.Noisy && !Streaming.ValidationSplit.IsValidation(d.Id, options.ValidationFraction));
+        expected.Should().BeGreaterThan(5);
+        run.Result.Stop.Should().Be(TrainerStopReason.Idle);
+        run.Result.NoisySkipped.Should().Be(expected);
+        var cluster2 = ScoredStream.Cluster();
+        ScoredStream.Produce(cluster2, batches);
+        using var h2 = new TrainerHarness();
+        var all = await h2.RunAsync(cluster2, h2.Options(steps: 1000));
+        all.Result.NoisySkipped.Should().Be(0);
+        all.Result.Step.Should().BeGreaterThan(run.Result.Step, "the filtered stream holds fewer tokens, so fewer steps");
+    }
+
+    [Fact]
     public async Task Restarts_on_several_partitions_train_every_batch_exactly_once()
     {
         var cluster = ScoredStream.Cluster(partitions: 3);

@@ -76,13 +76,17 @@ internal sealed class DemoRun(DemoSettings settings)
         var steps = Math.Max(1, Math.Min(settings.TrainSteps, streamTokens.Sum(t => t.Length + 1L) / ((long)settings.BatchSize * settings.SequenceLength)));
         if (steps < settings.TrainSteps) Stage($"the stream holds {steps} steps of {settings.BatchSize}x{settings.SequenceLength} tokens: each run trains {steps} steps");
         var runs = new List<TrainingRunOutcome>();
-        foreach (var strategy in new[] { Strategies.StrategyCatalogue.Uniform.Name, settings.Strategy })
+        // Uniform, the weighted strategy, and the filter: uniform training on the documents the scorer did not label noisy.
+        var uniformName = Strategies.StrategyCatalogue.Uniform.Name;
+        (string Name, string Strategy)[] plan =
+            [(uniformName, uniformName), (settings.Strategy, settings.Strategy), (FilterRun, uniformName)];
+        foreach (var (name, strategy) in plan)
         {
             // The scorer's labelling GMM serves the weighting strategies only when it is fitted on (loss mean, loss variance);
             // a per-byte one is not, and the trainer fits its own.
             var gmmVersion = GmmInputs.NeedsBytes(GmmFeatureSetting.Get(settings.Labelling.FeatureSetting).Transform) ? null : scoring.LatestGmmVersion;
-            runs.Add(await TrainAsync(kafka, database.ConnectionString, strategy, (int)steps, tokenizer, proxyDir, validationFile, outDir,
-                gmmVersion, ct));
+            runs.Add(await TrainAsync(kafka, database.ConnectionString, name, strategy, (int)steps, tokenizer, proxyDir, validationFile,
+                outDir, gmmVersion, ct));
         }
 
         Outcome = await DemoSummary.ReadAsync(database.ConnectionString, corpus, scoring, runs, ct);
@@ -327,16 +331,20 @@ internal sealed class DemoRun(DemoSettings settings)
 
     // ---- training ----------------------------------------------------------------------------------------------------
 
-    private async Task<TrainingRunOutcome> TrainAsync(InProcessKafkaCluster kafka, string connection, string strategy, int steps, BpeTokenizer tokenizer,
-        string proxyDir, string validationFile, string outDir, int? gmmVersion, CancellationToken ct)
+    /// <summary>The demo's third run: uniform training without the documents the scorer labelled noisy.</summary>
+    public const string FilterRun = "filter";
+
+    private async Task<TrainingRunOutcome> TrainAsync(InProcessKafkaCluster kafka, string connection, string name, string strategy,
+        int steps, BpeTokenizer tokenizer, string proxyDir, string validationFile, string outDir, int? gmmVersion, CancellationToken ct)
     {
-        var runId = $"demo-{_stamp}-{strategy}";
+        var runId = $"demo-{_stamp}-{name}";
         var checkpoints = Path.Combine(outDir, "runs", runId);
         if (Directory.Exists(checkpoints)) Directory.Delete(checkpoints, recursive: true);
         var options = new TrainerOptions
         {
             RunId = runId, Strategy = strategy, ModelPreset = "tiny", VocabSize = tokenizer.VocabSize, EndOfTextToken = tokenizer.EndOfTextId,
-            CheckpointDirectory = checkpoints, ConsumerGroup = $"demo-trainer-{strategy}", ValidationFile = validationFile,
+            CheckpointDirectory = checkpoints, ConsumerGroup = $"demo-trainer-{name}", ValidationFile = validationFile,
+            SkipNoisy = name == FilterRun,
             StopWhenIdleFor = TimeSpan.FromSeconds(2), PollTimeout = TimeSpan.FromMilliseconds(100), MetaValidationBatch = 8,
             // The trainer's own GMM (meta-em's phi) is fitted on (loss mean, variance): its default features, and the rule
             // the labelling uses without a reference.
@@ -357,7 +365,8 @@ internal sealed class DemoRun(DemoSettings settings)
             builder.Services.AddSingleton(new TrainerDatabaseOptions(connection));
             builder.Services.AddTrainer(builder.Configuration).UseOptions(options);
         });
-        Stage($"training run {runId}: the trainer service consumes '{Topics.ScoredBatches}' with strategy {strategy}, {steps} steps");
+        var what = name == FilterRun ? "uniform weights on the documents not labelled noisy" : $"strategy {strategy}";
+        Stage($"training run {runId}: the trainer service consumes '{Topics.ScoredBatches}' with {what}, {steps} steps");
         var started = _clock.Elapsed;
         await StartAsync(host, $"training run {runId}", ct);
 
@@ -383,8 +392,10 @@ internal sealed class DemoRun(DemoSettings settings)
         var result = worker.Result ?? throw new InvalidOperationException($"training run {runId} failed (see the errors above)");
         var elapsed = _clock.Elapsed - started;
         var phiUpdates = events.All<ClusterParametersUpdated>().Count;
-        Stage($"run {runId}: {result.Step} steps in {elapsed.TotalSeconds:F0} s ({result.StopReason}){(phiUpdates > 0 ? $", {phiUpdates} phi updates recorded" : "")}");
-        return new TrainingRunOutcome(runId, strategy, result.Step, elapsed);
+        var phiNote = phiUpdates > 0 ? $", {phiUpdates} phi updates recorded" : "";
+        var skipNote = result.NoisySkipped > 0 ? $", {result.NoisySkipped:N0} documents labelled noisy left out" : "";
+        Stage($"run {runId}: {result.Step} steps in {elapsed.TotalSeconds:F0} s ({result.StopReason}){phiNote}{skipNote}");
+        return new TrainingRunOutcome(runId, strategy, result.Step, elapsed, name);
     }
 
     /// <summary>The pictures of this run (`reweight report`): one self-contained HTML file.</summary>
@@ -464,4 +475,6 @@ internal sealed record DemoDatabase(string ConnectionString, EmbeddedPostgres? S
 internal sealed record ScoringOutcome(long Documents, long DeadLetters, int Batches, int GmmVersions, TimeSpan Elapsed, int? LatestGmmVersion,
     long BusRecords, bool ScorerStartedHeard, bool BusHealthy);
 
-internal sealed record TrainingRunOutcome(string RunId, string Strategy, long Steps, TimeSpan Elapsed);
+/// <summary>A finished training run of the demo; <paramref name="Name"/> is how the summary shows it (the strategy, or
+/// <see cref="DemoRun.FilterRun"/>).</summary>
+internal sealed record TrainingRunOutcome(string RunId, string Strategy, long Steps, TimeSpan Elapsed, string Name);

@@ -114,19 +114,21 @@ internal static class DemoSummary
             w.WriteLine($"  {d.Id,-14} {d.Domain ?? "-",-9} conf {d.Confidence:F2} mean {d.LossMean,6:F2} var {d.LossVariance,7:F2} {(d.Truth.Length > 0 ? "[" + d.Truth + "] " : "")}{Clip(d.Snippet, 60)}");
         w.WriteLine();
         w.WriteLine("Validation loss on clean held-out documents (lower is better):");
-        var uniform = o.Runs.FirstOrDefault(r => r.Run.Strategy == "uniform");
+        var uniform = o.Runs.FirstOrDefault(r => r.Run.Name == "uniform");
         var steps = o.Runs.SelectMany(r => r.Curve.Select(c => c.Step)).Distinct().Order().ToList();
-        w.WriteLine($"  {"step",6} " + string.Join(" ", o.Runs.Select(r => $"{r.Run.Strategy,12}")));
+        w.WriteLine($"  {"step",6} " + string.Join(" ", o.Runs.Select(r => $"{r.Run.Name,12}")));
         foreach (var step in steps)
             w.WriteLine($"  {step,6} " + string.Join(" ", o.Runs.Select(r => r.Curve.Where(c => c.Step == step).Select(c => $"{c.Loss,12:F4}").FirstOrDefault() ?? $"{"-",12}")));
         foreach (var run in o.Runs.Where(r => r != uniform))
         {
             if (uniform?.Final is not { } u || run.Final is not { } v) continue;
-            w.WriteLine($"  {run.Run.Strategy} vs uniform after {run.Run.Steps} steps: {v:F4} vs {u:F4} ({v - u:+0.0000;-0.0000}); per domain: " +
+            w.WriteLine($"  {run.Run.Name} vs uniform after {run.Run.Steps} steps: {v:F4} vs {u:F4} ({v - u:+0.0000;-0.0000}); " +
+                        "per domain: " +
                         string.Join(", ", run.FinalByDomain.Where(d => uniform.FinalByDomain.ContainsKey(d.Key)).OrderBy(d => d.Key)
                             .Select(d => $"{d.Key} {d.Value - uniform.FinalByDomain[d.Key]:+0.000;-0.000}")));
-            w.WriteLine("  (one seed of one short run; `reweight eval reweighting` measures the difference over seeds, with a confidence interval)");
         }
+        w.WriteLine("  (filter: uniform training without the documents the scorer labelled noisy. One seed of one short run; " +
+                    "`reweight eval reweighting` measures the differences over seeds, with confidence intervals)");
         w.WriteLine();
         w.WriteLine($"SQL to run next (the rows stay in {(settings.Database is null ? "the private cluster" : "your database")}; prefix commands with {queryHint}):");
         var prefix = settings.Database is null ? $"{queryHint} ./reweight" : "./reweight";

@@ -63,6 +63,9 @@ public sealed class BatchIntake
     /// do with what it has, as when the stream is idle.</summary>
     public bool ReadAheadFull => Packer.AvailableTokens > ReadAheadSteps * (long)SequencesPerStep * _options.Training.SequenceLength;
 
+    /// <summary>Documents left out because the scorer labelled them noisy (<see cref="TrainerOptions.SkipNoisy"/>).</summary>
+    public long SkippedNoisy { get; private set; }
+
     /// <summary>Takes in one consumed record.</summary>
     public IntakeOutcome Absorb(ConsumeResult<string?, byte[]> record)
     {
@@ -87,6 +90,11 @@ public sealed class BatchIntake
             if (_validationFromStream && ValidationSplit.IsValidation(doc.Id, _options.ValidationFraction))
             {
                 if (!(_options.ValidationExcludesNoisy && doc.Label == SampleLabel.Noisy)) _validation.TryAdd(tokens, doc.Domain);
+                continue;
+            }
+            if (_options.SkipNoisy && doc.Label == SampleLabel.Noisy)
+            {
+                SkippedNoisy++;
                 continue;
             }
             Packer.Add(batch.BatchId, tokens, doc.LossMean, doc.LossVariance);
