@@ -38,8 +38,9 @@ public sealed class ReportBrowserTests(PostgresCluster cluster, BrowserFixture b
         await using var page = await browser.LoadAsync(file, new PageLoadOptions { Offline = true });
 
         page.ConsoleErrors.Should().BeEmpty();
-        // scatter, label mix, two histograms, two loss charts, one weight histogram, lambda and pi of the meta-em run.
-        (await page.CountAsync("svg.plot")).Should().Be(9);
+        // scatter, label mix, two histograms, two loss charts, one weight histogram, lambda and pi of the meta-em run, its U_t.
+        (await page.CountAsync("svg.plot")).Should().Be(10);
+        (await page.CountAsync("#chart-meta-improvement path.run-line")).Should().Be(1);
         (await page.CountAsync("#chart-scatter circle.point")).Should().Be(ReportTestData.Documents);
         (await page.CountAsync("#chart-scatter circle.point.label-noisy")).Should().Be(rows.Count(Contracts.SampleLabel.Noisy));
         (await page.CountAsync("#chart-scatter path.gmm-ellipse")).Should().Be(3);
