@@ -96,6 +96,19 @@ public sealed partial class StreamingTrainer : IDisposable
     /// <summary>Trains until Training.Steps, until the stream is idle for StopWhenIdleFor, or until cancelled (each ends
     /// with a checkpoint). An exception (a failed step, a failing callback, a dead letter Kafka would not take) ends the
     /// run without one: a restart resumes from the last checkpoint and repeats the steps after it.</summary>
+    /// <summary>With <see cref="TrainerOptions.SkipNoisy"/> and a <see cref="TrainerOptions.GmmVersion"/>, documents are left out
+    /// by that stored version's verdict (its document-level detector when it has one), not by the label they travelled with.</summary>
+    private async Task JudgeNoiseByStoredVersionAsync(CancellationToken ct)
+    {
+        if (!_options.SkipNoisy || _options.GmmVersion is not { } version || GmmLookup is null) return;
+        var model = await GmmLookup(version, ct) ?? throw new InvalidOperationException($"GMM version {version} is not stored");
+        var labeller = Reweighting.Gmm.GmmLabeller.FromModel(model);
+        _intake.NoisyJudge = doc =>
+            (labeller.Assign(new StoredStatistics(doc.TokenCount, doc.LossMean, doc.LossVariance, doc.ScoredBytes))?.Label ?? doc.Label)
+            == SampleLabel.Noisy;
+        _logger.LogInformation("Trainer run {RunId} leaves out the documents GMM version {Version} labels noisy", RunId, version);
+    }
+
     public async Task<StreamingRunResult> RunAsync(IConsumer<string?, byte[]> consumer, IReadOnlyList<TopicPartition> partitions, CancellationToken ct = default)
     {
         if (partitions.Count == 0) throw new ArgumentException("no partitions to consume");
@@ -105,6 +118,7 @@ public sealed partial class StreamingTrainer : IDisposable
         _logger.LogInformation("Trainer run {RunId} {Action} at step {Step}: strategy {Strategy}, {Partitions} partitions of {Topic}",
             RunId, resumed ? "resumes" : "starts", Step, _options.Strategy, partitions.Count, _options.Topic);
         if (DeadLetterProducer is null) _logger.LogWarning("No dead-letter producer: batches the trainer cannot train on are logged and skipped");
+        await JudgeNoiseByStoredVersionAsync(ct);
         this._consumer = consumer;
         consumer.Assign(partitions.Select(p => new TopicPartitionOffset(p, _intake.Offsets.TryGetValue(p, out var next) ? new Offset(next) : Offset.Beginning)));
 

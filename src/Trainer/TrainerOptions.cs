@@ -76,7 +76,8 @@ public sealed record TrainerOptions
     public bool ValidationExcludesNoisy { get; init; } = true;
 
     /// <summary>Train only on documents the scorer did not label noisy: filtering with the labels, in the service (the
-    /// <c>filter</c> arm of <c>eval reweighting</c>). A document keeps the label it was scored with: one scored
+    /// <c>filter</c> arm of <c>eval reweighting</c>). With <see cref="GmmVersion"/>, each document is judged by that stored
+    /// version (as the store labels it after relabelling); without, by the label it was scored with, so a document scored
     /// provisionally, before the scorer's first GMM version, is trained on.</summary>
     public bool SkipNoisy { get; init; }
 

@@ -72,6 +72,29 @@ public sealed class StreamingTrainerTests
     }
 
     [Fact]
+    public async Task With_SkipNoisy_and_a_stored_version_documents_are_judged_by_it_not_by_the_label_they_travelled_with()
+    {
+        // Every document travels as easy (scored provisionally); the stored version calls the high-loss ones noisy.
+        var batches = TrainerHarness.Batches(16)
+            .Select(b => b with { Documents = [.. b.Documents.Select(d => d with { Label = SampleLabel.Easy })] }).ToList();
+        double[][] identity = [[1, 0], [0, 1]];
+        var version = new GmmModel(1, "tiny-proxy",
+            new GmmParameters([0.75, 0.25], [[2.5, 0.75], [5.5, 3.5]], [identity, identity], FeatureTransform.Raw),
+            [SampleLabel.Easy, SampleLabel.Noisy], 100, -1, DateTimeOffset.UnixEpoch);
+        var cluster = ScoredStream.Cluster();
+        ScoredStream.Produce(cluster, batches);
+        using var h = new TrainerHarness();
+        var options = h.Options(steps: 1000) with { SkipNoisy = true, GmmVersion = 1 };
+
+        var run = await h.RunAsync(cluster, options, gmmLookup: (v, _) => Task.FromResult<GmmModel?>(v == 1 ? version : null));
+
+        var expected = TrainerHarness.Batches(16).SelectMany(b => b.Documents)
+            .Count(d => d.Label == SampleLabel.Noisy && !Streaming.ValidationSplit.IsValidation(d.Id, options.ValidationFraction));
+        expected.Should().BeGreaterThan(5);
+        run.Result.NoisySkipped.Should().Be(expected, "the high-loss documents, whatever label they carried");
+    }
+
+    [Fact]
     public async Task Restarts_on_several_partitions_train_every_batch_exactly_once()
     {
         var cluster = ScoredStream.Cluster(partitions: 3);

@@ -84,7 +84,10 @@ internal sealed class DemoRun(DemoSettings settings)
         {
             // The scorer's labelling GMM serves the weighting strategies only when it is fitted on (loss mean, loss variance);
             // a per-byte one is not, and the trainer fits its own.
-            var gmmVersion = GmmInputs.NeedsBytes(GmmFeatureSetting.Get(settings.Labelling.FeatureSetting).Transform) ? null : scoring.LatestGmmVersion;
+            // The filter judges each document by the scorer's final version, as the store labels it now.
+            var gmmVersion = name == FilterRun || !GmmInputs.NeedsBytes(GmmFeatureSetting.Get(settings.Labelling.FeatureSetting).Transform)
+                ? scoring.LatestGmmVersion
+                : null;
             runs.Add(await TrainAsync(kafka, database.ConnectionString, name, strategy, (int)steps, tokenizer, proxyDir, validationFile,
                 outDir, gmmVersion, ct));
         }

@@ -66,6 +66,11 @@ public sealed class BatchIntake
     /// <summary>Documents left out because the scorer labelled them noisy (<see cref="TrainerOptions.SkipNoisy"/>).</summary>
     public long SkippedNoisy { get; private set; }
 
+    /// <summary>Decides which documents <see cref="TrainerOptions.SkipNoisy"/> leaves out instead of the label each was
+    /// scored with: a stored GMM version's verdict on the document's statistics, so documents scored provisionally or
+    /// by an older version are judged as the store now labels them.</summary>
+    public Func<ScoredDocument, bool>? NoisyJudge { get; set; }
+
     /// <summary>Takes in one consumed record.</summary>
     public IntakeOutcome Absorb(ConsumeResult<string?, byte[]> record)
     {
@@ -92,7 +97,7 @@ public sealed class BatchIntake
                 if (!(_options.ValidationExcludesNoisy && doc.Label == SampleLabel.Noisy)) _validation.TryAdd(tokens, doc.Domain);
                 continue;
             }
-            if (_options.SkipNoisy && doc.Label == SampleLabel.Noisy)
+            if (_options.SkipNoisy && (NoisyJudge?.Invoke(doc) ?? doc.Label == SampleLabel.Noisy))
             {
                 SkippedNoisy++;
                 continue;
