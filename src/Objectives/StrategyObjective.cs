@@ -52,10 +52,9 @@ public sealed class StrategyObjective(IWeightingStrategy strategy, ISampleStatis
     {
         _stepCoefficients.Clear();
         var batches = step.MicroBatches;
-        var counts = batches.SelectMany(b => Enumerable.Repeat(b.Targets.Size(1), (int)b.Targets.Size(0))).ToArray();
-        var means = stats.SelectMany(s => s.Means).ToArray();
-        var variances = stats.SelectMany(s => s.Variances).ToArray();
-        var weights = Strategy.Weigh(new BatchScores(means, counts, variances), new StrategyState(step.Step));
+        var scores = StepScores(step, stats);
+        var counts = scores.TokenCounts;
+        var weights = Strategy.Weigh(scores, new StrategyState(step.Step));
         _summary.Add(weights);
         WeightsObserved?.Invoke(batches[0], weights); // the step's sequences in order, from its first micro-batch
         var a = weights.LossCoefficients(counts);
@@ -67,6 +66,13 @@ public sealed class StrategyObjective(IWeightingStrategy strategy, ISampleStatis
             offset += rows;
         }
     }
+
+    /// <summary>Every sequence of the step as one batch: the micro-batches' statistics in order, each sequence counting its
+    /// target tokens. What the weights of a step, and meta-em's meta-gradient through them, are computed over.</summary>
+    public static BatchScores StepScores(StepContext step, IReadOnlyList<SampleStats> stats) => new(
+        [.. stats.SelectMany(s => s.Means)],
+        [.. step.MicroBatches.SelectMany(b => Enumerable.Repeat(b.Targets.Size(1), (int)b.Targets.Size(0)))],
+        [.. stats.SelectMany(s => s.Variances)]);
 
     private static Tensor OwnLosses(GptModel model, MicroBatch batch)
     {

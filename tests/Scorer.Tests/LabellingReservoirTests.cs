@@ -9,8 +9,8 @@ public sealed class LabellingReservoirTests
     [Fact]
     public void The_reservoir_holds_everything_until_it_is_full()
     {
-        var reservoir = new StatisticsReservoir(capacity: 10, seed: 1);
-        for (var i = 0; i < 7; i++) reservoir.Add(i, 0);
+        var reservoir = new Reservoir<(double Mean, double Variance)>(capacity: 10, seed: 1);
+        for (var i = 0; i < 7; i++) reservoir.Add((i, 0));
 
         reservoir.Snapshot().Select(s => s.Mean).Should().Equal(0, 1, 2, 3, 4, 5, 6);
         reservoir.Seen.Should().Be(7);
@@ -21,8 +21,8 @@ public sealed class LabellingReservoirTests
     {
         // 100,000 items in order, a sample of 2,000: every tenth of the stream should hold about 200 of them.
         const int n = 100_000, capacity = 2_000, bins = 10;
-        var reservoir = new StatisticsReservoir(capacity, seed: 3);
-        for (var i = 0; i < n; i++) reservoir.Add(i, 0);
+        var reservoir = new Reservoir<(double Mean, double Variance)>(capacity, seed: 3);
+        for (var i = 0; i < n; i++) reservoir.Add((i, 0));
 
         var sample = reservoir.Snapshot();
         sample.Should().HaveCount(capacity);
@@ -43,8 +43,8 @@ public sealed class LabellingReservoirTests
     {
         static double[] Run(int seed)
         {
-            var reservoir = new StatisticsReservoir(500, seed);
-            for (var i = 0; i < 20_000; i++) reservoir.Add(i, i * 0.5);
+            var reservoir = new Reservoir<(double Mean, double Variance)>(500, seed);
+            for (var i = 0; i < 20_000; i++) reservoir.Add((i, i * 0.5));
             return reservoir.Snapshot().Select(s => s.Mean).ToArray();
         }
 
@@ -55,9 +55,9 @@ public sealed class LabellingReservoirTests
     [Fact]
     public void A_reseeded_reservoir_continues_as_if_it_had_seen_the_population()
     {
-        var reservoir = new StatisticsReservoir(100, seed: 5);
+        var reservoir = new Reservoir<(double Mean, double Variance)>(100, seed: 5);
         reservoir.Reseed(Enumerable.Range(0, 100).Select(i => ((double)i, 0.0)).ToList(), population: 10_000);
-        for (var i = 0; i < 10_000; i++) reservoir.Add(-1, 0);
+        for (var i = 0; i < 10_000; i++) reservoir.Add((-1, 0));
 
         // 10,000 new items after 10,000 represented ones: about half the sample is new.
         reservoir.Seen.Should().Be(20_000);

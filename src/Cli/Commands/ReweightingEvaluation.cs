@@ -138,17 +138,15 @@ internal static class ReweightingEvaluation
                 $"the oracle arm needs ground truth: {setup.Train} carries no clean/noisy labels (leave it out with --arms)");
         }
         // Which training documents each filtering arm keeps: the oracle drops the injected noise, the filter what the labels call noisy.
-        var kept = new Dictionary<string, bool[]>();
-        if (setup.Strategies.Contains(ReferenceArms.Oracle)) kept[ReferenceArms.Oracle] = [.. noisyDoc.Select(n => !n)];
+        var kept = new Dictionary<string, KeptDocuments>();
+        if (setup.Strategies.Contains(ReferenceArms.Oracle)) kept[ReferenceArms.Oracle] = KeptDocuments.Dropping(noisyDoc, noisyDoc);
         if (setup.Strategies.Contains(ReferenceArms.Filter))
-            kept[ReferenceArms.Filter] = [.. FilterLabels(setup.Proxy!, device, trainRecords, metaRecords).Select(n => !n)];
-        foreach (var (arm, keep) in kept)
+            kept[ReferenceArms.Filter] = KeptDocuments.Dropping(FilterLabels(setup.Proxy!, device, trainRecords, metaRecords), noisyDoc);
+        foreach (var (arm, k) in kept)
         {
-            var droppedNoisy = keep.Where((k, i) => !k && noisyDoc[i]).Count();
-            var droppedClean = keep.Where((k, i) => !k && !noisyDoc[i]).Count();
-            Console.Error.WriteLine($"{arm}: trains on {keep.Count(k => k)} of {keep.Length} documents, dropping " +
-                                    $"{droppedNoisy} labelled noisy and {droppedClean} labelled clean");
-            if (!keep.Any(k => k)) throw new InvalidDataException($"the {arm} arm would drop every training document");
+            Console.Error.WriteLine($"{arm}: trains on {k.Trained} of {k.Keep.Length} documents, dropping " +
+                                    $"{k.DroppedNoisy} labelled noisy and {k.DroppedClean} labelled clean");
+            if (k.Trained == 0) throw new InvalidDataException($"the {arm} arm would drop every training document");
         }
 
         var results = setup.Strategies.ToDictionary(s => s, _ => new List<RunResult>());
@@ -157,7 +155,7 @@ internal static class ReweightingEvaluation
             foreach (var name in setup.Strategies)
             {
                 var runOptions = options with { Seed = (ulong)seed };
-                var keep = kept.GetValueOrDefault(name);
+                var keep = kept.GetValueOrDefault(name)?.Keep;
                 var runTokens = keep is null ? trainTokens : [.. trainTokens.Where((_, i) => keep[i])];
                 var runNoisy = keep is null ? noisyDoc : [.. noisyDoc.Where((_, i) => keep[i])];
                 var data = new TokenStream(runTokens, tok.EndOfTextId, options.SequenceLength, (ulong)seed);
@@ -194,7 +192,7 @@ internal static class ReweightingEvaluation
             }
         }
 
-        var report = Report(setup, options, results, kept, noisyDoc);
+        var report = Report(setup, options, results, kept);
         var text = report.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
         if (outputPath is not null) Text.IO.AtomicFile.WriteAllText(outputPath, text + "\n");
         if (json) Console.WriteLine(text);
@@ -228,7 +226,7 @@ internal static class ReweightingEvaluation
     }
 
     private static JsonObject Report(Setup setup, TrainingOptions options, Dictionary<string, List<RunResult>> results,
-        Dictionary<string, bool[]> kept, bool[] noisyDocument)
+        Dictionary<string, KeptDocuments> kept)
     {
         var uniform = results["uniform"];
         var strategies = new JsonObject();
@@ -271,11 +269,11 @@ internal static class ReweightingEvaluation
                     ["mean"] = double.IsNaN(share) ? null : share, ["ci95_low"] = low, ["ci95_high"] = high,
                 };
             }
-            if (kept.TryGetValue(name, out var keep))
+            if (kept.TryGetValue(name, out var k))
             {
-                strategies[name]!["training_documents"] = keep.Count(k => k);
-                strategies[name]!["dropped_noisy"] = keep.Where((k, i) => !k && noisyDocument[i]).Count();
-                strategies[name]!["dropped_clean"] = keep.Where((k, i) => !k && !noisyDocument[i]).Count();
+                strategies[name]!["training_documents"] = k.Trained;
+                strategies[name]!["dropped_noisy"] = k.DroppedNoisy;
+                strategies[name]!["dropped_clean"] = k.DroppedClean;
             }
         }
         JsonObject? headroomJson = null;
@@ -297,6 +295,14 @@ internal static class ReweightingEvaluation
     }
 
     private static double? Finite(double value) => double.IsFinite(value) ? value : null;
+
+    /// <summary>The training documents a filtering arm keeps, and what it drops by the ground truth.</summary>
+    private sealed record KeptDocuments(bool[] Keep, int Trained, int DroppedNoisy, int DroppedClean)
+    {
+        /// <summary>Keeps every document <paramref name="drop"/> does not flag; counts the dropped by <paramref name="noisy"/>.</summary>
+        public static KeptDocuments Dropping(bool[] drop, bool[] noisy) => new([.. drop.Select(d => !d)], drop.Count(d => !d),
+            drop.Where((d, i) => d && noisy[i]).Count(), drop.Where((d, i) => d && !noisy[i]).Count());
+    }
 
     private static void PrintTable(JsonObject report, int seeds)
     {

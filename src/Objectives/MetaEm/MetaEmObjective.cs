@@ -134,8 +134,8 @@ public sealed class MetaEmObjective : ITrainingObjective
         var phi = Strategy.Phi;
         // The step's M sequences weighed together, as training weighs them: a_i = w_i k_i with k_i = M n_i and n_i the
         // sequence's share of the step's tokens.
-        var counts = step.MicroBatches.SelectMany(b => Enumerable.Repeat(b.Targets.Size(1), (int)b.Targets.Size(0))).ToArray();
-        var scores = new BatchScores([.. stats.SelectMany(s => s.Means)], counts, [.. stats.SelectMany(s => s.Variances)]);
+        var scores = StrategyObjective.StepScores(step, stats);
+        var counts = scores.TokenCounts;
         var features = Strategy.FeaturesOf(scores);
         var weights = phi.Weigh(features);
         var k = new BatchWeights(Enumerable.Repeat(1.0, counts.Length).ToArray(), double.PositiveInfinity, false).LossCoefficients(counts);

@@ -116,7 +116,7 @@ internal sealed class CorpusDetection
         var labelling = GmmLabelling.Run(stats, settings.Labelling, settings.Fit, reference);
         Console.Error.WriteLine(
             $"{corpus.Name}: fitted {labelling.Fits.Count} mixtures, compared {LabelRules.All.Count} label rules");
-        var chosen = labelling.Novelty?.Labels ?? labelling.Rules[labelling.ChosenRule][labelling.ChosenFeatures];
+        var chosen = labelling.Labels;
         var flagged = chosen.Flag.Count(f => f);
         var result = new CorpusDetection(corpus, settings, labelling, stats.Length, truth.Count(t => t), flagged)
         {
@@ -130,7 +130,7 @@ internal sealed class CorpusDetection
         };
         if (labelling.Novelty is not null)
         {
-            var c = labelling.Rules[labelling.ChosenRule][labelling.ChosenFeatures];
+            var c = labelling.ComponentLabels;
             methods[GmmComponentsMethod] = (c.Score, c.Flag, c.Hard);
         }
         if (labelling.ChosenRule == GmmLabelling.ReferenceRule)

@@ -34,6 +34,13 @@ internal sealed class GmmLabelling
     /// These are the method <c>gmm</c>.</summary>
     public (ReferenceNovelty Detector, Detection Labels)? Novelty { get; }
 
+    /// <summary>The chosen rule's labels of the chosen fit, decided per component (the method <c>gmm_components</c> when a
+    /// detector decides <c>gmm</c>).</summary>
+    public Detection ComponentLabels => Rules[ChosenRule][ChosenFeatures];
+
+    /// <summary>The labels users get, the method <c>gmm</c>: the detector's where there is one, else the components'.</summary>
+    public Detection Labels => Novelty?.Labels ?? ComponentLabels;
+
     /// <summary>The feature setting behind the method <c>gmm</c>: the settings', or its per-token counterpart when the
     /// scores carry no bytes.</summary>
     public string ChosenFeatures { get; }
@@ -56,7 +63,7 @@ internal sealed class GmmLabelling
         var usable = Enumerable.Range(0, stats.Count).Where(i => stats[i].Count > 0).ToArray();
         var labelling = Run([.. usable.Select(i => stats[i])], LabellingDefaults.Settings, new GmmFitOptions(Seed: seed),
             [.. reference.Where(s => s.Count > 0)]);
-        var flags = (labelling.Novelty?.Labels ?? labelling.Rules[labelling.ChosenRule][labelling.ChosenFeatures]).Flag;
+        var flags = labelling.Labels.Flag;
         var result = new bool[stats.Count];
         for (var j = 0; j < usable.Length; j++) result[usable[j]] = flags[j];
         return result;

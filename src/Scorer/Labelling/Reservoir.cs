@@ -4,7 +4,7 @@ namespace Reweighting.Scorer.Labelling;
 /// Vitter's Algorithm R: the first <c>capacity</c> items fill it; item t (0-based) then replaces a random slot with
 /// probability capacity / (t + 1). Seeded, so the same stream in the same order gives the same sample.</summary>
 /// <remarks>Not thread-safe; <see cref="ReservoirLabeller"/> guards it.</remarks>
-public class Reservoir<T>
+public sealed class Reservoir<T>
 {
     private readonly T[] _items;
     private readonly Random _random;
@@ -53,11 +53,4 @@ public class Reservoir<T>
 
     /// <summary>A copy of the items held.</summary>
     public T[] Snapshot() => _items.AsSpan(0, _count).ToArray();
-}
-
-/// <summary>A reservoir of (loss mean, loss variance) pairs.</summary>
-public sealed class StatisticsReservoir(int capacity, int seed) : Reservoir<(double Mean, double Variance)>(capacity, seed)
-{
-    /// <summary>Offers one pair to the sample.</summary>
-    public void Add(double mean, double variance) => Add((mean, variance));
 }
