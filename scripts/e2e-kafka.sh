@@ -66,30 +66,8 @@ broker_reachable() {
 mock=0
 if [ "$bootstrap" = mock ]; then
   mock_dir=$(mktemp -d /tmp/rw-e2e-mock.XXXXXX)
-  cat > "$mock_dir/kafka-mock.cs" <<'CS'
-#:package Confluent.Kafka@2.16.0
-using System.Diagnostics;
-using Confluent.Kafka;
-// Usage: kafka-mock.cs WATCHED_PID TOPIC...: starts a mock cluster, creates the topics, prints its bootstrap servers
-// and lives until the watched process ends.
-string? bootstrap = null;
-var config = new ProducerConfig { BootstrapServers = "unused:1" };
-config.Set("test.mock.num.brokers", "1");
-using var producer = new ProducerBuilder<string, string>(config).SetLogHandler((_, m) =>
-{
-    var at = m.Message.IndexOf("replaced with ", StringComparison.Ordinal);
-    if (at >= 0) bootstrap = m.Message[(at + "replaced with ".Length)..].Trim();
-}).Build();
-for (var i = 0; i < 100 && bootstrap is null; i++) Thread.Sleep(100);
-// The mock creates a topic when a producer asks for its metadata.
-using var admin = new DependentAdminClientBuilder(producer.Handle).Build();
-foreach (var topic in args.Skip(1)) admin.GetMetadata(topic, TimeSpan.FromSeconds(5));
-Console.WriteLine(bootstrap);
-using var watched = Process.GetProcessById(int.Parse(args[0]));
-watched.WaitForExit();
-CS
   echo "[$(date -u +%H:%M:%S)] starting librdkafka's mock cluster (first use builds it; log: $mock_dir/log)" >&2
-  dotnet run "$mock_dir/kafka-mock.cs" -- "$$" documents documents.dlq scored-batches >"$mock_dir/bootstrap" 2>"$mock_dir/log" &
+  "$root/scripts/kafka-mock.sh" "$$" documents documents.dlq scored-batches >"$mock_dir/bootstrap" 2>"$mock_dir/log" &
   for _ in $(seq 1 300); do
     if [ -s "$mock_dir/bootstrap" ]; then break; fi
     sleep 1

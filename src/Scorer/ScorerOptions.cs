@@ -55,6 +55,12 @@ public sealed record ScorerOptions
     /// <summary>... or once its first record has waited this long.</summary>
     public TimeSpan MaxWait { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>Also close the batch being filled when a poll finds no new record (the consumer has caught up) while the
+    /// proxy has nothing to score: a slow stream or the end of a backlog is scored at once instead of after
+    /// <see cref="MaxWait"/>, and under load batches still fill to their budget. False waits for the budget, the record
+    /// count or <see cref="MaxWait"/>.</summary>
+    public bool CloseWhenCaughtUp { get; init; } = true;
+
     /// <summary>Closed micro-batches being scored, or scored and waiting to be stored, before the loop stores the oldest
     /// rather than read on. At 2 the next batch is read and tokenised while the proxy scores the current one; 1 scores
     /// and stores each batch before reading the next record.</summary>

@@ -54,6 +54,8 @@ public sealed class ScorerHarness : IAsyncDisposable
         Device = "cpu",
         TokenBudget = 300,
         MaxWait = TimeSpan.FromMilliseconds(150),
+        // The tests decide when batches close (budget, count, wait); one test covers closing when caught up.
+        CloseWhenCaughtUp = false,
         PollInterval = TimeSpan.FromMilliseconds(20),
         DrainTimeout = TimeSpan.FromSeconds(5),
         OutageBaseDelay = TimeSpan.FromMilliseconds(100),
@@ -171,6 +173,8 @@ public sealed class ScorerHarness : IAsyncDisposable
         foreach (var r in _running) await r.DisposeAsync();
         _producer.Dispose();
         _deadLetterProducer.Dispose();
+        // Closes this test's pooled connections now: the shared server allows few, and idle ones would outlive the test.
+        await Database.DisposeAsync();
     }
 }
 

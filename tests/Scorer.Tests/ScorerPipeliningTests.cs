@@ -1,4 +1,5 @@
 using FluentAssertions;
+using Reweighting.Scorer.Pipeline;
 using Reweighting.Testing.Postgres;
 using Xunit;
 using Xunit.Abstractions;
@@ -77,6 +78,82 @@ public sealed class ScorerPipeliningTests(PostgresCluster postgres, ITestOutputH
         outbox.SelectMany(b => b.Documents.Select(d => d.Id)).Should().OnlyHaveUniqueItems().And.HaveCount(20);
         scorer.Pipeline.Statistics.Batches.Should().Be(4);
         scorer.Pipeline.InFlightRecords.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task A_caught_up_consumer_hands_its_batch_to_an_idle_proxy_without_waiting_for_the_budget_or_the_time()
+    {
+        await using var h = await ScorerHarness.CreateAsync(postgres, output);
+        // Neither the budget nor the wait would ever close this batch within the test.
+        var options = ScorerHarness.Options with { CloseWhenCaughtUp = true, TokenBudget = 1_000_000, MaxWait = TimeSpan.FromMinutes(5) };
+        var scorer = h.Start(options);
+        var ids = await h.ProduceAsync(0, 12);
+
+        await h.WaitForScoresAsync(12);
+        await ScorerHarness.WaitUntilAsync(async () => (await h.StoredOffsetsAsync()).Values.Sum() == 12, what: "all offsets stored");
+        await scorer.StopAsync();
+
+        (await h.StoredIdsAsync()).Should().Equal(ids);
+        var fill = scorer.Pipeline.Statistics.Fill;
+        fill.ByCaughtUp.Should().BeGreaterThan(0).And.Be(fill.Batches, "every batch closed because the stream had no more records");
+        fill.ByMaxWait.Should().Be(0);
+        fill.Batches.Should().Be(scorer.Pipeline.Statistics.Batches);
+    }
+
+    [Fact]
+    public async Task Documents_packed_together_in_micro_batches_get_the_statistics_of_scoring_each_alone()
+    {
+        await using var h = await ScorerHarness.CreateAsync(postgres, output);
+        await h.ProduceAsync(0, 30);
+        // Several documents per micro-batch and many windows per forward pass: windows of different documents share passes.
+        var options = ScorerHarness.Options with { TokenBudget = 2_000, MaxWait = TimeSpan.FromSeconds(1) };
+        var scorer = h.Start(options);
+        await h.WaitForScoresAsync(30);
+        await scorer.StopAsync();
+        scorer.Pipeline.ProxyBatches.Batches.Should().BeLessThan(scorer.Pipeline.ProxyBatches.Rows / 2, "passes hold several windows");
+
+        // The `lm score` path on one document at a time: one window per forward pass, nothing shared.
+        using var alone = TinyProxy.Load(windowBatchSize: 1);
+        await using var cmd = h.Database.CreateCommand(
+            "SELECT s.n_tokens, s.scored_bytes, s.loss_mean, s.loss_variance, d.full_text " +
+            "FROM sample_scores s JOIN documents d ON d.id = s.document_id");
+        await using var reader = await cmd.ExecuteReaderAsync();
+        var compared = 0;
+        while (await reader.ReadAsync())
+        {
+            var expected = alone.Score([alone.Tokenise(reader.GetString(4))]).Single().Statistics;
+            reader.GetInt32(0).Should().Be((int)expected.Count);
+            reader.GetInt64(1).Should().Be(expected.Bytes);
+            reader.GetDouble(2).Should().BeApproximately(expected.Mean, 1e-4);
+            reader.GetDouble(3).Should().BeApproximately(expected.Variance, 1e-3);
+            compared++;
+        }
+        compared.Should().Be(30);
+    }
+
+    [Fact]
+    public async Task The_pipeline_accounts_for_its_time_per_stage_and_for_how_its_batches_closed()
+    {
+        await using var h = await ScorerHarness.CreateAsync(postgres, output);
+        var ids = await h.ProduceAsync(0, 20);
+        var options = ScorerHarness.Options with { MaxBatchRecords = 5, TokenBudget = 1_000_000, MaxWait = TimeSpan.FromMinutes(5) };
+        var scorer = h.Start(options);
+
+        await h.WaitForScoresAsync(20);
+        await ScorerHarness.WaitUntilAsync(async () => (await h.StoredOffsetsAsync()).Values.Sum() == 20, what: "all offsets stored");
+        await scorer.StopAsync();
+
+        var statistics = scorer.Pipeline.Statistics;
+        var stages = statistics.Stages;
+        stages.Proxy.Should().BePositive("the proxy scored four batches");
+        stages.Read.Should().BePositive("twenty records were parsed and tokenised");
+        stages.Store.Should().BePositive("four transactions committed");
+        stages.Encode.Should().BePositive();
+        statistics.FirstRecordTimestamp.Should().NotBeNull();
+        statistics.Fill.Should().Be(new ScorerBatchFill(0, 4, 0, 0, 0, statistics.Tokens + 20),
+            "four batches closed at five records each; a document's ids are its scored tokens and the end-of-text prefix");
+        scorer.Pipeline.ProxyBatches.Rows.Should().BePositive();
+        (await h.StoredIdsAsync()).Should().Equal(ids);
     }
 
     [Fact]

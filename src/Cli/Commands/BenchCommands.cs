@@ -35,7 +35,47 @@ internal static class BenchCommands
         strategyBench.SetAction(parse => CommandGuard.Run(() => Bench.StrategyBenchmark.Run(parse.GetValue(preset)!, parse.GetValue(strategyVocab), parse.GetValue(strategyBatch),
             parse.GetValue(seq), parse.GetValue(steps), parse.GetValue(rounds),
             parse.GetValue(strategyList)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), parse.GetValue(device)!, parse.GetValue(json))));
-        return new Command("bench", "Benchmarks") { torch, model, gmm, strategyBench, GpuCommand(), StorageBenchCommand.CreateSubcommand() };
+        return new Command("bench", "Benchmarks")
+            { torch, model, gmm, strategyBench, GpuCommand(), StorageBenchCommand.CreateSubcommand(), ScorerCommand() };
+    }
+
+    private static Command ScorerCommand()
+    {
+        var model = new Option<string>("--model")
+            { Description = "Proxy checkpoint directory (config.json, model.safetensors, tokenizer)", Required = true };
+        var corpus = new Option<string>("--corpus")
+            { Description = "Documents to score (JSONL, JSONL.gz or text; a directory of them)", Required = true };
+        var documents = new Option<int?>("--documents") { Description = "Score only the first N documents" };
+        var bootstrap = new Option<string?>("--bootstrap")
+        {
+            Description = "Kafka bootstrap servers for the service (a broker or librdkafka's mock cluster in another process); " +
+                          "default: the in-process broker",
+        };
+        var db = new Option<string?>("--db")
+            { Description = "PostgreSQL connection string (default: a private embedded cluster, removed after)" };
+        var device = new Option<string>("--device") { Description = "cpu or cuda[:n]", DefaultValueFactory = _ => "cpu" };
+        var textField = new Option<string>("--text-field")
+            { Description = "JSONL field holding the text", DefaultValueFactory = _ => "text" };
+        var tokenBudget = new Option<int?>("--token-budget")
+            { Description = "The service's Scorer:TokenBudget (default: the service default)" };
+        var windowBudget = new Option<int?>("--window-token-budget")
+            { Description = "Scorer:WindowTokenBudget, for both paths (default: the service default)" };
+        var repeats = new Option<int>("--repeats")
+            { Description = "Interleaved runs of both paths (medians reported)", DefaultValueFactory = _ => 1 };
+        var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
+        var md = new Option<string?>("--md") { Description = "Also write the results as a Markdown report to this file" };
+        var command = new Command("scorer",
+                "The scorer service's tokens/s against `lm score` on the same proxy and corpus, with its time per stage")
+            { model, corpus, documents, bootstrap, db, device, textField, tokenBudget, windowBudget, repeats, json, md };
+        command.SetAction(parse => CommandGuard.Run(() => Bench.ScorerBenchmark.Run(new Bench.ScorerBenchSettings
+        {
+            ModelDirectory = parse.GetValue(model)!, Corpus = parse.GetValue(corpus)!, Documents = parse.GetValue(documents),
+            Bootstrap = parse.GetValue(bootstrap), Database = parse.GetValue(db), Device = parse.GetValue(device)!,
+            TextField = parse.GetValue(textField)!, TokenBudget = parse.GetValue(tokenBudget),
+            WindowTokenBudget = parse.GetValue(windowBudget),
+            Repeats = parse.GetValue(repeats), JsonPath = parse.GetValue(json), MarkdownPath = parse.GetValue(md),
+        })));
+        return command;
     }
 
     private static Command GpuCommand()

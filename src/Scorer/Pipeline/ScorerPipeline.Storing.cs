@@ -21,12 +21,17 @@ public sealed partial class ScorerPipeline
     private bool StoreOldest()
     {
         var job = _handedOver.Peek();
-        if (!job.WaitScored(_abort))
+        var waiting = Stopwatch.GetTimestamp();
+        var scored = job.WaitScored(_abort);
+        Statistics.Add(ScorerStage.WaitForProxy, Stopwatch.GetTimestamp() - waiting);
+        if (!scored)
         {
             AbandonAll("the stop's drain time ran out while the proxy was scoring");
             return false;
         }
+        var labelling = Stopwatch.GetTimestamp();
         Label(job);
+        Statistics.Add(ScorerStage.Label, Stopwatch.GetTimestamp() - labelling);
         Fault?.Invoke("scored");
         if (!Store(job)) return false;
         _handedOver.Dequeue();
@@ -72,8 +77,12 @@ public sealed partial class ScorerPipeline
                     _deadLetters.PublishAsync(deadLetter.Record, _abort).GetAwaiter().GetResult();
                     deadLetter.Delivered = true;
                 }
+                var encoding = Stopwatch.GetTimestamp();
                 var scoreBatch = batch.ToScoreBatch(_model, _options.GroupId, _options.SnippetChars, _options.KeepText);
+                var writing = Stopwatch.GetTimestamp();
+                Statistics.Add(ScorerStage.Encode, writing - encoding);
                 var stored = _writer.WriteAsync(scoreBatch, _abort).GetAwaiter().GetResult();
+                Statistics.Add(ScorerStage.Store, Stopwatch.GetTimestamp() - writing);
                 Fault?.Invoke("stored");
                 Committed(stored, scoreBatch, batch, job.FirstConsumedAt, job.ScoringTime, clock.Elapsed);
                 EndOutage();
@@ -108,6 +117,7 @@ public sealed partial class ScorerPipeline
         }
         else
         {
+            var observing = Stopwatch.GetTimestamp();
             try
             {
                 if (stored.Scores.Count > 0) _labeller.Observe(stored.Scores);
@@ -116,6 +126,7 @@ public sealed partial class ScorerPipeline
             {
                 _logger.LogError(e, "The labeller failed to observe batch {BatchId}; scoring goes on", stored.BatchId);
             }
+            Statistics.Add(ScorerStage.Observe, Stopwatch.GetTimestamp() - observing);
             Raise(new BatchScored(stored.BatchId, _options.InstanceId, stored.Scores.Count, batch.DeadLetters.Count, batch.Gmm?.Version));
             var latency = _time.GetElapsedTime(latencyFrom);
             _progress.Batch(stored.Scores.Count, stored.Scores.Sum(s => (long)s.TokenCount), batch.DeadLetters.Count, latency, scoring, writing);

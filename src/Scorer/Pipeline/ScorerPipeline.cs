@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
@@ -83,6 +84,10 @@ public sealed partial class ScorerPipeline
     /// <summary>Running totals.</summary>
     public ScorerStatistics Statistics { get; } = new();
 
+    /// <summary>The proxy's forward passes, windows and padding so far (read it after the pipeline stopped, or accept a
+    /// torn read: the scoring thread updates it).</summary>
+    public Reweighting.Modeling.Scoring.ScoringStatistics ProxyBatches => _scorer.Statistics;
+
     /// <summary>Records consumed but not yet stored (documents and dead letters), in every batch in flight.</summary>
     public int InFlightRecords => Volatile.Read(ref _inFlight);
 
@@ -137,7 +142,7 @@ public sealed partial class ScorerPipeline
             .SetPartitionsLostHandler(OnLost)
             .SetErrorHandler(OnError)
             .Build();
-        _scoring = new ScoringThread(_scorer.Score, where => Fault?.Invoke(where));
+        _scoring = new ScoringThread(_scorer.Score, where => Fault?.Invoke(where), Statistics);
         try
         {
             _consumer.Subscribe(_options.Topic);
@@ -148,14 +153,15 @@ public sealed partial class ScorerPipeline
             {
                 PositionPendingPartitions();
                 StoreScoredBatches();
-                if (Poll(TimeUntilFlush()) is { } result) Accept(result);
-                if (FlushDue()) HandOver();
+                var result = Poll(TimeUntilFlush());
+                if (result is not null) Accept(result);
+                if (CloseReason(caughtUp: result is null || result.IsPartitionEOF) is { } reason) HandOver(reason);
             }
             if (InFlightRecords > 0)
             {
                 _logger.LogInformation("Stopping: finishing the {Records} records in flight (at most {Seconds:F1} s)",
                     InFlightRecords, _options.DrainTimeout.TotalSeconds);
-                if (!_batch.IsEmpty) HandOver();
+                if (!_batch.IsEmpty) HandOver(BatchClose.Stop);
                 while (_handedOver.Count > 0 && StoreOldest()) { }
             }
         }
@@ -182,6 +188,7 @@ public sealed partial class ScorerPipeline
 
     private ConsumeResult<byte[]?, byte[]?>? Poll(TimeSpan timeout)
     {
+        var started = Stopwatch.GetTimestamp();
         try
         {
             return _consumer!.Consume(timeout);
@@ -190,6 +197,11 @@ public sealed partial class ScorerPipeline
         {
             LogKafkaError(e.Error);
             return null;
+        }
+        finally
+        {
+            // Waiting for the first record (joining the group) is start-up, not the stream's pace.
+            if (Statistics.FirstRecordTimestamp is not null) Statistics.Add(ScorerStage.Poll, Stopwatch.GetTimestamp() - started);
         }
     }
 
@@ -200,10 +212,15 @@ public sealed partial class ScorerPipeline
         return left <= TimeSpan.Zero ? TimeSpan.Zero : left < _options.PollInterval ? left : _options.PollInterval;
     }
 
-    private bool FlushDue() =>
-        _batch.StartedAt is { } started
-        && (_batch.TokenCount >= _options.TokenBudget || _batch.RecordCount >= _options.MaxBatchRecords
-            || _time.GetElapsedTime(started) >= _options.MaxWait);
+    /// <summary>Why the batch being filled is to close now, or null while it may take more; <paramref name="caughtUp"/>:
+    /// the last poll found no new record.</summary>
+    private BatchClose? CloseReason(bool caughtUp) =>
+        _batch.StartedAt is not { } started ? null
+        : _batch.TokenCount >= _options.TokenBudget ? BatchClose.TokenBudget
+        : _batch.RecordCount >= _options.MaxBatchRecords ? BatchClose.RecordCount
+        : _time.GetElapsedTime(started) >= _options.MaxWait ? BatchClose.MaxWait
+        : caughtUp && _options.CloseWhenCaughtUp && _handedOver.All(j => j.IsScored) ? BatchClose.CaughtUp
+        : null;
 
     /// <summary>Parses one record into the batch: a tokenised document, or a dead letter with its reason.</summary>
     private void Accept(ConsumeResult<byte[]?, byte[]?> result)
@@ -213,6 +230,8 @@ public sealed partial class ScorerPipeline
         // Not ours any more, or not yet positioned from PostgreSQL (it will be sought there): not to be counted.
         if (!_assigned.Contains(tp) || _unpositioned.Contains(tp)) return;
         Fault?.Invoke("consumed");
+        var reading = Stopwatch.GetTimestamp();
+        Statistics.Consumed(reading);
         var key = result.Message.Key;
         var value = result.Message.Value;
         var parsed = DocumentRecord.Parse(value, key is null ? null : Encoding.UTF8.GetString(key), _options.DocumentLimits);
@@ -228,13 +247,15 @@ public sealed partial class ScorerPipeline
             _batch.Add(new InFlightDeadLetter(result.TopicPartitionOffset, DeadLetterRecord.For(parsed.DeadLetter, tp.Topic,
                 tp.Partition.Value, result.Offset.Value, key, value, _time.GetUtcNow(), _options.InstanceId)), now);
         }
+        Statistics.Add(ScorerStage.Read, Stopwatch.GetTimestamp() - reading);
         CountInFlight();
     }
 
     /// <summary>Hands the closed batch to the scoring thread and starts the next; then, while the in-flight bound is
     /// reached, stores the oldest (so at 1 every batch is scored and stored before the next record is read).</summary>
-    private void HandOver()
+    private void HandOver(BatchClose reason)
     {
+        Statistics.HandedOver(reason, _batch.TokenCount);
         var job = new ScoringJob(_batch);
         _batch = new InFlightBatch();
         _handedOver.Enqueue(job);

@@ -6,6 +6,9 @@ namespace Reweighting.Scorer.Pipeline;
 public sealed class ScorerStatistics
 {
     private long _documents, _tokens, _deadLetters, _batches, _alreadyApplied, _abandoned, _outages;
+    private readonly long[] _stageTicks = new long[Enum.GetValues<ScorerStage>().Length];
+    private readonly long[] _closed = new long[Enum.GetValues<BatchClose>().Length];
+    private long _handedOverTokens, _firstRecord;
 
     /// <summary>Documents stored (batches found already applied not counted).</summary>
     public long Documents => Interlocked.Read(ref _documents);
@@ -36,9 +39,102 @@ public sealed class ScorerStatistics
         Interlocked.Increment(ref _batches);
     }
 
+    /// <summary>Where the pipeline's time went so far, stage by stage (each stage's wall time on its thread).</summary>
+    public ScorerStageTimes Stages => new(
+        Time(ScorerStage.Poll), Time(ScorerStage.Read), Time(ScorerStage.Proxy), Time(ScorerStage.ProxyIdle),
+        Time(ScorerStage.WaitForProxy),
+        Time(ScorerStage.Label), Time(ScorerStage.Encode), Time(ScorerStage.Store), Time(ScorerStage.Observe));
+
+    /// <summary>How the micro-batches handed to the proxy were closed and how full they were.</summary>
+    public ScorerBatchFill Fill => new(Closed(BatchClose.TokenBudget), Closed(BatchClose.RecordCount), Closed(BatchClose.MaxWait),
+        Closed(BatchClose.CaughtUp), Closed(BatchClose.Stop), Interlocked.Read(ref _handedOverTokens));
+
+    /// <summary><see cref="System.Diagnostics.Stopwatch"/> timestamp of the first record consumed, or null before it.</summary>
+    public long? FirstRecordTimestamp => Interlocked.Read(ref _firstRecord) is var t and not 0 ? t : null;
+
+    internal void Consumed(long timestamp) => Interlocked.CompareExchange(ref _firstRecord, timestamp, 0);
+
+    internal void Add(ScorerStage stage, long stopwatchTicks) => Interlocked.Add(ref _stageTicks[(int)stage], stopwatchTicks);
+
+    internal void HandedOver(BatchClose reason, long tokens)
+    {
+        Interlocked.Increment(ref _closed[(int)reason]);
+        Interlocked.Add(ref _handedOverTokens, tokens);
+    }
+
+    private TimeSpan Time(ScorerStage stage) =>
+        TimeSpan.FromSeconds(Interlocked.Read(ref _stageTicks[(int)stage]) / (double)System.Diagnostics.Stopwatch.Frequency);
+
+    private long Closed(BatchClose reason) => Interlocked.Read(ref _closed[(int)reason]);
+
     internal void WasAlreadyApplied() => Interlocked.Increment(ref _alreadyApplied);
     internal void Abandoned(int records) => Interlocked.Add(ref _abandoned, records);
     internal void OutageStarted() => Interlocked.Increment(ref _outages);
+}
+
+/// <summary>A stage of the scorer pipeline whose time <see cref="ScorerStatistics"/> keeps.</summary>
+public enum ScorerStage
+{
+    /// <summary>The loop thread waiting in Kafka's consume call.</summary>
+    Poll,
+
+    /// <summary>Parsing and tokenising consumed records (loop thread).</summary>
+    Read,
+
+    /// <summary>Forward passes and statistics (scoring thread).</summary>
+    Proxy,
+
+    /// <summary>The scoring thread waiting for a batch, after its first.</summary>
+    ProxyIdle,
+
+    /// <summary>The loop thread waiting for the proxy to finish the batch it must store next.</summary>
+    WaitForProxy,
+
+    /// <summary>Labelling scored documents with the current GMM version (loop thread).</summary>
+    Label,
+
+    /// <summary>Building the stored batch: rows, documents and the encoded scored batch (loop thread).</summary>
+    Encode,
+
+    /// <summary>The PostgreSQL transaction, dead letters included (loop thread).</summary>
+    Store,
+
+    /// <summary>Handing committed rows to the labeller's reservoir (loop thread).</summary>
+    Observe,
+}
+
+/// <summary>Why a micro-batch was closed and handed to the proxy.</summary>
+public enum BatchClose
+{
+    /// <summary>Its tokens reached <see cref="ScorerOptions.TokenBudget"/>.</summary>
+    TokenBudget,
+
+    /// <summary>Its records reached <see cref="ScorerOptions.MaxBatchRecords"/>.</summary>
+    RecordCount,
+
+    /// <summary><see cref="ScorerOptions.MaxWait"/> passed since its first record.</summary>
+    MaxWait,
+
+    /// <summary>The consumer had caught up and the proxy was idle (<see cref="ScorerOptions.CloseWhenCaughtUp"/>).</summary>
+    CaughtUp,
+
+    /// <summary>The scorer was stopping.</summary>
+    Stop,
+}
+
+/// <summary>Each stage's summed wall time (see <see cref="ScorerStage"/>); stages of the two threads overlap in time.</summary>
+public readonly record struct ScorerStageTimes(TimeSpan Poll, TimeSpan Read, TimeSpan Proxy, TimeSpan ProxyIdle, TimeSpan WaitForProxy,
+    TimeSpan Label, TimeSpan Encode, TimeSpan Store, TimeSpan Observe);
+
+/// <summary>How many micro-batches closed for each reason, and the tokens handed to the proxy in all.</summary>
+public readonly record struct ScorerBatchFill(long ByTokenBudget, long ByRecordCount, long ByMaxWait, long ByCaughtUp, long ByStop,
+    long Tokens)
+{
+    /// <summary>Micro-batches handed over.</summary>
+    public long Batches => ByTokenBudget + ByRecordCount + ByMaxWait + ByCaughtUp + ByStop;
+
+    /// <summary>Mean tokens per handed-over micro-batch as a share of <paramref name="tokenBudget"/>.</summary>
+    public double MeanFill(int tokenBudget) => Batches == 0 ? 0 : Tokens / (double)Batches / tokenBudget;
 }
 
 /// <summary>Logs throughput at a fixed interval: documents/s, tokens/s, dead letters, and batch latency (first record

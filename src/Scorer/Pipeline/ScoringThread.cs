@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 
 namespace Reweighting.Scorer.Pipeline;
 
@@ -11,13 +12,16 @@ internal sealed class ScoringThread : IDisposable
     private readonly BlockingCollection<ScoringJob> _jobs = [];
     private readonly Func<IReadOnlyList<int[]>, ProxyScore[]> _score;
     private readonly Action<string> _fault;
+    private readonly ScorerStatistics? _statistics;
     private readonly Thread _thread;
 
-    /// <summary>Starts the thread; <paramref name="fault"/> is the pipeline's test seam, called with "scoring".</summary>
-    public ScoringThread(Func<IReadOnlyList<int[]>, ProxyScore[]> score, Action<string> fault)
+    /// <summary>Starts the thread; <paramref name="fault"/> is the pipeline's test seam, called with "scoring";
+    /// <paramref name="statistics"/> hears the time spent scoring and waiting for work.</summary>
+    public ScoringThread(Func<IReadOnlyList<int[]>, ProxyScore[]> score, Action<string> fault, ScorerStatistics? statistics = null)
     {
         _score = score;
         _fault = fault;
+        _statistics = statistics;
         _thread = new Thread(Run) { IsBackground = true, Name = "scorer-proxy" };
         _thread.Start();
     }
@@ -27,7 +31,16 @@ internal sealed class ScoringThread : IDisposable
 
     private void Run()
     {
-        foreach (var job in _jobs.GetConsumingEnumerable()) job.Run(_score, _fault);
+        long? idleSince = null;
+        foreach (var job in _jobs.GetConsumingEnumerable())
+        {
+            var started = Stopwatch.GetTimestamp();
+            // Idle time counts from the end of the first batch: waiting for the very first is start-up, not a stall.
+            if (idleSince is { } since) _statistics?.Add(ScorerStage.ProxyIdle, started - since);
+            job.Run(_score, _fault);
+            idleSince = Stopwatch.GetTimestamp();
+            _statistics?.Add(ScorerStage.Proxy, idleSince.Value - started);
+        }
     }
 
     /// <summary>Ends the thread after the batches still queued (abandon them first to skip them). Waits for a forward pass
