@@ -103,7 +103,7 @@ internal static class TokenizerParityCommand
             if (!ids.SequenceEqual(expected)) mismatches.Add(Describe(record, project, library, ids, expected));
             if (documents % 1000 == 0) progress?.Report($"{documents:N0} documents, {tokens:N0} tokens, {mismatches.Count} differ");
         }
-        progress?.Report($"{documents:N0} documents, {tokens:N0} tokens, {mismatches.Count} mismatched", force: true);
+        progress?.Report($"{documents:N0} documents, {tokens:N0} tokens, {mismatches.Count} differ", force: true);
         return new ParityResult(documents, bytes, tokens, mismatches, clock.Elapsed.TotalSeconds);
     }
 
@@ -126,9 +126,9 @@ internal static class TokenizerParityCommand
         var ours = new List<(int Start, int End)>();
         for (var i = 0; i < text.Length;)
         {
-            var end = Gpt2PreTokenizer.NextEnd(text, i);
-            ours.Add((i, end));
-            i = end;
+            var next = Gpt2PreTokenizer.NextEnd(text, i);
+            ours.Add((i, next));
+            i = next;
         }
         var theirs = library.PreTokenizer!.PreTokenize(text).Select(w => (Start: w.Offset, End: w.Offset + w.Length)).ToList();
         var k = 0;
