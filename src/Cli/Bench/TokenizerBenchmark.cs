@@ -13,14 +13,18 @@ namespace Reweighting.Cli.Bench;
 /// Without --corpus the text is <see cref="SyntheticEnglish"/> (training and held-out text from different seeds),
 /// so the figure reproduces from a fresh clone; with --corpus the first documents train and the rest are encoded.
 /// Encoding runs on the calling thread only. Three passes over the held-out text: a fresh word cache (filling as it
-/// goes), a warm cache, and no cache at all.
+/// goes), a warm cache, and no cache at all. With <c>--tokenizer gpt2</c> the same text is also encoded by
+/// Microsoft.ML.Tokenizers (GPT-2's vocabulary, its own encoder) in the same process, fresh and warm, and the ids compared.
 /// </remarks>
 internal static class TokenizerBenchmark
 {
     public static Command Create()
     {
         var corpus = new Option<string?>("--corpus") { Description = "Corpus to measure on (default: synthetic English-like text)" };
-        var tokenizerDir = new Option<string?>("--tokenizer") { Description = "Use this tokenizer instead of training one" };
+        var tokenizerDir = new Option<string?>("--tokenizer")
+        {
+            Description = "Use this tokenizer instead of training one: a directory, or gpt2 (then Microsoft.ML.Tokenizers is measured too)",
+        };
         var vocabSize = new Option<int>("--vocab-size") { Description = "Vocabulary size to train", DefaultValueFactory = _ => 8192 };
         var trainMb = new Option<double>("--train-mb") { Description = "Megabytes of text to train on", DefaultValueFactory = _ => 8 };
         var encodeMb = new Option<double>("--encode-mb") { Description = "Megabytes of held-out text to encode", DefaultValueFactory = _ => 16 };
@@ -48,7 +52,8 @@ internal static class TokenizerBenchmark
         else
         {
             textName = $"corpus {corpusPath}";
-            (train, held) = ReadCorpus(corpusPath, trainBytes, encodeBytes);
+            // A given tokenizer trains on nothing, so the held-out text starts at the corpus's first document.
+            (train, held) = ReadCorpus(corpusPath, tokenizerDir is null ? trainBytes : 0, encodeBytes);
             if (held.Count == 0) return CommandGuard.Fail($"no documents in {corpusPath}", 1);
         }
 
@@ -56,8 +61,9 @@ internal static class TokenizerBenchmark
         BpeTokenizer tokenizer;
         if (tokenizerDir is not null)
         {
-            tokenizer = BpeTokenizer.Load(tokenizerDir);
+            tokenizer = TokenizerSource.Load(tokenizerDir);
             results["tokenizer"] = tokenizerDir;
+            if (TokenizerSource.IsBuiltIn(tokenizerDir)) WarmUpJit(held);
         }
         else
         {
@@ -109,8 +115,32 @@ internal static class TokenizerBenchmark
         Console.WriteLine($"  fresh cache {cold,8:F2} MB/s");
         Console.WriteLine($"  warm cache  {warm,8:F2} MB/s");
         Console.WriteLine($"  no cache    {uncached,8:F2} MB/s   (goal >= 2 MB/s)");
+        if (tokenizerDir is not null && TokenizerSource.IsBuiltIn(tokenizerDir))
+        {
+            var library = LibraryGpt2Benchmark.Measure(held, bytes, tokenizer);
+            results["library"] = library;
+            results["library_to_project"] = new
+            {
+                fresh_cache = Math.Round(library.MbPerSFreshCache / cold, 2),
+                warm_cache = Math.Round(library.MbPerSWarmCache / warm, 2),
+            };
+            Console.WriteLine($"{library.Name} (GPT-2 vocabulary, its own encoder): {library.Tokens:N0} tokens, " +
+                              $"{library.IdenticalDocuments}/{held.Count} documents with identical ids");
+            Console.WriteLine($"  fresh cache {library.MbPerSFreshCache,8:F2} MB/s   ({library.MbPerSFreshCache / cold:F2}x ours)");
+            Console.WriteLine($"  warm cache  {library.MbPerSWarmCache,8:F2} MB/s   ({library.MbPerSWarmCache / warm:F2}x ours)");
+        }
         if (jsonPath is not null) File.WriteAllText(jsonPath, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
         return 0;
+    }
+
+    /// <summary>Compiles both GPT-2 encoders' code paths on throwaway instances, so neither timed pass pays for the JIT.</summary>
+    private static void WarmUpJit(List<string> held)
+    {
+        var sample = held.Take(200).ToList();
+        var project = Gpt2Vocabulary.Create();
+        var output = new List<int>();
+        foreach (var text in sample) { output.Clear(); project.Encode(text, output); project.EncodeUncached(text, output); }
+        LibraryGpt2Benchmark.WarmUp(sample);
     }
 
     private static List<string> SplitDocuments(string text) =>

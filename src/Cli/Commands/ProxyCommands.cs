@@ -33,7 +33,7 @@ internal static class ProxyCommands
         var preset = new Option<string>("--preset") { Description = "Model size: " + string.Join(", ", GptConfig.PresetNames), DefaultValueFactory = _ => "tiny" };
         preset.AcceptOnlyFromAmong([.. GptConfig.PresetNames]);
         var modelConfig = new Option<string?>("--config") { Description = "GPT-2 style config.json for a custom size (n_layer, n_head, n_embd, n_positions); overrides --preset" };
-        var tokenizer = new Option<string?>("--tokenizer") { Description = "Tokenizer directory (default: train one on the corpus)" };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "gpt2 (GPT-2's vocabulary, built in) or a tokenizer directory (default: train one on the corpus)" };
         var vocab = new Option<int?>("--vocab-size") { Description = "Vocabulary size when training a tokenizer (default: set by the preset)" };
         var steps = new Option<int>("--steps")
         {
@@ -133,10 +133,18 @@ internal static class ProxyCommands
         var tokenizerSource = resume ? output : tokenizerDir;
         BpeTokenizer tok;
         string tokenizerFiles;
-        if (tokenizerSource is not null)
+        // A built-in or trained vocabulary is written to a temporary directory, from which the checkpoint copies its files.
+        var temporaryTokenizerFiles = tokenizerSource is null || (!resume && TokenizerSource.IsBuiltIn(tokenizerSource));
+        if (tokenizerSource is not null && !temporaryTokenizerFiles)
         {
             tok = BpeTokenizer.Load(tokenizerSource);
             tokenizerFiles = tokenizerSource;
+        }
+        else if (tokenizerSource is not null)
+        {
+            tok = TokenizerSource.Load(tokenizerSource);
+            tokenizerFiles = Path.Combine(Path.GetTempPath(), $"reweight-tokenizer-{Guid.NewGuid():N}");
+            tok.Save(tokenizerFiles);
         }
         else
         {
@@ -207,7 +215,7 @@ internal static class ProxyCommands
         finally
         {
             Console.CancelKeyPress -= onCancel;
-            if (tokenizerDir is null && !resume && Directory.Exists(tokenizerFiles)) Directory.Delete(tokenizerFiles, recursive: true);
+            if (temporaryTokenizerFiles && Directory.Exists(tokenizerFiles)) Directory.Delete(tokenizerFiles, recursive: true);
         }
         Console.Error.WriteLine(cancel.IsCancellationRequested ? $"interrupted: checkpoint saved to {output} (resume with --resume)" : $"checkpoint saved to {output}");
         return cancel.IsCancellationRequested ? 130 : 0;

@@ -25,7 +25,7 @@ internal static class ReweightingEvaluation
         var train = new Option<string>("--train") { Description = "Training corpus, ideally labelled (label: clean|noisy, from `reweight corpus corrupt`) for the noisy weight share", Required = true };
         var valid = new Option<string>("--valid") { Description = "Clean validation corpus: half its documents (by id) feed meta-em's meta-update, the other half are the reported loss", Required = true };
         var proxy = new Option<string?>("--proxy") { Description = "Proxy checkpoint (needed by meta-em, cluster-heuristic, token-masked); its tokenizer is used" };
-        var tokenizer = new Option<string?>("--tokenizer") { Description = "Tokenizer directory when no proxy is given (default: train one on --train)" };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "gpt2 or a tokenizer directory, when no proxy is given (default: train one on --train)" };
         var preset = new Option<string>("--preset") { Description = "Model size: " + string.Join(", ", GptConfig.PresetNames), DefaultValueFactory = _ => "tiny" };
         preset.AcceptOnlyFromAmong([.. GptConfig.PresetNames]);
         var steps = new Option<int>("--steps") { Description = "Optimiser steps per run (at least 3)", Required = true };
@@ -108,9 +108,9 @@ internal static class ReweightingEvaluation
         var reportRecords = validRecords.Where(r => !CorpusLoading.IsHeldOut(r.Id, 2)).ToList();
         if (metaRecords.Count == 0 || reportRecords.Count == 0) throw new InvalidDataException($"{setup.Valid} needs enough documents to split into meta and report halves");
 
-        var tokenizerDir = setup.Proxy ?? setup.Tokenizer;
         BpeTokenizer tok;
-        if (tokenizerDir is not null) tok = BpeTokenizer.Load(tokenizerDir);
+        if (setup.Proxy is not null) tok = BpeTokenizer.Load(setup.Proxy);
+        else if (setup.Tokenizer is not null) tok = TokenizerSource.Load(setup.Tokenizer);
         else
         {
             Console.Error.WriteLine($"training a 4096-token vocabulary on {trainRecords.Count} documents ...");

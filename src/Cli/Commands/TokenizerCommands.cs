@@ -7,7 +7,7 @@ using Reweighting.Text.Tokenization;
 
 namespace Reweighting.Cli.Commands;
 
-/// <summary>`reweight tokenizer train|encode|decode|bench`: byte-level BPE vocabularies.</summary>
+/// <summary>`reweight tokenizer train|encode|decode|bench|parity`: byte-level BPE vocabularies.</summary>
 internal static class TokenizerCommands
 {
     private const int ProblemsShown = 20;
@@ -15,7 +15,7 @@ internal static class TokenizerCommands
     public static Command Create() =>
         new("tokenizer", "Byte-level BPE tokenizers (GPT-2 style): train a vocabulary, encode and decode text")
         {
-            TrainCommand(), EncodeCommand(), DecodeCommand(), Bench.TokenizerBenchmark.Create(),
+            TrainCommand(), EncodeCommand(), DecodeCommand(), Bench.TokenizerBenchmark.Create(), TokenizerParityCommand.Create(),
         };
 
     private static Command TrainCommand()
@@ -91,7 +91,7 @@ internal static class TokenizerCommands
         var command = new Command("encode", "Encode text to token ids") { tokenizerDir, text, special, json };
         command.SetAction(parse => CommandGuard.Run(() =>
         {
-            var tokenizer = BpeTokenizer.Load(parse.GetValue(tokenizerDir)!);
+            var tokenizer = TokenizerSource.Load(parse.GetValue(tokenizerDir)!);
             int[] ids;
             long byteCount;
             if (parse.GetValue(text) is { } given)
@@ -131,7 +131,7 @@ internal static class TokenizerCommands
         var command = new Command("decode", "Decode token ids to text") { tokenizerDir, ids, strict, raw, json };
         command.SetAction(parse => CommandGuard.Run(() =>
         {
-            var tokenizer = BpeTokenizer.Load(parse.GetValue(tokenizerDir)!);
+            var tokenizer = TokenizerSource.Load(parse.GetValue(tokenizerDir)!);
             var source = parse.GetValue(ids) ?? Console.In.ReadToEnd();
             var parts = source.Split([',', ' ', '\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries);
             var values = new int[parts.Length];
@@ -153,7 +153,12 @@ internal static class TokenizerCommands
     }
 
     internal static Option<string> TokenizerOption() =>
-        new("--tokenizer") { Description = "Tokenizer directory (tokenizer.json, or encoder.json + vocab.bpe, or vocab.json + merges.txt)", Required = true };
+        new("--tokenizer")
+        {
+            Description = "gpt2 (GPT-2's vocabulary, built in) or a tokenizer directory (tokenizer.json, encoder.json + vocab.bpe, " +
+                          "or vocab.json + merges.txt; write a directory named gpt2 as ./gpt2)",
+            Required = true,
+        };
 
     /// <summary>Training progress on stderr, at most twice a second, on one line when stderr is a terminal.</summary>
     private sealed class ThrottledProgress(Stopwatch clock) : IProgress<BpeTrainingProgress>

@@ -86,7 +86,7 @@ public sealed class BpeTokenizer
         }
 
         _merges = new (string, string)[merges.Count];
-        _mergeRanks = new Dictionary<long, int>(merges.Count);
+        _mergeRanks = new Dictionary<long, int>(merges.Count, PairKeyComparer.Instance);
         _mergeResults = new int[merges.Count];
         for (var rank = 0; rank < merges.Count; rank++)
         {
@@ -396,4 +396,18 @@ public sealed class BpeTokenizer
         new($"token id {id} is not in the vocabulary (ids run from 0 to {_tokens.Length - 1})", "ids");
 
     internal static long PairKey(int left, int right) => ((long)left << 32) | (uint)right;
+
+    /// <summary>Hashes a pair key by multiplying it out (Fibonacci hashing).</summary>
+    /// <remarks>
+    /// <c>long.GetHashCode</c> folds a pair key to <c>left ^ right</c>, so the pairs of a large vocabulary pile into the
+    /// same buckets: with GPT-2's 50,000 merges, uncached encoding ran several times slower than with an 8,192-id one.
+    /// </remarks>
+    private sealed class PairKeyComparer : IEqualityComparer<long>
+    {
+        public static readonly PairKeyComparer Instance = new();
+
+        public bool Equals(long x, long y) => x == y;
+
+        public int GetHashCode(long key) => (int)(((ulong)key * 0x9E3779B97F4A7C15UL) >> 32);
+    }
 }
