@@ -149,6 +149,7 @@ public sealed class ScorerPipeliningTests(PostgresCluster postgres, ITestOutputH
         stages.Read.Should().BePositive("twenty records were parsed and tokenised");
         stages.Store.Should().BePositive("four transactions committed");
         stages.Encode.Should().BePositive();
+        stages.Pack.Should().BePositive("four batches were packed at hand-over");
         statistics.FirstRecordTimestamp.Should().NotBeNull();
         statistics.Fill.Should().Be(new ScorerBatchFill(0, 4, 0, 0, 0, statistics.Tokens + 20),
             "four batches closed at five records each; a document's ids are its scored tokens and the end-of-text prefix");

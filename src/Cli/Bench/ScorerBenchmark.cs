@@ -301,11 +301,13 @@ internal static class ScorerBenchmark
         public IEnumerable<(string Name, string Thread, double Seconds)> StageSeconds() =>
         [
             ("kafka poll", "loop", Stages.Poll.TotalSeconds), ("parse + tokenise", "loop", Stages.Read.TotalSeconds),
-            ("wait for the proxy", "loop", Stages.WaitForProxy.TotalSeconds), ("label", "loop", Stages.Label.TotalSeconds),
+            ("plan + pack forward passes", "loop", Stages.Pack.TotalSeconds),
+            ("wait for the proxy", "loop", Stages.WaitForProxy.TotalSeconds),
+            ("statistics + windows + label", "loop", Stages.Label.TotalSeconds),
             ("encode rows + scored batch", "loop", Stages.Encode.TotalSeconds),
             ("PostgreSQL transaction", "loop", Stages.Store.TotalSeconds),
             ("labeller reservoir", "loop", Stages.Observe.TotalSeconds),
-            ("forward passes + statistics", "proxy", Stages.Proxy.TotalSeconds),
+            ("forward passes", "proxy", Stages.Proxy.TotalSeconds),
             ("idle, waiting for a batch", "proxy", Stages.ProxyIdle.TotalSeconds),
         ];
 

@@ -71,14 +71,46 @@ public sealed class DocumentScorer
         while (ready.Remove(nextToEmit, out var done)) yield return new DocumentLosses(nextToEmit++, done);
     }
 
-    private void RunAll(List<TokenWindow> windows, Dictionary<int, (float[] Losses, int Remaining)> pending, SortedDictionary<int, float[]> ready)
+    /// <summary>Plans, cuts and packs the forward passes of a group of documents, touching no tensor: safe to call on
+    /// another thread while this scorer runs passes, so the next group is packed while the current one computes.</summary>
+    public PackedDocuments Pack(IReadOnlyList<IReadOnlyList<long>> documents)
     {
-        foreach (var batch in _batches.Cut(windows)) RunBatch(batch, pending, ready);
+        var windows = new List<TokenWindow>();
+        var counts = new int[documents.Count];
+        for (var d = 0; d < documents.Count; d++)
+        {
+            var planned = TokenWindows.Plan(documents[d], _model.Config.ContextLength, _stride, d).ToList();
+            counts[d] = planned.Count;
+            windows.AddRange(planned);
+        }
+        var passes = _batches.Cut(windows).Select(batch => new PackedPass(batch, TokenWindows.Pack(batch))).ToArray();
+        return new PackedDocuments(documents.Select(d => Math.Max(0, d.Count - 1)).ToArray(), counts, passes);
     }
 
-    private void RunBatch(TokenWindow[] batch, Dictionary<int, (float[] Losses, int Remaining)> pending, SortedDictionary<int, float[]> ready)
+    /// <summary>Runs the forward passes of a packed group; returns each document's losses in the group's order.</summary>
+    public float[][] Run(PackedDocuments packed)
     {
-        var (inputs, targets, length) = TokenWindows.Pack(batch);
+        var pending = new Dictionary<int, (float[] Losses, int Remaining)>();
+        var ready = new SortedDictionary<int, float[]>();
+        for (var d = 0; d < packed.Predictions.Length; d++)
+        {
+            var losses = new float[packed.Predictions[d]];
+            if (packed.WindowCounts[d] == 0) ready[d] = losses;
+            else pending[d] = (losses, packed.WindowCounts[d]);
+        }
+        foreach (var pass in packed.Passes) RunBatch(pass.Windows, pass.Packed, pending, ready);
+        return Enumerable.Range(0, packed.Predictions.Length).Select(d => ready[d]).ToArray();
+    }
+
+    private void RunAll(List<TokenWindow> windows, Dictionary<int, (float[] Losses, int Remaining)> pending, SortedDictionary<int, float[]> ready)
+    {
+        foreach (var batch in _batches.Cut(windows)) RunBatch(batch, TokenWindows.Pack(batch), pending, ready);
+    }
+
+    private void RunBatch(TokenWindow[] batch, (long[] Inputs, long[] Targets, int Length) packed,
+        Dictionary<int, (float[] Losses, int Remaining)> pending, SortedDictionary<int, float[]> ready)
+    {
+        var (inputs, targets, length) = packed;
         float[] losses;
         using (var scope = DisposeScope.Open())
         using (NoGrad())
@@ -113,3 +145,10 @@ public sealed class DocumentScorer
         }
     }
 }
+
+/// <summary>One forward pass, packed: its windows and their padded (B, T) inputs and targets.</summary>
+public sealed record PackedPass(TokenWindow[] Windows, (long[] Inputs, long[] Targets, int Length) Packed);
+
+/// <summary>A group of documents planned into windows and packed into forward passes by <see cref="DocumentScorer.Pack"/>:
+/// each document's prediction count and window count, and the passes.</summary>
+public sealed record PackedDocuments(int[] Predictions, int[] WindowCounts, PackedPass[] Passes);

@@ -13,6 +13,9 @@ namespace Reweighting.Scorer.Pipeline;
 /// one, so every prediction the statistics count appears in exactly one window).</summary>
 public readonly record struct ProxyScore(LossStatistics Statistics, WindowedTokens Windows);
 
+/// <summary>A micro-batch's token ids and its packed forward passes (<see cref="ProxyScorer.Prepare"/>).</summary>
+public sealed record PreparedDocuments(IReadOnlyList<int[]> Documents, PackedDocuments Packed);
+
 /// <summary>The proxy model and its tokenizer: tokenises documents and scores them without gradients (bfloat16
 /// autocast on CUDA), long documents in windows of the context length.</summary>
 public sealed class ProxyScorer : IDisposable
@@ -73,12 +76,26 @@ public sealed class ProxyScorer : IDisposable
     /// <summary>Scores tokenised documents; results are in input order.</summary>
     public ProxyScore[] Score(IReadOnlyList<int[]> documents)
     {
-        var results = new ProxyScore[documents.Count];
-        var inputs = documents.Select(d => (IReadOnlyList<long>)Array.ConvertAll(d, t => (long)t));
-        foreach (var scored in _scorer.Score(inputs))
+        var prepared = Prepare(documents);
+        return Finish(prepared, Run(prepared));
+    }
+
+    /// <summary>Plans and packs the forward passes of a micro-batch without touching the model: the scorer service
+    /// calls it on its loop thread, so the next batch is packed while the proxy computes the current one.</summary>
+    public PreparedDocuments Prepare(IReadOnlyList<int[]> documents) =>
+        new(documents, _scorer.Pack(documents.Select(d => (IReadOnlyList<long>)Array.ConvertAll(d, t => (long)t)).ToList()));
+
+    /// <summary>The forward passes of a prepared micro-batch (the proxy's thread only): each document's token losses.</summary>
+    public float[][] Run(PreparedDocuments prepared) => _scorer.Run(prepared.Packed);
+
+    /// <summary>Each document's statistics and trainer windows from its losses, in input order; needs no model.</summary>
+    public ProxyScore[] Finish(PreparedDocuments prepared, float[][] losses)
+    {
+        var results = new ProxyScore[prepared.Documents.Count];
+        for (var i = 0; i < results.Length; i++)
         {
-            var tokens = documents[scored.Index];
-            results[scored.Index] = new ProxyScore(LossStatistics.Of(scored.Losses, ScoredBytes(tokens)), Windows(tokens));
+            var tokens = prepared.Documents[i];
+            results[i] = new ProxyScore(LossStatistics.Of(losses[i], ScoredBytes(tokens)), Windows(tokens));
         }
         return results;
     }

@@ -42,7 +42,8 @@ public sealed partial class ScorerPipeline
     /// <summary>Gives the documents still in the batch their scores and verdicts, with the GMM version current now.</summary>
     private void Label(ScoringJob job)
     {
-        var scores = job.Scores;
+        // Statistics and trainer windows from the losses, here rather than on the proxy's thread.
+        var scores = _scorer.Finish(job.Prepared, job.Losses);
         var gmm = _labeller.Current;
         for (var i = 0; i < job.Documents.Count; i++)
         {

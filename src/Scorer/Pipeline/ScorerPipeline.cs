@@ -142,7 +142,7 @@ public sealed partial class ScorerPipeline
             .SetPartitionsLostHandler(OnLost)
             .SetErrorHandler(OnError)
             .Build();
-        _scoring = new ScoringThread(_scorer.Score, where => Fault?.Invoke(where), Statistics);
+        _scoring = new ScoringThread(_scorer.Run, where => Fault?.Invoke(where), Statistics);
         try
         {
             _consumer.Subscribe(_options.Topic);
@@ -256,7 +256,10 @@ public sealed partial class ScorerPipeline
     private void HandOver(BatchClose reason)
     {
         Statistics.HandedOver(reason, _batch.TokenCount);
-        var job = new ScoringJob(_batch);
+        // Packed here, on the loop thread, while the proxy may still compute the previous batch.
+        var packing = Stopwatch.GetTimestamp();
+        var job = new ScoringJob(_batch, _scorer.Prepare(_batch.Documents.Select(d => d.Tokens).ToList()));
+        Statistics.Add(ScorerStage.Pack, Stopwatch.GetTimestamp() - packing);
         _batch = new InFlightBatch();
         _handedOver.Enqueue(job);
         _scoring!.Enqueue(job);

@@ -43,7 +43,7 @@ public sealed class ScorerStatistics
     public ScorerStageTimes Stages => new(
         Time(ScorerStage.Poll), Time(ScorerStage.Read), Time(ScorerStage.Proxy), Time(ScorerStage.ProxyIdle),
         Time(ScorerStage.WaitForProxy),
-        Time(ScorerStage.Label), Time(ScorerStage.Encode), Time(ScorerStage.Store), Time(ScorerStage.Observe));
+        Time(ScorerStage.Label), Time(ScorerStage.Encode), Time(ScorerStage.Store), Time(ScorerStage.Observe), Time(ScorerStage.Pack));
 
     /// <summary>How the micro-batches handed to the proxy were closed and how full they were.</summary>
     public ScorerBatchFill Fill => new(Closed(BatchClose.TokenBudget), Closed(BatchClose.RecordCount), Closed(BatchClose.MaxWait),
@@ -81,7 +81,7 @@ public enum ScorerStage
     /// <summary>Parsing and tokenising consumed records (loop thread).</summary>
     Read,
 
-    /// <summary>Forward passes and statistics (scoring thread).</summary>
+    /// <summary>Forward passes (scoring thread).</summary>
     Proxy,
 
     /// <summary>The scoring thread waiting for a batch, after its first.</summary>
@@ -90,7 +90,8 @@ public enum ScorerStage
     /// <summary>The loop thread waiting for the proxy to finish the batch it must store next.</summary>
     WaitForProxy,
 
-    /// <summary>Labelling scored documents with the current GMM version (loop thread).</summary>
+    /// <summary>Each document's statistics and trainer windows from its losses, and its label by the current GMM version
+    /// (loop thread).</summary>
     Label,
 
     /// <summary>Building the stored batch: rows, documents and the encoded scored batch (loop thread).</summary>
@@ -101,6 +102,9 @@ public enum ScorerStage
 
     /// <summary>Handing committed rows to the labeller's reservoir (loop thread).</summary>
     Observe,
+
+    /// <summary>Planning and packing a closed batch's forward passes at hand-over (loop thread).</summary>
+    Pack,
 }
 
 /// <summary>Why a micro-batch was closed and handed to the proxy.</summary>
@@ -124,7 +128,7 @@ public enum BatchClose
 
 /// <summary>Each stage's summed wall time (see <see cref="ScorerStage"/>); stages of the two threads overlap in time.</summary>
 public readonly record struct ScorerStageTimes(TimeSpan Poll, TimeSpan Read, TimeSpan Proxy, TimeSpan ProxyIdle, TimeSpan WaitForProxy,
-    TimeSpan Label, TimeSpan Encode, TimeSpan Store, TimeSpan Observe);
+    TimeSpan Label, TimeSpan Encode, TimeSpan Store, TimeSpan Observe, TimeSpan Pack);
 
 /// <summary>How many micro-batches closed for each reason, and the tokens handed to the proxy in all.</summary>
 public readonly record struct ScorerBatchFill(long ByTokenBudget, long ByRecordCount, long ByMaxWait, long ByCaughtUp, long ByStop,

@@ -9,15 +9,21 @@ namespace Reweighting.Scorer.Pipeline;
 /// it is scored — without a lock.</remarks>
 internal sealed class ScoringJob
 {
-    private readonly TaskCompletionSource<ProxyScore[]> _scores = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<float[][]> _losses = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _abandoned;
 
-    public ScoringJob(InFlightBatch batch)
+    /// <summary>A job for <paramref name="batch"/>, whose documents' forward passes <paramref name="prepared"/> holds
+    /// packed, in the order of <see cref="Batch"/>'s documents at hand-over.</summary>
+    public ScoringJob(InFlightBatch batch, PreparedDocuments prepared)
     {
         Batch = batch;
         Documents = [.. batch.Documents];
+        Prepared = prepared;
         FirstConsumedAt = batch.StartedAt!.Value;
     }
+
+    /// <summary>The documents' token ids and packed forward passes.</summary>
+    public PreparedDocuments Prepared { get; }
 
     /// <summary>The batch as the loop thread keeps it (revoked records leave it; the scores of the rest are stored).</summary>
     public InFlightBatch Batch { get; }
@@ -32,30 +38,30 @@ internal sealed class ScoringJob
     public TimeSpan ScoringTime { get; private set; }
 
     /// <summary>Whether the proxy is done with the batch, successfully or not.</summary>
-    public bool IsScored => _scores.Task.IsCompleted;
+    public bool IsScored => _losses.Task.IsCompleted;
 
-    /// <summary>The scores in <see cref="Documents"/> order; rethrows the proxy's failure.</summary>
-    public ProxyScore[] Scores => _scores.Task.GetAwaiter().GetResult();
+    /// <summary>Each document's token losses in <see cref="Documents"/> order; rethrows the proxy's failure.</summary>
+    public float[][] Losses => _losses.Task.GetAwaiter().GetResult();
 
-    /// <summary>Scores the batch unless it was abandoned first; runs on the scoring thread.</summary>
-    public void Run(Func<IReadOnlyList<int[]>, ProxyScore[]> score, Action<string> fault)
+    /// <summary>Runs the batch's forward passes unless it was abandoned first; runs on the scoring thread.</summary>
+    public void Run(Func<PreparedDocuments, float[][]> run, Action<string> fault)
     {
         if (_abandoned)
         {
-            _scores.TrySetCanceled();
+            _losses.TrySetCanceled();
             return;
         }
         try
         {
             fault("scoring");
             var clock = Stopwatch.StartNew();
-            var scores = Documents.Count == 0 ? [] : score(Documents.Select(d => d.Tokens).ToList());
+            var losses = Documents.Count == 0 ? [] : run(Prepared);
             ScoringTime = clock.Elapsed;
-            _scores.TrySetResult(scores);
+            _losses.TrySetResult(losses);
         }
         catch (Exception e)
         {
-            _scores.TrySetException(e);
+            _losses.TrySetException(e);
         }
     }
 
@@ -67,7 +73,7 @@ internal sealed class ScoringJob
     {
         try
         {
-            _scores.Task.Wait(abort);
+            _losses.Task.Wait(abort);
         }
         catch (OperationCanceledException) when (abort.IsCancellationRequested)
         {

@@ -10,16 +10,16 @@ namespace Reweighting.Scorer.Pipeline;
 internal sealed class ScoringThread : IDisposable
 {
     private readonly BlockingCollection<ScoringJob> _jobs = [];
-    private readonly Func<IReadOnlyList<int[]>, ProxyScore[]> _score;
+    private readonly Func<PreparedDocuments, float[][]> _run;
     private readonly Action<string> _fault;
     private readonly ScorerStatistics? _statistics;
     private readonly Thread _thread;
 
     /// <summary>Starts the thread; <paramref name="fault"/> is the pipeline's test seam, called with "scoring";
     /// <paramref name="statistics"/> hears the time spent scoring and waiting for work.</summary>
-    public ScoringThread(Func<IReadOnlyList<int[]>, ProxyScore[]> score, Action<string> fault, ScorerStatistics? statistics = null)
+    public ScoringThread(Func<PreparedDocuments, float[][]> run, Action<string> fault, ScorerStatistics? statistics = null)
     {
-        _score = score;
+        _run = run;
         _fault = fault;
         _statistics = statistics;
         _thread = new Thread(Run) { IsBackground = true, Name = "scorer-proxy" };
@@ -37,7 +37,7 @@ internal sealed class ScoringThread : IDisposable
             var started = Stopwatch.GetTimestamp();
             // Idle time counts from the end of the first batch: waiting for the very first is start-up, not a stall.
             if (idleSince is { } since) _statistics?.Add(ScorerStage.ProxyIdle, started - since);
-            job.Run(_score, _fault);
+            job.Run(_run, _fault);
             idleSince = Stopwatch.GetTimestamp();
             _statistics?.Add(ScorerStage.Proxy, idleSince.Value - started);
         }
