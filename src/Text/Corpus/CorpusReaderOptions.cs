@@ -11,9 +11,10 @@ public enum PlainTextLayout
 }
 
 /// <summary>Field names and layout for reading a corpus.</summary>
-/// <param name="TextField">JSONL field holding the document text.</param>
-/// <param name="IdField">JSONL field holding the document id (string or number); optional in each record.</param>
-/// <param name="DomainField">JSONL field holding the document's domain; optional in each record.</param>
+/// <param name="TextField">JSONL field or Parquet column holding the document text.</param>
+/// <param name="IdField">JSONL field or Parquet column holding the document id (string or number); optional in each
+/// record, ids are derived from the file and line (Parquet: row) where it is missing.</param>
+/// <param name="DomainField">JSONL field or Parquet column holding the document's domain; optional in each record.</param>
 /// <param name="PlainText">Whether .txt files hold one document per line or per file.</param>
 /// <param name="KeepJson">Keep each JSONL record's whole object in <see cref="CorpusRecord.Json"/> (costs its memory).</param>
 public sealed record CorpusReaderOptions(
