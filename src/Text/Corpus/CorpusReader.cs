@@ -182,8 +182,18 @@ public sealed class CorpusReader
             if (string.IsNullOrWhiteSpace(text)) { Report(source, $"\"{_options.TextField}\" is empty"); return null; }
             var id = Scalar(root, _options.IdField) is { Length: > 0 } given ? given : $"{relative}:{lineNumber}";
             var domain = Scalar(root, _options.DomainField) is { Length: > 0 } d ? d : null;
-            return new CorpusRecord(id, text, domain, source) { Json = _options.KeepJson ? root.GetRawText() : null };
+            return new CorpusRecord(id, text, domain, source) { Json = _options.KeepJson ? root.GetRawText() : null, Fields = Extra(root) };
         }
+    }
+
+    private Dictionary<string, string>? Extra(JsonElement root)
+    {
+        Dictionary<string, string>? fields = null;
+        foreach (var field in _options.ExtraFields ?? [])
+        {
+            if (Scalar(root, field) is { } value) (fields ??= new())[field] = value;
+        }
+        return fields;
     }
 
     private static string? Scalar(JsonElement root, string field)

@@ -12,6 +12,9 @@ public sealed record CorpusRecord(string Id, string Text, string? Domain, string
     /// <summary>The whole JSON object the record was read from, when <see cref="CorpusReaderOptions.KeepJson"/> asked for
     /// it (null otherwise, and for plain text): lets a tool rewrite a record with every field it had.</summary>
     public string? Json { get; init; }
+
+    /// <summary>The values of <see cref="CorpusReaderOptions.ExtraFields"/> the record has (null when it has none).</summary>
+    public IReadOnlyDictionary<string, string>? Fields { get; init; }
 }
 
 /// <summary>A record that was skipped, and why.</summary>

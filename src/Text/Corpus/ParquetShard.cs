@@ -8,7 +8,8 @@ namespace Reweighting.Text.Corpus;
 /// memory stays within one row group's columns whatever the shard's size.</summary>
 /// <remarks>
 /// The text, id and domain fields are top-level columns named by <see cref="CorpusReaderOptions"/>. Text may be a
-/// string column or plain binary holding UTF-8; ids may be strings or 32/64-bit integers; a missing or null id is
+/// string column or plain binary holding UTF-8; ids, domains and extra fields may be strings or 32/64-bit integers; a
+/// missing or null id is
 /// derived from the shard's relative name and the row number, counted from 0 as DuckDB's <c>file_row_number</c> and
 /// Arrow do. A shard without the text column is reported and skipped whole; a row whose text is null, empty or not
 /// UTF-8 is reported with its row number and skipped; a shard that cannot be decoded past some row is reported there.
@@ -40,47 +41,54 @@ internal sealed class ParquetShard(string file, string relative, CorpusReaderOpt
                 report(file, $"column \"{options.TextField}\" is {Describe(schema.Column(text.Value))}, not a string; the shard is skipped");
                 yield break;
             }
-            var id = OptionalColumn(schema, options.IdField, allowIntegers: true);
-            var domain = OptionalColumn(schema, options.DomainField, allowIntegers: false);
+            // Optional columns in a fixed order: id, domain, then the extra fields; null where the shard lacks one.
+            var optional = new[] { options.IdField, options.DomainField }.Concat(options.ExtraFields ?? [])
+                .Select(field => OptionalColumn(schema, field)).ToArray();
 
             var groups = reader.FileMetaData.NumRowGroups;
             long row = 0;
             var texts = new string?[BatchRows];
-            var ids = new string?[BatchRows];
-            var domains = new string?[BatchRows];
+            var values = optional.Select(_ => new string?[BatchRows]).ToArray();
             for (var g = 0; g < groups; g++)
             {
-                var batches = ReadRowGroup(reader, g, text.Value, id, domain, row, texts, ids, domains);
-                foreach (var count in batches)
+                foreach (var count in ReadRowGroup(reader, g, text.Value, optional, row, texts, values))
                 {
                     if (count < 0) yield break; // reported: the rest of the shard cannot be decoded
                     for (var i = 0; i < count; i++, row++)
                     {
-                        if (ToRecord(row, texts[i], id is null ? null : ids[i], domain is null ? null : domains[i]) is { } record)
-                            yield return record;
+                        if (ToRecord(row, texts[i], optional, values, i) is { } record) yield return record;
                     }
                 }
             }
         }
     }
 
-    private CorpusRecord? ToRecord(long row, string? text, string? id, string? domain)
+    private CorpusRecord? ToRecord(long row, string? text, int?[] optional, string?[][] values, int i)
     {
         var where = $"{file} row {row}";
         if (text is null) { report(where, $"\"{options.TextField}\" is null"); return null; }
         if (ReferenceEquals(text, NotUtf8)) { report(where, $"\"{options.TextField}\" is not valid UTF-8"); return null; }
         if (string.IsNullOrWhiteSpace(text)) { report(where, $"\"{options.TextField}\" is empty"); return null; }
+        string? Value(int k) => optional[k] is null || ReferenceEquals(values[k][i], NotUtf8) ? null : values[k][i];
+        var id = Value(0);
+        var domain = Value(1);
+        Dictionary<string, string>? fields = null;
+        for (var k = 2; k < optional.Length; k++)
+        {
+            if (Value(k) is { } value) (fields ??= new())[options.ExtraFields![k - 2]] = value;
+        }
         return new CorpusRecord(id is { Length: > 0 } ? id : $"{relative}:{row}", text, domain is { Length: > 0 } ? domain : null,
-            $"{file}:{row}");
+            $"{file}:{row}") { Fields = fields };
     }
 
     /// <summary>Yields the row counts of successive batches of one row group, having filled the arrays; -1 after a
     /// decoding failure it has reported. Iterators cannot yield inside try/catch, hence this shape.</summary>
-    private IEnumerable<int> ReadRowGroup(ParquetFileReader reader, int group, int text, int? id, int? domain, long firstRow,
-        string?[] texts, string?[] ids, string?[] domains)
+    private IEnumerable<int> ReadRowGroup(ParquetFileReader reader, int group, int text, int?[] optional, long firstRow,
+        string?[] texts, string?[][] values)
     {
         RowGroupReader? rowGroup = null;
-        ColumnCursor? textCursor = null, idCursor = null, domainCursor = null;
+        ColumnCursor? textCursor = null;
+        var cursors = new ColumnCursor?[optional.Length];
         try
         {
             long rows;
@@ -89,8 +97,8 @@ internal sealed class ParquetShard(string file, string relative, CorpusReaderOpt
                 rowGroup = reader.RowGroup(group);
                 rows = rowGroup.MetaData.NumRows;
                 textCursor = ColumnCursor.Open(rowGroup, text, options.TextField);
-                idCursor = id is null ? null : ColumnCursor.Open(rowGroup, id.Value, options.IdField);
-                domainCursor = domain is null ? null : ColumnCursor.Open(rowGroup, domain.Value, options.DomainField);
+                for (var k = 0; k < optional.Length; k++)
+                    cursors[k] = optional[k] is { } index ? ColumnCursor.Open(rowGroup, index, $"column {index}") : null;
             }
             catch (Exception e) when (e is ParquetException or IOException or InvalidDataException)
             {
@@ -104,8 +112,7 @@ internal sealed class ParquetShard(string file, string relative, CorpusReaderOpt
                 try
                 {
                     textCursor!.Read(count, texts);
-                    idCursor?.Read(count, ids);
-                    domainCursor?.Read(count, domains);
+                    for (var k = 0; k < cursors.Length; k++) cursors[k]?.Read(count, values[k]);
                 }
                 catch (Exception e) when (e is ParquetException or IOException or InvalidDataException)
                 {
@@ -121,8 +128,7 @@ internal sealed class ParquetShard(string file, string relative, CorpusReaderOpt
         finally
         {
             textCursor?.Dispose();
-            idCursor?.Dispose();
-            domainCursor?.Dispose();
+            foreach (var cursor in cursors) cursor?.Dispose();
             rowGroup?.Dispose();
         }
     }
@@ -140,11 +146,11 @@ internal sealed class ParquetShard(string file, string relative, CorpusReaderOpt
         }
     }
 
-    private int? OptionalColumn(SchemaDescriptor schema, string field, bool allowIntegers)
+    private int? OptionalColumn(SchemaDescriptor schema, string field)
     {
         if (string.IsNullOrEmpty(field) || FindColumn(schema, field) is not { } index) return null;
         var column = schema.Column(index);
-        if (IsByteArray(schema, index) || (allowIntegers && column.PhysicalType is PhysicalType.Int32 or PhysicalType.Int64)) return index;
+        if (IsByteArray(schema, index) || column.PhysicalType is PhysicalType.Int32 or PhysicalType.Int64) return index;
         report(file, $"column \"{field}\" is {Describe(column)}, which is not supported for it; it is ignored");
         return null;
     }
