@@ -95,7 +95,8 @@ public sealed class ScoreExportTests(PostgresCluster cluster) : IDisposable
 
         var shard = await ReadParquetAsync(Path.Combine(_out, "train-00000-of-00002.parquet"));
         shard["id"].Should().Equal("a", "b");
-        shard["source_file"].Should().Equal("/corpora/web/data/train-00000-of-00002.parquet", "/corpora/web/data/train-00000-of-00002.parquet");
+        const string first = "/corpora/web/data/train-00000-of-00002.parquet";
+        shard["source_file"].Should().Equal(first, first);
         shard["source_row"].Should().Equal(0L, 7L);
         shard["label"].Should().Equal("easy", "noisy");
         shard["loss_mean"].Should().Equal(1.5, 6.5);
@@ -121,7 +122,8 @@ public sealed class ScoreExportTests(PostgresCluster cluster) : IDisposable
             new ScoreExportOptions(_out, ScoreExportFormat.Jsonl, [SampleLabel.Noisy, SampleLabel.Hard], "loss_mean > 4.5"));
 
         files.Select(f => f.File).Should().Equal("extra/more.jsonl", "train-00000-of-00002.jsonl");
-        var lines = files.SelectMany(f => File.ReadAllLines(Path.Combine(_out, f.File))).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var lines = files.SelectMany(f => File.ReadAllLines(Path.Combine(_out, f.File)))
+            .Select(l => JsonDocument.Parse(l).RootElement).ToList();
         lines.Select(l => l.GetProperty("id").GetString()).Should().Equal("d", "b");
         lines[1].GetProperty("label").GetString().Should().Be("noisy");
         lines[1].GetProperty("loss_mean").GetDouble().Should().Be(6.5);

@@ -80,7 +80,8 @@ internal static class EvalCommands
                 Components = parse.GetValue(components), LabelRule = parse.GetValue(labelRule)!, FeatureSetting = parse.GetValue(transform)!,
             }).Validate();
             var settings = new DetectionSettings(new GmmFitOptions(Seed: parse.GetValue(seed)), labelling);
-            var results = NoiseDetection(corpora, settings, Device.Parse(parse.GetValue(device)!), parse.GetValue(batch), fields.Reader(parse));
+            var results = NoiseDetection(corpora, settings, Device.Parse(parse.GetValue(device)!), parse.GetValue(batch),
+                fields.Reader(parse));
             if (parse.GetValue(json)) DetectionReport.PrintJson(results);
             else DetectionReport.PrintTables(results, parse.GetValue(summary));
             return 0;

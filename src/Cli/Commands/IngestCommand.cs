@@ -18,7 +18,8 @@ internal static class IngestCommand
         };
         var topic = new Option<string>("--topic") { Description = "Topic to produce to", DefaultValueFactory = _ => Topics.Documents };
         var timeout = new Option<int>("--delivery-timeout") { Description = "Seconds a record may wait for the broker before the ingest fails", DefaultValueFactory = _ => 60 };
-        var command = new Command("ingest", "Produce a corpus to the documents topic (one JSON record per document, keyed by id)") { path, servers, topic, timeout };
+        var command = new Command("ingest", "Produce a corpus to the documents topic (one JSON record per document, keyed by id)")
+            { path, servers, topic, timeout };
         var fields = new CorpusFieldOptions().AddTo(command);
         command.SetAction(parse => CommandGuard.Run(() =>
         {

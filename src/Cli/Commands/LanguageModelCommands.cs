@@ -124,7 +124,8 @@ internal static class LanguageModelCommands
         var json = new Option<bool>("--json") { Description = "Print {loss, perplexity, tokens, domains: {NAME: {...}}}" };
         var device = DeviceOption();
         var batch = BatchOption();
-        var command = new Command("eval", "Held-out loss (nats per token) and perplexity, overall and per domain") { model, corpus, json, device, batch };
+        var command = new Command("eval", "Held-out loss (nats per token) and perplexity, overall and per domain")
+            { model, corpus, json, device, batch };
         var fields = new CorpusFieldOptions().AddTo(command);
         command.SetAction(parse => CommandGuard.Run(() =>
         {

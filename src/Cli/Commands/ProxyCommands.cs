@@ -81,7 +81,8 @@ internal static class ProxyCommands
         var phiLog = new Option<string?>("--phi-log") { Description = "meta-em: append phi after every meta-update to this JSONL file" };
         var train = new Command(name, description)
         {
-            corpus, preset, modelConfig, tokenizer, vocab, steps, output, batch, seq, accumulation, lr, warmup, device, evalEvery, checkpointEvery, resume, valid, seed,
+            corpus, preset, modelConfig, tokenizer, vocab, steps, output, batch, seq, accumulation, lr, warmup, device, evalEvery,
+            checkpointEvery, resume, valid, seed,
         };
         var fields = new CorpusFieldOptions().AddTo(train);
         if (withStrategy)
@@ -127,7 +128,9 @@ internal static class ProxyCommands
             throw new ArgumentException($"--resume: {output} holds no training run to continue");
         var progress = new ConsoleProgress();
         var records = CorpusLoading.Read(corpusPath, fields);
-        var heldOutRecords = validPath is null ? records.Where(r => CorpusLoading.IsHeldOut(r.Id, 50)).ToList() : CorpusLoading.Read(validPath, fields);
+        var heldOutRecords = validPath is null
+            ? records.Where(r => CorpusLoading.IsHeldOut(r.Id, 50)).ToList()
+            : CorpusLoading.Read(validPath, fields);
         var trainRecords = validPath is null ? records.Where(r => !CorpusLoading.IsHeldOut(r.Id, 50)).ToList() : records;
         if (trainRecords.Count == 0) throw new InvalidDataException("no training documents remain after holding out the validation split");
 

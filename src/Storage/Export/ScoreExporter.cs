@@ -90,17 +90,19 @@ public sealed class ScoreExporter(NpgsqlDataSource dataSource)
         return written;
     }
 
-    private static void Finish(ScoreFileWriter writer, string? shard, Dictionary<string, string> names, List<ExportedShard> written, long rows)
+    private static void Finish(ScoreFileWriter writer, string? shard, Dictionary<string, string> names, List<ExportedShard> written,
+        long rows)
     {
         writer.Complete();
         writer.Dispose();
         written.Add(new ExportedShard(shard, names[shard ?? ""], rows));
     }
 
-    private static async Task<List<(string? Shard, long Rows)>> CountShardsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
-        ScoreExportOptions options, CancellationToken ct)
+    private static async Task<List<(string? Shard, long Rows)>> CountShardsAsync(NpgsqlConnection connection,
+        NpgsqlTransaction transaction, ScoreExportOptions options, CancellationToken ct)
     {
-        await using var command = Filtered(connection, transaction, options, "SELECT shard, count(*) FROM filtered GROUP BY shard ORDER BY shard NULLS LAST");
+        await using var command = Filtered(connection, transaction, options,
+            "SELECT shard, count(*) FROM filtered GROUP BY shard ORDER BY shard NULLS LAST");
         await using var reader = await ExecuteAsync(command, options, ct);
         var shards = new List<(string?, long)>();
         while (await reader.ReadAsync(ct)) shards.Add((reader.IsDBNull(0) ? null : reader.GetString(0), reader.GetInt64(1)));
@@ -109,7 +111,8 @@ public sealed class ScoreExporter(NpgsqlDataSource dataSource)
 
     /// <summary>The view filtered by label and the user's condition, with each source split into shard and row: a
     /// "file:N" source is row N of file; any other source is a shard of its own.</summary>
-    private static NpgsqlCommand Filtered(NpgsqlConnection connection, NpgsqlTransaction transaction, ScoreExportOptions options, string select)
+    private static NpgsqlCommand Filtered(NpgsqlConnection connection, NpgsqlTransaction transaction, ScoreExportOptions options,
+        string select)
     {
         var where = string.IsNullOrWhiteSpace(options.Where) ? "TRUE" : $"({options.Where})";
         var command = new NpgsqlCommand($"""
@@ -123,7 +126,10 @@ public sealed class ScoreExporter(NpgsqlDataSource dataSource)
             {select}
             """, connection, transaction);
         var labels = options.Labels is { Count: > 0 } l ? l.Select(x => x.ToWire()).ToArray() : null;
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)labels ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter
+        {
+            Value = (object?)labels ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text,
+        });
         return command;
     }
 
@@ -137,13 +143,15 @@ public sealed class ScoreExporter(NpgsqlDataSource dataSource)
                                                                          e.SqlState.StartsWith("22", StringComparison.Ordinal) ||
                                                                          e.SqlState == PostgresErrorCodes.ReadOnlySqlTransaction))
         {
-            throw new ArgumentException($"--where {options.Where}: {e.MessageText} (it is a condition over the columns of labelled_documents)", e);
+            throw new ArgumentException(
+                $"--where {options.Where}: {e.MessageText} (it is a condition over the columns of labelled_documents)", e);
         }
     }
 
     private static ExportedScore Read(NpgsqlDataReader r) => new(
         r.GetString(0), r.IsDBNull(1) ? null : r.GetString(1), r.IsDBNull(2) ? null : r.GetInt64(2), r.IsDBNull(3) ? null : r.GetString(3),
-        r.GetString(4), r.GetDouble(5), r.GetDouble(6), r.GetDouble(7), Convert.ToInt64(r.GetValue(8), System.Globalization.CultureInfo.InvariantCulture),
+        r.GetString(4), r.GetDouble(5), r.GetDouble(6), r.GetDouble(7),
+        Convert.ToInt64(r.GetValue(8), System.Globalization.CultureInfo.InvariantCulture),
         r.IsDBNull(9) ? null : r.GetInt64(9), r.IsDBNull(10) ? null : r.GetDouble(10), r.IsDBNull(11) ? null : r.GetInt32(11),
         r.GetString(12), r.GetFieldValue<DateTimeOffset>(13));
 
@@ -165,7 +173,8 @@ public sealed class ScoreExporter(NpgsqlDataSource dataSource)
             var segments = shard is null ? [UnsourcedName] : shard.Replace('\\', '/').Split('/').Skip(common)
                 .Where(s => s is not ("" or "." or "..")).Select(Safe).ToArray();
             var stem = string.Join('/', segments.Length == 0 ? [UnsourcedName] : segments);
-            if (CorpusExtensions.FirstOrDefault(e => stem.EndsWith(e, StringComparison.OrdinalIgnoreCase)) is { } known) stem = stem[..^known.Length];
+            var known = CorpusExtensions.FirstOrDefault(e => stem.EndsWith(e, StringComparison.OrdinalIgnoreCase));
+            if (known is not null) stem = stem[..^known.Length];
             var name = stem + extension;
             for (var n = 2; !used.Add(name); n++) name = $"{stem}-{n}{extension}";
             names[shard ?? ""] = name;

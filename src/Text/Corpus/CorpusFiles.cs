@@ -20,7 +20,8 @@ public sealed record CorpusFiles(string Root, IReadOnlyList<string> Files, bool 
         if (!IsGlob(path)) throw new FileNotFoundException($"corpus not found: {path}", path);
 
         var (root, pattern) = SplitGlob(path);
-        if (!Directory.Exists(root)) throw new FileNotFoundException($"corpus not found: {root} (the fixed part of {path}) does not exist", path);
+        if (!Directory.Exists(root))
+            throw new FileNotFoundException($"corpus not found: {root} (the fixed part of {path}) does not exist", path);
         var regex = ToRegex(pattern);
         // A pattern without a separator or ** can only match files directly in the root: no need to walk below it.
         var recursive = pattern.Contains('/') || pattern.Contains("**", StringComparison.Ordinal);

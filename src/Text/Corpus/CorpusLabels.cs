@@ -16,16 +16,18 @@ public static class CorpusLabels
     public static Dictionary<string, CorpusLabel> Read(string path, CorpusReaderOptions? options = null)
     {
         if (!CorpusReader.Exists(path)) throw new FileNotFoundException($"corpus {path} does not exist");
-        var reader = new CorpusReader((options ?? CorpusReaderOptions.Default) with { ExtraFields = ["label", "noise_type"], KeepJson = false });
+        var fields = (options ?? CorpusReaderOptions.Default) with { ExtraFields = ["label", "noise_type"], KeepJson = false };
+        var reader = new CorpusReader(fields);
         var result = new Dictionary<string, CorpusLabel>();
         foreach (var record in reader.Read(path))
         {
-            if (record.Fields is not { } fields || !fields.TryGetValue("label", out var label)) continue;
+            if (record.Fields is not { } values || !values.TryGetValue("label", out var label)) continue;
             var noisy = label switch { "noisy" => true, "clean" => false, _ => (bool?)null };
             if (noisy is null) continue;
-            result[record.Id] = new CorpusLabel(noisy.Value, fields.GetValueOrDefault("noise_type"));
+            result[record.Id] = new CorpusLabel(noisy.Value, values.GetValueOrDefault("noise_type"));
         }
-        if (result.Count == 0) throw new InvalidDataException($"{path} has no records with \"label\": clean|noisy (make one with `reweight corpus corrupt`)");
+        if (result.Count == 0)
+            throw new InvalidDataException($"{path} has no records with \"label\": clean|noisy (make one with `reweight corpus corrupt`)");
         return result;
     }
 }

@@ -110,7 +110,8 @@ public sealed class CorpusReader
             catch (EndOfStreamException e) when (IsZstd(file))
             {
                 Report($"{file}:{lines.LineNumber + 1}",
-                    $"the zstd stream ends mid-frame ({e.Message}): the file is truncated and records after line {lines.LineNumber} are missing");
+                    $"the zstd stream ends mid-frame ({e.Message}): the file is truncated and records after line " +
+                    $"{lines.LineNumber} are missing");
                 yield break;
             }
             catch (Exception e) when (e is IOException or InvalidDataException or ZstdException)

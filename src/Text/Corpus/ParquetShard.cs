@@ -38,7 +38,8 @@ internal sealed class ParquetShard(string file, string relative, CorpusReaderOpt
             }
             if (!IsByteArray(schema, text.Value))
             {
-                report(file, $"column \"{options.TextField}\" is {Describe(schema.Column(text.Value))}, not a string; the shard is skipped");
+                var type = Describe(schema.Column(text.Value));
+                report(file, $"column \"{options.TextField}\" is {type}, not a string; the shard is skipped");
                 yield break;
             }
             // Optional columns in a fixed order: id, domain, then the extra fields; null where the shard lacks one.
@@ -198,9 +199,11 @@ internal sealed class ParquetShard(string file, string relative, CorpusReaderOpt
                 PhysicalType.ByteArray when descriptor.LogicalType is StringLogicalType =>
                     new Cursor<string>(reader, reader.LogicalReader<string>(), s => s),
                 PhysicalType.ByteArray => new Cursor<byte[]>(reader, reader.LogicalReader<byte[]>(), DecodeUtf8),
-                PhysicalType.Int64 when optional => new Cursor<long?>(reader, reader.LogicalReader<long?>(), v => v?.ToString(CultureInfo.InvariantCulture)),
+                PhysicalType.Int64 when optional =>
+                    new Cursor<long?>(reader, reader.LogicalReader<long?>(), v => v?.ToString(CultureInfo.InvariantCulture)),
                 PhysicalType.Int64 => new Cursor<long>(reader, reader.LogicalReader<long>(), v => v.ToString(CultureInfo.InvariantCulture)),
-                PhysicalType.Int32 when optional => new Cursor<int?>(reader, reader.LogicalReader<int?>(), v => v?.ToString(CultureInfo.InvariantCulture)),
+                PhysicalType.Int32 when optional =>
+                    new Cursor<int?>(reader, reader.LogicalReader<int?>(), v => v?.ToString(CultureInfo.InvariantCulture)),
                 PhysicalType.Int32 => new Cursor<int>(reader, reader.LogicalReader<int>(), v => v.ToString(CultureInfo.InvariantCulture)),
                 _ => throw new InvalidDataException($"column \"{field}\" has unsupported type {descriptor.PhysicalType}"),
             };

@@ -15,7 +15,8 @@ public class ParquetCorpusTests
     // Text of every kind the reader must not mangle: multi-byte UTF-8, surrogate pairs, combining marks, controls.
     private static string Document(int i, Random random)
     {
-        string[] pieces = ["plain words", "naïve café", "日本語のテキスト", "emoji 🚀🦀", "e\u0301 combining", "tab\tand\nnewline", "\"quoted\" \\ slash"];
+        string[] pieces =
+            ["plain words", "naïve café", "日本語のテキスト", "emoji 🚀🦀", "e\u0301 combining", "tab\tand\nnewline", "\"quoted\" \\ slash"];
         var builder = new StringBuilder($"document {i}:");
         for (var k = random.Next(1, 40); k > 0; k--) builder.Append(' ').Append(pieces[random.Next(pieces.Length)]);
         return builder.ToString();
@@ -132,7 +133,8 @@ public class ParquetCorpusTests
     {
         using var dir = new TempDirectory();
         var path = Path.Combine(dir.Path, "mapped.parquet");
-        DataField[] fields = [new DataField<long?>("doc_id"), ParquetFixture.Text("content", nullable: false), ParquetFixture.Text("source")];
+        DataField[] fields =
+            [new DataField<long?>("doc_id"), ParquetFixture.Text("content", nullable: false), ParquetFixture.Text("source")];
         await ParquetFixture.WriteAsync(path, fields,
             [[new long?[] { 9_000_000_000L, null }, new string?[] { "one", "two" }, new string?[] { "wiki", "code" }]]);
 
@@ -184,8 +186,12 @@ public class ParquetCorpusTests
     {
         using var dir = new TempDirectory();
         DataField[] textOnly = [ParquetFixture.Text("text")];
-        foreach (var (name, text) in new[] { ("data/train-00001-of-00002.parquet", "second"), ("data/train-00000-of-00002.parquet", "first"),
-                     ("data/test-00000-of-00001.parquet", "held out") })
+        (string Name, string Text)[] shards =
+        [
+            ("data/train-00001-of-00002.parquet", "second"), ("data/train-00000-of-00002.parquet", "first"),
+            ("data/test-00000-of-00001.parquet", "held out"),
+        ];
+        foreach (var (name, text) in shards)
             await ParquetFixture.WriteAsync(Path.Combine(dir.Path, name), textOnly, [[new string?[] { text, text + " again" }]]);
 
         var records = new CorpusReader().Read(Path.Combine(dir.Path, "data", "train-*.parquet")).ToList();

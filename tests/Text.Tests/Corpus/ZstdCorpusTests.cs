@@ -19,7 +19,8 @@ public class ZstdCorpusTests
     ];
 
     private static string Lines(int count, int from = 0) =>
-        string.Concat(Enumerable.Range(from, count).Select(i => $$"""{"id":"d{{i}}","text":"document {{i}} ☃ {{new string('x', i % 97)}}"}""" + "\n"));
+        string.Concat(Enumerable.Range(from, count)
+            .Select(i => $$"""{"id":"d{{i}}","text":"document {{i}} ☃ {{new string('x', i % 97)}}"}""" + "\n"));
 
     private static void WriteZstd(string path, params string[] frames)
     {
@@ -106,6 +107,7 @@ public class ZstdCorpusTests
         var records = reader.Read(dir.Path).ToList();
 
         reader.Problems.Should().BeEmpty();
-        records.Select(r => (r.Id, r.Text)).Should().Equal(("a.txt.zst:1", "line one"), ("a.txt.zst:2", "line two"), ("b.json.zst:1", "dolma record"));
+        records.Select(r => (r.Id, r.Text)).Should().Equal(
+            ("a.txt.zst:1", "line one"), ("a.txt.zst:2", "line two"), ("b.json.zst:1", "dolma record"));
     }
 }
