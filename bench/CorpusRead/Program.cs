@@ -3,6 +3,7 @@ using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using ParquetSharp;
+using Encoding = System.Text.Encoding;
 using Reweighting.Text.Corpus;
 
 // corpus-read-bench generate DIR MEGABYTES ROWS_PER_GROUP | read FILE product|parquet.net
@@ -33,7 +34,8 @@ static int Generate(string dir, double megabytes, int rowsPerGroup)
         documents.Add(text.Substring(at, length));
         at += length;
     }
-    var lines = documents.Select((d, i) => JsonSerializer.Serialize(new { id = $"doc-{i}", text = d, domain = $"d{i % 4}" }) + "\n").ToList();
+    var lines = documents
+        .Select((d, i) => JsonSerializer.Serialize(new { id = $"doc-{i}", text = d, domain = $"d{i % 4}" }) + "\n").ToList();
     File.WriteAllText(Path.Combine(dir, "docs.jsonl"), string.Concat(lines));
     using (var gz = new GZipStream(File.Create(Path.Combine(dir, "docs.jsonl.gz")), CompressionLevel.Optimal))
         foreach (var line in lines) gz.Write(Encoding.UTF8.GetBytes(line));
@@ -48,9 +50,16 @@ static int Generate(string dir, double megabytes, int rowsPerGroup)
         {
             var n = Math.Min(rowsPerGroup, documents.Count - start);
             using var group = writer.AppendRowGroup();
-            using (var c = group.NextColumn().LogicalWriter<string>()) c.WriteBatch(Enumerable.Range(start, n).Select(i => $"doc-{i}").ToArray());
-            using (var c = group.NextColumn().LogicalWriter<string>()) c.WriteBatch(documents.GetRange(start, n).ToArray());
-            using (var c = group.NextColumn().LogicalWriter<string>()) c.WriteBatch(Enumerable.Range(start, n).Select(i => $"d{i % 4}").ToArray());
+            string[][] columns =
+            [
+                Enumerable.Range(start, n).Select(i => $"doc-{i}").ToArray(), documents.GetRange(start, n).ToArray(),
+                Enumerable.Range(start, n).Select(i => $"d{i % 4}").ToArray(),
+            ];
+            foreach (var values in columns)
+            {
+                using var column = group.NextColumn().LogicalWriter<string>();
+                column.WriteBatch(values);
+            }
         }
         writer.Close();
     }
@@ -75,7 +84,7 @@ static int Read(string file, string library)
     else if (library == "parquet.net")
     {
         // The reference: Parquet.Net reading the text column a row group at a time, the same unit the product reads.
-        using var parquet = Parquet.ParquetReader.CreateAsync(file).GetAwaiter().GetResult();
+        var parquet = Parquet.ParquetReader.CreateAsync(file).GetAwaiter().GetResult();
         var field = parquet.Schema.DataFields.Single(f => f.Name == "text");
         for (var g = 0; g < parquet.RowGroupCount; g++)
         {
@@ -88,6 +97,7 @@ static int Read(string file, string library)
                 bytes += Encoding.UTF8.GetByteCount(t!);
             }
         }
+        parquet.DisposeAsync().AsTask().GetAwaiter().GetResult();
     }
     else return Usage();
     var seconds = clock.Elapsed.TotalSeconds;
