@@ -147,6 +147,18 @@ public sealed class ScoreExportTests(PostgresCluster cluster) : IDisposable
     }
 
     [Fact]
+    public async Task The_where_condition_runs_in_a_read_only_transaction()
+    {
+        await using var db = await cluster.CreateDatabaseAsync();
+        await new ScoreBatchWriter(db).WriteAsync(Corpus());
+
+        var files = await new ScoreExporter(db).ExportAsync(new ScoreExportOptions(_out, ScoreExportFormat.Jsonl,
+            Where: "current_setting('transaction_read_only') = 'on'"));
+
+        files.Sum(f => f.Rows).Should().Be(5, "every row passes only when the condition sees a read-only transaction");
+    }
+
+    [Fact]
     public void File_names_mirror_the_shards_below_their_common_directory_safely_and_uniquely()
     {
         var names = ScoreExporter.FileNames(["s3/a/x.jsonl.gz", "s3/a/x.parquet", "s3/a/b c/y?.txt", "s3/a/../../etc/z.jsonl", null],
