@@ -105,7 +105,8 @@ public sealed class DemoStageTests(DemoStageTests.TrainedProxy proxy) : IClassFi
                 Documents = Documents, ProxySteps = 40, TrainSteps = Steps, Dashboard = false, OutDirectory = outDir, PgData = Path.Combine(_root.Path, "proxy-pg"),
             });
             (await run.RunAsync(CancellationToken.None)).Should().Be(0);
-            Streamed = Commands.CorpusLoading.Read(Path.Combine(outDir, "corpus.jsonl"), "text").Count(r => !Commands.CorpusLoading.IsHeldOut(r.Id, new DemoSettings().HeldOutEvery));
+            Streamed = Commands.CorpusLoading.Read(Path.Combine(outDir, "corpus.jsonl"))
+                .Count(r => !Commands.CorpusLoading.IsHeldOut(r.Id, new DemoSettings().HeldOutEvery));
             run.Outcome!.StoredDocuments.Should().Be(Streamed);
             Directory = System.IO.Directory.GetDirectories(outDir, "proxy-*").Single();
         }

@@ -68,7 +68,7 @@ internal static class CorpusCommands
 
     private static Command CorruptCommand()
     {
-        var input = new Option<string>("--in") { Description = "Clean corpus file or directory (.jsonl, .jsonl.gz, .txt; directories recursively)", Required = true };
+        var input = new Option<string>("--in") { Description = "Clean corpus: " + CorpusFieldOptions.Formats, Required = true };
         var output = new Option<string>("--out") { Description = "Labelled JSONL to write (.jsonl, or .jsonl.gz to compress)", Required = true };
         var fraction = new Option<double>("--fraction") { Description = "Share of documents to replace by noise, 0 to 1", DefaultValueFactory = _ => 0.2 };
         var seed = new Option<int>("--seed") { Description = "Seed for the choice of documents, families and noisy texts", DefaultValueFactory = _ => 0 };
@@ -77,19 +77,19 @@ internal static class CorpusCommands
             Description = $"Comma-separated noise families to use (default: {string.Join(",", NoiseFamilies.All.Select(f => f.Name))};" +
                           $" held out of the default, by name only: {string.Join(",", NoiseFamilies.HeldOut.Select(f => f.Name))})",
         };
-        var textField = new Option<string>("--text-field") { Description = "JSONL field holding the text", DefaultValueFactory = _ => "text" };
         var json = new Option<bool>("--json") { Description = "Print a JSON summary on stdout" };
         var command = new Command("corrupt",
             "Replace a seeded fraction of documents by generated noise; every record gets label (clean|noisy) and noise_type")
         {
-            input, output, fraction, seed, families, textField, json,
+            input, output, fraction, seed, families, json,
         };
+        var fields = new CorpusFieldOptions().AddTo(command);
         command.SetAction(parse => CommandGuard.Run(() =>
         {
             var options = new CorruptionOptions(
                 parse.GetValue(fraction), parse.GetValue(seed),
                 parse.GetValue(families)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-                new CorpusReaderOptions(TextField: parse.GetValue(textField)!));
+                fields.Reader(parse));
             var corruptor = new CorpusCorruptor(options);
             var shown = 0;
             var display = new ConsoleProgress();
@@ -137,14 +137,6 @@ internal static class CorpusCommands
             Description = "Expected share of the kept documents held out, 0 to 1", DefaultValueFactory = _ => 0.15,
         };
         var domains = new Option<string?>("--domains") { Description = "Comma-separated domains to keep (default: every document)" };
-        var domainField = new Option<string>("--domain-field")
-        {
-            Description = "JSONL field holding the domain", DefaultValueFactory = _ => "domain",
-        };
-        var textField = new Option<string>("--text-field")
-        {
-            Description = "JSONL field holding the text", DefaultValueFactory = _ => "text",
-        };
         var maxDocuments = new Option<long?>("--max-documents")
         {
             Description = "Keep at most this many matching documents, the first in reading order",
@@ -158,15 +150,15 @@ internal static class CorpusCommands
             "Keep the documents of some domains and split them by a seeded hash of their id into a stream and a holdout; " +
             "every JSONL field of a record is kept")
         {
-            input, output, holdoutOutput, holdout, domains, domainField, textField, maxDocuments, seed, json,
+            input, output, holdoutOutput, holdout, domains, maxDocuments, seed, json,
         };
+        var fields = new CorpusFieldOptions().AddTo(command);
         command.SetAction(parse => CommandGuard.Run(() =>
         {
             var inputPath = parse.GetValue(input)!;
-            if (!File.Exists(inputPath) && !Directory.Exists(inputPath))
-                throw new FileNotFoundException($"corpus {inputPath} does not exist");
+            if (!CorpusReader.Exists(inputPath)) throw new FileNotFoundException($"corpus {inputPath} does not exist");
             var wanted = parse.GetValue(domains)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            var reader = new CorpusReaderOptions(TextField: parse.GetValue(textField)!, DomainField: parse.GetValue(domainField)!);
+            var reader = fields.Reader(parse);
             var splitter = new CorpusSplitter(
                 new CorpusSplitOptions(parse.GetValue(holdout), parse.GetValue(seed), wanted, parse.GetValue(maxDocuments), reader));
             var shown = 0;

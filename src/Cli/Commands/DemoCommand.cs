@@ -9,7 +9,11 @@ internal static class DemoCommand
     public static Command Create()
     {
         var defaults = new DemoSettings();
-        var corpus = new Option<string?>("--corpus") { Description = "Corpus to stream (JSONL(.gz), text file or directory); records with \"label\": clean|noisy give the noise match. Default: the generated sample corpus" };
+        var corpus = new Option<string?>("--corpus")
+        {
+            Description = "Corpus to stream (" + CorpusFieldOptions.Formats + "); records with \"label\": clean|noisy give the noise " +
+                          "match. Default: the generated sample corpus",
+        };
         var documents = new Option<int>("--documents") { Description = "Documents of the generated corpus", DefaultValueFactory = _ => defaults.Documents };
         var noise = new Option<double>("--noise") { Description = "Share of the generated corpus replaced by injected noise", DefaultValueFactory = _ => defaults.Noise };
         var proxy = new Option<string?>("--proxy") { Description = "Proxy checkpoint to score with (default: train one on the stream)" };
@@ -48,11 +52,13 @@ internal static class DemoCommand
         {
             corpus, documents, noise, proxy, proxySteps, steps, strategy, components, features, labelRule, output, db, pgData, seed, device, verbose, noDashboard,
         };
+        var fields = new CorpusFieldOptions().AddTo(demo);
         demo.SetAction(async (parse, ct) =>
         {
             var settings = new DemoSettings
             {
-                Corpus = parse.GetValue(corpus), Documents = parse.GetValue(documents), Noise = parse.GetValue(noise), Proxy = parse.GetValue(proxy),
+                Corpus = parse.GetValue(corpus), CorpusFields = fields.Reader(parse), Documents = parse.GetValue(documents),
+                Noise = parse.GetValue(noise), Proxy = parse.GetValue(proxy),
                 ProxySteps = parse.GetValue(proxySteps), TrainSteps = parse.GetValue(steps), Strategy = parse.GetValue(strategy)!,
                 OutDirectory = parse.GetValue(output)!, Database = parse.GetValue(db), PgData = parse.GetValue(pgData)!, Seed = parse.GetValue(seed),
                 Device = parse.GetValue(device)!, Verbose = parse.GetValue(verbose),

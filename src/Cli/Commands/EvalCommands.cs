@@ -69,6 +69,7 @@ internal static class EvalCommands
         var detection = new Command("noise-detection", "Score labelled corpora, fit the GMM, and measure how well each method (and " +
             "each label rule under each feature transform) finds the noisy documents; over several corpora, each method's worst case")
             { corpus, model, scores, reference, referenceScores, json, summary, device, batch, seed, components, labelRule, transform };
+        var fields = new CorpusFieldOptions().AddTo(detection);
         detection.SetAction(parse => CommandGuard.Run(() =>
         {
             static IReadOnlyList<string> All(string[]? values) => values ?? [];
@@ -79,7 +80,8 @@ internal static class EvalCommands
                 Components = parse.GetValue(components), LabelRule = parse.GetValue(labelRule)!, FeatureSetting = parse.GetValue(transform)!,
             }).Validate();
             var settings = new DetectionSettings(new GmmFitOptions(Seed: parse.GetValue(seed)), labelling);
-            var results = NoiseDetection(corpora, settings, Device.Parse(parse.GetValue(device)!), parse.GetValue(batch));
+            var results = NoiseDetection(corpora, settings, Device.Parse(parse.GetValue(device)!), parse.GetValue(batch),
+                fields.Reader(parse));
             if (parse.GetValue(json)) DetectionReport.PrintJson(results);
             else DetectionReport.PrintTables(results, parse.GetValue(summary));
             return 0;
@@ -94,9 +96,9 @@ internal static class EvalCommands
     /// read first, so a corpus without labels fails before any scoring; consecutive corpora of one --model share the
     /// loaded checkpoint.</summary>
     private static List<CorpusDetection> NoiseDetection(IReadOnlyList<DetectionCorpus> corpora, DetectionSettings settings, Device device,
-        int batch)
+        int batch, CorpusReaderOptions fields)
     {
-        var labels = corpora.Select(c => CorpusLabels.Read(c.Path)).ToList();
+        var labels = corpora.Select(c => CorpusLabels.Read(c.Path, fields)).ToList();
         var references = new Dictionary<(string? Model, string Path), LossStatistics[]>();
         var results = new List<CorpusDetection>();
         ProxyCorpusScorer? proxy = null;
@@ -112,7 +114,7 @@ internal static class EvalCommands
                 }
                 var scores = corpus.Model is null
                     ? CorpusScores.Read(corpus.Scores!, corpusLabels)
-                    : proxy!.Score(corpus.Path, corpusLabels);
+                    : proxy!.Score(corpus.Path, corpusLabels, fields);
                 LossStatistics[]? reference = null;
                 if (corpus.Reference is not null || corpus.ReferenceScores is not null)
                 {
@@ -120,7 +122,7 @@ internal static class EvalCommands
                     var key = corpus.Reference is not null ? (corpus.Model, corpus.Reference) : ((string?)null, corpus.ReferenceScores!);
                     if (!references.TryGetValue(key, out reference))
                     {
-                        reference = ReferenceStatistics(corpus, proxy);
+                        reference = ReferenceStatistics(corpus, proxy, fields);
                         references[key] = reference;
                     }
                 }
@@ -135,11 +137,11 @@ internal static class EvalCommands
     }
 
     /// <summary>The statistics of a corpus's clean reference documents that have a scored token.</summary>
-    private static LossStatistics[] ReferenceStatistics(DetectionCorpus corpus, ProxyCorpusScorer? proxy)
+    private static LossStatistics[] ReferenceStatistics(DetectionCorpus corpus, ProxyCorpusScorer? proxy, CorpusReaderOptions fields)
     {
         if (corpus.Reference is not null)
         {
-            var scored = proxy!.Score(corpus.Reference, null).Stats.Where(x => x.Count > 0).ToArray();
+            var scored = proxy!.Score(corpus.Reference, null, fields).Stats.Where(x => x.Count > 0).ToArray();
             Console.Error.WriteLine($"scored {scored.Length} reference documents for reference-anchored labelling");
             return scored;
         }

@@ -56,12 +56,11 @@ internal static class LanguageModelCommands
     private static Option<string> ModelOption() => new("--model") { Description = "Checkpoint directory (config.json, model.safetensors, tokenizer)", Required = true };
     private static Option<string> DeviceOption() => new("--device") { Description = "cpu or cuda[:n]", DefaultValueFactory = _ => "cpu" };
     private static Option<int> BatchOption() => new("--batch") { Description = "Windows per forward pass", DefaultValueFactory = _ => 16 };
-    private static Option<string> TextFieldOption() => new("--text-field") { Description = "JSONL field holding the text", DefaultValueFactory = _ => "text" };
 
     private static Command ScoreCommand()
     {
         var model = ModelOption();
-        var corpus = new Option<string>("--corpus") { Description = "Documents to score", Required = true };
+        var corpus = new Option<string>("--corpus") { Description = "Documents to score: " + CorpusFieldOptions.Formats, Required = true };
         var output = new Option<string>("--out")
         {
             Description = "JSONL file: {id, domain, n_tokens, n_bytes, loss_mean, loss_var} per document (n_bytes: the UTF-8 bytes " +
@@ -76,18 +75,18 @@ internal static class LanguageModelCommands
             DefaultValueFactory = _ => new ScoringBatches().TokenBudget,
         };
         var batch = new Option<int?>("--batch") { Description = "Most windows per forward pass (default: as many as the token budget allows)" };
-        var textField = TextFieldOption();
         var command = new Command("score", "Per-document token-loss statistics (mean and population variance, nats) and scored bytes")
         {
-            model, corpus, output, stride, device, tokenBudget, batch, textField,
+            model, corpus, output, stride, device, tokenBudget, batch,
         };
+        var fields = new CorpusFieldOptions().AddTo(command);
         command.SetAction(parse => CommandGuard.Run(() =>
         {
             var batches = new ScoringBatches { TokenBudget = parse.GetValue(tokenBudget), MaxRows = parse.GetValue(batch) }.Validate();
             var dev = Device.Parse(parse.GetValue(device)!);
             using var gpt = Checkpoint.LoadModel(parse.GetValue(model)!, dev);
             var tokenizer = BpeTokenizer.Load(parse.GetValue(model)!);
-            var records = CorpusLoading.Read(parse.GetValue(corpus)!, parse.GetValue(textField)!);
+            var records = CorpusLoading.Read(parse.GetValue(corpus)!, fields.Reader(parse));
             var progress = new ConsoleProgress();
             // Filled as the scorer reads each document, before it yields that document's losses.
             var bytes = new long[records.Count];
@@ -121,18 +120,19 @@ internal static class LanguageModelCommands
     private static Command EvalCommand()
     {
         var model = ModelOption();
-        var corpus = new Option<string>("--corpus") { Description = "Held-out documents", Required = true };
+        var corpus = new Option<string>("--corpus") { Description = "Held-out documents: " + CorpusFieldOptions.Formats, Required = true };
         var json = new Option<bool>("--json") { Description = "Print {loss, perplexity, tokens, domains: {NAME: {...}}}" };
         var device = DeviceOption();
         var batch = BatchOption();
-        var textField = TextFieldOption();
-        var command = new Command("eval", "Held-out loss (nats per token) and perplexity, overall and per domain") { model, corpus, json, device, batch, textField };
+        var command = new Command("eval", "Held-out loss (nats per token) and perplexity, overall and per domain")
+            { model, corpus, json, device, batch };
+        var fields = new CorpusFieldOptions().AddTo(command);
         command.SetAction(parse => CommandGuard.Run(() =>
         {
             var dev = Device.Parse(parse.GetValue(device)!);
             using var gpt = Checkpoint.LoadModel(parse.GetValue(model)!, dev);
             var tokenizer = BpeTokenizer.Load(parse.GetValue(model)!);
-            var records = CorpusLoading.Read(parse.GetValue(corpus)!, parse.GetValue(textField)!);
+            var records = CorpusLoading.Read(parse.GetValue(corpus)!, fields.Reader(parse));
             var byDomain = records.GroupBy(r => r.Domain ?? "default").ToDictionary(g => g.Key,
                 g => (IReadOnlyList<IReadOnlyList<long>>)g.Select(r => (IReadOnlyList<long>)tokenizer.Encode(r.Text).Select(i => (long)i).ToArray()).ToList());
             var result = HeldOutLoss.Compute(gpt, byDomain, dev, parse.GetValue(batch));

@@ -4,6 +4,7 @@ using Reweighting.Modeling.Checkpoints;
 using Reweighting.Modeling.Gpt;
 using Reweighting.Modeling.Training;
 using Reweighting.Strategies;
+using Reweighting.Text.Corpus;
 using Reweighting.Text.Tokenization;
 using Reweighting.Torch;
 using Reweighting.MetaEm;
@@ -29,7 +30,7 @@ internal static class ProxyCommands
 
     private static Command TrainCommand(string name, string description, bool withStrategy)
     {
-        var corpus = new Option<string>("--corpus") { Description = "JSONL(.gz), text file or directory of them", Required = true };
+        var corpus = new Option<string>("--corpus") { Description = "Corpus: " + CorpusFieldOptions.Formats, Required = true };
         var preset = new Option<string>("--preset") { Description = "Model size: " + string.Join(", ", GptConfig.PresetNames), DefaultValueFactory = _ => "tiny" };
         preset.AcceptOnlyFromAmong([.. GptConfig.PresetNames]);
         var modelConfig = new Option<string?>("--config") { Description = "GPT-2 style config.json for a custom size (n_layer, n_head, n_embd, n_positions); overrides --preset" };
@@ -57,7 +58,6 @@ internal static class ProxyCommands
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Checkpoint every N steps (0: at the end and on shutdown)", DefaultValueFactory = _ => 0 };
         var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out" };
         var valid = new Option<string?>("--valid") { Description = "Held-out corpus, evaluated and (meta-em) the clean validation stream its meta-update learns from (default: 1 in 50 documents of --corpus, by id)" };
-        var textField = new Option<string>("--text-field") { Description = "JSONL field holding the text", DefaultValueFactory = _ => "text" };
         var seed = new Option<ulong>("--seed") { Description = "Seed of initialisation and data order", DefaultValueFactory = _ => 1337UL };
         var strategy = new Option<string>("--strategy") { Description = "Weighting strategy", DefaultValueFactory = _ => "uniform" };
         strategy.AcceptOnlyFromAmong([.. StrategyCatalogue.Names]);
@@ -81,8 +81,10 @@ internal static class ProxyCommands
         var phiLog = new Option<string?>("--phi-log") { Description = "meta-em: append phi after every meta-update to this JSONL file" };
         var train = new Command(name, description)
         {
-            corpus, preset, modelConfig, tokenizer, vocab, steps, output, batch, seq, accumulation, lr, warmup, device, evalEvery, checkpointEvery, resume, valid, textField, seed,
+            corpus, preset, modelConfig, tokenizer, vocab, steps, output, batch, seq, accumulation, lr, warmup, device, evalEvery,
+            checkpointEvery, resume, valid, seed,
         };
+        var fields = new CorpusFieldOptions().AddTo(train);
         if (withStrategy)
         {
             train.Options.Add(strategy);
@@ -106,7 +108,7 @@ internal static class ProxyCommands
                 throw new ArgumentException($"--strategy {weighting.Name} needs --proxy (a proxy checkpoint, e.g. from `reweight proxy train`)");
             return Train(weighting, parse.GetValue(corpus)!, parse.GetValue(preset)!, parse.GetValue(modelConfig),
                 parse.GetValue(tokenizer) ?? weighting?.Proxy, parse.GetValue(vocab), parse.GetValue(output)!,
-                parse.GetValue(resume), parse.GetValue(valid), parse.GetValue(textField)!, parse.GetValue(seq), new TrainingOptions
+                parse.GetValue(resume), parse.GetValue(valid), fields.Reader(parse), parse.GetValue(seq), new TrainingOptions
                 {
                     Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), GradientAccumulation = parse.GetValue(accumulation),
                     LearningRate = parse.GetValue(lr), MinLearningRate = parse.GetValue(lr) / 10,
@@ -118,15 +120,17 @@ internal static class ProxyCommands
     }
 
     private static int Train(StrategyChoice? strategy, string corpusPath, string preset, string? configPath, string? tokenizerDir, int? vocabSize, string output, bool resume, string? validPath,
-        string textField, int? sequence, TrainingOptions options)
+        CorpusReaderOptions fields, int? sequence, TrainingOptions options)
     {
         options.Validate(); // fail on bad arguments before any slow work
         if (configPath is not null && !File.Exists(configPath)) throw new FileNotFoundException($"--config {configPath} does not exist");
         if (resume && !File.Exists(Path.Combine(output, Checkpoint.StateFile)))
             throw new ArgumentException($"--resume: {output} holds no training run to continue");
         var progress = new ConsoleProgress();
-        var records = CorpusLoading.Read(corpusPath, textField);
-        var heldOutRecords = validPath is null ? records.Where(r => CorpusLoading.IsHeldOut(r.Id, 50)).ToList() : CorpusLoading.Read(validPath, textField);
+        var records = CorpusLoading.Read(corpusPath, fields);
+        var heldOutRecords = validPath is null
+            ? records.Where(r => CorpusLoading.IsHeldOut(r.Id, 50)).ToList()
+            : CorpusLoading.Read(validPath, fields);
         var trainRecords = validPath is null ? records.Where(r => !CorpusLoading.IsHeldOut(r.Id, 50)).ToList() : records;
         if (trainRecords.Count == 0) throw new InvalidDataException("no training documents remain after holding out the validation split");
 

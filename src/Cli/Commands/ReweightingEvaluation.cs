@@ -57,6 +57,7 @@ internal static class ReweightingEvaluation
             train, valid, proxy, tokenizer, preset, steps, strategies, seeds, batch, seq, lr, device, json, output, temperature, metaLr,
             arms, metaWidth,
         };
+        var fields = new CorpusFieldOptions().AddTo(command);
         command.SetAction(parse => CommandGuard.Run(() =>
         {
             var names = parse.GetValue(strategies)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
@@ -86,13 +87,13 @@ internal static class ReweightingEvaluation
                 {
                     Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), LearningRate = parse.GetValue(lr), MinLearningRate = parse.GetValue(lr) / 10,
                     WarmupSteps = Math.Max(1, parse.GetValue(steps) / 10), Device = parse.GetValue(device)!,
-                }), parse.GetValue(json), parse.GetValue(output));
+                }, fields.Reader(parse)), parse.GetValue(json), parse.GetValue(output));
         }));
         return command;
     }
 
     private sealed record Setup(string Train, string Valid, string? Proxy, string? Tokenizer, string Preset, List<string> Strategies, int Seeds, int? Sequence,
-        StrategySettings Settings, TrainingOptions Options);
+        StrategySettings Settings, TrainingOptions Options, CorpusReaderOptions Fields);
 
     /// <summary>One run's outcome.</summary>
     private sealed record RunResult(double ValidLoss, double StepSeconds, double MaxWeightTimesM, double WeightEntropy, double NoisyWeightShare, bool HasWeights);
@@ -101,9 +102,9 @@ internal static class ReweightingEvaluation
     {
         setup.Options.Validate();
         var progress = new ConsoleProgress();
-        var labels = TryReadLabels(setup.Train);
-        var trainRecords = CorpusLoading.Read(setup.Train, "text");
-        var validRecords = CorpusLoading.Read(setup.Valid, "text");
+        var labels = TryReadLabels(setup.Train, setup.Fields);
+        var trainRecords = CorpusLoading.Read(setup.Train, setup.Fields);
+        var validRecords = CorpusLoading.Read(setup.Valid, setup.Fields);
         var metaRecords = validRecords.Where(r => CorpusLoading.IsHeldOut(r.Id, 2)).ToList();
         var reportRecords = validRecords.Where(r => !CorpusLoading.IsHeldOut(r.Id, 2)).ToList();
         if (metaRecords.Count == 0 || reportRecords.Count == 0) throw new InvalidDataException($"{setup.Valid} needs enough documents to split into meta and report halves");
@@ -212,11 +213,11 @@ internal static class ReweightingEvaluation
         return NoiseDetection.GmmLabelling.NoisyLabels(trainScores.Stats, referenceScores.Stats, seed: 0);
     }
 
-    private static Dictionary<string, CorpusLabel>? TryReadLabels(string path)
+    private static Dictionary<string, CorpusLabel>? TryReadLabels(string path, CorpusReaderOptions fields)
     {
         try
         {
-            return CorpusLabels.Read(path);
+            return CorpusLabels.Read(path, fields);
         }
         catch (InvalidDataException)
         {

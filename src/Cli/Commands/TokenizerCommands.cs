@@ -20,26 +20,28 @@ internal static class TokenizerCommands
 
     private static Command TrainCommand()
     {
-        var corpus = new Option<string>("--corpus") { Description = "Corpus file or directory (.jsonl, .jsonl.gz, .txt; directories recursively)", Required = true };
+        var corpus = new Option<string>("--corpus") { Description = "Corpus: " + CorpusFieldOptions.Formats, Required = true };
         var vocabSize = new Option<int>("--vocab-size") { Description = "Total ids: 256 bytes + merges + <|endoftext|>", DefaultValueFactory = _ => 8192 };
         var output = new Option<string>("--out") { Description = "Directory to write tokenizer.json, encoder.json and vocab.bpe into", Required = true };
-        var textField = new Option<string>("--text-field") { Description = "JSONL field holding the text", DefaultValueFactory = _ => "text" };
         var perFile = new Option<bool>("--document-per-file") { Description = "Plain-text files are one document each (default: one per line)" };
         var minFrequency = new Option<int>("--min-frequency") { Description = "Stop when the best pair occurs fewer times than this", DefaultValueFactory = _ => 2 };
         var json = new Option<bool>("--json") { Description = "Print a JSON summary on stdout" };
         var command = new Command("train", "Learn a byte-level BPE vocabulary from a corpus (deterministic for a given corpus and size)")
         {
-            corpus, vocabSize, output, textField, perFile, minFrequency, json,
+            corpus, vocabSize, output, perFile, minFrequency, json,
         };
+        var fields = new CorpusFieldOptions().AddTo(command);
         command.SetAction(parse => CommandGuard.Run(() =>
         {
             var size = parse.GetValue(vocabSize);
             if (size < 257) return CommandGuard.Fail($"--vocab-size must be at least 257 (256 byte tokens + <|endoftext|>), got {size}", 2);
             var path = parse.GetValue(corpus)!;
-            if (!File.Exists(path) && !Directory.Exists(path)) return CommandGuard.Fail($"corpus not found: {path}", 2);
+            if (!CorpusReader.Exists(path)) return CommandGuard.Fail($"corpus not found: {path}", 2);
 
-            var options = new CorpusReaderOptions(TextField: parse.GetValue(textField)!,
-                PlainText: parse.GetValue(perFile) ? PlainTextLayout.DocumentPerFile : PlainTextLayout.DocumentPerLine);
+            var options = fields.Reader(parse) with
+            {
+                PlainText = parse.GetValue(perFile) ? PlainTextLayout.DocumentPerFile : PlainTextLayout.DocumentPerLine,
+            };
             var shown = 0;
             var reader = new CorpusReader(options, problem =>
             {

@@ -119,18 +119,16 @@ internal sealed class DemoRun(DemoSettings settings)
             path = settings.Corpus;
             Stage($"corpus: {path}");
         }
-        var records = CorpusLoading.Read(path, "text");
+        var fields = settings.Corpus is null ? CorpusReaderOptions.Default : settings.CorpusFields;
+        var records = CorpusLoading.Read(path, fields);
         Dictionary<string, CorpusLabel>? truth = null;
-        if (File.Exists(path))
+        try
         {
-            try
-            {
-                truth = CorpusLabels.Read(path);
-            }
-            catch (InvalidDataException)
-            {
-                // No ground truth in the user's corpus: the summary leaves out the match with injected noise.
-            }
+            truth = CorpusLabels.Read(path, fields);
+        }
+        catch (InvalidDataException)
+        {
+            // No ground truth in the user's corpus: the summary leaves out the match with injected noise.
         }
         var split = records.ToLookup(r => CorpusLoading.IsHeldOut(r.Id, settings.HeldOutEvery));
         var stream = split[false].ToList();

@@ -3,8 +3,12 @@ namespace Reweighting.Cli.Demo;
 /// <summary>What `reweight demo` runs: corpus, proxy, scoring, the two training runs, and where it keeps its files.</summary>
 internal sealed record DemoSettings
 {
-    /// <summary>A corpus to stream instead of the generated one (JSONL with optional "label"/"noise_type" ground truth).</summary>
+    /// <summary>A corpus to stream instead of the generated one (any format the corpus reader takes, with optional
+    /// "label"/"noise_type" ground truth).</summary>
     public string? Corpus { get; init; }
+
+    /// <summary>How the fields of <see cref="Corpus"/> are named (--text-field, --id-field, --domain-field).</summary>
+    public Reweighting.Text.Corpus.CorpusReaderOptions CorpusFields { get; init; } = Reweighting.Text.Corpus.CorpusReaderOptions.Default;
 
     /// <summary>Documents of the generated sample corpus.</summary>
     public int Documents { get; init; } = 2000;
@@ -73,7 +77,8 @@ internal sealed record DemoSettings
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
     public DemoSettings Validate()
     {
-        if (Corpus is not null && !File.Exists(Corpus) && !Directory.Exists(Corpus)) throw new ArgumentException($"--corpus {Corpus} does not exist");
+        if (Corpus is not null && !Reweighting.Text.Corpus.CorpusReader.Exists(Corpus))
+            throw new ArgumentException($"--corpus {Corpus} does not exist");
         if (Proxy is not null && !Directory.Exists(Proxy)) throw new ArgumentException($"--proxy {Proxy} is not a checkpoint directory");
         if (Documents < 50) throw new ArgumentException($"--documents must be at least 50, not {Documents}");
         if (Noise is < 0 or >= 1 || double.IsNaN(Noise)) throw new ArgumentException($"--noise must be in [0, 1), not {Noise}");

@@ -2,24 +2,30 @@ using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
+using ZstdSharp;
 
 namespace Reweighting.Text.Corpus;
 
-/// <summary>Streams documents from JSONL, JSONL.gz and plain-text files, or directories of them, reporting every skipped record.</summary>
+/// <summary>Streams documents from JSONL (plain, gzip or zstd), Parquet and plain-text files, or directories or globs of
+/// them, reporting every skipped record.</summary>
 /// <remarks>
-/// Files are read line by line and never loaded whole (except one-document-per-file text, one document at a time).
-/// Blank lines hold no record and are passed over. Every other line either becomes a record or is reported through
-/// the callback and <see cref="Problems"/> with its file and line: invalid JSON, invalid UTF-8, a missing, empty or
-/// non-string text field. Directories are walked recursively in ordinal order of relative path, so a corpus always
-/// reads in the same order; files with other extensions are reported and skipped.
+/// Files are read line by line (Parquet: a row group at a time) and never loaded whole (except one-document-per-file
+/// text, one document at a time); compressed files are decompressed as streams. Blank lines hold no record and are passed
+/// over. Every other line or row either becomes a record or is reported through the callback and <see cref="Problems"/>
+/// with its file and line (or row): invalid JSON, invalid UTF-8, a missing, empty or non-string text field. A file cut
+/// short is reported where it ends. Directories are walked recursively in ordinal order of relative path, so a corpus
+/// always reads in the same order; files with other extensions are reported and skipped.
 /// </remarks>
 public sealed class CorpusReader
 {
     /// <summary>At most this many problems are kept in <see cref="Problems"/>; the callback sees them all.</summary>
     public const int MaxKeptProblems = 10_000;
 
-    private static readonly string[] JsonlExtensions = [".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz"];
-    private static readonly string[] TextExtensions = [".txt", ".text", ".txt.gz"];
+    // ".json.gz" and ".json.zst" hold JSON lines in Dolma's layout.
+    private static readonly string[] JsonlExtensions =
+        [".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz", ".jsonl.zst", ".ndjson.zst", ".json.gz", ".json.zst"];
+    private static readonly string[] TextExtensions = [".txt", ".text", ".txt.gz", ".txt.zst"];
+    private static readonly string[] ParquetExtensions = [".parquet"];
 
     private readonly CorpusReaderOptions _options;
     private readonly Action<CorpusProblem>? _onProblem;
@@ -39,43 +45,46 @@ public sealed class CorpusReader
     /// <summary>How many records were skipped in all.</summary>
     public long ProblemCount { get; private set; }
 
-    /// <summary>The corpus files under a path in reading order: the path itself if it is a file, else every file below it.</summary>
-    /// <exception cref="FileNotFoundException">Nothing exists at the path.</exception>
-    public static IReadOnlyList<string> ListFiles(string path)
+    /// <summary>The corpus files a path names in reading order: the file itself, every file below a directory, or the
+    /// files matching a glob (see <see cref="CorpusFiles.Resolve"/>).</summary>
+    /// <exception cref="FileNotFoundException">Nothing exists at the path, or nothing matches the glob.</exception>
+    public static IReadOnlyList<string> ListFiles(string path) => CorpusFiles.Resolve(path).Files;
+
+    /// <summary>Whether a path names a corpus: an existing file or directory, or a glob matching at least one file.</summary>
+    public static bool Exists(string path)
     {
-        if (File.Exists(path)) return [path];
-        if (!Directory.Exists(path)) throw new FileNotFoundException($"corpus not found: {path}", path);
-        return Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories)
-            .OrderBy(f => Relative(path, f), StringComparer.Ordinal)
-            .ToList();
+        if (File.Exists(path) || Directory.Exists(path)) return true;
+        if (!CorpusFiles.IsGlob(path)) return false;
+        try { return CorpusFiles.Resolve(path).Files.Count > 0; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
     }
 
-    /// <summary>Reads every record under a file or directory, lazily.</summary>
+    /// <summary>Reads every record under a file, directory or glob, lazily.</summary>
     /// <exception cref="FileNotFoundException">Nothing exists at the path (thrown at the call, not on enumeration).</exception>
-    public IEnumerable<CorpusRecord> Read(string path)
-    {
-        var files = ListFiles(path);
-        var isFile = File.Exists(path);
-        return ReadFiles(path, isFile, files);
-    }
+    public IEnumerable<CorpusRecord> Read(string path) => ReadFiles(CorpusFiles.Resolve(path));
 
     /// <summary>The texts of <see cref="Read"/>, for tokenizer training.</summary>
     public IEnumerable<string> ReadTexts(string path) => Read(path).Select(r => r.Text);
 
-    private IEnumerable<CorpusRecord> ReadFiles(string root, bool isFile, IReadOnlyList<string> files)
+    private IEnumerable<CorpusRecord> ReadFiles(CorpusFiles corpus)
     {
-        foreach (var file in files)
+        foreach (var file in corpus.Files)
         {
-            var relative = isFile ? Path.GetFileName(file) : Relative(root, file);
-            var kind = Kind(file, explicitlyNamed: isFile);
+            var relative = corpus.Relative(file);
+            var kind = Kind(file, explicitlyNamed: corpus.IsSingleFile);
             if (kind is null)
             {
-                Report(file, $"skipped: not a corpus file (expected {string.Join(", ", JsonlExtensions.Concat(TextExtensions))})");
+                var known = JsonlExtensions.Concat(ParquetExtensions).Concat(TextExtensions);
+                Report(file, $"skipped: not a corpus file (expected {string.Join(", ", known)})");
                 continue;
             }
-            var records = kind == FileKind.Jsonl ? ReadLines(file, relative, json: true)
-                : _options.PlainText == PlainTextLayout.DocumentPerLine ? ReadLines(file, relative, json: false)
-                : ReadWholeFile(file, relative);
+            var records = kind switch
+            {
+                FileKind.Jsonl => ReadLines(file, relative, json: true),
+                FileKind.Parquet => new ParquetShard(file, relative, _options, Report).Read(),
+                _ when _options.PlainText == PlainTextLayout.DocumentPerLine => ReadLines(file, relative, json: false),
+                _ => ReadWholeFile(file, relative),
+            };
             foreach (var record in records) yield return record;
         }
     }
@@ -98,7 +107,14 @@ public sealed class CorpusReader
                 }
                 record = json ? ParseJsonLine(line, file, relative, lines.LineNumber) : ParseTextLine(line, file, relative, lines.LineNumber);
             }
-            catch (Exception e) when (e is IOException or InvalidDataException)
+            catch (EndOfStreamException e) when (IsZstd(file))
+            {
+                Report($"{file}:{lines.LineNumber + 1}",
+                    $"the zstd stream ends mid-frame ({e.Message}): the file is truncated and records after line " +
+                    $"{lines.LineNumber} are missing");
+                yield break;
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or ZstdException)
             {
                 Report($"{file}:{lines.LineNumber + 1}", $"cannot read past this point (truncated or corrupt file?): {e.Message}");
                 yield break;
@@ -118,7 +134,7 @@ public sealed class CorpusReader
             stream.CopyTo(memory);
             bytes = memory.ToArray();
         }
-        catch (Exception e) when (e is IOException or InvalidDataException)
+        catch (Exception e) when (e is IOException or InvalidDataException or ZstdException)
         {
             Report(file, $"cannot read (truncated or corrupt file?): {e.Message}");
             yield break;
@@ -167,8 +183,18 @@ public sealed class CorpusReader
             if (string.IsNullOrWhiteSpace(text)) { Report(source, $"\"{_options.TextField}\" is empty"); return null; }
             var id = Scalar(root, _options.IdField) is { Length: > 0 } given ? given : $"{relative}:{lineNumber}";
             var domain = Scalar(root, _options.DomainField) is { Length: > 0 } d ? d : null;
-            return new CorpusRecord(id, text, domain, source) { Json = _options.KeepJson ? root.GetRawText() : null };
+            return new CorpusRecord(id, text, domain, source) { Json = _options.KeepJson ? root.GetRawText() : null, Fields = Extra(root) };
         }
+    }
+
+    private Dictionary<string, string>? Extra(JsonElement root)
+    {
+        Dictionary<string, string>? fields = null;
+        foreach (var field in _options.ExtraFields ?? [])
+        {
+            if (Scalar(root, field) is { } value) (fields ??= new())[field] = value;
+        }
+        return fields;
     }
 
     private static string? Scalar(JsonElement root, string field)
@@ -211,7 +237,8 @@ public sealed class CorpusReader
         try
         {
             Stream stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-            return file.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(stream, CompressionMode.Decompress) : stream;
+            if (file.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)) return new GZipStream(stream, CompressionMode.Decompress);
+            return IsZstd(file) ? new DecompressionStream(stream) : stream;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -220,12 +247,15 @@ public sealed class CorpusReader
         }
     }
 
-    private enum FileKind { Jsonl, Text }
+    private static bool IsZstd(string file) => file.EndsWith(".zst", StringComparison.OrdinalIgnoreCase);
+
+    private enum FileKind { Jsonl, Text, Parquet }
 
     private static FileKind? Kind(string file, bool explicitlyNamed)
     {
         var name = file.ToLowerInvariant();
         if (JsonlExtensions.Any(name.EndsWith)) return FileKind.Jsonl;
+        if (ParquetExtensions.Any(name.EndsWith)) return FileKind.Parquet;
         if (TextExtensions.Any(name.EndsWith)) return FileKind.Text;
         // A file named on its own is read as text whatever its extension; inside a directory, only known kinds.
         return explicitlyNamed ? FileKind.Text : null;
@@ -255,6 +285,4 @@ public sealed class CorpusReader
         JsonValueKind.Number => "a number",
         _ => kind.ToString().ToLowerInvariant(),
     };
-
-    private static string Relative(string root, string file) => Path.GetRelativePath(root, file).Replace('\\', '/');
 }

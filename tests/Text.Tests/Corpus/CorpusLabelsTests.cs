@@ -26,6 +26,7 @@ public class CorpusLabelsTests
         CorpusLabels.Read(path).Should().BeEquivalentTo(new Dictionary<string, CorpusLabel>
         {
             ["a"] = new(false, null), ["b"] = new(true, "boilerplate"), ["7"] = new(true, null),
+            ["labelled.jsonl:6"] = new(true, null), // the id the corpus reader derives, so labels and documents meet
         });
     }
 
@@ -35,8 +36,24 @@ public class CorpusLabelsTests
         using var dir = new TempDirectory();
         var path = Path.Combine(dir.Path, "labelled.jsonl.gz");
         using (var gzip = new GZipStream(File.Create(path), CompressionLevel.Fastest))
-            gzip.Write(Encoding.UTF8.GetBytes("{\"id\": \"a\", \"label\": \"noisy\", \"noise_type\": \"spam\"}\n"));
+            gzip.Write(Encoding.UTF8.GetBytes("{\"id\": \"a\", \"text\": \"x\", \"label\": \"noisy\", \"noise_type\": \"spam\"}\n"));
         CorpusLabels.Read(path).Should().Equal(new Dictionary<string, CorpusLabel> { ["a"] = new(true, "spam") });
+    }
+
+    [Fact]
+    public async Task A_parquet_corpus_carries_its_labels_with_the_reader_s_ids()
+    {
+        using var dir = new TempDirectory();
+        var path = Path.Combine(dir.Path, "labelled.parquet");
+        Parquet.Schema.DataField[] fields =
+            [ParquetFixture.Text("id"), ParquetFixture.Text("text"), ParquetFixture.Text("label"), ParquetFixture.Text("noise_type")];
+        await ParquetFixture.WriteAsync(path, fields,
+            [[new string?[] { "a", null, "c" }, new string?[] { "x", "y", "z" }, new string?[] { "noisy", "clean", null },
+              new string?[] { "spam", null, null }]]);
+        CorpusLabels.Read(path).Should().BeEquivalentTo(new Dictionary<string, CorpusLabel>
+        {
+            ["a"] = new(true, "spam"), ["labelled.parquet:1"] = new(false, null),
+        });
     }
 
     [Fact]

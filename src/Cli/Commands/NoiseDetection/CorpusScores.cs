@@ -62,9 +62,9 @@ internal sealed class ProxyCorpusScorer(string modelDir, Device device, int batc
 
     /// <summary>Scores the labelled documents of a corpus (every document when <paramref name="labels"/> is null), counting
     /// the bytes of the scored tokens as `lm score` does.</summary>
-    public CorpusScores Score(string corpusPath, IReadOnlyDictionary<string, CorpusLabel>? labels)
+    public CorpusScores Score(string corpusPath, IReadOnlyDictionary<string, CorpusLabel>? labels, CorpusReaderOptions? fields = null)
     {
-        var records = CorpusLoading.Read(corpusPath, "text").Where(r => labels is null || labels.ContainsKey(r.Id)).ToList();
+        var records = CorpusLoading.Read(corpusPath, fields).Where(r => labels is null || labels.ContainsKey(r.Id)).ToList();
         if (records.Count < 10)
             throw new InvalidDataException(
                 $"{corpusPath} has {records.Count} {(labels is null ? "" : "labelled ")}documents; the evaluation needs at least 10");
