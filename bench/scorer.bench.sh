@@ -5,7 +5,8 @@
 #
 # Data: SCORER_BENCH_MODEL and SCORER_BENCH_CORPUS when set; else the first SCORER_BENCH_DOCUMENTS (1200) documents of
 # the developer corpus (../shared/data/corpus/train.jsonl.gz) when it is there, else a generated corpus of as many
-# documents; and a `tiny` proxy trained on them for 300 steps (about half a minute).
+# documents; and a `tiny` proxy trained on them for 300 steps (about half a minute). SCORER_BENCH_REPEATS (3) interleaved
+# runs of each path; medians are reported.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 config=${CONFIG:-Release}
@@ -16,6 +17,7 @@ trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$out"
 documents=${SCORER_BENCH_DOCUMENTS:-1200}
 device=${SCORER_BENCH_DEVICE:-cpu}
+repeats=${SCORER_BENCH_REPEATS:-3}
 
 corpus=${SCORER_BENCH_CORPUS:-}
 if [ -z "$corpus" ]; then
@@ -35,14 +37,14 @@ if [ -z "$model" ]; then
   model="$tmp/proxy"
 fi
 
-"${reweight[@]}" bench scorer --model "$model" --corpus "$corpus" --documents "$documents" --device "$device" \
+"${reweight[@]}" bench scorer --model "$model" --corpus "$corpus" --documents "$documents" --device "$device" --repeats "$repeats" \
   --json "$tmp/inprocess.json" --md "$tmp/inprocess.md"
 
 "$root/scripts/kafka-mock.sh" "$$" >"$tmp/bootstrap" 2>"$tmp/mock.log" &
 for _ in $(seq 1 300); do [ -s "$tmp/bootstrap" ] && break; sleep 1; done
 bootstrap=$(head -1 "$tmp/bootstrap")
 [ -n "$bootstrap" ] || { echo "the mock cluster did not start: $(tail -3 "$tmp/mock.log")" >&2; exit 1; }
-"${reweight[@]}" bench scorer --model "$model" --corpus "$corpus" --documents "$documents" --device "$device" --bootstrap "$bootstrap" \
+"${reweight[@]}" bench scorer --model "$model" --corpus "$corpus" --documents "$documents" --device "$device" --repeats "$repeats" --bootstrap "$bootstrap" \
   --json "$tmp/mock.json" --md "$tmp/mock.md"
 
 /usr/bin/python3 - "$tmp" "$out" <<'PY'
