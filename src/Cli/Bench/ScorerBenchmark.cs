@@ -34,7 +34,7 @@ internal sealed record ScorerBenchSettings
     public string? Bootstrap { get; init; }
     public string? Database { get; init; }
     public string Device { get; init; } = "cpu";
-    public string TextField { get; init; } = "text";
+    public CorpusReaderOptions? Fields { get; init; }
     public int? TokenBudget { get; init; }
     public int? WindowTokenBudget { get; init; }
     public int Repeats { get; init; } = 1;
@@ -72,7 +72,7 @@ internal static class ScorerBenchmark
 
     private static async Task<int> RunAsync(ScorerBenchSettings settings, CancellationToken ct)
     {
-        var records = CorpusLoading.Read(settings.Corpus, settings.TextField);
+        var records = CorpusLoading.Read(settings.Corpus, settings.Fields);
         if (settings.Documents is { } limit) records = records.Take(limit).ToList();
         if (records.Count == 0) throw new ScorerBenchException($"no documents in {settings.Corpus}");
         var defaults = new ScorerOptions { ModelDirectory = settings.ModelDirectory };

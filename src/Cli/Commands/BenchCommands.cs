@@ -43,8 +43,7 @@ internal static class BenchCommands
     {
         var model = new Option<string>("--model")
             { Description = "Proxy checkpoint directory (config.json, model.safetensors, tokenizer)", Required = true };
-        var corpus = new Option<string>("--corpus")
-            { Description = "Documents to score (JSONL, JSONL.gz or text; a directory of them)", Required = true };
+        var corpus = new Option<string>("--corpus") { Description = "Documents to score: " + CorpusFieldOptions.Formats, Required = true };
         var documents = new Option<int?>("--documents") { Description = "Score only the first N documents" };
         var bootstrap = new Option<string?>("--bootstrap")
         {
@@ -54,8 +53,6 @@ internal static class BenchCommands
         var db = new Option<string?>("--db")
             { Description = "PostgreSQL connection string (default: a private embedded cluster, removed after)" };
         var device = new Option<string>("--device") { Description = "cpu or cuda[:n]", DefaultValueFactory = _ => "cpu" };
-        var textField = new Option<string>("--text-field")
-            { Description = "JSONL field holding the text", DefaultValueFactory = _ => "text" };
         var tokenBudget = new Option<int?>("--token-budget")
             { Description = "The service's Scorer:TokenBudget (default: the service default)" };
         var windowBudget = new Option<int?>("--window-token-budget")
@@ -66,12 +63,13 @@ internal static class BenchCommands
         var md = new Option<string?>("--md") { Description = "Also write the results as a Markdown report to this file" };
         var command = new Command("scorer",
                 "The scorer service's tokens/s against `lm score` on the same proxy and corpus, with its time per stage")
-            { model, corpus, documents, bootstrap, db, device, textField, tokenBudget, windowBudget, repeats, json, md };
+            { model, corpus, documents, bootstrap, db, device, tokenBudget, windowBudget, repeats, json, md };
+        var fields = new CorpusFieldOptions().AddTo(command);
         command.SetAction(parse => CommandGuard.Run(() => Bench.ScorerBenchmark.Run(new Bench.ScorerBenchSettings
         {
             ModelDirectory = parse.GetValue(model)!, Corpus = parse.GetValue(corpus)!, Documents = parse.GetValue(documents),
             Bootstrap = parse.GetValue(bootstrap), Database = parse.GetValue(db), Device = parse.GetValue(device)!,
-            TextField = parse.GetValue(textField)!, TokenBudget = parse.GetValue(tokenBudget),
+            Fields = fields.Reader(parse), TokenBudget = parse.GetValue(tokenBudget),
             WindowTokenBudget = parse.GetValue(windowBudget),
             Repeats = parse.GetValue(repeats), JsonPath = parse.GetValue(json), MarkdownPath = parse.GetValue(md),
         })));
