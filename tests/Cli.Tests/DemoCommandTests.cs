@@ -48,6 +48,20 @@ public sealed class DemoCommandTests
         (await Count(db, "SELECT count(*) FROM training_runs r JOIN cluster_parameters p USING (run_id) WHERE r.strategy = 'meta-em' AND p.source = 'meta'"))
             .Should().BeGreaterThan(0, "meta-em's phi history is recorded");
         (await Count(db, "SELECT count(*) FROM label_summary WHERE domain = '(all)' AND label = 'noisy'")).Should().Be(1);
+
+        // `reweight export` of what the demo stored: every document once, and the noisy ones alone with --label.
+        var connection = server.ConnectionStringFor(new EmbeddedPostgresOptions().Database);
+        var all = CliRunner.Run("export", "--db", connection, "--out", Path.Combine(dir.Path, "all"), "--format", "jsonl", "--json");
+        all.ExitCode.Should().Be(0, all.Stderr);
+        var exported = Directory.GetFiles(Path.Combine(dir.Path, "all"), "*", SearchOption.AllDirectories)
+            .SelectMany(File.ReadAllLines).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+        exported.Should().HaveCount((int)streamed);
+        exported.Select(r => r.GetProperty("id").GetString()).Should().OnlyHaveUniqueItems();
+        var noisy = await Count(db, "SELECT count(*) FROM labelled_documents WHERE label = 'noisy'");
+        var parquet = CliRunner.Run("export", "--db", connection, "--out", Path.Combine(dir.Path, "noisy"), "--label", "noisy", "--json");
+        parquet.ExitCode.Should().Be(0, parquet.Stderr);
+        System.Text.Json.JsonDocument.Parse(parquet.Stdout).RootElement.GetProperty("documents").GetInt64().Should().Be(noisy);
+        Directory.GetFiles(Path.Combine(dir.Path, "noisy"), "*.parquet", SearchOption.AllDirectories).Should().NotBeEmpty();
     }
 
     [Fact]
