@@ -12,12 +12,13 @@ using Reweighting.Messaging;
 
 namespace Reweighting.Dashboard;
 
-/// <summary>Serves a service's dashboard (<c>/</c>), <c>/status</c> (JSON for the page), <c>/health</c>,
-/// <c>/metrics</c> (Prometheus) and <c>/charts</c> (the report's charts from PostgreSQL) with Kestrel, as a hosted
-/// service inside the service's own Generic Host. It also connects <see cref="PipelineMetricsConsumer"/> to the
+/// <summary>Serves a service's dashboard (<c>/</c>), <c>/status</c> (JSON for the page), <c>/health</c>, <c>/metrics</c>
+/// (Prometheus, through <see cref="MetricsExposition"/>) and <c>/charts</c> (the report's charts from PostgreSQL) with Kestrel,
+/// as a hosted service inside the service's own Generic Host. It also connects <see cref="PipelineMetricsConsumer"/> to the
 /// control bus when the host has one. Registered before the worker, it is listening before the worker starts.</summary>
 public sealed class DashboardServer(
-    PipelineMetrics metrics, IOptions<DashboardOptions> options, IServiceProvider services, ILoggerFactory loggers, ChartsFragment charts)
+    PipelineMetrics metrics, MetricsExposition exposition, IOptions<DashboardOptions> options, IServiceProvider services,
+    ILoggerFactory loggers, ChartsFragment charts)
     : IHostedService, IAsyncDisposable
 {
     private readonly ILogger _logger = loggers.CreateLogger<DashboardServer>();
@@ -96,7 +97,12 @@ public sealed class DashboardServer(
     private void Map(WebApplication app, DashboardOptions settings)
     {
         app.MapGet("/", () => Results.Content(DashboardPage.Html(metrics.Component, settings.ChartsInterval), "text/html; charset=utf-8"));
-        app.MapGet("/metrics", () => Results.Content(MetricsExposition.Render(metrics.Snapshot()), MetricsExposition.ContentType));
+        app.MapGet("/metrics", async (HttpRequest request, CancellationToken ct) =>
+        {
+            var openMetrics = MetricsExposition.AcceptsOpenMetrics(request.Headers.Accept.ToString());
+            return Results.Content(await exposition.RenderAsync(openMetrics, ct),
+                openMetrics ? MetricsExposition.OpenMetricsContentType : MetricsExposition.TextContentType);
+        });
         app.MapGet("/status", () => Results.Content(StatusDocument.Status(metrics.Snapshot(), State()), "application/json"));
         app.MapGet("/health", () =>
         {

@@ -23,6 +23,7 @@ public static class DashboardServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(sp => new PipelineMetrics(component, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IPipelineObserver>(sp => sp.GetRequiredService<PipelineMetrics>());
+        services.AddSingleton(sp => new MetricsExposition(sp.GetRequiredService<PipelineMetrics>()));
         services.AddSingleton<ChartsFragment>();
         services.AddSingleton<DashboardServer>();
         services.AddHostedService(sp => sp.GetRequiredService<DashboardServer>());

@@ -26,7 +26,7 @@ public enum WorkerState
 /// writes under one lock.</summary>
 public sealed class PipelineMetrics : IPipelineObserver
 {
-    // Batches whose latency the summary's quantiles cover.
+    // Batches whose latency the page's quantiles cover.
     internal const int LatencyWindow = 1024;
 
     // Throughput is averaged over this much of the recent past.
@@ -61,6 +61,9 @@ public sealed class PipelineMetrics : IPipelineObserver
 
     /// <summary>"scorer" or "trainer".</summary>
     public string Component { get; }
+
+    /// <summary>Raised with each batch's latency as <see cref="BatchLatency"/> hears it (outside the figures' lock).</summary>
+    public event Action<TimeSpan>? LatencyMeasured;
 
     /// <summary>The database the service opened, once it has (the charts read it).</summary>
     public DbDataSource? Database { get; private set; }
@@ -143,6 +146,7 @@ public sealed class PipelineMetrics : IPipelineObserver
             _latencySum += latency.TotalSeconds;
             _lastActivity = _time.GetUtcNow();
         }
+        LatencyMeasured?.Invoke(latency);
     }
 
     /// <inheritdoc />

@@ -9,7 +9,7 @@ namespace Reweighting.Cli.Tests;
 public sealed partial class HouseRulesTests
 {
     /// <summary>Lines of C# longer than max_line_length when the rule was set; lower it when you shorten some, never raise it.</summary>
-    private const int LongLinesAllowed = 1146;
+    private const int LongLinesAllowed = 1137;
 
     private static readonly string Root = ProjectGraphTests.RepositoryRoot();
 

@@ -14,6 +14,7 @@ public sealed class DashboardHost : IAsyncDisposable
         Host = host;
         Server = host.Services.GetRequiredService<DashboardServer>();
         Metrics = host.Services.GetRequiredService<PipelineMetrics>();
+        Exposition = host.Services.GetRequiredService<MetricsExposition>();
         Events = host.Services.GetRequiredService<IControlEvents>();
         if (Server.Addresses.Count > 0) Http.BaseAddress = new Uri(Server.Addresses[0]);
     }
@@ -21,6 +22,7 @@ public sealed class DashboardHost : IAsyncDisposable
     public IHost Host { get; }
     public DashboardServer Server { get; }
     public PipelineMetrics Metrics { get; }
+    public MetricsExposition Exposition { get; }
     public IControlEvents Events { get; }
     public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(30) };
 

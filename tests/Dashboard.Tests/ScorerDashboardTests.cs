@@ -51,7 +51,7 @@ public sealed class ScorerDashboardTests(PostgresCluster postgres)
         {
             families = PrometheusTextParser.Parse(await dashboard.GetStringAsync("/metrics"));
             return families["reweight_documents_scored_total"].Samples[0].Value == 20 && families["reweight_dead_letters_total"].Samples[0].Value == 1
-                && families.ContainsKey("reweight_gmm_version");
+                && families.Reports("reweight_gmm_version");
         }, "20 documents, 1 dead letter and a GMM version on /metrics", timeoutMs: 60_000);
         return families;
     }

@@ -61,7 +61,8 @@ public sealed class TrainerDashboardTests(PostgresCluster postgres) : IDisposabl
         await DashboardHost.EventuallyAsync(async () =>
         {
             families = PrometheusTextParser.Parse(await dashboard.GetStringAsync("/metrics"));
-            return families.TryGetValue("reweight_train_step", out var step) && step.Samples[0].Value >= 4 && families.ContainsKey("reweight_valid_loss");
+            return families.Reports("reweight_train_step") && families["reweight_train_step"].Samples[0].Value >= 4
+                && families.Reports("reweight_valid_loss");
         }, "four steps and an evaluation on /metrics", timeoutMs: 120_000);
 
         families["reweight_train_steps"].Samples[0].Value.Should().Be(1000);
@@ -73,7 +74,7 @@ public sealed class TrainerDashboardTests(PostgresCluster postgres) : IDisposabl
         lambda.Should().HaveCountGreaterThan(1).And.OnlyContain(s => s.Value > 0);
         lambda.Select(s => s.Labels["component"]).Should().Equal(Enumerable.Range(0, lambda.Count).Select(k => k.ToString()));
         families["reweight_phi_pi"].Samples.Sum(s => s.Value).Should().BeApproximately(1, 1e-9);
-        families.Should().NotContainKey("reweight_temperature", "meta-em has no softmax temperature");
+        families.ShouldNotReport("reweight_temperature", "meta-em has no softmax temperature");
         families["reweight_up"].Samples[0].Value.Should().Be(1);
         families["reweight_info"].Samples[0].Labels.Should().Contain("run_id", "dash-meta-em").And.Contain("strategy", "meta-em").And.Contain("device", "cpu");
         (await dashboard.Http.GetAsync("/health")).IsSuccessStatusCode.Should().BeTrue();
@@ -91,11 +92,11 @@ public sealed class TrainerDashboardTests(PostgresCluster postgres) : IDisposabl
         // The worker stops the host when the run is done; the figures stay in the metrics singleton.
         await dashboard.Host.WaitForShutdownAsync().WaitAsync(TimeSpan.FromSeconds(120));
 
-        var families = PrometheusTextParser.Parse(MetricsExposition.Render(dashboard.Metrics.Snapshot()));
+        var families = PrometheusTextParser.Parse(await dashboard.Exposition.RenderAsync());
         families["reweight_train_step"].Samples[0].Value.Should().Be(4);
         var r = families["reweight_temperature"].Samples[0].Value;
         r.Should().BeGreaterThan(0.4).And.BeLessThan(100, "annealed from 100 towards 0.4 over half the run");
-        families.Should().NotContainKey("reweight_phi_lambda");
+        families.ShouldNotReport("reweight_phi_lambda");
         families["reweight_up"].Samples[0].Value.Should().Be(0, "the run finished");
         families["reweight_checkpoints_total"].Samples[0].Value.Should().BeGreaterThanOrEqualTo(1);
         dashboard.Metrics.Snapshot().StopReason.Should().Be("completed");
