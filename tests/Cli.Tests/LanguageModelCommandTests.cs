@@ -46,6 +46,14 @@ public sealed class LanguageModelCommandTests : IDisposable
         rows[0].GetProperty("id").GetString().Should().Be("doc-0");
         rows.Should().OnlyContain(r => r.GetProperty("n_tokens").GetInt32() > 0 && r.GetProperty("loss_mean").GetDouble() > 0 && r.GetProperty("loss_var").GetDouble() >= 0);
 
+        // `lm score` streams its corpus; one with nothing to score still fails, and leaves no output behind.
+        var empty = Path.Combine(_dir.Path, "empty.jsonl");
+        File.WriteAllText(empty, "{\"id\": \"e\", \"text\": \"\"}\n");
+        var nothing = CliRunner.Run("lm", "score", "--model", ckpt, "--corpus", empty, "--out", Path.Combine(_dir.Path, "none.jsonl"));
+        nothing.ExitCode.Should().Be(1);
+        nothing.Stderr.Should().Contain("holds no usable documents");
+        File.Exists(Path.Combine(_dir.Path, "none.jsonl")).Should().BeFalse();
+
         var eval = CliRunner.Run("lm", "eval", "--model", ckpt, "--corpus", corpus, "--json");
         eval.ExitCode.Should().Be(0, eval.Stderr);
         var json = JsonDocument.Parse(eval.Stdout).RootElement;

@@ -86,14 +86,16 @@ internal static class LanguageModelCommands
             var dev = Device.Parse(parse.GetValue(device)!);
             using var gpt = Checkpoint.LoadModel(parse.GetValue(model)!, dev);
             var tokenizer = BpeTokenizer.Load(parse.GetValue(model)!);
-            var records = CorpusLoading.Read(parse.GetValue(corpus)!, fields.Reader(parse));
+            // Streamed: the corpus is read as the scorer's look-ahead needs it, and a document's record is dropped once its
+            // line is written, so memory follows the look-ahead, not the corpus.
+            var records = CorpusLoading.Stream(parse.GetValue(corpus)!, fields.Reader(parse));
             var progress = new ConsoleProgress();
             // Filled as the scorer reads each document, before it yields that document's losses.
-            var bytes = new long[records.Count];
+            var pending = new Dictionary<int, (string Id, string? Domain, long Bytes)>();
             var documents = records.Select((r, i) =>
             {
                 var ids = tokenizer.Encode(r.Text);
-                bytes[i] = ScoredDocuments.Bytes(tokenizer, ids);
+                pending[i] = (r.Id, r.Domain, ScoredDocuments.Bytes(tokenizer, ids));
                 return (IReadOnlyList<long>)Array.ConvertAll(ids, t => (long)t);
             });
             var scorer = new DocumentScorer(gpt, dev, batches, parse.GetValue(stride));
@@ -101,15 +103,21 @@ internal static class LanguageModelCommands
             var done = 0;
             foreach (var doc in scorer.Score(documents))
             {
-                var r = records[doc.Index];
-                var stats = LossStatistics.Of(doc.Losses, bytes[doc.Index]);
+                pending.Remove(doc.Index, out var r);
+                var stats = LossStatistics.Of(doc.Losses, r.Bytes);
                 // A one-token document has no prediction to score: no mean, no variance.
                 double? mean = stats.Count == 0 ? null : stats.Mean, variance = stats.Count == 0 ? null : stats.Variance;
                 writer.WriteLine(JsonSerializer.Serialize(new
                 {
                     id = r.Id, domain = r.Domain, n_tokens = stats.Count, n_bytes = stats.Bytes, loss_mean = mean, loss_var = variance,
                 }));
-                if (++done % 100 == 0) progress.Report($"scored {done}/{records.Count} documents");
+                if (++done % 100 == 0) progress.Report($"scored {done:N0} documents");
+            }
+            if (done == 0)
+            {
+                writer.Close();
+                File.Delete(parse.GetValue(output)!);
+                throw new InvalidDataException($"corpus {parse.GetValue(corpus)} holds no usable documents");
             }
             progress.Report($"scored {done} documents ({scorer.Statistics}) → {parse.GetValue(output)}", force: true);
             return 0;
