@@ -3,7 +3,7 @@
 # the ratio (goal >= 0.9), the service's time per stage and its batch fill. Runs twice: with the in-process broker and
 # with librdkafka's mock cluster in another process (scripts/kafka-mock.sh). Writes bench/results/scorer.{json,md}.
 #
-# Data: SCORER_BENCH_MODEL and SCORER_BENCH_CORPUS when set; else the first SCORER_BENCH_DOCUMENTS (1200) documents of
+# Data: SCORER_BENCH_MODEL and SCORER_BENCH_CORPUS when set; else the first SCORER_BENCH_DOCUMENTS (300) documents of
 # the developer corpus (../shared/data/corpus/train.jsonl.gz) when it is there, else a generated corpus of as many
 # documents; and a `tiny` proxy trained on them for 300 steps (about half a minute). SCORER_BENCH_REPEATS (3) interleaved
 # runs of each path; medians are reported.
@@ -15,7 +15,7 @@ reweight=(dotnet "$root/src/Cli/bin/$config/net10.0/reweight.dll")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$out"
-documents=${SCORER_BENCH_DOCUMENTS:-1200}
+documents=${SCORER_BENCH_DOCUMENTS:-300}
 device=${SCORER_BENCH_DEVICE:-cpu}
 repeats=${SCORER_BENCH_REPEATS:-3}
 
