@@ -9,9 +9,10 @@ NATIVE_OUT  := build/native
 NATIVE_LIB  := $(NATIVE_OUT)/librwtorch.so
 NATIVE_SRC  := $(wildcard native/src/*.cpp native/include/*.h) native/CMakeLists.txt
 # Debian packages the build and the tests need; the benchmark adds its Python reference.
+# libgloo-dev gives the shim Gloo's headers, so it builds the c10d process group (native/src/distributed.cpp).
 # libopenblas0-pthread replaces the reference BLAS that libtorch-dev links by default (about 15x faster matmul);
 # curl and xz-utils fetch libtorch 2.x headers for the shim's compatibility check (scripts/check-native-headers.sh).
-APT_BUILD   := cmake g++ make libtorch-dev libopenblas0-pthread postgresql chromium curl xz-utils
+APT_BUILD   := cmake g++ make libtorch-dev libgloo-dev libopenblas0-pthread postgresql chromium curl xz-utils
 APT_BENCH   := python3 python3-torch python3-sklearn
 
 .PHONY: build deps deps-bench native test demo bench clean

@@ -1,0 +1,118 @@
+using System.Globalization;
+using Reweighting.Torch.Native;
+
+namespace Reweighting.Torch.Distributed;
+
+/// <summary>How <see cref="ProcessGroup.AllReduce"/> combines the ranks' tensors.</summary>
+public enum ReduceOp
+{
+    /// <summary>Element-wise sum.</summary>
+    Sum = 0,
+
+    /// <summary>Element-wise maximum.</summary>
+    Max = 1,
+
+    /// <summary>Element-wise minimum.</summary>
+    Min = 2,
+
+    /// <summary>Element-wise product.</summary>
+    Product = 3,
+}
+
+/// <summary>Where a process joins its group: the backend, the rendezvous (rank 0 serves a TCP store at
+/// <see cref="MasterAddress"/>:<see cref="MasterPort"/>), its rank and the world size.</summary>
+public sealed record ProcessGroupOptions(int Rank, int WorldSize, string MasterAddress = "127.0.0.1", int MasterPort = 29500,
+    string Backend = "gloo")
+{
+    /// <summary>How long joining and each collective may wait for the other ranks.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>The options torchrun's environment gives: <c>RANK</c>, <c>WORLD_SIZE</c>, <c>MASTER_ADDR</c> (default
+    /// 127.0.0.1) and <c>MASTER_PORT</c> (default 29500).</summary>
+    /// <exception cref="ArgumentException">A variable is missing or not a number, or the rank is outside the world.</exception>
+    public static ProcessGroupOptions FromEnvironment(Func<string, string?>? variable = null, string backend = "gloo")
+    {
+        variable ??= Environment.GetEnvironmentVariable;
+        int Number(string name, int? fallback)
+        {
+            var text = variable(name);
+            if (string.IsNullOrWhiteSpace(text))
+                return fallback ?? throw new ArgumentException(
+                    $"{name} is not set (torchrun sets RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT)");
+            return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
+                ? value : throw new ArgumentException($"{name} must be an integer, not '{text}'");
+        }
+        var options = new ProcessGroupOptions(Number("RANK", null), Number("WORLD_SIZE", null),
+            variable("MASTER_ADDR") is { Length: > 0 } address ? address : "127.0.0.1", Number("MASTER_PORT", 29500), backend);
+        return options.Validate();
+    }
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
+    public ProcessGroupOptions Validate()
+    {
+        if (WorldSize < 1) throw new ArgumentException($"WORLD_SIZE must be at least 1, not {WorldSize}");
+        if (Rank < 0 || Rank >= WorldSize) throw new ArgumentException($"RANK {Rank} is not in a world of {WorldSize}");
+        if (MasterPort is < 1 or > 65535) throw new ArgumentException($"MASTER_PORT {MasterPort} is out of range");
+        if (Timeout <= TimeSpan.Zero) throw new ArgumentException("the process group timeout must be positive");
+        return this;
+    }
+}
+
+/// <summary>A c10d process group (libtorch's distributed package): collectives across the ranks of a data-parallel job.
+/// Every rank must call the same collectives in the same order. Gloo serves CPU tensors.</summary>
+public sealed class ProcessGroup : IDisposable
+{
+    private IntPtr _handle;
+
+    private ProcessGroup(IntPtr handle, ProcessGroupOptions options)
+    {
+        _handle = handle;
+        Options = options;
+    }
+
+    /// <summary>How this group was joined.</summary>
+    public ProcessGroupOptions Options { get; }
+
+    /// <summary>This process's rank.</summary>
+    public int Rank => Options.Rank;
+
+    /// <summary>How many ranks the group has.</summary>
+    public int WorldSize => Options.WorldSize;
+
+    /// <summary>Whether the loaded shim can create groups of this backend ("gloo", "nccl").</summary>
+    public static bool IsAvailable(string backend) => NativeMethods.rwt_dist_has_backend(backend) == 1;
+
+    /// <summary>Joins the group: blocks until every rank has joined or the timeout passes.</summary>
+    /// <exception cref="TorchException">The backend is missing from this build, or the rendezvous failed.</exception>
+    public static ProcessGroup Join(ProcessGroupOptions options)
+    {
+        options.Validate();
+        var handle = NativeMethods.rwt_dist_init(options.Backend, options.MasterAddress, options.MasterPort, options.Rank,
+            options.WorldSize, (long)options.Timeout.TotalMilliseconds);
+        if (handle == IntPtr.Zero)
+            throw Errors.Failure($"joining the {options.Backend} process group as rank {options.Rank} of {options.WorldSize}");
+        return new ProcessGroup(handle, options);
+    }
+
+    /// <summary>In place: <paramref name="tensor"/> becomes the reduction of every rank's tensor.</summary>
+    public void AllReduce(Tensor tensor, ReduceOp op = ReduceOp.Sum) =>
+        Errors.Check(NativeMethods.rwt_dist_all_reduce(Live(), tensor.Handle, (int)op), "all_reduce", tensor);
+
+    /// <summary>Every rank's <paramref name="tensor"/> (the same shape on every rank), stacked in rank order.</summary>
+    public Tensor AllGather(Tensor tensor) => Errors.Wrap(NativeMethods.rwt_dist_all_gather(Live(), tensor.Handle), "all_gather", tensor);
+
+    /// <summary>In place: <paramref name="tensor"/> becomes rank <paramref name="root"/>'s.</summary>
+    public void Broadcast(Tensor tensor, int root = 0) =>
+        Errors.Check(NativeMethods.rwt_dist_broadcast(Live(), tensor.Handle, root), "broadcast", tensor);
+
+    /// <summary>Returns once every rank has reached its barrier.</summary>
+    public void Barrier() => Errors.Check(NativeMethods.rwt_dist_barrier(Live()), "barrier");
+
+    private IntPtr Live() => _handle != IntPtr.Zero ? _handle : throw new ObjectDisposedException(nameof(ProcessGroup));
+
+    public void Dispose()
+    {
+        var handle = Interlocked.Exchange(ref _handle, IntPtr.Zero);
+        if (handle != IntPtr.Zero) NativeMethods.rwt_dist_free(handle);
+    }
+}

@@ -1,0 +1,110 @@
+using System.Net;
+using System.Net.Sockets;
+using FluentAssertions;
+using Reweighting.Torch.Distributed;
+using Xunit;
+using static Reweighting.Torch.Torch;
+
+namespace Reweighting.Torch.Tests;
+
+/// <summary>c10d process groups over Gloo: two ranks (threads of this process, as two processes would be) join through a
+/// TCP store and run every collective the data-parallel trainer needs.</summary>
+public sealed class ProcessGroupTests
+{
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Runs <paramref name="body"/> as every rank of a fresh group, each on its own thread.</summary>
+    private static T[] OnRanks<T>(int world, Func<ProcessGroup, T> body)
+    {
+        var port = FreePort();
+        var results = new T[world];
+        var errors = new Exception?[world];
+        var threads = Enumerable.Range(0, world).Select(rank => new Thread(() =>
+        {
+            try
+            {
+                var options = new ProcessGroupOptions(rank, world, "127.0.0.1", port) { Timeout = TimeSpan.FromSeconds(30) };
+                using var group = ProcessGroup.Join(options);
+                results[rank] = body(group);
+            }
+            catch (Exception e)
+            {
+                errors[rank] = e;
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join(TimeSpan.FromSeconds(60)).Should().BeTrue("a rank hung"));
+        errors.Should().AllSatisfy(e => e.Should().BeNull());
+        return results;
+    }
+
+    [Fact]
+    public void This_build_has_gloo_and_names_what_it_lacks()
+    {
+        ProcessGroup.IsAvailable("gloo").Should().BeTrue("the shim is built with Gloo's headers (libgloo-dev)");
+        ProcessGroup.IsAvailable("nccl").Should().BeFalse("a CPU libtorch has no NCCL");
+        var join = () => ProcessGroup.Join(new ProcessGroupOptions(0, 1, "127.0.0.1", FreePort(), Backend: "nccl"));
+        join.Should().Throw<TorchException>().WithMessage("*unsupported process group backend 'nccl'*");
+    }
+
+    [Fact]
+    public void All_reduce_sums_and_takes_the_maximum_over_the_ranks_in_place()
+    {
+        var results = OnRanks(2, group =>
+        {
+            using var sum = FromArray(new[] { group.Rank + 1f, 10f * (group.Rank + 1) }, 2);
+            group.AllReduce(sum);
+            using var max = FromArray(new[] { group.Rank == 0 ? 5f : -1f, group.Rank == 0 ? -3f : 7f }, 2);
+            group.AllReduce(max, ReduceOp.Max);
+            return (Sum: sum.ToArray<float>(), Max: max.ToArray<float>());
+        });
+        results.Should().AllSatisfy(r =>
+        {
+            r.Sum.Should().Equal(3f, 30f);
+            r.Max.Should().Equal(5f, 7f);
+        });
+    }
+
+    [Fact]
+    public void All_gather_stacks_every_ranks_tensor_in_rank_order_and_broadcast_copies_the_roots()
+    {
+        var results = OnRanks(3, group =>
+        {
+            using var mine = FromArray(new long[] { group.Rank, group.Rank * 100 }, 2);
+            using var gathered = group.AllGather(mine);
+            using var shared = FromArray(new[] { (double)group.Rank, -group.Rank }, 2);
+            group.Broadcast(shared, root: 2);
+            group.Barrier();
+            return (Shape: gathered.Shape.ToArray(), Gathered: gathered.ToArray<long>(), Shared: shared.ToArray<double>());
+        });
+        results.Should().AllSatisfy(r =>
+        {
+            r.Shape.Should().Equal(3, 2);
+            r.Gathered.Should().Equal(0, 0, 1, 100, 2, 200);
+            r.Shared.Should().Equal(2.0, -2.0);
+        });
+    }
+
+    [Fact]
+    public void Settings_come_from_torchruns_environment_and_bad_ones_are_named()
+    {
+        var environment = new Dictionary<string, string>
+            { ["RANK"] = "1", ["WORLD_SIZE"] = "4", ["MASTER_ADDR"] = "10.0.0.5", ["MASTER_PORT"] = "29600" };
+        var options = ProcessGroupOptions.FromEnvironment(name => environment.GetValueOrDefault(name));
+        options.Should().Be(new ProcessGroupOptions(1, 4, "10.0.0.5", 29600));
+        ProcessGroupOptions.FromEnvironment(name => name == "RANK" ? "0" : name == "WORLD_SIZE" ? "1" : null)
+            .Should().Be(new ProcessGroupOptions(0, 1, "127.0.0.1", 29500), "MASTER_ADDR and MASTER_PORT have torchrun's defaults");
+
+        var missing = () => ProcessGroupOptions.FromEnvironment(name => name == "RANK" ? "0" : null);
+        missing.Should().Throw<ArgumentException>().WithMessage("WORLD_SIZE is not set*");
+        var notNumber = () => ProcessGroupOptions.FromEnvironment(name => name == "RANK" ? "first" : "2");
+        notNumber.Should().Throw<ArgumentException>().WithMessage("RANK must be an integer, not 'first'");
+        var outside = () => ProcessGroupOptions.FromEnvironment(name => name == "RANK" ? "2" : name == "WORLD_SIZE" ? "2" : null);
+        outside.Should().Throw<ArgumentException>().WithMessage("RANK 2 is not in a world of 2");
+    }
+}
