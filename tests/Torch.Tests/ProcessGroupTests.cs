@@ -90,6 +90,30 @@ public sealed class ProcessGroupTests
         });
     }
 
+    [Theory]
+    [InlineData(8, 3)]
+    [InlineData(GradientAveraging.DefaultBucketElements, 1)]
+    public void Gradients_are_averaged_over_the_ranks_in_buckets(long bucketElements, int collectives)
+    {
+        var results = OnRanks(2, group =>
+        {
+            var r = group.Rank;
+            using var a = FromArray(Enumerable.Range(0, 6).Select(i => (float)(i + 10 * r)).ToArray(), 2, 3);
+            using var b = FromArray(Enumerable.Range(0, 5).Select(i => r == 0 ? 1f : 3f).ToArray(), 5);
+            using var c = FromArray(new[] { -2f * r, 4f, 0f, 8f * r }, 4);
+            var used = group.AllReduceMean([a, b, c], bucketElements);
+            return (Used: used, A: a.ToArray<float>(), AShape: a.Shape, B: b.ToArray<float>(), C: c.ToArray<float>());
+        });
+        results.Should().AllSatisfy(x =>
+        {
+            x.Used.Should().Be(collectives, "tensors of 6, 5 and 4 elements fill one bucket each at 8, one in all by default");
+            x.A.Should().Equal(5f, 6f, 7f, 8f, 9f, 10f);
+            x.AShape.Should().Equal(2, 3);
+            x.B.Should().AllBeEquivalentTo(2f);
+            x.C.Should().Equal(-1f, 4f, 0f, 4f);
+        });
+    }
+
     [Fact]
     public void Settings_come_from_torchruns_environment_and_bad_ones_are_named()
     {
