@@ -1,0 +1,92 @@
+using System.Net;
+using System.Net.Sockets;
+using FluentAssertions;
+using Reweighting.Modeling.Gpt;
+using Reweighting.Torch;
+using Reweighting.Torch.Distributed;
+using Reweighting.Torch.Optim;
+using Xunit;
+using static Reweighting.Torch.Torch;
+
+namespace Reweighting.Modeling.Tests;
+
+/// <summary>The data-parallel step the trainer is to take: two ranks (threads, as two processes would be), each with
+/// half of the global batch and the same initial model, average their gradients with one bucketed all-reduce before
+/// AdamW; their losses and parameters must follow the single-rank run on the whole batch.</summary>
+public sealed class DataParallelStepTests
+{
+    private static readonly GptConfig Tiny = GptConfig.Preset("tiny", vocabSize: 50);
+    private const int Steps = 5;
+
+    private static long[] Batch(int step)
+    {
+        var rng = new Random(100 + step);
+        return Enumerable.Range(0, 8 * 33).Select(_ => (long)rng.Next(50)).ToArray();
+    }
+
+    /// <summary>Trains <see cref="Steps"/> steps on rows [first, first + rows) of each global batch of 8; with a group,
+    /// averages gradients over it. Returns the global-batch loss of every step as this rank sees it, and the parameters.</summary>
+    private static (double[] Losses, float[] Parameters) Train(int first, int rows, ProcessGroup? group)
+    {
+        using var model = new GptModel(Tiny, seed: 5);
+        var (decay, noDecay) = model.DecayGroups();
+        using var opt = new AdamW([new ParamGroup(decay, 3e-3, 0.1), new ParamGroup(noDecay, 3e-3, 0.0)]);
+        var losses = new double[Steps];
+        for (var step = 0; step < Steps; step++)
+        {
+            using var scope = DisposeScope.Open();
+            var batch = FromArray(Batch(step), 8, 33).Narrow(0, first, rows);
+            var loss = model.TokenLosses(batch.Narrow(1, 0, 32), batch.Narrow(1, 1, 32)).Mean();
+            opt.ZeroGrad();
+            loss.Backward();
+            var value = FromArray(new[] { loss.ToDouble() }, 1);
+            if (group is not null)
+            {
+                group.AllReduceMean(model.Parameters().Select(p => p.Grad!).ToList());
+                group.AllReduceMean([value]);
+            }
+            opt.Step();
+            losses[step] = value.ToArray<double>()[0];
+        }
+        var parameters = model.Parameters().SelectMany(p => p.ToArray<float>()).ToArray();
+        return (losses, parameters);
+    }
+
+    [Fact]
+    public void Two_ranks_averaging_gradients_follow_one_rank_on_the_whole_batch()
+    {
+        var single = Train(0, 8, null);
+
+        int port;
+        using (var listener = new TcpListener(IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+        var ranks = new (double[] Losses, float[] Parameters)[2];
+        var errors = new Exception?[2];
+        var threads = Enumerable.Range(0, 2).Select(rank => new Thread(() =>
+        {
+            try
+            {
+                var options = new ProcessGroupOptions(rank, 2, "127.0.0.1", port) { Timeout = TimeSpan.FromSeconds(60) };
+                using var group = ProcessGroup.Join(options);
+                ranks[rank] = Train(rank * 4, 4, group);
+            }
+            catch (Exception e)
+            {
+                errors[rank] = e;
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join(TimeSpan.FromMinutes(2)).Should().BeTrue("a rank hung"));
+        errors.Should().AllSatisfy(e => e.Should().BeNull());
+
+        ranks[0].Parameters.Should().Equal(ranks[1].Parameters, "both ranks apply the same averaged update");
+        for (var step = 0; step < Steps; step++)
+            ranks[0].Losses[step].Should().BeApproximately(single.Losses[step], 1e-5,
+                $"step {step}: the mean of the halves is the whole batch's mean");
+        var drift = ranks[0].Parameters.Zip(single.Parameters, (a, b) => Math.Abs(a - b)).Max();
+        drift.Should().BeLessThan(1e-4f, "the averaged gradient is the whole batch's gradient, up to float rounding");
+    }
+}
