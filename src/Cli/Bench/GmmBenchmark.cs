@@ -10,19 +10,7 @@ internal static class GmmBenchmark
 {
     public static int Run(int points, int seed, string? pointsPath, string? jsonPath)
     {
-        var rng = new Random(seed);
-        // Easy (low mean), hard (higher mean, wider) and noisy (high mean, low variance) documents.
-        (double W, double M0, double M1, double S0, double S1, double Rho)[] parts =
-            [(0.6, 3.0, 0.5, 0.3, 0.25, 0.3), (0.3, 4.2, 1.1, 0.4, 0.3, 0.2), (0.1, 6.5, -0.5, 0.5, 0.4, -0.4)];
-        var x = new double[2 * points];
-        for (var i = 0; i < points; i++)
-        {
-            var u = rng.NextDouble();
-            var p = u < parts[0].W ? parts[0] : u < parts[0].W + parts[1].W ? parts[1] : parts[2];
-            double z1 = Normal(rng), z2 = Normal(rng);
-            x[2 * i] = p.M0 + p.S0 * z1;
-            x[2 * i + 1] = p.M1 + p.S1 * (p.Rho * z1 + Math.Sqrt(1 - p.Rho * p.Rho) * z2);
-        }
+        var x = SyntheticScores.Points(points, seed);
         if (pointsPath is not null)
         {
             var bytes = new byte[x.Length * sizeof(double)];
@@ -43,6 +31,4 @@ internal static class GmmBenchmark
             }));
         return 0;
     }
-
-    private static double Normal(Random rng) => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
 }

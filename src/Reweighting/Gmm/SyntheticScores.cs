@@ -1,7 +1,7 @@
-namespace Reweighting.Benchmarks;
+namespace Reweighting.Gmm;
 
-/// <summary>Synthetic per-document score statistics: easy (low mean), hard (higher, wider) and noisy (high mean, low
-/// variance) documents, as <c>reweight bench gmm</c> draws them.</summary>
+/// <summary>Synthetic per-document score statistics (loss mean, log loss variance): easy (low mean), hard (higher, wider)
+/// and noisy (high mean, low variance) documents, for <c>reweight bench gmm</c> and the GMM micro-benchmark.</summary>
 public static class SyntheticScores
 {
     /// <summary><paramref name="count"/> 2-D points, flattened (x0, y0, x1, y1, ...).</summary>
@@ -22,5 +22,6 @@ public static class SyntheticScores
         return x;
     }
 
-    private static double Normal(Random rng) => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+    private static double Normal(Random rng) =>
+        Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
 }
