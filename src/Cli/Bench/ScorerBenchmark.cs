@@ -108,7 +108,7 @@ internal static class ScorerBenchmark
         var result = new Dictionary<string, object?>
         {
             ["date"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'"),
-            ["cpu"] = CpuName(), ["cores"] = Environment.ProcessorCount, ["device"] = device.ToString(),
+            ["cpu"] = ProcInfo.CpuModel(), ["cores"] = Environment.ProcessorCount, ["device"] = device.ToString(),
             ["model"] = Path.GetFileName(Path.GetFullPath(settings.ModelDirectory)), ["corpus"] = Path.GetFileName(settings.Corpus),
             ["documents"] = records.Count,
             ["broker"] = settings.Bootstrap is null ? "in-process" : $"Kafka protocol at {settings.Bootstrap}",
@@ -226,11 +226,6 @@ internal static class ScorerBenchmark
         return new ServiceRun(statistics.Documents, statistics.Tokens, seconds, statistics.Batches, statistics.Stages, statistics.Fill,
             pipeline.ProxyBatches);
     }
-
-    private static string CpuName() => File.Exists("/proc/cpuinfo")
-        ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
-          ?? "unknown"
-        : "unknown";
 
     private static string Failure(Task task) => task.Exception?.GetBaseException().Message ?? "without an error";
 

@@ -265,11 +265,8 @@ internal static class StorageBenchCommand
     {
         public static Machine Describe()
         {
-            string Read(string path, string key) => File.Exists(path)
-                ? File.ReadLines(path).FirstOrDefault(l => l.StartsWith(key, StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown"
-                : "unknown";
-            var memKb = Read("/proc/meminfo", "MemTotal").Split(' ')[0];
-            return new Machine(Environment.ProcessorCount, Read("/proc/cpuinfo", "model name"),
+            var memKb = Bench.ProcInfo.Field("/proc/meminfo", "MemTotal").Split(' ')[0];
+            return new Machine(Environment.ProcessorCount, Bench.ProcInfo.CpuModel(),
                 double.TryParse(memKb, CultureInfo.InvariantCulture, out var kb) ? kb / 1024 / 1024 : 0,
                 System.Runtime.InteropServices.RuntimeInformation.OSDescription);
         }
