@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using FluentAssertions;
 using Reweighting.Modeling.Gpt;
 using Reweighting.Torch;
@@ -57,30 +55,7 @@ public sealed class DataParallelStepTests
     {
         var single = Train(0, 8, null);
 
-        int port;
-        using (var listener = new TcpListener(IPAddress.Loopback, 0))
-        {
-            listener.Start();
-            port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-        var ranks = new (double[] Losses, float[] Parameters)[2];
-        var errors = new Exception?[2];
-        var threads = Enumerable.Range(0, 2).Select(rank => new Thread(() =>
-        {
-            try
-            {
-                var options = new ProcessGroupOptions(rank, 2, "127.0.0.1", port) { Timeout = TimeSpan.FromSeconds(60) };
-                using var group = ProcessGroup.Join(options);
-                ranks[rank] = Train(rank * 4, 4, group);
-            }
-            catch (Exception e)
-            {
-                errors[rank] = e;
-            }
-        })).ToList();
-        threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join(TimeSpan.FromMinutes(2)).Should().BeTrue("a rank hung"));
-        errors.Should().AllSatisfy(e => e.Should().BeNull());
+        var ranks = LocalRanks.Run(2, group => Train(group.Rank * 4, 4, group), TimeSpan.FromMinutes(2));
 
         ranks[0].Parameters.Should().Equal(ranks[1].Parameters, "both ranks apply the same averaged update");
         for (var step = 0; step < Steps; step++)

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using FluentAssertions;
 using Reweighting.Objectives;
 using Reweighting.Strategies;
@@ -28,33 +26,14 @@ public sealed class GlobalBatchTests
         var whole = strategy.Weigh(Whole, new StrategyState(3));
         var expected = whole.LossCoefficients(Whole.TokenCounts);
 
-        int port;
-        using (var listener = new TcpListener(IPAddress.Loopback, 0))
+        var results = LocalRanks.Run(2, group =>
         {
-            listener.Start();
-            port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-        var slices = new double[2][];
-        var gathered = new BatchScores[2];
-        var errors = new Exception?[2];
-        var threads = Enumerable.Range(0, 2).Select(rank => new Thread(() =>
-        {
-            try
-            {
-                var options = new ProcessGroupOptions(rank, 2, "127.0.0.1", port) { Timeout = TimeSpan.FromSeconds(30) };
-                using var group = ProcessGroup.Join(options);
-                gathered[rank] = GlobalBatch.Gather(group, Half(rank));
-                var weights = strategy.Weigh(gathered[rank], new StrategyState(3));
-                slices[rank] = GlobalBatch.Local(group, weights.LossCoefficients(gathered[rank].TokenCounts));
-            }
-            catch (Exception e)
-            {
-                errors[rank] = e;
-            }
-        })).ToList();
-        threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join(TimeSpan.FromMinutes(1)).Should().BeTrue("a rank hung"));
-        errors.Should().AllSatisfy(e => e.Should().BeNull());
+            var gathered = GlobalBatch.Gather(group, Half(group.Rank));
+            var weights = strategy.Weigh(gathered, new StrategyState(3));
+            return (Gathered: gathered, Slice: GlobalBatch.Local(group, weights.LossCoefficients(gathered.TokenCounts)));
+        }, TimeSpan.FromMinutes(1));
+        var gathered = results.Select(r => r.Gathered).ToArray();
+        var slices = results.Select(r => r.Slice).ToArray();
 
         gathered.Should().AllSatisfy(g =>
         {

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using FluentAssertions;
 using Reweighting.Torch.Distributed;
 using Xunit;
@@ -11,44 +9,15 @@ namespace Reweighting.Torch.Tests;
 /// TCP store and run every collective the data-parallel trainer needs.</summary>
 public sealed class ProcessGroupTests
 {
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     /// <summary>Runs <paramref name="body"/> as every rank of a fresh group, each on its own thread.</summary>
-    private static T[] OnRanks<T>(int world, Func<ProcessGroup, T> body)
-    {
-        var port = FreePort();
-        var results = new T[world];
-        var errors = new Exception?[world];
-        var threads = Enumerable.Range(0, world).Select(rank => new Thread(() =>
-        {
-            try
-            {
-                var options = new ProcessGroupOptions(rank, world, "127.0.0.1", port) { Timeout = TimeSpan.FromSeconds(30) };
-                using var group = ProcessGroup.Join(options);
-                results[rank] = body(group);
-            }
-            catch (Exception e)
-            {
-                errors[rank] = e;
-            }
-        })).ToList();
-        threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join(TimeSpan.FromSeconds(60)).Should().BeTrue("a rank hung"));
-        errors.Should().AllSatisfy(e => e.Should().BeNull());
-        return results;
-    }
+    private static T[] OnRanks<T>(int world, Func<ProcessGroup, T> body) => LocalRanks.Run(world, body, TimeSpan.FromSeconds(60));
 
     [Fact]
     public void This_build_has_gloo_and_names_what_it_lacks()
     {
         ProcessGroup.IsAvailable("gloo").Should().BeTrue("the shim is built with Gloo's headers (libgloo-dev)");
         ProcessGroup.IsAvailable("nccl").Should().BeFalse("a CPU libtorch has no NCCL");
-        var join = () => ProcessGroup.Join(new ProcessGroupOptions(0, 1, "127.0.0.1", FreePort(), Backend: "nccl"));
+        var join = () => ProcessGroup.Join(new ProcessGroupOptions(0, 1, "127.0.0.1", 29500, Backend: "nccl"));
         join.Should().Throw<TorchException>().WithMessage("*unsupported process group backend 'nccl'*");
     }
 
