@@ -25,6 +25,13 @@ public static class GlobalBatch
         return new BatchScores(losses, counts, variances);
     }
 
+    /// <summary>Every rank's values (the same count on every rank), concatenated in rank order.</summary>
+    public static double[] Gather(ProcessGroup group, double[] local)
+    {
+        using var scope = DisposeScope.Open();
+        return group.AllGather(FromArray(local, local.Length)).ToArray<double>();
+    }
+
     /// <summary>This rank's entries of an array over the gathered batch (every rank holding the same count).</summary>
     public static T[] Local<T>(ProcessGroup group, T[] global)
     {

@@ -2,6 +2,7 @@ using Reweighting.Modeling.Gpt;
 using Reweighting.Modeling.Training;
 using Reweighting.Strategies;
 using Reweighting.Torch;
+using Reweighting.Torch.Distributed;
 using static Reweighting.Torch.Torch;
 
 namespace Reweighting.Objectives;
@@ -22,6 +23,12 @@ public sealed class StrategyObjective(IWeightingStrategy strategy, ISampleStatis
     private readonly Dictionary<int, double[]> _stepCoefficients = new(); // micro-batch index → its a_i, times the accumulation
 
     public IWeightingStrategy Strategy { get; } = strategy;
+
+    /// <summary>The data-parallel group (null: one process). The weights then cover the global batch: every rank's
+    /// statistics are all-gathered (<see cref="GlobalBatch.Gather(ProcessGroup, BatchScores)"/>) before the strategy weighs them,
+    /// so the softmax, the 2/M bound and the token shares use the global M, and each rank keeps its own slice, scaled by the world size
+    /// because the trainer averages the ranks' gradients.</summary>
+    public ProcessGroup? Group { get; init; }
 
     /// <summary>Called with every micro-batch's weights (for evaluations that look at where the weight went).</summary>
     public Action<MicroBatch, BatchWeights>? WeightsObserved { get; init; }
@@ -52,12 +59,11 @@ public sealed class StrategyObjective(IWeightingStrategy strategy, ISampleStatis
     {
         _stepCoefficients.Clear();
         var batches = step.MicroBatches;
-        var scores = StepScores(step, stats);
-        var counts = scores.TokenCounts;
+        var scores = Global(StepScores(step, stats));
         var weights = Strategy.Weigh(scores, new StrategyState(step.Step));
         _summary.Add(weights);
-        WeightsObserved?.Invoke(batches[0], weights); // the step's sequences in order, from its first micro-batch
-        var a = weights.LossCoefficients(counts);
+        WeightsObserved?.Invoke(batches[0], weights); // the step's sequences in order (every rank's, in rank order)
+        var a = LocalCoefficients(weights, scores.TokenCounts);
         var offset = 0;
         foreach (var b in batches)
         {
@@ -65,6 +71,17 @@ public sealed class StrategyObjective(IWeightingStrategy strategy, ISampleStatis
             _stepCoefficients[b.Index] = [.. a.Skip(offset).Take(rows).Select(c => c * batches.Count)];
             offset += rows;
         }
+    }
+
+    /// <summary>The batch the strategy weighs: this rank's, or under data parallelism every rank's in rank order.</summary>
+    private BatchScores Global(BatchScores local) => Group is { WorldSize: > 1 } group ? GlobalBatch.Gather(group, local) : local;
+
+    /// <summary>This rank's a_i = M w_i n_i from the weights of the batch <see cref="Global"/> returned (its token counts), times
+    /// the world size (the ranks' gradients are averaged, and the objective is their sum).</summary>
+    private double[] LocalCoefficients(BatchWeights weights, long[] counts)
+    {
+        var a = weights.LossCoefficients(counts);
+        return Group is { WorldSize: > 1 } group ? [.. GlobalBatch.Local(group, a).Select(c => c * group.WorldSize)] : a;
     }
 
     /// <summary>Every sequence of the step as one batch: the micro-batches' statistics in order, each sequence counting its
@@ -100,10 +117,11 @@ public sealed class StrategyObjective(IWeightingStrategy strategy, ISampleStatis
         }
         var stats = StatisticsOf(batch, tokenLosses);
         var counts = Enumerable.Repeat(batch.Targets.Size(1), stats.Means.Length).ToArray();
-        var weights = Strategy.Weigh(new BatchScores(stats.Means, counts, stats.Variances), new StrategyState(batch.Step));
+        var scores = Global(new BatchScores(stats.Means, counts, stats.Variances));
+        var weights = Strategy.Weigh(scores, new StrategyState(batch.Step));
         _summary.Add(weights);
         WeightsObserved?.Invoke(batch, weights);
-        var a = weights.LossCoefficients(counts);
+        var a = LocalCoefficients(weights, scores.TokenCounts);
         var coefficients = FromSpan<float>(a.Select(c => (float)c).ToArray(), [a.Length], perSample.Device);
         return new ObjectiveValue((perSample * coefficients).Sum(), tokenLosses.Mean());
     }

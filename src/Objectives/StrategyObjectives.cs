@@ -5,6 +5,7 @@ using Reweighting.Modeling.Gpt;
 using Reweighting.Modeling.Training;
 using Reweighting.Strategies;
 using Reweighting.Torch;
+using Reweighting.Torch.Distributed;
 using static Reweighting.Torch.Torch;
 
 namespace Reweighting.Objectives;
@@ -34,9 +35,10 @@ public static class StrategyObjectives
     /// <param name="reference">token-masked: the reference model.</param>
     /// <param name="observe">Called with each micro-batch's sample weights (not for token-masked).</param>
     /// <param name="phiUpdated">meta-em: called after each meta-update.</param>
+    /// <param name="group">The data-parallel group: the weights cover every rank's batch (null: one process).</param>
     public static ITrainingObjective Create(string name, StrategyParameters parameters, long totalSteps, ISampleStatisticsSource? statistics = null,
         GmmModel? gmm = null, TokenStream? validation = null, GptModel? reference = null, Action<MicroBatch, BatchWeights>? observe = null,
-        Action<PhiUpdate>? phiUpdated = null)
+        Action<PhiUpdate>? phiUpdated = null, ProcessGroup? group = null)
     {
         var strategy = StrategyCatalogue.Get(name);
         if (strategy.HasReferenceModel && reference is null) throw new ArgumentException($"{name} needs a reference model");
@@ -51,14 +53,17 @@ public static class StrategyObjectives
         var shape = new LossShapeOptions(parameters.Temperature, 100, parameters.BurnIn, parameters.AnnealSteps ?? (int)Math.Max(1, totalSteps / 2));
         return strategy.Name switch
         {
-            "uniform" => new StrategyObjective(new UniformStrategy()) { WeightsObserved = observe },
-            "linupper" => new StrategyObjective(new LinUpperStrategy(shape)) { WeightsObserved = observe },
-            "quadratic" => new StrategyObjective(new QuadraticStrategy(shape)) { WeightsObserved = observe },
-            "extremes" => new StrategyObjective(new ExtremesStrategy(shape)) { WeightsObserved = observe },
+            "uniform" => new StrategyObjective(new UniformStrategy()) { WeightsObserved = observe, Group = group },
+            "linupper" => new StrategyObjective(new LinUpperStrategy(shape)) { WeightsObserved = observe, Group = group },
+            "quadratic" => new StrategyObjective(new QuadraticStrategy(shape)) { WeightsObserved = observe, Group = group },
+            "extremes" => new StrategyObjective(new ExtremesStrategy(shape)) { WeightsObserved = observe, Group = group },
             "token-masked" => new TokenMaskedObjective(reference!, new TokenMaskedOptions(parameters.TopFraction)),
-            "cluster-heuristic" => new StrategyObjective(new ClusterHeuristicStrategy(GmmLabeller.FromModel(gmm!)), statistics) { WeightsObserved = observe },
+            "cluster-heuristic" => new StrategyObjective(new ClusterHeuristicStrategy(GmmLabeller.FromModel(gmm!)), statistics)
+            {
+                WeightsObserved = observe, Group = group,
+            },
             "meta-em" => new MetaEmObjective(new MetaEmStrategy(InitialPhi(gmm!, parameters), StatFeatures.FromParameters(gmm!.Parameters)),
-                statistics!, validation!, parameters.Meta) { WeightsObserved = observe, PhiUpdated = phiUpdated },
+                statistics!, validation!, parameters.Meta, group) { WeightsObserved = observe, PhiUpdated = phiUpdated },
             _ => throw new InvalidOperationException($"the strategy catalogue lists '{name}' but no objective is built for it"),
         };
     }

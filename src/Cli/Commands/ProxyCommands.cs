@@ -79,10 +79,22 @@ internal static class ProxyCommands
         var topQ = new Option<double>("--top-q") { Description = "token-masked: fraction of each sequence's highest-loss tokens trained by MLE", DefaultValueFactory = _ => 0.25 };
         var gmmSample = new Option<int>("--gmm-sample") { Description = "meta-em, cluster-heuristic: training sequences scored to fit the GMM", DefaultValueFactory = _ => 512 };
         var phiLog = new Option<string?>("--phi-log") { Description = "meta-em: append phi after every meta-update to this JSONL file" };
+        var log = new Option<string?>("--log")
+        {
+            Description = "Append one JSON line per optimiser step to this file: step, loss (the global batch's), lr, grad_norm, " +
+                          "tokens_per_s, collective_s (time in gradient averaging so far), held_out",
+        };
+        var nproc = new Option<int>(RankLauncher.Option)
+        {
+            Description = "Data-parallel ranks to start on this machine (Gloo on the CPU); --batch stays the global micro-batch " +
+                          "and must split evenly. Or start one process per rank with WORLD_SIZE, RANK, MASTER_ADDR and MASTER_PORT " +
+                          "set, as torchrun does",
+            DefaultValueFactory = _ => 1,
+        };
         var train = new Command(name, description)
         {
             corpus, preset, modelConfig, tokenizer, vocab, steps, output, batch, seq, accumulation, lr, warmup, device, evalEvery,
-            checkpointEvery, resume, valid, seed,
+            checkpointEvery, resume, valid, seed, log, nproc,
         };
         var fields = new CorpusFieldOptions().AddTo(train);
         if (withStrategy)
@@ -95,6 +107,7 @@ internal static class ProxyCommands
         }
         train.SetAction(parse => CommandGuard.Run(() =>
         {
+            if (parse.GetValue(nproc) is var ranks && ranks != 1) return RankLauncher.Run(ranks);
             var weighting = withStrategy
                 ? new StrategyChoice(parse.GetValue(strategy)!, parse.GetValue(proxy), parse.GetValue(phiLog), new StrategySettings
                 {
@@ -108,7 +121,8 @@ internal static class ProxyCommands
                 throw new ArgumentException($"--strategy {weighting.Name} needs --proxy (a proxy checkpoint, e.g. from `reweight proxy train`)");
             return Train(weighting, parse.GetValue(corpus)!, parse.GetValue(preset)!, parse.GetValue(modelConfig),
                 parse.GetValue(tokenizer) ?? weighting?.Proxy, parse.GetValue(vocab), parse.GetValue(output)!,
-                parse.GetValue(resume), parse.GetValue(valid), fields.Reader(parse), parse.GetValue(seq), new TrainingOptions
+                parse.GetValue(resume), parse.GetValue(valid), fields.Reader(parse), parse.GetValue(seq), parse.GetValue(log),
+                new TrainingOptions
                 {
                     Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), GradientAccumulation = parse.GetValue(accumulation),
                     LearningRate = parse.GetValue(lr), MinLearningRate = parse.GetValue(lr) / 10,
@@ -120,12 +134,16 @@ internal static class ProxyCommands
     }
 
     private static int Train(StrategyChoice? strategy, string corpusPath, string preset, string? configPath, string? tokenizerDir, int? vocabSize, string output, bool resume, string? validPath,
-        CorpusReaderOptions fields, int? sequence, TrainingOptions options)
+        CorpusReaderOptions fields, int? sequence, string? logPath, TrainingOptions options)
     {
         options.Validate(); // fail on bad arguments before any slow work
         if (configPath is not null && !File.Exists(configPath)) throw new FileNotFoundException($"--config {configPath} does not exist");
         if (resume && !File.Exists(Path.Combine(output, Checkpoint.StateFile)))
             throw new ArgumentException($"--resume: {output} holds no training run to continue");
+        using var group = RankLauncher.JoinFromEnvironment(options.Device);
+        if (group is not null && options.BatchSize % group.WorldSize != 0)
+            throw new ArgumentException($"--batch {options.BatchSize} does not split evenly over {group.WorldSize} ranks");
+        var leader = group is null || group.Rank == 0;
         var progress = new ConsoleProgress();
         var records = CorpusLoading.Read(corpusPath, fields);
         var heldOutRecords = validPath is null
@@ -199,17 +217,26 @@ internal static class ProxyCommands
         {
             var objective = strategy is null ? null : StrategySetup.Create(strategy.Name, strategy.Settings, options.Steps, proxyModel, data,
                 StrategyCatalogue.Get(strategy.Name).NeedsValidation ? new TokenStream(heldOut.Values.SelectMany(d => d), tok.EndOfTextId, seqLength, options.Seed) : null, options,
-                phiUpdated: strategy.PhiLog is null ? null : update => File.AppendAllText(strategy.PhiLog, new System.Text.Json.Nodes.JsonObject
+                phiUpdated: strategy.PhiLog is null || !leader ? null : update => File.AppendAllText(strategy.PhiLog,
+                    new System.Text.Json.Nodes.JsonObject
                 {
                     ["step"] = update.Step, ["phi"] = update.Phi.ToJson(), ["gradient_norm"] = update.GradientNorm, ["predicted_improvement"] = update.PredictedImprovement,
                 }.ToJsonString() + "\n"),
-                log: line => Console.Error.WriteLine(line));
+                log: line => Console.Error.WriteLine(line), group: group);
             var trainer = new GptTrainer(model, data, options)
             {
-                HeldOut = heldOut, CheckpointDirectory = output, TokenizerDirectory = tokenizerFiles, Objective = objective,
+                HeldOut = heldOut, CheckpointDirectory = output, TokenizerDirectory = tokenizerFiles, Objective = objective, Group = group,
             };
+            using var stepLog = logPath is null || !leader ? null : new StreamWriter(logPath, append: true) { AutoFlush = true };
             trainer.Run(resume ? output : null, p =>
             {
+                stepLog?.WriteLine(new System.Text.Json.Nodes.JsonObject
+                {
+                    ["step"] = p.Step, ["loss"] = p.Loss, ["lr"] = p.LearningRate, ["grad_norm"] = p.GradNorm,
+                    ["tokens_per_s"] = p.TokensPerSecond,
+                    ["collective_s"] = p.CollectiveTime.TotalSeconds,
+                    ["held_out"] = p.HeldOutLoss is { } all && all.TryGetValue("all", out var a) ? a : null,
+                }.ToJsonString());
                 var eval = p.HeldOutLoss is { } h && h.TryGetValue("all", out var v) ? $"  held-out {v:F4}" : "";
                 var weights = p.ObjectiveSummary is { } summary ? "  " + summary : "";
                 progress.Report($"step {p.Step}/{p.TotalSteps}  loss {p.Loss:F4}  lr {p.LearningRate:E2}  {p.TokensPerSecond:F0} tok/s  ETA {p.Eta:hh\\:mm\\:ss}{weights}{eval}",
@@ -221,7 +248,10 @@ internal static class ProxyCommands
             Console.CancelKeyPress -= onCancel;
             if (temporaryTokenizerFiles && Directory.Exists(tokenizerFiles)) Directory.Delete(tokenizerFiles, recursive: true);
         }
-        Console.Error.WriteLine(cancel.IsCancellationRequested ? $"interrupted: checkpoint saved to {output} (resume with --resume)" : $"checkpoint saved to {output}");
+        if (leader)
+            Console.Error.WriteLine(cancel.IsCancellationRequested
+                ? $"interrupted: checkpoint saved to {output} (resume with --resume)"
+                : $"checkpoint saved to {output}");
         return cancel.IsCancellationRequested ? 130 : 0;
     }
 }

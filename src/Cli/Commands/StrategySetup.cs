@@ -5,6 +5,7 @@ using Reweighting.Modeling.Gpt;
 using Reweighting.Modeling.Training;
 using Reweighting.Strategies;
 using Reweighting.Torch;
+using Reweighting.Torch.Distributed;
 using Reweighting.Objectives;
 
 namespace Reweighting.Cli.Commands;
@@ -29,9 +30,11 @@ internal sealed record StrategySettings
 internal static class StrategySetup
 {
     /// <summary>A strategy's objective. <paramref name="observe"/> sees each micro-batch's weights (not for token-masked,
-    /// which weighs tokens rather than samples); <paramref name="log"/> gets one-off setup lines.</summary>
+    /// which weighs tokens rather than samples); <paramref name="log"/> gets one-off setup lines; under data parallelism
+    /// <paramref name="group"/> makes the weights cover every rank's batch.</summary>
     public static ITrainingObjective Create(string name, StrategySettings settings, int totalSteps, GptModel? proxy, TokenStream train, TokenStream? validation,
-        TrainingOptions options, Action<MicroBatch, BatchWeights>? observe = null, Action<PhiUpdate>? phiUpdated = null, Action<string>? log = null)
+        TrainingOptions options, Action<MicroBatch, BatchWeights>? observe = null, Action<PhiUpdate>? phiUpdated = null,
+        Action<string>? log = null, ProcessGroup? group = null)
     {
         var strategy = StrategyCatalogue.Get(name);
         if (strategy.NeedsProxy && proxy is null) throw new ArgumentException($"--strategy {name} needs --proxy: a proxy checkpoint with the same tokenizer");
@@ -40,7 +43,7 @@ internal static class StrategySetup
         var parameters = new StrategyParameters(settings.Temperature, settings.BurnIn, settings.AnnealSteps, settings.TopFraction,
             settings.Meta, PhiFromCleanComponents: anchored);
         if (!strategy.NeedsGmm)
-            return StrategyObjectives.Create(name, parameters, totalSteps, reference: proxy, observe: observe);
+            return StrategyObjectives.Create(name, parameters, totalSteps, reference: proxy, observe: observe, group: group);
         if (strategy.NeedsValidation && validation is null) throw new ArgumentException($"{name} needs a clean validation stream for its meta-update");
         var statistics = new ProxyStatistics(proxy!);
         var gmm = FitMixture(statistics, train, anchored ? validation : null, settings, options, log);
@@ -55,7 +58,8 @@ internal static class StrategySetup
                         $" pi [{string.Join(" ", phi.MixingWeights().Select(p => p.ToString("F2")))}]");
             log?.Invoke($"meta-em: {settings.Meta.Describe(Device.Parse(options.Device).Type)}");
         }
-        return StrategyObjectives.Create(name, parameters, totalSteps, statistics, gmm, validation, observe: observe, phiUpdated: phiUpdated);
+        return StrategyObjectives.Create(name, parameters, totalSteps, statistics, gmm, validation, observe: observe,
+            phiUpdated: phiUpdated, group: group);
     }
 
     /// <summary>The document GMM fitted on the proxy statistics of the first <see cref="StrategySettings.GmmSample"/>

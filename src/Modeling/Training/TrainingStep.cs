@@ -1,5 +1,6 @@
 using Reweighting.Modeling.Gpt;
 using Reweighting.Torch;
+using Reweighting.Torch.Distributed;
 using Reweighting.Torch.NN;
 using Reweighting.Torch.Optim;
 using static Reweighting.Torch.Torch;
@@ -40,6 +41,16 @@ public sealed class TrainingStep : IDisposable
 
     /// <summary>The training device.</summary>
     public Device Device => _device;
+
+    /// <summary>The data-parallel group this rank trains in (null: one process). Every rank runs the same steps on its share
+    /// of each micro-batch; before clipping, the gradients are averaged over the ranks in buckets
+    /// (<see cref="GradientAveraging.AllReduceMean"/>), so each rank's AdamW applies the same update and the optimiser state
+    /// stays identical everywhere. The reported loss is averaged too.</summary>
+    public ProcessGroup? Group { get; init; }
+
+    /// <summary>Wall time spent averaging gradients and the loss over the group so far (synchronous on Gloo, so it
+    /// includes waiting for the slowest rank).</summary>
+    public TimeSpan CollectiveTime { get; private set; }
 
     /// <summary>Tensors (B, T) on the training device for one micro-batch's row-major ids and targets.</summary>
     public MicroBatch MicroBatch(long[] inputs, long[] targets, int rows, long step, int index)
@@ -91,6 +102,16 @@ public sealed class TrainingStep : IDisposable
                     loss = sum.DetachFromScope();
                 }
             }
+            if (Group is { WorldSize: > 1 } group)
+                using (DisposeScope.Open())
+                {
+                    var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                    var parameters = _model.Parameters().ToList();
+                    group.AllReduceMean(parameters.Select(p => p.Grad ?? throw new InvalidOperationException(
+                        "a parameter has no gradient: every rank must train every parameter")).ToList());
+                    if (loss is not null) group.AllReduceMean([loss]);
+                    CollectiveTime += System.Diagnostics.Stopwatch.GetElapsedTime(started);
+                }
             norm = GradientClipping.ClipGradNormDeferred(_model.Parameters().ToList(), _options.ClipNorm).DetachFromScope();
             Optimizer.Step();
             return new PendingStep(step + 1, lr, loss, norm);

@@ -5,6 +5,7 @@ using Reweighting.Modeling.Gpt;
 using Reweighting.Modeling.Training;
 using Reweighting.Strategies;
 using Reweighting.Torch;
+using Reweighting.Torch.Distributed;
 using static Reweighting.Torch.Torch;
 
 namespace Reweighting.MetaEm;
@@ -78,13 +79,26 @@ public sealed class MetaEmObjective : ITrainingObjective
     private long _validationCursor;
     private int _updatesSinceSummary;
 
-    public MetaEmObjective(MetaEmStrategy strategy, ISampleStatisticsSource statistics, TokenStream validation, MetaEmOptions? options = null)
+    private readonly ProcessGroup? _group;
+
+    /// <param name="strategy">phi and the feature map.</param>
+    /// <param name="statistics">Where each sequence's (mean, variance) come from (the proxy).</param>
+    /// <param name="validation">The clean validation stream (every rank reads the same batches).</param>
+    /// <param name="options">Meta learning rate, cadence, method.</param>
+    /// <param name="group">The data-parallel group (null: one process). The meta-gradient then spans the global batch:
+    /// statistics and each rank's alignments are all-gathered, so every rank takes the same ascent and holds the same phi.</param>
+    public MetaEmObjective(MetaEmStrategy strategy, ISampleStatisticsSource statistics, TokenStream validation,
+        MetaEmOptions? options = null, ProcessGroup? group = null)
     {
+        _group = group is { WorldSize: > 1 } ? group : null;
         Strategy = strategy;
         this._statistics = statistics;
         this._validation = validation;
         this._options = (options ?? new MetaEmOptions()).Validate();
-        _weighting = new StrategyObjective(strategy, statistics) { WeightsObserved = (b, w) => WeightsObserved?.Invoke(b, w) };
+        _weighting = new StrategyObjective(strategy, statistics)
+        {
+            WeightsObserved = (b, w) => WeightsObserved?.Invoke(b, w), Group = _group,
+        };
         _adamM = new double[strategy.Phi.Count];
         _adamV = new double[strategy.Phi.Count];
     }
@@ -134,12 +148,14 @@ public sealed class MetaEmObjective : ITrainingObjective
         var phi = Strategy.Phi;
         // The step's M sequences weighed together, as training weighs them: a_i = w_i k_i with k_i = M n_i and n_i the
         // sequence's share of the step's tokens.
-        var scores = StrategyObjective.StepScores(step, stats);
+        var local = StrategyObjective.StepScores(step, stats);
+        var scores = _group is null ? local : GlobalBatch.Gather(_group, local);
         var counts = scores.TokenCounts;
+        var first = _group is null ? 0 : _group.Rank * local.Losses.Length; // this rank's first sequence in the global batch
         var features = Strategy.FeaturesOf(scores);
         var weights = phi.Weigh(features);
         var k = new BatchWeights(Enumerable.Repeat(1.0, counts.Length).ToArray(), double.PositiveInfinity, false).LossCoefficients(counts);
-        var alignments = new double[counts.Length];
+        var localAlignments = new double[local.Losses.Length];
         var offset = 0;
         for (var b = 0; b < step.MicroBatches.Count; b++)
         {
@@ -148,7 +164,7 @@ public sealed class MetaEmObjective : ITrainingObjective
             double[] alignment;
             if (method == MetaGradientMethod.Exact)
             {
-                var coefficients = Enumerable.Range(offset, size).Select(i => weights.Weights[i] * k[i]).ToArray();
+                var coefficients = Enumerable.Range(first + offset, size).Select(i => weights.Weights[i] * k[i]).ToArray();
                 alignment = MetaGradient.Exact(model, batch.Ids, batch.Targets, coefficients, validIds, validTargets, step.LearningRate);
             }
             else
@@ -156,7 +172,7 @@ public sealed class MetaEmObjective : ITrainingObjective
                 var rows = SubsetRows(step.Step, b, size, _options.Sequences ?? size);
                 alignment = new double[size];
                 var (ids, targets) = (batch.Ids, batch.Targets);
-                if (rows.Length < counts.Length)
+                if (rows.Length < size)
                 {
                     var index = FromSpan<long>(rows.Select(r => (long)r).ToArray(), [rows.Length], device);
                     (ids, targets) = (ids.IndexSelect(0, index), targets.IndexSelect(0, index));
@@ -170,9 +186,10 @@ public sealed class MetaEmObjective : ITrainingObjective
                 var scale = (double)size / rows.Length;
                 for (var r = 0; r < rows.Length; r++) alignment[rows[r]] = values[r] * scale;
             }
-            Array.Copy(alignment, 0, alignments, offset, size);
+            Array.Copy(alignment, 0, localAlignments, offset, size);
             offset += size;
         }
+        var alignments = _group is null ? localAlignments : GlobalBatch.Gather(_group, localAlignments);
         var dUdw = alignments.Select((g, i) => step.LearningRate * k[i] * g).ToArray();
         var predicted = dUdw.Select((d, i) => d * weights.Weights[i]).Sum();
         var gradient = phi.Gradient(weights, features, dUdw);
