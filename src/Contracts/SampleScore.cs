@@ -14,6 +14,7 @@ namespace Reweighting.Contracts;
 /// <param name="GmmVersion">The stored GMM version that produced the label; null before the first fit.</param>
 /// <param name="BatchId">The scored batch this row travelled in.</param>
 /// <param name="ScoredAt">When the scorer produced it.</param>
+/// <param name="CompressionRatio">The document's DEFLATE-compressed size over its UTF-8 size; null when not measured.</param>
 public sealed record SampleScore(
     string DocumentId,
     string ScorerModel,
@@ -26,4 +27,5 @@ public sealed record SampleScore(
     double LabelConfidence,
     int? GmmVersion,
     Guid BatchId,
-    DateTimeOffset ScoredAt);
+    DateTimeOffset ScoredAt,
+    double? CompressionRatio = null);

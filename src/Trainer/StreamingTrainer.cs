@@ -104,8 +104,10 @@ public sealed partial class StreamingTrainer : IDisposable
         var model = await GmmLookup(version, ct) ?? throw new InvalidOperationException($"GMM version {version} is not stored");
         var labeller = Reweighting.Gmm.GmmLabeller.FromModel(model);
         _intake.NoisyJudge = doc =>
-            (labeller.Assign(new StoredStatistics(doc.TokenCount, doc.LossMean, doc.LossVariance, doc.ScoredBytes))?.Label ?? doc.Label)
-            == SampleLabel.Noisy;
+        {
+            var row = new StoredStatistics(doc.TokenCount, doc.LossMean, doc.LossVariance, doc.ScoredBytes, doc.CompressionRatio);
+            return (labeller.Assign(row)?.Label ?? doc.Label) == SampleLabel.Noisy;
+        };
         _logger.LogInformation("Trainer run {RunId} leaves out the documents GMM version {Version} labels noisy", RunId, version);
     }
 

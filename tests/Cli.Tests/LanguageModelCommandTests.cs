@@ -45,6 +45,10 @@ public sealed class LanguageModelCommandTests : IDisposable
         rows.Should().HaveCount(80);
         rows[0].GetProperty("id").GetString().Should().Be("doc-0");
         rows.Should().OnlyContain(r => r.GetProperty("n_tokens").GetInt32() > 0 && r.GetProperty("loss_mean").GetDouble() > 0 && r.GetProperty("loss_var").GetDouble() >= 0);
+        var texts = File.ReadLines(corpus).Select(l => JsonDocument.Parse(l).RootElement)
+            .ToDictionary(r => r.GetProperty("id").GetString()!, r => r.GetProperty("text").GetString()!);
+        rows.Should().OnlyContain(r => r.GetProperty("compression_ratio").GetDouble()
+                                       == Reweighting.Statistics.TextCompression.Ratio(texts[r.GetProperty("id").GetString()!]));
 
         // `lm score` streams its corpus; one with nothing to score still fails, and leaves no output behind.
         var empty = Path.Combine(_dir.Path, "empty.jsonl");

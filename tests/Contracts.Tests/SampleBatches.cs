@@ -18,11 +18,16 @@ internal static class SampleBatches
         Guid.Parse("00112233-4455-6677-8899-aabbccddeeff"), "gpt2-proxy", 3, CreatedAt, 2,
         [
             new ScoredDocument("d1", "web", 4, 9, 2.5, 0.25, SampleLabel.Easy, 0.5f, [0.5f, 0.5f],
-                WindowedTokens.FromWindows([1, 200], [])),
+                WindowedTokens.FromWindows([1, 200], []), CompressionRatio: 0.5),
             new ScoredDocument("é", null, 0, null, 0, 0, SampleLabel.Noisy, 1f, [0f, 1f], WindowedTokens.Empty),
         ]);
 
-    /// <summary>The batch as a reader of schema 1.0 bytes sees it: the same, with no document's scored bytes known.</summary>
+    /// <summary>The batch as a reader of schema 1.0 bytes sees it: the same, with no document's scored bytes or
+    /// compression ratio known.</summary>
     public static ScoredBatch WithoutScoredBytes(ScoredBatch batch) =>
-        batch with { Documents = batch.Documents.Select(d => d with { ScoredBytes = null }).ToList() };
+        batch with { Documents = batch.Documents.Select(d => d with { ScoredBytes = null, CompressionRatio = null }).ToList() };
+
+    /// <summary>The batch as a reader of schema 1.1 bytes sees it: no document's compression ratio known.</summary>
+    public static ScoredBatch WithoutCompression(ScoredBatch batch) =>
+        batch with { Documents = batch.Documents.Select(d => d with { CompressionRatio = null }).ToList() };
 }

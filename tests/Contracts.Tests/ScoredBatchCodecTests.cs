@@ -157,7 +157,7 @@ public class ScoredBatchCodecTests
 
         var header = ScoredBatchCodec.ReadHeader(ScoredBatchCodec.Encode(batch));
 
-        header.Should().Be(new ScoredBatchHeader(1, 1, batch.BatchId, "gpt2-proxy", 3, SampleBatches.CreatedAt, 2, 2));
+        header.Should().Be(new ScoredBatchHeader(1, 2, batch.BatchId, "gpt2-proxy", 3, SampleBatches.CreatedAt, 2, 2));
     }
 
     [Fact]
@@ -169,7 +169,7 @@ public class ScoredBatchCodecTests
 
         scores.Should().HaveCount(2);
         scores[0].Should().BeEquivalentTo(new SampleScore("d1", "gpt2-proxy", 4, 9, 2.5, 0.25, [0.5, 0.5], SampleLabel.Easy, 0.5, 3,
-            batch.BatchId, SampleBatches.CreatedAt));
+            batch.BatchId, SampleBatches.CreatedAt, CompressionRatio: 0.5));
     }
 
     [Fact]

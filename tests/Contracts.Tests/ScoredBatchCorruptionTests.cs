@@ -29,7 +29,7 @@ public class ScoredBatchCorruptionTests
         var act = () => ScoredBatchCodec.Decode(Small.AsSpan(0, 70));
 
         act.Should().Throw<InvalidDataException>()
-            .WithMessage("corrupt scored batch at byte 59: document 0 record length is 51, only 11 bytes remain (truncated?)");
+            .WithMessage("corrupt scored batch at byte 59: document 0 record length is 59, only 11 bytes remain (truncated?)");
     }
 
     [Fact]
@@ -153,7 +153,23 @@ public class ScoredBatchCorruptionTests
         var act = () => ScoredBatchCodec.Decode(relabelled);
 
         act.Should().Throw<InvalidDataException>()
-            .WithMessage("*document 0 record has 8 bytes after its last field, which schema 1.0 does not define*");
+            .WithMessage("*document 0 record has 16 bytes after its last field, which schema 1.0 does not define*");
+    }
+
+    [Theory]
+    [InlineData(-0.5)]
+    [InlineData(double.NaN)]
+    [InlineData(double.PositiveInfinity)]
+    public void A_compression_ratio_that_is_not_positive_and_finite_is_corruption_naming_the_document(double ratio)
+    {
+        var bytes = (byte[])Small.Clone();
+        var body = DocumentBodyStart(bytes, 0);
+        var end = body + (int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(body - 4));
+        BinaryPrimitives.WriteDoubleLittleEndian(bytes.AsSpan(end - 8), ratio); // the record's last field
+
+        var act = () => ScoredBatchCodec.Decode(bytes);
+
+        act.Should().Throw<InvalidDataException>().WithMessage("*document 0: compression ratio * is not a positive finite number*");
     }
 
     [Fact]
@@ -162,7 +178,7 @@ public class ScoredBatchCorruptionTests
         var bytes = (byte[])Small.Clone();
         var body = DocumentBodyStart(bytes, 1);
         var end = body + (int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(body - 4));
-        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(end - 8), -1); // the record's last field
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(end - 16), -1); // the scored bytes, before the compression ratio
 
         var act = () => ScoredBatchCodec.Decode(bytes);
 

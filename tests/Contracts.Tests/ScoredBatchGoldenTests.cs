@@ -6,9 +6,31 @@ namespace Reweighting.Contracts.Tests;
 
 public class ScoredBatchGoldenTests
 {
-    // SampleBatches.Small() in schema 1.1, annotated field by field in docs/contracts.md. If this changes, the wire
+    // SampleBatches.Small() in schema 1.2, annotated field by field in docs/contracts.md. If this changes, the wire
     // format changed: bump the schema version (docs/contracts.md, "Versioning") instead of editing the string.
     private const string SmallBatchHex =
+        "52575342" + "01" + "02" + "2D000000"                       // magic "RWSB", schema 1.2, header length 45
+        + "00112233445566778899AABBCCDDEEFF"                       // batch id
+        + "807502D34E300600"                                       // created at 2025-03-14T15:09:26Z in Unix microseconds
+        + "03000000" + "0200" + "02000000"                         // GMM version 3, K = 2, 2 documents
+        + "0A" + "677074322D70726F7879"                            // scorer model "gpt2-proxy"
+        + "3B000000"                                               // document 0: 59 bytes
+        + "02" + "6431" + "04" + "776562" + "04"                   //   id "d1", domain "web" (length + 1), 4 tokens
+        + "0000000000000440" + "000000000000D03F"                  //   loss mean 2.5, loss variance 0.25
+        + "00" + "0000003F" + "0000003F" + "0000003F"              //   easy, confidence 0.5, responsibilities 0.5 0.5
+        + "02" + "02" + "00" + "01" + "C801"                       //   2 windows of 2 and 0 tokens; tokens 1, 200
+        + "0900000000000000"                                       //   9 scored bytes (1.1)
+        + "000000000000E03F"                                       //   compression ratio 0.5 (1.2)
+        + "33000000"                                               // document 1: 51 bytes
+        + "02" + "C3A9" + "00" + "00"                              //   id "é", no domain, 0 tokens
+        + "0000000000000000" + "0000000000000000"                  //   loss mean 0, loss variance 0
+        + "02" + "0000803F" + "00000000" + "0000803F"              //   noisy, confidence 1, responsibilities 0 1
+        + "00"                                                     //   no windows
+        + "0000000000000000"                                       //   scored bytes unknown (1.1)
+        + "0000000000000000";                                      //   compression ratio unknown (1.2)
+
+    // The same batch as schema 1.1 wrote it, before documents carried their compression ratio. Readers keep decoding it.
+    private const string SmallBatchHexSchema11 =
         "52575342" + "01" + "01" + "2D000000"                       // magic "RWSB", schema 1.1, header length 45
         + "00112233445566778899AABBCCDDEEFF"                       // batch id
         + "807502D34E300600"                                       // created at 2025-03-14T15:09:26Z in Unix microseconds
@@ -61,6 +83,30 @@ public class ScoredBatchGoldenTests
     }
 
     [Fact]
+    public void Schema_1_1_bytes_decode_to_the_small_batch_with_its_compression_ratios_unknown()
+    {
+        var bytes = Convert.FromHexString(SmallBatchHexSchema11);
+
+        var batch = ScoredBatchCodec.Decode(bytes);
+
+        ScoredBatchCodec.ReadHeader(bytes).MinorVersion.Should().Be(1);
+        batch.Should().BeEquivalentTo(SampleBatches.WithoutCompression(SampleBatches.Small()),
+            o => o.Excluding(m => m.Path.EndsWith("Windows")));
+        batch.Documents.Should().OnlyContain(d => d.CompressionRatio == null);
+    }
+
+    [Fact]
+    public void Schema_1_2_adds_only_the_compression_ratio_at_the_end_of_each_document_record()
+    {
+        // The 1.2 message is the 1.1 one with eight bytes appended to each record, the record lengths grown by eight and
+        // the minor version changed (document 0 of 1.1 ends at hex digit 220).
+        var v11 = SmallBatchHexSchema11.Replace("33000000", "3B000000").Replace("2B000000", "33000000");
+        var expected = "52575342" + "01" + "02" + v11[12..220] + "000000000000E03F" + v11[220..] + "0000000000000000";
+
+        SmallBatchHex.Should().Be(expected);
+    }
+
+    [Fact]
     public void Schema_1_0_bytes_decode_to_the_small_batch_with_its_scored_bytes_unknown()
     {
         var bytes = Convert.FromHexString(SmallBatchHexSchema10);
@@ -82,6 +128,6 @@ public class ScoredBatchGoldenTests
         var v10 = SmallBatchHexSchema10.Replace("2B000000", "33000000").Replace("23000000", "2B000000");
         var expected = "52575342" + "01" + "01" + v10[12..204] + "0900000000000000" + v10[204..] + "0000000000000000";
 
-        SmallBatchHex.Should().Be(expected);
+        SmallBatchHexSchema11.Should().Be(expected);
     }
 }

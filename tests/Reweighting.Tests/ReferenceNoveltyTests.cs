@@ -151,6 +151,72 @@ public sealed class ReferenceNoveltyTests
             "a version without a detector labels by component");
     }
 
+    [Fact]
+    public void Features_add_the_log_compression_ratio_when_the_document_has_one()
+    {
+        var statistics = new LossStatistics(100, 3.0, 100 * 2.0, 400, Compression: 0.4);
+
+        ReferenceNovelty.Features(statistics).Should().Equal(0.75, Math.Log(4), 3.0, Math.Log(2.0 + 1e-6), Math.Log(0.4));
+        ReferenceNovelty.Features(new StoredStatistics(100, 3.0, 2.0, 400, 0.4)).Should().Equal(ReferenceNovelty.Features(statistics));
+        ReferenceNovelty.Features(statistics with { Compression = double.NaN }).Should().HaveCount(ReferenceNovelty.LossDimensions);
+        ReferenceNovelty.Features(statistics with { Bytes = 0 }).Should().BeNull("the loss features come first");
+    }
+
+    [Fact]
+    public void Noise_that_only_repeats_itself_is_found_with_the_compression_ratio_and_missed_without_it()
+    {
+        // Keyword stuffing under a proxy that learnt it: loss statistics like clean text's, but it compresses to a third.
+        var random = new Random(21);
+        var isNoise = Enumerable.Range(0, 2000).Select(_ => random.NextDouble() < 0.2).ToArray();
+        var documents = isNoise.Select(bad => Clean(random) with { Compression = (bad ? 0.15 : 0.45) * Math.Exp(0.08 * Normal(random)) })
+            .ToList();
+        var reference = Enumerable.Range(0, 300).Select(_ => Clean(random) with { Compression = 0.45 * Math.Exp(0.08 * Normal(random)) })
+            .ToList();
+
+        var withRatio = ReferenceNovelty.Fit(reference.Select(Features).ToList(), documents.Select(Features).ToList(), seed: 1);
+        var lossOnly = ReferenceNovelty.Fit(reference.Select(r => Features(r with { Compression = double.NaN })).ToList(),
+            documents.Select(d => Features(d with { Compression = double.NaN })).ToList(), seed: 1);
+
+        withRatio.FeatureCount.Should().Be(ReferenceNovelty.Dimensions);
+        lossOnly.FeatureCount.Should().Be(ReferenceNovelty.LossDimensions);
+        var flagged = documents.Select(d => withRatio.Judge(Features(d)).Noisy).ToArray();
+        var (precision, recall) = DetectionMetrics.PrecisionRecall(flagged, isNoise);
+        precision.Should().BeGreaterThan(0.9);
+        recall.Should().BeGreaterThan(0.9);
+        var (_, lossRecall) = DetectionMetrics.PrecisionRecall(documents.Select(d => lossOnly.Judge(Features(d)).Noisy).ToArray(), isNoise);
+        lossRecall.Should().BeLessThan(0.2, "its loss statistics are clean text's");
+    }
+
+    [Fact]
+    public void A_loss_feature_detector_ignores_compression_ratios_and_a_compression_detector_leaves_documents_without_one_to_the_mixture()
+    {
+        var random = new Random(17);
+        var reference = Enumerable.Range(0, 100).Select(_ => Clean(random) with { Compression = 0.45 }).ToList();
+        // A fifth of the stream repeats itself: clean loss statistics, a third of the compression ratio.
+        var stream = Enumerable.Range(0, 400)
+            .Select(i => Clean(random) with { Compression = (i % 5 == 0 ? 0.15 : 0.45) * Math.Exp(0.1 * Normal(random)) }).ToList();
+        // One reference document without a ratio: the detector is fitted on the four loss features every document has.
+        var mixed = reference.Select((r, i) => Features(i == 0 ? r with { Compression = double.NaN } : r)).ToList();
+        var lossOnly = ReferenceNovelty.Fit(mixed, stream.Select(Features).ToList(), seed: 2);
+        var full = ReferenceNovelty.Fit(reference.Select(r => Features(r with { Compression = 0.45 * Math.Exp(0.1 * Normal(random)) }))
+            .ToList(), stream.Select(Features).ToList(), seed: 2);
+
+        lossOnly.FeatureCount.Should().Be(ReferenceNovelty.LossDimensions);
+        foreach (var x in stream.Take(50).Select(Features))
+            lossOnly.Judge(x).Should().Be(lossOnly.Judge(x[..ReferenceNovelty.LossDimensions]));
+        ReferenceNovelty.FromParameters(lossOnly.Parameters).FeatureCount.Should().Be(ReferenceNovelty.LossDimensions,
+            "a version stored before the ratio was measured keeps judging on four features");
+        full.CanJudge(Features(stream[1] with { Compression = double.NaN })).Should().BeFalse();
+        full.CanJudge(Features(stream[1])).Should().BeTrue();
+
+        var parameters = new GmmParameters([1.0], [[3.5, Math.Log(5)]], [Identity2], FeatureTransform.LogVariance);
+        var model = new GmmModel(1, "proxy", parameters, [SampleLabel.Hard], 10, -1, DateTimeOffset.UnixEpoch, full.Parameters);
+        var far = stream[0]; // one of the repeated documents
+        GmmLabeller.FromModel(model).Assign(far)!.Label.Should().Be(SampleLabel.Noisy, "the detector judges it");
+        GmmLabeller.FromModel(model).Assign(far with { Compression = double.NaN })!.Label.Should().Be(SampleLabel.Hard,
+            "without a ratio the five-feature detector cannot place it, and the mixture's verdict stands");
+    }
+
     private static readonly double[][] Identity2 = [[1, 0], [0, 1]];
 
     /// <summary>Clean text: 100–400 tokens, 3.2–4.8 bytes per token, loss mean about 3.5, variance about 5.</summary>

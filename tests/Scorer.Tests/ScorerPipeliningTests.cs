@@ -115,7 +115,7 @@ public sealed class ScorerPipeliningTests(PostgresCluster postgres, ITestOutputH
         // The `lm score` path on one document at a time: one window per forward pass, nothing shared.
         using var alone = TinyProxy.Load(windowBatchSize: 1);
         await using var cmd = h.Database.CreateCommand(
-            "SELECT s.n_tokens, s.scored_bytes, s.loss_mean, s.loss_variance, d.full_text " +
+            "SELECT s.n_tokens, s.scored_bytes, s.loss_mean, s.loss_variance, d.full_text, s.compression_ratio " +
             "FROM sample_scores s JOIN documents d ON d.id = s.document_id");
         await using var reader = await cmd.ExecuteReaderAsync();
         var compared = 0;
@@ -126,6 +126,7 @@ public sealed class ScorerPipeliningTests(PostgresCluster postgres, ITestOutputH
             reader.GetInt64(1).Should().Be(expected.Bytes);
             reader.GetDouble(2).Should().BeApproximately(expected.Mean, 1e-4);
             reader.GetDouble(3).Should().BeApproximately(expected.Variance, 1e-3);
+            reader.GetDouble(5).Should().Be(Reweighting.Statistics.TextCompression.Ratio(reader.GetString(4)), "the text's own ratio");
             compared++;
         }
         compared.Should().Be(30);

@@ -63,8 +63,9 @@ internal static class LanguageModelCommands
         var corpus = new Option<string>("--corpus") { Description = "Documents to score: " + CorpusFieldOptions.Formats, Required = true };
         var output = new Option<string>("--out")
         {
-            Description = "JSONL file: {id, domain, n_tokens, n_bytes, loss_mean, loss_var} per document (n_bytes: the UTF-8 bytes " +
-                          "of the scored tokens, every token but the first)",
+            Description = "JSONL file: {id, domain, n_tokens, n_bytes, loss_mean, loss_var, compression_ratio} per document " +
+                          "(n_bytes: the UTF-8 bytes of the scored tokens, every token but the first; compression_ratio: the text's " +
+                          "DEFLATE size over its UTF-8 size)",
             Required = true,
         };
         var stride = new Option<int?>("--stride") { Description = "Window stride for documents longer than the context (default: the context length)" };
@@ -91,11 +92,11 @@ internal static class LanguageModelCommands
             var records = CorpusLoading.Stream(parse.GetValue(corpus)!, fields.Reader(parse));
             var progress = new ConsoleProgress();
             // Filled as the scorer reads each document, before it yields that document's losses.
-            var pending = new Dictionary<int, (string Id, string? Domain, long Bytes)>();
+            var pending = new Dictionary<int, (string Id, string? Domain, long Bytes, double Compression)>();
             var documents = records.Select((r, i) =>
             {
                 var ids = tokenizer.Encode(r.Text);
-                pending[i] = (r.Id, r.Domain, ScoredDocuments.Bytes(tokenizer, ids));
+                pending[i] = (r.Id, r.Domain, ScoredDocuments.Bytes(tokenizer, ids), TextCompression.Ratio(r.Text));
                 return (IReadOnlyList<long>)Array.ConvertAll(ids, t => (long)t);
             });
             var scorer = new DocumentScorer(gpt, dev, batches, parse.GetValue(stride));
@@ -110,6 +111,7 @@ internal static class LanguageModelCommands
                 writer.WriteLine(JsonSerializer.Serialize(new
                 {
                     id = r.Id, domain = r.Domain, n_tokens = stats.Count, n_bytes = stats.Bytes, loss_mean = mean, loss_var = variance,
+                    compression_ratio = double.IsFinite(r.Compression) ? r.Compression : (double?)null,
                 }));
                 if (++done % 100 == 0) progress.Report($"scored {done:N0} documents");
             }

@@ -19,7 +19,8 @@ public sealed record ScoredBatch(
     /// <summary>The score rows of this batch, as the store keeps them.</summary>
     public IEnumerable<SampleScore> ToSampleScores() =>
         Documents.Select(d => new SampleScore(d.Id, ScorerModel, d.TokenCount, d.ScoredBytes, d.LossMean, d.LossVariance,
-            Array.ConvertAll(d.Responsibilities, r => (double)r), d.Label, d.Confidence, GmmVersion, BatchId, CreatedAt));
+            Array.ConvertAll(d.Responsibilities, r => (double)r), d.Label, d.Confidence, GmmVersion, BatchId, CreatedAt,
+            d.CompressionRatio));
 }
 
 /// <summary>One document of a <see cref="ScoredBatch"/>.</summary>
@@ -34,6 +35,8 @@ public sealed record ScoredBatch(
 /// <param name="Confidence">Posterior probability of the label, in [0, 1].</param>
 /// <param name="Responsibilities">GMM posterior of each component, K values in [0, 1].</param>
 /// <param name="Windows">The token windows the trainer trains on.</param>
+/// <param name="CompressionRatio">The document's DEFLATE-compressed size over its UTF-8 size; null when not measured
+/// (batches before schema 1.2). Positive when present.</param>
 public sealed record ScoredDocument(
     string Id,
     string? Domain,
@@ -44,4 +47,5 @@ public sealed record ScoredDocument(
     SampleLabel Label,
     float Confidence,
     float[] Responsibilities,
-    WindowedTokens Windows);
+    WindowedTokens Windows,
+    double? CompressionRatio = null);

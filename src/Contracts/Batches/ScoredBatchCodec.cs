@@ -32,10 +32,13 @@ public static class ScoredBatchCodec
 
     /// <summary>Schema minor version this code writes. Readers accept newer minors of the same major and skip the
     /// fields those add at the end of the header and of each document record.</summary>
-    public const byte MinorVersion = 1;
+    public const byte MinorVersion = 2;
 
     /// <summary>The first minor version whose document records end with the scored bytes.</summary>
     private const byte ScoredBytesSince = 1;
+
+    /// <summary>The first minor version whose document records end with the compression ratio, after the scored bytes.</summary>
+    private const byte CompressionSince = 2;
 
     /// <summary>Most GMM components a batch may carry.</summary>
     public const int MaxComponents = 1024;
@@ -95,6 +98,7 @@ public static class ScoredBatchCodec
             for (var k = 1; k < offsets.Length; k++) w.VarUInt((uint)(offsets[k] - offsets[k - 1]));
             w.VarUInts(d.Windows.Tokens);
             w.Int64(d.ScoredBytes ?? 0);
+            w.Double(d.CompressionRatio ?? 0);
             w.PatchUInt32(lengthAt, (uint)(w.Position - start));
         }
         return w.ToArray();
@@ -194,8 +198,10 @@ public static class ScoredBatchCodec
         r.VarInts(tokens, $"document {i} token id");
         // Schema 1.0 did not count bytes; from 1.1 on, 0 means unknown too.
         var bytes = minor >= ScoredBytesSince ? r.Int64($"document {i} scored bytes") : 0;
+        // Before 1.2 the compression ratio was not measured; from 1.2 on, 0 means unknown too.
+        var compression = minor >= CompressionSince ? r.Double($"document {i} compression ratio") : 0;
         var doc = new ScoredDocument(id, domain, tokenCount, bytes == 0 ? null : (long?)bytes, mean, variance, (SampleLabel)label,
-            confidence, responsibilities, new WindowedTokens(tokens, offsets, validated: true));
+            confidence, responsibilities, new WindowedTokens(tokens, offsets, validated: true), compression == 0 ? null : compression);
         if (ScoredBatchValidation.Problem(doc, components) is { } problem) throw r.Corrupt($"document {i}: {problem}");
         return doc;
     }

@@ -31,6 +31,8 @@ public static class ScoredBatchValidation
         if (d.TokenCount < 0) return $"token count {d.TokenCount} is negative";
         if (d.ScoredBytes is <= 0) return $"scored bytes {d.ScoredBytes} is not positive (null means unknown)";
         if (d.ScoredBytes is not null && d.TokenCount == 0) return $"{d.ScoredBytes} scored bytes but no scored token";
+        if (d.CompressionRatio is { } c && !(c > 0 && double.IsFinite(c)))
+            return $"compression ratio {c} is not a positive finite number (null means unknown)";
         if (!double.IsFinite(d.LossMean)) return $"loss mean {d.LossMean} is not finite";
         if (!double.IsFinite(d.LossVariance) || d.LossVariance < 0) return $"loss variance {d.LossVariance} is not a finite non-negative number";
         if (!Enum.IsDefined(d.Label)) return $"label {(int)d.Label} is not easy (0), hard (1) or noisy (2)";

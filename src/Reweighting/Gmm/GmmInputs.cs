@@ -28,12 +28,16 @@ public static class GmmInputs
 
     /// <summary>The pair of a stored score row (see <see cref="Of(LossStatistics, FeatureTransform)"/>).</summary>
     public static (double First, double Second)? Of(StoredStatistics row, FeatureTransform transform) =>
-        Of(FromRow(row.Tokens, row.Mean, row.Variance, row.Bytes), transform);
+        Of(FromRow(row), transform);
 
     /// <summary>The statistics of a stored score row: <paramref name="tokens"/> scored tokens, their loss mean and
     /// population variance, and the bytes they cover (null or 0 when not recorded).</summary>
-    public static LossStatistics FromRow(long tokens, double mean, double variance, long? bytes) =>
-        new(tokens, mean, variance * tokens, bytes ?? 0);
+    public static LossStatistics FromRow(long tokens, double mean, double variance, long? bytes, double? compression = null) =>
+        new(tokens, mean, variance * tokens, bytes ?? 0, compression ?? double.NaN);
+
+    /// <summary>The statistics of a stored score row, with its compression ratio when it has one.</summary>
+    public static LossStatistics FromRow(StoredStatistics row) =>
+        FromRow(row.Tokens, row.Mean, row.Variance, row.Bytes, row.CompressionRatio);
 
     /// <summary>The pairs of every document that can be placed, in order.</summary>
     public static (double First, double Second)[] All(IEnumerable<LossStatistics> statistics, FeatureTransform transform) =>

@@ -86,7 +86,7 @@ public sealed class GmmLabeller
     /// <summary>The mixture's verdict under the novelty detector's decision (unchanged without a detector or features).</summary>
     private LabelAssignment Judged(LabelAssignment mixture, double[]? features)
     {
-        if (Novelty is null || features is null) return mixture;
+        if (Novelty is null || !Novelty.CanJudge(features)) return mixture;
         var (noisy, posterior) = Novelty.Judge(features);
         if (noisy) return mixture with { Label = SampleLabel.Noisy, Confidence = posterior };
         if (mixture.Label != SampleLabel.Noisy) return mixture;

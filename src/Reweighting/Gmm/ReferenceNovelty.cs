@@ -7,8 +7,11 @@ namespace Reweighting.Gmm;
 /// (scored by the same proxy) lies. A component of the stream's GMM can hold clean documents and junk together; a
 /// document's own neighbourhood cannot hide it.</summary>
 /// <remarks>
-/// <para>Each document is the vector (loss per byte, ln bytes per token, loss mean per token, ln loss variance), scaled
-/// per feature by the reference's robust spread (1.4826 × median absolute deviation).</para>
+/// <para>Each document is the vector (loss per byte, ln bytes per token, loss mean per token, ln loss variance, ln
+/// compression ratio), scaled per feature by the reference's robust spread (1.4826 × median absolute deviation). The
+/// compression ratio (<see cref="TextCompression"/>) sees text that repeats itself, which a proxy trained on a stream full
+/// of it scores as easy. Versions fitted before it was measured have the first four features only, and judge documents
+/// on those.</para>
 /// <para>Two tests, both of which a noisy document passes:</para>
 /// <list type="number">
 /// <item>Density ratio. With a stream that is clean text in the share 1 − π and noise in the share π,
@@ -25,8 +28,11 @@ namespace Reweighting.Gmm;
 /// </remarks>
 public sealed class ReferenceNovelty
 {
-    /// <summary>Features per document.</summary>
-    public const int Dimensions = 4;
+    /// <summary>Features per document: the four loss features and the compression ratio.</summary>
+    public const int Dimensions = 5;
+
+    /// <summary>Features of a detector fitted without compression ratios (stored versions from before they were measured).</summary>
+    public const int LossDimensions = 4;
 
     /// <summary>k, the nearest reference documents a distance averages over.</summary>
     public const int DefaultNeighbours = 3;
@@ -55,8 +61,9 @@ public sealed class ReferenceNovelty
 
     private ReferenceNovelty(NoveltyParameters parameters)
     {
-        if (parameters.Scale.Length != Dimensions || parameters.Reference.Length == 0 || parameters.Stream.Length == 0
-            || parameters.Reference.Concat(parameters.Stream).Any(x => x.Length != Dimensions)
+        var dimensions = parameters.Scale.Length;
+        if (dimensions is not (Dimensions or LossDimensions) || parameters.Reference.Length == 0 || parameters.Stream.Length == 0
+            || parameters.Reference.Concat(parameters.Stream).Any(x => x.Length != dimensions)
             || parameters.Scale.Any(s => !(s > 0) || !double.IsFinite(s))
             || parameters.Neighbours < 1 || parameters.Neighbours > parameters.Reference.Length
             || !(parameters.Bandwidth > 0) || !(parameters.NoiseShare is >= 0 and < 1))
@@ -71,18 +78,28 @@ public sealed class ReferenceNovelty
     /// <summary>The detector a stored version carries.</summary>
     public static ReferenceNovelty FromParameters(NoveltyParameters parameters) => new(parameters);
 
+    /// <summary>How many features this detector judges on: <see cref="Dimensions"/>, or <see cref="LossDimensions"/> for
+    /// a version fitted before compression ratios were measured.</summary>
+    public int FeatureCount => _scale.Length;
+
     /// <summary>A document's features, or null when it cannot be placed: no scored token, no counted bytes, or
-    /// non-finite statistics.</summary>
+    /// non-finite statistics. Five with a compression ratio, the four loss features without.</summary>
     public static double[]? Features(LossStatistics statistics)
     {
         if (statistics.Count == 0 || statistics.Bytes == 0) return null;
-        double[] x = [statistics.LossPerByte, Math.Log(statistics.BytesPerToken), statistics.Mean, Math.Log(statistics.Variance + 1e-6)];
-        return x.All(double.IsFinite) ? x : null;
+        double[] loss = [statistics.LossPerByte, Math.Log(statistics.BytesPerToken), statistics.Mean, Math.Log(statistics.Variance + 1e-6)];
+        if (!loss.All(double.IsFinite)) return null;
+        return statistics.Compression is > 0 and var c && double.IsFinite(c) ? [.. loss, Math.Log(c)] : loss;
     }
 
     /// <summary>The features of a stored score row (null without bytes).</summary>
     public static double[]? Features(StoredStatistics row) =>
-        row.Bytes is > 0 && row.Tokens > 0 ? Features(GmmInputs.FromRow(row.Tokens, row.Mean, row.Variance, row.Bytes)) : null;
+        row.Bytes is > 0 && row.Tokens > 0 ? Features(GmmInputs.FromRow(row)) : null;
+
+    /// <summary>Whether this detector can judge a document with these features: it has at least the detector's (a
+    /// four-feature detector ignores a compression ratio; a five-feature one cannot judge a document without one).</summary>
+    public bool CanJudge([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] double[]? features) =>
+        features is not null && features.Length >= FeatureCount;
 
     /// <summary>Fits the detector: the reference's scale and leave-one-out distances, the threshold, and π̂ from the
     /// stream sample.</summary>
@@ -95,8 +112,14 @@ public sealed class ReferenceNovelty
         if (reference.Count < MinReference)
             throw new ArgumentException($"a document-level reference needs at least {MinReference} documents, not {reference.Count}");
         if (stream.Count == 0) throw new ArgumentException("the stream sample is empty");
-        var scale = new double[Dimensions];
-        for (var d = 0; d < Dimensions; d++)
+        // Every document must have the features the detector is fitted on: the compression ratio only when all have it.
+        var dimensions = reference.Concat(stream).All(x => x.Length >= Dimensions) ? Dimensions : LossDimensions;
+        if (reference.Concat(stream).Any(x => x.Length < LossDimensions))
+            throw new ArgumentException($"a document has fewer than the {LossDimensions} loss features");
+        reference = [.. reference.Select(x => x[..dimensions])];
+        stream = [.. stream.Select(x => x[..dimensions])];
+        var scale = new double[dimensions];
+        for (var d = 0; d < dimensions; d++)
         {
             var column = reference.Select(x => x[d]).ToArray();
             var median = Median(column);
@@ -200,9 +223,10 @@ public sealed class ReferenceNovelty
 
     private double[] Scaled(double[] x)
     {
-        if (x.Length != Dimensions) throw new ArgumentException($"a document has {Dimensions} novelty features, not {x.Length}");
-        var z = new double[Dimensions];
-        for (var d = 0; d < Dimensions; d++) z[d] = x[d] / _scale[d];
+        if (x.Length < _scale.Length)
+            throw new ArgumentException($"this detector judges {_scale.Length} features; a document has {x.Length}");
+        var z = new double[_scale.Length];
+        for (var d = 0; d < z.Length; d++) z[d] = x[d] / _scale[d];
         return z;
     }
 

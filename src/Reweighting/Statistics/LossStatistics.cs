@@ -8,7 +8,11 @@ namespace Reweighting.Statistics;
 /// <param name="Mean">mu = 1/L sum l_j, nats per token.</param>
 /// <param name="SquaredDeviations">sum (l_j - mu)^2.</param>
 /// <param name="Bytes">B, the UTF-8 bytes of the scored (predicted) tokens; 0 when they were not counted.</param>
-public readonly record struct LossStatistics(long Count, double Mean, double SquaredDeviations, long Bytes = 0)
+/// <param name="Compression">The whole document's DEFLATE-compressed size over its UTF-8 size
+/// (<see cref="TextCompression.Ratio"/>): how much it repeats itself, whatever the proxy thinks of it. A property of the
+/// document, not of a window: windows leave it NaN (unknown) and the document's merged statistics take it.</param>
+public readonly record struct LossStatistics(
+    long Count, double Mean, double SquaredDeviations, long Bytes = 0, double Compression = double.NaN)
 {
     public static readonly LossStatistics Empty = new(0, 0, 0);
 
@@ -56,6 +60,6 @@ public readonly record struct LossStatistics(long Count, double Mean, double Squ
         var delta = other.Mean - Mean;
         var mean = Mean + delta * other.Count / n;
         var m2 = SquaredDeviations + other.SquaredDeviations + delta * delta * ((double)Count * other.Count / n);
-        return new LossStatistics(n, mean, m2, Bytes + other.Bytes);
+        return new LossStatistics(n, mean, m2, Bytes + other.Bytes, double.IsFinite(Compression) ? Compression : other.Compression);
     }
 }

@@ -13,7 +13,8 @@ public static class ReferenceScores
     private const int Chunk = 64;
 
     /// <summary>Scores every document of <paramref name="path"/> (JSONL, JSONL.gz, text, or a directory of them) and
-    /// returns their statistics; documents with no prediction (one token) are left out.</summary>
+    /// returns their statistics, each with its text's compression ratio; documents with no prediction (one token) are left
+    /// out.</summary>
     /// <exception cref="InvalidDataException">The reference holds no scorable document.</exception>
     public static IReadOnlyList<LossStatistics> Score(ProxyScorer scorer, string path, ILogger logger,
         CancellationToken ct = default)
@@ -21,16 +22,19 @@ public static class ReferenceScores
         var reader = new CorpusReader(onProblem: p => logger.LogWarning("Labelling reference: skipped {Problem}", p));
         var stats = new List<LossStatistics>();
         var chunk = new List<int[]>(Chunk);
+        var ratios = new List<double>(Chunk);
         void Flush()
         {
-            foreach (var score in scorer.Score(chunk))
-                if (score.Statistics.Count > 0) stats.Add(score.Statistics);
+            foreach (var (score, ratio) in scorer.Score(chunk).Zip(ratios))
+                if (score.Statistics.Count > 0) stats.Add(score.Statistics with { Compression = ratio });
             chunk.Clear();
+            ratios.Clear();
         }
         foreach (var record in reader.Read(path))
         {
             ct.ThrowIfCancellationRequested();
             chunk.Add(scorer.Tokenise(record.Text));
+            ratios.Add(TextCompression.Ratio(record.Text));
             if (chunk.Count == Chunk) Flush();
         }
         if (chunk.Count > 0) Flush();

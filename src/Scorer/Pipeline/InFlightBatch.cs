@@ -2,6 +2,7 @@ using Confluent.Kafka;
 using Reweighting.Contracts;
 using Reweighting.Contracts.Batches;
 using Reweighting.Contracts.Documents;
+using Reweighting.Statistics;
 using Reweighting.Storage.Writing;
 
 namespace Reweighting.Scorer.Pipeline;
@@ -9,6 +10,9 @@ namespace Reweighting.Scorer.Pipeline;
 /// <summary>A consumed document waiting in the micro-batch, and once scored, its verdict.</summary>
 internal sealed class InFlightDocument(TopicPartitionOffset source, DocumentRecord record, int[] tokens)
 {
+    /// <summary>The document's compression ratio (<see cref="TextCompression.Ratio"/>), null for empty text.</summary>
+    public double? CompressionRatio { get; } = TextCompression.Ratio(record.Text) is var r && double.IsFinite(r) ? r : null;
+
     public TopicPartitionOffset Source { get; } = source;
     public DocumentRecord Record { get; } = record;
     public int[] Tokens { get; } = tokens;
@@ -112,7 +116,7 @@ internal sealed class InFlightBatch
         var documents = _documents.Select(d => new ScoredDocument(
             d.Record.Id, d.Record.Domain, (int)d.Score!.Value.Statistics.Count, ScoredBytes(d), Mean(d), Variance(d),
             d.Verdict!.Label, (float)d.Verdict.Confidence, Array.ConvertAll(d.Verdict.Responsibilities, r => (float)r),
-            d.Score.Value.Windows)).ToList();
+            d.Score.Value.Windows, d.CompressionRatio)).ToList();
         return new ScoredBatch(BatchId, scorerModel, Gmm?.Version, ScoredAt!.Value, components, documents);
     }
 
@@ -131,7 +135,8 @@ internal sealed class InFlightBatch
     /// <summary>The score rows of the batch, with double-precision responsibilities.</summary>
     public List<SampleScore> ToSampleScores(string scorerModel) =>
         _documents.Select(d => new SampleScore(d.Record.Id, scorerModel, (int)d.Score!.Value.Statistics.Count, ScoredBytes(d), Mean(d),
-            Variance(d), d.Verdict!.Responsibilities, d.Verdict.Label, d.Verdict.Confidence, Gmm?.Version, BatchId, ScoredAt!.Value))
+            Variance(d), d.Verdict!.Responsibilities, d.Verdict.Label, d.Verdict.Confidence, Gmm?.Version, BatchId, ScoredAt!.Value,
+            d.CompressionRatio))
             .ToList();
 
     /// <summary>The bytes the scored tokens cover; null (unknown) when nothing was scored or counted.</summary>

@@ -32,6 +32,9 @@ internal sealed record PreparedBatch(
                 throw new ArgumentException($"score of document '{s.DocumentId}' has a non-finite or negative statistic");
             if (s.ScoredBytes is <= 0 || (s.ScoredBytes is not null && s.TokenCount == 0))
                 throw new ArgumentException($"score of document '{s.DocumentId}' covers {s.ScoredBytes} bytes with {s.TokenCount} tokens");
+            if (s.CompressionRatio is { } ratio && !(ratio > 0 && double.IsFinite(ratio)))
+                throw new ArgumentException(
+                    $"score of document '{s.DocumentId}' has compression ratio {ratio}, not a positive finite number");
             // Before the first GMM fit a row has no mixture (gmm_version NULL) and so no responsibilities.
             if (s.Responsibilities is null || (s.Responsibilities.Length == 0 && s.GmmVersion is not null))
                 throw new ArgumentException($"score of document '{s.DocumentId}' has no responsibilities");

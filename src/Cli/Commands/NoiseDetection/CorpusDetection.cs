@@ -140,6 +140,11 @@ internal sealed class CorpusDetection
         }
         // Baselines flag their highest-scoring documents, as many as the GMM labels noisy: the same budget.
         foreach (var (name, score) in Baselines(stats, result.PerByte)) methods[name] = (score, TopFlags(score, flagged), null);
+        if (labelling.Novelty is { Detector.FeatureCount: < ReferenceNovelty.Dimensions })
+        {
+            Console.Error.WriteLine($"note: {corpus.Scores ?? corpus.Path}: scores without compression_ratio (written before `lm score` " +
+                                    "measured it, or a reference without them); the detector judges on the four loss features");
+        }
         if (!result.PerByte)
         {
             Console.Error.WriteLine($"note: {corpus.Scores ?? corpus.Path}: scores without n_bytes (written before `lm score` " +

@@ -15,7 +15,8 @@ internal sealed record CorpusScores(List<string> Ids, LossStatistics[] Stats)
 {
     /// <summary>Loss statistics of the labelled documents from a `reweight lm score` file (every row when
     /// <paramref name="labels"/> is null; documents without a label are skipped). Rows written before `lm score`
-    /// counted bytes have no <c>n_bytes</c>: their statistics carry no bytes.</summary>
+    /// counted bytes have no <c>n_bytes</c>: their statistics carry no bytes; rows written before it measured the
+    /// compression ratio have no <c>compression_ratio</c>, and the detector then judges on the loss features alone.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">A row is not a `reweight lm score` row.</exception>
     public static CorpusScores Read(string path, IReadOnlyDictionary<string, CorpusLabel>? labels)
@@ -35,12 +36,14 @@ internal sealed record CorpusScores(List<string> Ids, LossStatistics[] Stats)
                 if (labels is not null && !labels.ContainsKey(id)) continue;
                 var n = root.GetProperty("n_tokens").GetInt64();
                 var bytes = root.TryGetProperty("n_bytes", out var b) ? b.GetInt64() : 0;
+                var compression = root.TryGetProperty("compression_ratio", out var c) && c.ValueKind == JsonValueKind.Number
+                    ? c.GetDouble() : double.NaN;
                 ids.Add(id);
                 // A one-token document has no scored token, and `lm score` writes its mean and variance as null.
                 stats.Add(n == 0
                     ? LossStatistics.Empty
                     : new LossStatistics(n, root.GetProperty("loss_mean").GetDouble(), root.GetProperty("loss_var").GetDouble() * n,
-                        bytes));
+                        bytes, compression));
             }
             catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
             {
@@ -71,7 +74,8 @@ internal sealed class ProxyCorpusScorer(string modelDir, Device device, int batc
         return Score(records);
     }
 
-    /// <summary>Scores documents in order, counting the bytes of the scored tokens as `lm score` does.</summary>
+    /// <summary>Scores documents in order, counting the bytes of the scored tokens and measuring each text's compression
+    /// ratio as `lm score` does.</summary>
     public CorpusScores Score(IReadOnlyList<CorpusRecord> records)
     {
         var progress = new ConsoleProgress();
@@ -87,7 +91,8 @@ internal sealed class ProxyCorpusScorer(string modelDir, Device device, int batc
         });
         foreach (var doc in scorer.Score(documents))
         {
-            stats[doc.Index] = LossStatistics.Of(doc.Losses, bytes[doc.Index]);
+            stats[doc.Index] = LossStatistics.Of(doc.Losses, bytes[doc.Index])
+                with { Compression = TextCompression.Ratio(records[doc.Index].Text) };
             if ((doc.Index + 1) % 100 == 0) progress.Report($"scored {doc.Index + 1}/{records.Count} documents");
         }
         progress.Report($"scored {records.Count} documents", force: true);
