@@ -93,6 +93,28 @@ public sealed class NoiseDetectionUnitTests
     }
 
     [Fact]
+    public void With_compression_ratios_the_filters_on_the_ratio_alone_are_baselines_too()
+    {
+        // The noisy fifth repeats itself (ratio 0.15 against 0.45) and is otherwise like the rest.
+        var rng = new Random(8);
+        var noisy = Enumerable.Range(0, 100).Select(i => i % 5 == 0).ToArray();
+        var stats = noisy.Select(n => new LossStatistics(200, 4 + 0.1 * rng.NextDouble(), 200 * (1 + 0.1 * rng.NextDouble()),
+            800 + rng.Next(50), (n ? 0.15 : 0.45) * (1 + 0.05 * rng.NextDouble()))).ToArray();
+        var ids = noisy.Select((_, i) => $"d{i}").ToList();
+        var labels = ids.Select((id, i) => (id, new CorpusLabel(noisy[i], noisy[i] ? "stuffing" : null))).ToDictionary();
+        var settings = new DetectionSettings(new GmmFitOptions(Seed: 0), LabellingDefaults.Settings with { Components = 2 });
+
+        var result = CorpusDetection.Evaluate(new DetectionCorpus("ratio", "ratio.jsonl", null, "s", null, null), labels,
+            new CorpusScores(ids, stats), null, settings);
+        var partly = CorpusDetection.Evaluate(new DetectionCorpus("partly", "partly.jsonl", null, "s", null, null), labels,
+            new CorpusScores(ids, stats.Select((s, i) => i == 3 ? s with { Compression = double.NaN } : s).ToArray()), null, settings);
+
+        result.Methods["compression_ratio"].Auroc.Should().Be(1.0, "the most repetitive documents rank first");
+        result.Methods["compression_ratio_two_sided"].Auroc.Should().Be(1.0);
+        partly.Methods.Keys.Should().NotContain("compression_ratio", "a baseline needs every document's ratio");
+    }
+
+    [Fact]
     public void The_filter_arms_labels_are_the_noisy_documents_aligned_with_the_input_and_never_an_empty_one()
     {
         var random = new Random(4);

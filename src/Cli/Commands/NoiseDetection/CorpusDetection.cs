@@ -171,9 +171,16 @@ internal sealed class CorpusDetection
 
     /// <summary>The baselines' scores, high meaning noisy: the one-sided perplexity filter (mean loss) and its per-byte form,
     /// variance alone, and the two-sided filters (distance from the corpus median) of mean loss, loss per byte and bytes
-    /// per token. The per-byte ones only when <paramref name="perByte"/>.</summary>
+    /// per token. The per-byte ones only when <paramref name="perByte"/>. With every document's compression ratio, the
+    /// filters a user would build on it alone: one-sided (the most repetitive text first) and two-sided (on its logarithm),
+    /// so the detector's gain over the ratio it uses is measured too.</summary>
     private static IEnumerable<(string Name, double[] Score)> Baselines(LossStatistics[] stats, bool perByte)
     {
+        if (stats.All(s => s.Compression > 0 && double.IsFinite(s.Compression)))
+        {
+            yield return ("compression_ratio", stats.Select(s => -s.Compression).ToArray());
+            yield return ("compression_ratio_two_sided", DistanceFromMedian(stats.Select(s => Math.Log(s.Compression)).ToArray()));
+        }
         var mean = stats.Select(s => s.Mean).ToArray();
         yield return ("mean_loss", mean);
         yield return ("variance", stats.Select(s => s.Variance).ToArray());
