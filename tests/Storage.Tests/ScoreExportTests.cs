@@ -33,7 +33,8 @@ public sealed class ScoreExportTests(PostgresCluster cluster) : IDisposable
             ("e", null, SampleLabel.Easy, 2.0, 3),
         ];
         var docs = rows.Select(r => TestData.Document(r.Id, r.Id == "c" ? "code" : "web") with { Source = r.Source }).ToList();
-        var scores = rows.Select(r => TestData.Score(r.Id, mean: r.Mean, label: r.Label, batch: id, gmmVersion: r.Gmm)).ToList();
+        var scores = rows.Select(r => TestData.Score(r.Id, mean: r.Mean, label: r.Label, batch: id, gmmVersion: r.Gmm)
+            with { CompressionRatio = r.Id == "a" ? 0.25 : null }).ToList();
         return new ScoreBatch(id, docs, scores, []);
     }
 
@@ -104,6 +105,7 @@ public sealed class ScoreExportTests(PostgresCluster cluster) : IDisposable
         shard["scorer_model"].Should().Equal(TestData.Model, TestData.Model);
         shard["n_tokens"].Should().Equal(100L, 100L);
         shard["domain"].Should().Equal("web", "web");
+        shard["compression_ratio"].Should().Equal(0.25, null);
         var extra = await ReadParquetAsync(Path.Combine(_out, "extra", "more.parquet"));
         extra["gmm_version"].Should().Equal(new object?[] { null });
         extra["source_row"].Should().Equal(12L);
@@ -129,6 +131,7 @@ public sealed class ScoreExportTests(PostgresCluster cluster) : IDisposable
         lines[1].GetProperty("loss_mean").GetDouble().Should().Be(6.5);
         lines[1].GetProperty("source_row").GetInt64().Should().Be(7);
         lines[0].GetProperty("gmm_version").ValueKind.Should().Be(JsonValueKind.Null);
+        lines[0].GetProperty("compression_ratio").ValueKind.Should().Be(JsonValueKind.Null);
     }
 
     [Theory]

@@ -15,7 +15,8 @@ namespace Reweighting.Storage.Export;
 /// <param name="GmmVersion">The GMM version that labelled it (null: labelled before any fit).</param>
 /// <param name="ScorerModel">The proxy model that scored it.</param>
 /// <param name="ScoredAt">When it was scored.</param>
+/// <param name="CompressionRatio">The text's DEFLATE size over its UTF-8 size, where measured.</param>
 public sealed record ExportedScore(
     string Id, string? SourceFile, long? SourceRow, string? Domain, string Label, double LabelConfidence, double LossMean,
     double LossVariance, long TokenCount, long? ScoredBytes, double? LossPerByte, int? GmmVersion, string ScorerModel,
-    DateTimeOffset ScoredAt);
+    DateTimeOffset ScoredAt, double? CompressionRatio = null);

@@ -87,6 +87,7 @@ internal sealed class JsonlScoreWriter : ScoreFileWriter
         if (s.GmmVersion is { } version) _json.WriteNumber("gmm_version", version); else _json.WriteNull("gmm_version");
         _json.WriteString("scorer_model", s.ScorerModel);
         _json.WriteString("scored_at", s.ScoredAt.UtcDateTime);
+        if (s.CompressionRatio is { } ratio) _json.WriteNumber("compression_ratio", ratio); else _json.WriteNull("compression_ratio");
         _json.WriteEndObject();
         _json.Flush();
         _file.WriteByte((byte)'\n');
@@ -117,7 +118,7 @@ internal sealed class ParquetScoreWriter : ScoreFileWriter
         new Column<string>("label"), new Column<double>("label_confidence"), new Column<double>("loss_mean"),
         new Column<double>("loss_variance"), new Column<long>("n_tokens"), new Column<long?>("scored_bytes"),
         new Column<double?>("loss_per_byte"), new Column<int?>("gmm_version"), new Column<string>("scorer_model"),
-        new Column<DateTime>("scored_at"),
+        new Column<DateTime>("scored_at"), new Column<double?>("compression_ratio"),
     ];
 
     private readonly ParquetFileWriter _writer;
@@ -157,6 +158,7 @@ internal sealed class ParquetScoreWriter : ScoreFileWriter
         Column(rowGroup, s => s.GmmVersion);
         Column(rowGroup, s => s.ScorerModel);
         Column(rowGroup, s => s.ScoredAt.UtcDateTime);
+        Column(rowGroup, s => s.CompressionRatio);
         _pending.Clear();
     }
 
