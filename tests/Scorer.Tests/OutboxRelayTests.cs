@@ -37,7 +37,7 @@ public sealed class OutboxRelayTests(PostgresCluster postgres)
             message.Key.Should().Equal(ScoredBatchCodec.EncodeKey(ids[i]));
             message.Value.Should().Equal(Payload(ids[i], i));
             Header(message, Topics.Headers.ContentType).Should().Be(Topics.ContentTypes.ScoredBatch);
-            Header(message, Topics.Headers.SchemaVersion).Should().Be("1.1");
+            Header(message, Topics.Headers.SchemaVersion).Should().Be(ScoredBatchCodec.SchemaVersion);
             Header(message, Topics.Headers.Producer).Should().Be("scorer-a");
         }
         (await UnpublishedAsync(db)).Should().Be(0);
