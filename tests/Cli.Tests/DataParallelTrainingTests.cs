@@ -132,6 +132,48 @@ public sealed class DataParallelTrainingTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Sigterm_to_the_launcher_stops_every_rank_after_the_same_step_with_a_checkpoint_that_resumes()
+    {
+        var corpus = Corpus("train.jsonl", 80, 5);
+        var output = Path.Combine(_dir.Path, "stopped");
+        var log = Path.Combine(_dir.Path, "stopped.jsonl");
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        string[] args = [Path.Combine(AppContext.BaseDirectory, "reweight.dll"), "train", "--corpus", corpus, "--steps", "100000",
+            "--batch", "4", "--seq", "32", "--vocab-size", "300", "--out", output, "--log", log, "--nproc", "2"];
+        foreach (var a in args) info.ArgumentList.Add(a);
+        using var launcher = System.Diagnostics.Process.Start(info)!;
+        var stderr = launcher.StandardError.ReadToEndAsync();
+        _ = launcher.StandardOutput.ReadToEndAsync();
+        try
+        {
+            var until = DateTime.UtcNow.AddMinutes(2);
+            while ((!File.Exists(log) || File.ReadAllLines(log).Length < 5) && DateTime.UtcNow < until && !launcher.HasExited)
+                await Task.Delay(100);
+            File.ReadAllLines(log).Length.Should().BeGreaterThanOrEqualTo(5);
+
+            using (var term = System.Diagnostics.Process.Start("kill", ["-TERM", launcher.Id.ToString()])) await term.WaitForExitAsync();
+            launcher.WaitForExit(TimeSpan.FromSeconds(60)).Should().BeTrue("every rank stops after the step they agree on");
+
+            launcher.ExitCode.Should().Be(130, await stderr);
+            (await stderr).Should().Contain("interrupted: checkpoint saved");
+            var stoppedAt = File.ReadAllLines(log).Length;
+            var resumed = CliRunner.Run("train", "--corpus", corpus, "--steps", (stoppedAt + 2).ToString(), "--batch", "4", "--seq", "32",
+                "--out", output, "--log", log, "--nproc", "2", "--resume");
+            resumed.ExitCode.Should().Be(0, resumed.Stderr);
+            File.ReadAllLines(log).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt64())
+                .Should().Equal(Enumerable.Range(1, stoppedAt + 2).Select(i => (long)i),
+                    "the checkpoint holds the step both ranks stopped after");
+        }
+        finally
+        {
+            if (!launcher.HasExited) launcher.Kill(entireProcessTree: true);
+        }
+    }
+
     private static int FreePort()
     {
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
