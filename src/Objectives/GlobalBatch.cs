@@ -18,18 +18,15 @@ public static class GlobalBatch
         var n = local.Losses.Length;
         if (local.TokenCounts.Length != n || local.Variances is { } v && v.Length != n)
             throw new ArgumentException("a batch's losses, token counts and variances differ in length");
-        using var scope = DisposeScope.Open();
-        var losses = group.AllGather(FromArray(local.Losses, n)).ToArray<double>();
-        var counts = group.AllGather(FromArray(local.TokenCounts, n)).ToArray<long>();
-        var variances = local.Variances is null ? null : group.AllGather(FromArray(local.Variances, n)).ToArray<double>();
-        return new BatchScores(losses, counts, variances);
+        return new BatchScores(Gather(group, local.Losses), Gather(group, local.TokenCounts),
+            local.Variances is null ? null : Gather(group, local.Variances));
     }
 
     /// <summary>Every rank's values (the same count on every rank), concatenated in rank order.</summary>
-    public static double[] Gather(ProcessGroup group, double[] local)
+    public static T[] Gather<T>(ProcessGroup group, T[] local) where T : unmanaged
     {
         using var scope = DisposeScope.Open();
-        return group.AllGather(FromArray(local, local.Length)).ToArray<double>();
+        return group.AllGather(FromArray(local, local.Length)).ToArray<T>();
     }
 
     /// <summary>This rank's entries of an array over the gathered batch (every rank holding the same count).</summary>

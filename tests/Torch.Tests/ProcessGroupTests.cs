@@ -99,5 +99,14 @@ public sealed class ProcessGroupTests
         notNumber.Should().Throw<ArgumentException>().WithMessage("RANK must be an integer, not 'first'");
         var outside = () => ProcessGroupOptions.FromEnvironment(name => name == "RANK" ? "2" : name == "WORLD_SIZE" ? "2" : null);
         outside.Should().Throw<ArgumentException>().WithMessage("RANK 2 is not in a world of 2");
+        ProcessGroupOptions.FromEnvironment(name => name switch
+            {
+                "RANK" => "0", "WORLD_SIZE" => "2", "RWT_DIST_TIMEOUT_S" => "30", _ => null,
+            }).Timeout.Should().Be(TimeSpan.FromSeconds(30));
+        var badTimeout = () => ProcessGroupOptions.FromEnvironment(name => name switch
+        {
+            "RANK" => "0", "WORLD_SIZE" => "2", "RWT_DIST_TIMEOUT_S" => "soon", _ => null,
+        });
+        badTimeout.Should().Throw<ArgumentException>().WithMessage("RWT_DIST_TIMEOUT_S must be a positive number of seconds, not 'soon'");
     }
 }

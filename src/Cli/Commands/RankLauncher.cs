@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using Reweighting.Torch.Distributed;
@@ -37,8 +35,6 @@ internal static class RankLauncher
             throw new InvalidOperationException($"the loaded libtorch shim has no {backend} backend: data-parallel training on {device} " +
                                                 "needs it (rebuild the shim against a libtorch with distributed support)");
         var options = ProcessGroupOptions.FromEnvironment(backend: backend);
-        if (Environment.GetEnvironmentVariable("RWT_DIST_TIMEOUT_S") is { Length: > 0 } text)
-            options = options with { Timeout = TimeSpan.FromSeconds(double.Parse(text, CultureInfo.InvariantCulture)) };
         Console.Error.WriteLine(
             $"rank {options.Rank} of {options.WorldSize}: joining the {backend} group at {options.MasterAddress}:{options.MasterPort}");
         return ProcessGroup.Join(options);
@@ -52,7 +48,7 @@ internal static class RankLauncher
             throw new ArgumentException($"{Option} inside a rank: WORLD_SIZE is already set, so this process is one rank of a group");
         var (program, prefix) = SelfCommand();
         var args = WithoutNproc(Environment.GetCommandLineArgs().Skip(1).ToList());
-        var port = FreePort();
+        var port = LocalRanks.FreeLoopbackPort();
         Console.Error.WriteLine($"starting {ranks} ranks (gloo, 127.0.0.1:{port}); rank 0 reports, the others' output is shown if " +
                                 "they fail");
         var children = new List<Child>();
@@ -156,13 +152,6 @@ internal static class RankLauncher
                 {
                     // it exited meanwhile
                 }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     [DllImport("libc", EntryPoint = "kill")]

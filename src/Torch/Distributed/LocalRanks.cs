@@ -13,7 +13,7 @@ public static class LocalRanks
     /// <exception cref="AggregateException">Ranks failed; one inner exception per failed rank.</exception>
     public static T[] Run<T>(int world, Func<ProcessGroup, T> body, TimeSpan timeout)
     {
-        var port = FreePort();
+        var port = FreeLoopbackPort();
         var results = new T[world];
         var errors = new Exception?[world];
         var threads = Enumerable.Range(0, world).Select(rank => new Thread(() =>
@@ -41,7 +41,8 @@ public static class LocalRanks
         return results;
     }
 
-    private static int FreePort()
+    /// <summary>A TCP port on the loopback interface that nothing listens on now (the store of a local group).</summary>
+    public static int FreeLoopbackPort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

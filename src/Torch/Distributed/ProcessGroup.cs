@@ -28,7 +28,8 @@ public sealed record ProcessGroupOptions(int Rank, int WorldSize, string MasterA
     public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(5);
 
     /// <summary>The options torchrun's environment gives: <c>RANK</c>, <c>WORLD_SIZE</c>, <c>MASTER_ADDR</c> (default
-    /// 127.0.0.1) and <c>MASTER_PORT</c> (default 29500).</summary>
+    /// 127.0.0.1) and <c>MASTER_PORT</c> (default 29500); and <c>RWT_DIST_TIMEOUT_S</c>, the seconds joining and each
+    /// collective may wait for the other ranks (default 300), which bounds how long a rank waits for a silent peer.</summary>
     /// <exception cref="ArgumentException">A variable is missing or not a number, or the rank is outside the world.</exception>
     public static ProcessGroupOptions FromEnvironment(Func<string, string?>? variable = null, string backend = "gloo")
     {
@@ -44,6 +45,12 @@ public sealed record ProcessGroupOptions(int Rank, int WorldSize, string MasterA
         }
         var options = new ProcessGroupOptions(Number("RANK", null), Number("WORLD_SIZE", null),
             variable("MASTER_ADDR") is { Length: > 0 } address ? address : "127.0.0.1", Number("MASTER_PORT", 29500), backend);
+        if (variable("RWT_DIST_TIMEOUT_S") is { Length: > 0 } timeout)
+        {
+            options = double.TryParse(timeout, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds > 0
+                ? options with { Timeout = TimeSpan.FromSeconds(seconds) }
+                : throw new ArgumentException($"RWT_DIST_TIMEOUT_S must be a positive number of seconds, not '{timeout}'");
+        }
         return options.Validate();
     }
 
