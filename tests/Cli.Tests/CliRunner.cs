@@ -11,11 +11,7 @@ internal static class CliRunner
 
     public static Result RunWithin(TimeSpan limit, params string[] args)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "reweight.dll");
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(dll);
-        foreach (var a in args) info.ArgumentList.Add(a);
-        using var process = Process.Start(info)!;
+        using var process = Start(null, args);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(limit))
@@ -24,6 +20,17 @@ internal static class CliRunner
             throw new TimeoutException($"reweight {string.Join(' ', args)} did not finish in {limit.TotalMinutes:F0} minutes");
         }
         return new Result(process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// <summary>Starts `reweight` in a child process, its output redirected (the caller reads it), with
+    /// <paramref name="environment"/> added to this process's environment.</summary>
+    public static Process Start(IReadOnlyDictionary<string, string>? environment, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "reweight.dll"));
+        foreach (var a in args) info.ArgumentList.Add(a);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
+        return Process.Start(info)!;
     }
 
     /// <summary>A fresh temporary directory removed on dispose.</summary>

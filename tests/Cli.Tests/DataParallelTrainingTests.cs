@@ -1,6 +1,7 @@
 using System.Text.Json;
 using FluentAssertions;
 using Reweighting.Modeling.Checkpoints;
+using Reweighting.Torch.Distributed;
 using Xunit;
 
 namespace Reweighting.Cli.Tests;
@@ -88,33 +89,19 @@ public sealed class DataParallelTrainingTests : IDisposable
         var corpus = Corpus("train.jsonl", 80, 4);
         var output = Path.Combine(_dir.Path, "killed");
         var log = Path.Combine(_dir.Path, "killed.jsonl");
-        var port = FreePort();
-        var ranks = Enumerable.Range(0, 2).Select(rank =>
+        var port = LocalRanks.FreeLoopbackPort();
+        var ranks = Enumerable.Range(0, 2).Select(rank => CliRunner.Start(new Dictionary<string, string>
         {
-            var info = new System.Diagnostics.ProcessStartInfo("dotnet")
-            {
-                RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-            };
-            string[] args = [Path.Combine(AppContext.BaseDirectory, "reweight.dll"), "train", "--corpus", corpus, "--steps", "100000",
-                "--batch", "4", "--seq", "32", "--vocab-size", "300", "--checkpoint-every", "2", "--out", output, "--log", log];
-            foreach (var a in args)
-                info.ArgumentList.Add(a);
-            info.Environment["WORLD_SIZE"] = "2";
-            info.Environment["RANK"] = rank.ToString();
-            info.Environment["MASTER_ADDR"] = "127.0.0.1";
-            info.Environment["MASTER_PORT"] = port.ToString();
-            info.Environment["RWT_DIST_TIMEOUT_S"] = "30";
-            return System.Diagnostics.Process.Start(info)!;
-        }).ToList();
+            ["WORLD_SIZE"] = "2", ["RANK"] = rank.ToString(), ["MASTER_ADDR"] = "127.0.0.1", ["MASTER_PORT"] = port.ToString(),
+            ["RWT_DIST_TIMEOUT_S"] = "30",
+        }, "train", "--corpus", corpus, "--steps", "100000", "--batch", "4", "--seq", "32", "--vocab-size", "300",
+            "--checkpoint-every", "2", "--out", output, "--log", log)).ToList();
         try
         {
             var stderr = ranks[0].StandardError.ReadToEndAsync();
             _ = ranks[1].StandardError.ReadToEndAsync();
             _ = ranks.Select(r => r.StandardOutput.ReadToEndAsync()).ToList();
-            var until = DateTime.UtcNow.AddMinutes(2);
-            while ((!File.Exists(log) || File.ReadAllLines(log).Length < 5) && DateTime.UtcNow < until && !ranks[0].HasExited)
-                await Task.Delay(100);
-            File.ReadAllLines(log).Length.Should().BeGreaterThanOrEqualTo(5, "both ranks train before one is killed");
+            await WaitForStepsAsync(log, 5, ranks[0], "both ranks train before one is killed");
 
             ranks[1].Kill();
             ranks[0].WaitForExit(TimeSpan.FromSeconds(60)).Should().BeTrue("the surviving rank stops within the collective timeout");
@@ -138,22 +125,13 @@ public sealed class DataParallelTrainingTests : IDisposable
         var corpus = Corpus("train.jsonl", 80, 5);
         var output = Path.Combine(_dir.Path, "stopped");
         var log = Path.Combine(_dir.Path, "stopped.jsonl");
-        var info = new System.Diagnostics.ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        string[] args = [Path.Combine(AppContext.BaseDirectory, "reweight.dll"), "train", "--corpus", corpus, "--steps", "100000",
-            "--batch", "4", "--seq", "32", "--vocab-size", "300", "--out", output, "--log", log, "--nproc", "2"];
-        foreach (var a in args) info.ArgumentList.Add(a);
-        using var launcher = System.Diagnostics.Process.Start(info)!;
+        using var launcher = CliRunner.Start(null, "train", "--corpus", corpus, "--steps", "100000", "--batch", "4", "--seq", "32",
+            "--vocab-size", "300", "--out", output, "--log", log, "--nproc", "2");
         var stderr = launcher.StandardError.ReadToEndAsync();
         _ = launcher.StandardOutput.ReadToEndAsync();
         try
         {
-            var until = DateTime.UtcNow.AddMinutes(2);
-            while ((!File.Exists(log) || File.ReadAllLines(log).Length < 5) && DateTime.UtcNow < until && !launcher.HasExited)
-                await Task.Delay(100);
-            File.ReadAllLines(log).Length.Should().BeGreaterThanOrEqualTo(5);
+            await WaitForStepsAsync(log, 5, launcher, "the ranks train before the launcher is stopped");
 
             using (var term = System.Diagnostics.Process.Start("kill", ["-TERM", launcher.Id.ToString()])) await term.WaitForExitAsync();
             launcher.WaitForExit(TimeSpan.FromSeconds(60)).Should().BeTrue("every rank stops after the step they agree on");
@@ -174,10 +152,13 @@ public sealed class DataParallelTrainingTests : IDisposable
         }
     }
 
-    private static int FreePort()
+    /// <summary>Waits (at most two minutes, or until <paramref name="process"/> exits) for rank 0 to log
+    /// <paramref name="steps"/> steps, and asserts that it did.</summary>
+    private static async Task WaitForStepsAsync(string log, int steps, System.Diagnostics.Process process, string because)
     {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        var until = DateTime.UtcNow.AddMinutes(2);
+        while ((!File.Exists(log) || File.ReadAllLines(log).Length < steps) && DateTime.UtcNow < until && !process.HasExited)
+            await Task.Delay(100);
+        File.ReadAllLines(log).Length.Should().BeGreaterThanOrEqualTo(steps, because);
     }
 }

@@ -17,8 +17,6 @@ public sealed class CompressionRatioTests(PostgresCluster cluster)
         "SELECT document_id, scorer_model, n_tokens, scored_bytes, loss_mean, loss_variance, responsibilities, label, " +
         "label_confidence, gmm_version, batch_id, scored_at FROM sample_scores";
 
-    private static readonly WriteRetryOptions FastRetry = new() { MaxRetries = 3, BaseDelay = TimeSpan.FromMilliseconds(10) };
-
     [Fact]
     public async Task Rows_stored_at_V005_survive_V006_intact_with_their_ratio_unknown()
     {
@@ -49,7 +47,7 @@ public sealed class CompressionRatioTests(PostgresCluster cluster)
     public async Task The_ratio_round_trips_through_both_write_paths_into_the_views(int storedKeyProbe)
     {
         await using var db = await cluster.CreateDatabaseAsync();
-        var writer = new ScoreBatchWriter(db, FastRetry) { StoredKeyProbe = storedKeyProbe };
+        var writer = new ScoreBatchWriter(db, TestData.FastRetry) { StoredKeyProbe = storedKeyProbe };
         var first = Guid.NewGuid();
         var copied = await writer.WriteAsync(new ScoreBatch(first, [TestData.Document("a"), TestData.Document("b")],
             [TestData.Score("a", label: SampleLabel.Noisy, batch: first) with { ScoredBytes = 250, CompressionRatio = 0.125 },
@@ -75,7 +73,7 @@ public sealed class CompressionRatioTests(PostgresCluster cluster)
     {
         await using var db = await cluster.CreateDatabaseAsync();
 
-        var act = () => new ScoreBatchWriter(db, FastRetry).WriteAsync(new ScoreBatch(Guid.NewGuid(), [TestData.Document("d")],
+        var act = () => new ScoreBatchWriter(db, TestData.FastRetry).WriteAsync(new ScoreBatch(Guid.NewGuid(), [TestData.Document("d")],
             [TestData.Score("d") with { CompressionRatio = ratio }], []));
 
         (await act.Should().ThrowAsync<BatchWriteException>()).WithMessage("*compression ratio*");

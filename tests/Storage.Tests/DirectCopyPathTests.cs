@@ -15,8 +15,6 @@ public sealed class DirectCopyPathTests(PostgresCluster cluster)
 {
     private const string AllScores = "SELECT * FROM sample_scores";
     private const string AllDocuments = "SELECT id, domain, source, content_hash, length_chars, snippet, full_text FROM documents";
-    private static readonly WriteRetryOptions FastRetry = new() { MaxRetries = 3, BaseDelay = TimeSpan.FromMilliseconds(10) };
-
     [Fact]
     public async Task A_batch_of_new_keys_is_copied_straight_in_and_stores_what_the_upsert_path_stores()
     {
@@ -25,11 +23,11 @@ public sealed class DirectCopyPathTests(PostgresCluster cluster)
         var batch = TestData.Batch("doc", 300, partition: 4, nextOffset: 300) with { OutboxPayload = [7] };
         // In the reference database one document and one score are stored already (older, another domain), so the
         // same batch has to take the upsert path there, and overwrites both.
-        await new ScoreBatchWriter(upsertedDb, FastRetry).WriteAsync(new ScoreBatch(Guid.NewGuid(),
+        await new ScoreBatchWriter(upsertedDb, TestData.FastRetry).WriteAsync(new ScoreBatch(Guid.NewGuid(),
             [TestData.Document("doc-17", domain: "code")], [TestData.Score("doc-17", mean: 99, at: TestData.T0.AddDays(-1))], []));
 
-        var copied = await new ScoreBatchWriter(copiedDb, FastRetry).WriteAsync(batch);
-        var upserted = await new ScoreBatchWriter(upsertedDb, FastRetry).WriteAsync(batch);
+        var copied = await new ScoreBatchWriter(copiedDb, TestData.FastRetry).WriteAsync(batch);
+        var upserted = await new ScoreBatchWriter(upsertedDb, TestData.FastRetry).WriteAsync(batch);
 
         (copied.ScorePath, copied.DocumentPath).Should().Be((RowWritePath.Copied, RowWritePath.Copied));
         (upserted.ScorePath, upserted.DocumentPath).Should().Be((RowWritePath.Upserted, RowWritePath.Upserted));
@@ -49,7 +47,7 @@ public sealed class DirectCopyPathTests(PostgresCluster cluster)
     public async Task A_batch_meeting_stored_keys_falls_back_to_the_upsert_where_older_never_overwrites_newer(int storedKeyProbe)
     {
         var db = await cluster.CreateDatabaseAsync();
-        var writer = new ScoreBatchWriter(db, FastRetry) { StoredKeyProbe = storedKeyProbe };
+        var writer = new ScoreBatchWriter(db, TestData.FastRetry) { StoredKeyProbe = storedKeyProbe };
         var first = Guid.NewGuid();
         await writer.WriteAsync(new ScoreBatch(first,
             Enumerable.Range(0, 10).Select(i => TestData.Document($"d{i}")).ToList(),
@@ -86,7 +84,7 @@ public sealed class DirectCopyPathTests(PostgresCluster cluster)
     public async Task A_failure_after_the_direct_copy_and_before_commit_leaves_neither_rows_nor_offsets()
     {
         var db = await cluster.CreateDatabaseAsync();
-        var writer = new ScoreBatchWriter(db, FastRetry);
+        var writer = new ScoreBatchWriter(db, TestData.FastRetry);
         long rowsInsideTransaction = -1;
         bool? stagingTableExisted = null;
         writer.BeforeCommit = async (conn, _, _) =>
@@ -135,8 +133,8 @@ public sealed class DirectCopyPathTests(PostgresCluster cluster)
         // Whichever commits second meets the first one's keys (waiting on them if they are not committed yet) and
         // must fall back to the upsert rather than fail.
         var results = await Task.WhenAll(
-            Task.Run(() => new ScoreBatchWriter(db, FastRetry).WriteAsync(older)),
-            Task.Run(() => new ScoreBatchWriter(db, FastRetry).WriteAsync(newer)));
+            Task.Run(() => new ScoreBatchWriter(db, TestData.FastRetry).WriteAsync(older)),
+            Task.Run(() => new ScoreBatchWriter(db, TestData.FastRetry).WriteAsync(newer)));
 
         results.Select(r => r.ScorePath).Should().BeEquivalentTo([RowWritePath.Copied, RowWritePath.Upserted]);
         (await TestData.DumpAsync(db, "SELECT loss_mean, count(*) FROM sample_scores GROUP BY loss_mean")).Should().Equal("(2,2000)");

@@ -20,8 +20,6 @@ public sealed class PerByteStatisticsTests(PostgresCluster cluster)
         "SELECT document_id, scorer_model, n_tokens, loss_mean, loss_variance, responsibilities, label, label_confidence, gmm_version, " +
         "batch_id, scored_at FROM sample_scores";
 
-    private static readonly WriteRetryOptions FastRetry = new() { MaxRetries = 3, BaseDelay = TimeSpan.FromMilliseconds(10) };
-
     [Fact]
     public async Task Rows_stored_at_V003_survive_V004_intact_with_their_bytes_unknown()
     {
@@ -61,7 +59,7 @@ public sealed class PerByteStatisticsTests(PostgresCluster cluster)
     public async Task Scored_bytes_round_trip_through_both_write_paths_and_the_views_divide_by_them(int storedKeyProbe)
     {
         await using var db = await cluster.CreateDatabaseAsync();
-        var writer = new ScoreBatchWriter(db, FastRetry) { StoredKeyProbe = storedKeyProbe };
+        var writer = new ScoreBatchWriter(db, TestData.FastRetry) { StoredKeyProbe = storedKeyProbe };
         var first = Guid.NewGuid();
         var copied = await writer.WriteAsync(new ScoreBatch(first, [TestData.Document("known"), TestData.Document("unknown")],
             [TestData.Score("known", mean: 3.0, label: SampleLabel.Noisy, batch: first) with { ScoredBytes = 250 },
@@ -84,7 +82,7 @@ public sealed class PerByteStatisticsTests(PostgresCluster cluster)
     public async Task An_upsert_with_unknown_bytes_clears_them_rather_than_keeping_those_of_an_older_score()
     {
         await using var db = await cluster.CreateDatabaseAsync();
-        var writer = new ScoreBatchWriter(db, FastRetry);
+        var writer = new ScoreBatchWriter(db, TestData.FastRetry);
         var older = TestData.Score("d") with { ScoredBytes = 400 };
         await writer.WriteAsync(new ScoreBatch(Guid.NewGuid(), [TestData.Document("d")], [older], []));
         var newer = TestData.Score("d", mean: 5, at: TestData.T0.AddHours(1)) with { ScoredBytes = null };
@@ -103,7 +101,7 @@ public sealed class PerByteStatisticsTests(PostgresCluster cluster)
     {
         await using var db = await cluster.CreateDatabaseAsync();
 
-        var act = () => new ScoreBatchWriter(db, FastRetry).WriteAsync(new ScoreBatch(Guid.NewGuid(), [TestData.Document("d")],
+        var act = () => new ScoreBatchWriter(db, TestData.FastRetry).WriteAsync(new ScoreBatch(Guid.NewGuid(), [TestData.Document("d")],
             [TestData.Score("d") with { ScoredBytes = bytes, TokenCount = tokens }], []));
 
         (await act.Should().ThrowAsync<BatchWriteException>()).WithMessage("*covers*bytes*");

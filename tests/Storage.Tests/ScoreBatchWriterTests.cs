@@ -13,13 +13,11 @@ public sealed class ScoreBatchWriterTests(PostgresCluster cluster)
 {
     private const string AllScores = "SELECT * FROM sample_scores";
     private const string AllDocuments = "SELECT id, domain, source, content_hash, length_chars, snippet, full_text FROM documents";
-    private static readonly WriteRetryOptions FastRetry = new() { MaxRetries = 3, BaseDelay = TimeSpan.FromMilliseconds(10) };
-
     [Fact]
     public async Task Writing_the_same_batch_twice_leaves_the_same_rows()
     {
         var db = await cluster.CreateDatabaseAsync();
-        var writer = new ScoreBatchWriter(db, FastRetry);
+        var writer = new ScoreBatchWriter(db, TestData.FastRetry);
         var batch = TestData.Batch("doc", 500);
 
         await writer.WriteAsync(batch);
@@ -36,7 +34,7 @@ public sealed class ScoreBatchWriterTests(PostgresCluster cluster)
     public async Task A_batch_whose_offsets_are_already_stored_is_skipped()
     {
         var db = await cluster.CreateDatabaseAsync();
-        var writer = new ScoreBatchWriter(db, FastRetry);
+        var writer = new ScoreBatchWriter(db, TestData.FastRetry);
         var batch = TestData.Batch("doc", 100, partition: 3, nextOffset: 100);
 
         var first = await writer.WriteAsync(batch);
@@ -55,7 +53,7 @@ public sealed class ScoreBatchWriterTests(PostgresCluster cluster)
     public async Task Rows_and_offsets_commit_in_the_same_transaction()
     {
         var db = await cluster.CreateDatabaseAsync();
-        var writer = new ScoreBatchWriter(db, FastRetry);
+        var writer = new ScoreBatchWriter(db, TestData.FastRetry);
         long offsetsSeenBeforeCommit = -1, scoresSeenBeforeCommit = -1;
         writer.BeforeCommit = async (_, _, _) =>
         {
@@ -76,7 +74,7 @@ public sealed class ScoreBatchWriterTests(PostgresCluster cluster)
     public async Task A_failure_injected_between_staging_and_commit_leaves_neither_rows_nor_offsets()
     {
         var db = await cluster.CreateDatabaseAsync();
-        var writer = new ScoreBatchWriter(db, FastRetry);
+        var writer = new ScoreBatchWriter(db, TestData.FastRetry);
         var stagedRows = -1L;
         writer.BeforeCommit = async (conn, _, _) =>
         {
@@ -102,7 +100,7 @@ public sealed class ScoreBatchWriterTests(PostgresCluster cluster)
     public async Task A_connection_killed_before_commit_is_retried_and_the_batch_lands_once()
     {
         var db = await cluster.CreateDatabaseAsync();
-        var writer = new ScoreBatchWriter(db, FastRetry);
+        var writer = new ScoreBatchWriter(db, TestData.FastRetry);
         writer.BeforeCommit = async (conn, attempt, _) =>
         {
             if (attempt > 1) return;
@@ -124,7 +122,7 @@ public sealed class ScoreBatchWriterTests(PostgresCluster cluster)
     public async Task Transient_failures_that_outlast_the_retries_surface_with_the_batch_id()
     {
         var db = await cluster.CreateDatabaseAsync();
-        var writer = new ScoreBatchWriter(db, FastRetry with { MaxRetries = 2 });
+        var writer = new ScoreBatchWriter(db, TestData.FastRetry with { MaxRetries = 2 });
         var attempts = 0;
         writer.BeforeCommit = async (conn, _, _) =>
         {
@@ -146,7 +144,7 @@ public sealed class ScoreBatchWriterTests(PostgresCluster cluster)
     public async Task A_permanent_error_is_not_retried_and_names_the_batch()
     {
         var db = await cluster.CreateDatabaseAsync();
-        var writer = new ScoreBatchWriter(db, FastRetry);
+        var writer = new ScoreBatchWriter(db, TestData.FastRetry);
         var attempts = 0;
         writer.BeforeCommit = (_, _, _) => { attempts++; return Task.CompletedTask; };
         // A confidence above 1 violates the table's CHECK constraint: no retry can fix that.
@@ -168,7 +166,7 @@ public sealed class ScoreBatchWriterTests(PostgresCluster cluster)
 
         async Task RunPartition(int partition)
         {
-            var writer = new ScoreBatchWriter(db, FastRetry);
+            var writer = new ScoreBatchWriter(db, TestData.FastRetry);
             for (var b = 0; b < batches; b++)
                 await writer.WriteAsync(TestData.Batch($"p{partition}-b{b}", rowsPerBatch, partition, nextOffset: (b + 1) * rowsPerBatch));
         }
@@ -185,7 +183,7 @@ public sealed class ScoreBatchWriterTests(PostgresCluster cluster)
     public async Task An_older_score_never_overwrites_a_newer_one()
     {
         var db = await cluster.CreateDatabaseAsync();
-        var writer = new ScoreBatchWriter(db, FastRetry);
+        var writer = new ScoreBatchWriter(db, TestData.FastRetry);
         var doc = TestData.Document("d1");
         var newer = TestData.Score("d1", mean: 2, label: SampleLabel.Easy, at: TestData.T0.AddHours(1), batch: Guid.NewGuid());
         var older = TestData.Score("d1", mean: 9, label: SampleLabel.Noisy, at: TestData.T0, batch: Guid.NewGuid());
@@ -204,7 +202,7 @@ public sealed class ScoreBatchWriterTests(PostgresCluster cluster)
         var batch = new ScoreBatch(id, [TestData.Document("d1"), TestData.Document("d1", domain: "code")],
             [TestData.Score("d1", mean: 1, batch: id), TestData.Score("d1", mean: 5, batch: id)], []);
 
-        await new ScoreBatchWriter(db, FastRetry).WriteAsync(batch);
+        await new ScoreBatchWriter(db, TestData.FastRetry).WriteAsync(batch);
 
         (await TestData.DumpAsync(db, "SELECT domain FROM documents")).Should().Equal("(code)");
         (await TestData.DumpAsync(db, "SELECT loss_mean FROM sample_scores")).Should().Equal("(5)");
@@ -214,7 +212,7 @@ public sealed class ScoreBatchWriterTests(PostgresCluster cluster)
     public async Task The_outbox_entry_commits_with_the_batch_and_only_once()
     {
         var db = await cluster.CreateDatabaseAsync();
-        var writer = new ScoreBatchWriter(db, FastRetry);
+        var writer = new ScoreBatchWriter(db, TestData.FastRetry);
         var batch = TestData.Batch("doc", 5) with { OutboxPayload = [1, 2, 3] };
 
         await writer.WriteAsync(batch);
@@ -237,7 +235,7 @@ public sealed class ScoreBatchWriterTests(PostgresCluster cluster)
             """);
         await using var asWriter = NpgsqlDataSource.Create(cluster.ConnectionStringAs(db, "scorer_service"));
 
-        var result = await new ScoreBatchWriter(asWriter, FastRetry).WriteAsync(TestData.Batch("doc", 20, nextOffset: 20));
+        var result = await new ScoreBatchWriter(asWriter, TestData.FastRetry).WriteAsync(TestData.Batch("doc", 20, nextOffset: 20));
 
         result.ScoreRows.Should().Be(20);
         (await TestData.CountAsync(db, "SELECT count(*) FROM sample_scores")).Should().Be(20);

@@ -12,6 +12,9 @@ internal static class TestData
     public const string Model = "proxy-test";
     public static readonly DateTimeOffset T0 = new(2025, 1, 1, 12, 0, 0, TimeSpan.Zero);
 
+    /// <summary>Retries short enough for tests: three, from 10 ms.</summary>
+    public static readonly WriteRetryOptions FastRetry = new() { MaxRetries = 3, BaseDelay = TimeSpan.FromMilliseconds(10) };
+
     public static Document Document(string id, string? domain = "web", string? text = null)
     {
         text ??= $"text of {id}";
