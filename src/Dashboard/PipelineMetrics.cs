@@ -169,6 +169,12 @@ public sealed class PipelineMetrics : IPipelineObserver
         }
     }
 
+    /// <inheritdoc />
+    public void TrainerStopped(string reason)
+    {
+        lock (_gate) Stop(reason);
+    }
+
     /// <summary>The figures now. Reads the scorer's totals and the CUDA memory through their hooks (a failing read
     /// leaves that figure out).</summary>
     public MetricsSnapshot Snapshot()

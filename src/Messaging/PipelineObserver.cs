@@ -26,6 +26,11 @@ public interface IPipelineObserver
 
     /// <summary>The trainer finished an optimiser step.</summary>
     void TrainerStep(TrainerStepFigures step) { }
+
+    /// <summary>The trainer's run ended, for <paramref name="reason"/> (the text its <c>TrainerStopped</c> event carries).
+    /// Told directly as well: the event is published without waiting, and a host that stops when the run ends may stop
+    /// the bus before it delivers the event.</summary>
+    void TrainerStopped(string reason) { }
 }
 
 /// <summary>A scorer's running totals.</summary>

@@ -5,6 +5,7 @@ using Reweighting.MetaEm;
 using Reweighting.Modeling.Gpt;
 using Reweighting.Modeling.Training;
 using Reweighting.Objectives;
+using Reweighting.Torch.Distributed;
 using Reweighting.Trainer.Streaming;
 
 namespace Reweighting.Trainer;
@@ -26,6 +27,7 @@ public sealed class ObjectiveSetup
     private readonly ISampleStatisticsSource _statistics;
     private readonly Action<PhiUpdate> _phiUpdated;
     private readonly ILogger _logger;
+    private readonly ProcessGroup? _group;
     private readonly List<(double Mean, double Variance)> _reservoir = [];
     private int? _newestGmmVersion;
     private string? _scorerModel;
@@ -37,9 +39,11 @@ public sealed class ObjectiveSetup
     /// <param name="statistics">Where meta-em and cluster-heuristic find each sequence's scorer statistics.</param>
     /// <param name="phiUpdated">Called with every meta-update of phi.</param>
     /// <param name="logger">Where the GMM's origin and meta-em's settings are logged.</param>
+    /// <param name="group">The data-parallel group the objective weighs the global batch over (null: one process).</param>
     public ObjectiveSetup(TrainerOptions options, ValidationSet validation, bool validationFromStream, ISampleStatisticsSource statistics,
-        Action<PhiUpdate> phiUpdated, ILogger logger)
+        Action<PhiUpdate> phiUpdated, ILogger logger, ProcessGroup? group = null)
     {
+        this._group = group;
         this._options = options;
         this._validation = validation;
         this._validationFromStream = validationFromStream;
@@ -135,7 +139,7 @@ public sealed class ObjectiveSetup
             validationStream = _validation.ToTokenStream(_options.EndOfTextToken, _options.Training.SequenceLength, _options.Training.Seed);
         }
         Objective = StrategyObjectives.Create(_options.Strategy, _options.StrategyParameters, _options.Training.Steps, _statistics, Gmm, validationStream, Reference,
-            phiUpdated: _phiUpdated);
+            phiUpdated: _phiUpdated, group: _group);
         _reservoir.Clear();
         var meta = Objective as MetaEmObjective;
         if (meta is not null) _logger.LogInformation("meta-em: {Settings}", _options.Meta.Describe(Torch.Device.Parse(_options.Training.Device).Type));

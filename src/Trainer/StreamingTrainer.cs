@@ -11,6 +11,7 @@ using Reweighting.Modeling.Training;
 using Reweighting.Trainer.Recording;
 using Reweighting.Trainer.Streaming;
 using Reweighting.Objectives;
+using Reweighting.Torch.Distributed;
 
 namespace Reweighting.Trainer;
 
@@ -21,7 +22,9 @@ namespace Reweighting.Trainer;
 /// whenever a step's sequences are packed, dead-letters records it cannot train on, evaluates on the clean validation
 /// set, and checkpoints atomically with the consumed offsets and the not-yet-trained remainder, so a restart trains
 /// every batch exactly once. The consumer is assigned the topic's partitions at the checkpoint's offsets (no group
-/// rebalancing: one trainer owns the stream).</summary>
+/// rebalancing: one trainer owns the stream). Data-parallel (a <see cref="ProcessGroup"/> of N ranks): rank 0 consumes
+/// and checkpoints, the other ranks <see cref="FollowAsync">follow</see> it through a <see cref="StreamReplication"/>,
+/// and each rank trains its rows of every step's global batch.</summary>
 public sealed partial class StreamingTrainer : IDisposable
 {
     private readonly GptModel _model;
@@ -38,12 +41,28 @@ public sealed partial class StreamingTrainer : IDisposable
     private ScoredBatchDeadLetterPublisher? _deadLetters;
     private IntakeOutcome.Rejected? _awaitingDeadLetter;
     private long _trainedBatches;
+    private readonly StreamReplication? _replication;
+    private readonly StreamWriter? _stepLog;
 
     /// <summary>Records read while a step was computing (the read-ahead that keeps a GPU busy).</summary>
     public long ReadDuringSteps { get; private set; }
 
-    public StreamingTrainer(GptModel model, TrainerOptions options, ITrainingRecorder? recorder = null, ILogger<StreamingTrainer>? logger = null)
+    /// <param name="model">The model to train (on its device).</param>
+    /// <param name="options">The trainer's settings.</param>
+    /// <param name="recorder">Where runs, metrics and phi are recorded (rank 0 only).</param>
+    /// <param name="logger">Where the run logs.</param>
+    /// <param name="group">The data-parallel group (null or one rank: one process trains alone). Every rank builds its
+    /// trainer with the same settings; rank 0 runs <see cref="RunAsync"/>, the others <see cref="FollowAsync"/>.</param>
+    public StreamingTrainer(GptModel model, TrainerOptions options, ITrainingRecorder? recorder = null,
+        ILogger<StreamingTrainer>? logger = null, ProcessGroup? group = null)
     {
+        if (group is { WorldSize: > 1 })
+        {
+            if (options.Training.BatchSize % group.WorldSize != 0)
+                throw new ArgumentException(
+                    $"a micro-batch of {options.Training.BatchSize} sequences does not split evenly over {group.WorldSize} ranks");
+            _replication = new StreamReplication(group, options.Topic);
+        }
         this._model = model;
         this._options = options.Validate();
         if (options.Training.SequenceLength > model.Config.ContextLength)
@@ -51,15 +70,23 @@ public sealed partial class StreamingTrainer : IDisposable
         if (options.EndOfTextToken >= model.Config.VocabSize)
             throw new ArgumentException($"end-of-text token {options.EndOfTextToken} is outside the model's vocabulary of {model.Config.VocabSize}");
         this._logger = logger ?? (ILogger)NullLogger.Instance;
-        _trainingStep = new TrainingStep(model, options.Training);
+        _trainingStep = new TrainingStep(model, options.Training) { Group = _replication?.Group };
         _validationFromStream = options.ValidationFile is null;
         _validation = options.ValidationFile is { } file ? ValidationSet.FromFile(file) : new ValidationSet(options.ValidationDocuments);
         // One logger for the three parts: the demo follows the trainer's "step ..." lines by its category.
-        _steps = new StepRecorder(recorder ?? NullTrainingRecorder.Instance, this._logger,
+        _steps = new StepRecorder(IsLeader ? recorder ?? NullTrainingRecorder.Instance : NullTrainingRecorder.Instance, this._logger,
             options.RunId ?? $"run-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..6]}");
         _intake = new BatchIntake(options, model.Config.VocabSize, _validation, _validationFromStream, this._logger);
-        _setup = new ObjectiveSetup(options, _validation, _validationFromStream, _statistics, _steps.QueuePhi, this._logger);
+        _setup = new ObjectiveSetup(options, _validation, _validationFromStream, _statistics, _steps.QueuePhi, this._logger,
+            _replication?.Group);
+        if (IsLeader && options.StepLog is { } stepLog) _stepLog = new StreamWriter(stepLog, append: true) { AutoFlush = true };
     }
+
+    /// <summary>Whether this trainer reads the stream, evaluates, records and checkpoints: one process, or rank 0.</summary>
+    public bool IsLeader => _replication is null || _replication.IsLeader;
+
+    /// <summary>Sequences this process trained (its rows of each step's batch under data parallelism).</summary>
+    public long SequencesTrained { get; private set; }
 
     /// <summary>Looks up the scorer's stored GMM of a version (meta-em, cluster-heuristic); null: the trainer fits its own.</summary>
     public Func<int, CancellationToken, Task<GmmModel?>>? GmmLookup { get => _setup.GmmLookup; init => _setup.GmmLookup = value; }
@@ -72,7 +99,7 @@ public sealed partial class StreamingTrainer : IDisposable
 
     /// <summary>Receives the trainer's control events (<see cref="TrainerStarted"/>, <see cref="ClusterParametersUpdated"/>,
     /// <see cref="TrainerCheckpointed"/> after the atomic rename, <see cref="TrainerStopped"/>), e.g. to publish them on the bus.</summary>
-    public Action<ControlEvent>? Events { get => _steps.Events; init => _steps.Events = value; }
+    public Action<ControlEvent>? Events { get => _steps.Events; init => _steps.Events = IsLeader ? value : null; }
 
     /// <summary>Where records that cannot be trained on go (<see cref="TrainerOptions.DeadLetterTopic"/>), each with its
     /// reason, before the offset moves past them; null: they are logged and skipped.</summary>
@@ -113,12 +140,17 @@ public sealed partial class StreamingTrainer : IDisposable
 
     public async Task<StreamingRunResult> RunAsync(IConsumer<string?, byte[]> consumer, IReadOnlyList<TopicPartition> partitions, CancellationToken ct = default)
     {
+        if (!IsLeader)
+            throw new InvalidOperationException($"rank {_replication!.Group.Rank} follows rank 0: it runs FollowAsync, not RunAsync");
         if (partitions.Count == 0) throw new ArgumentException("no partitions to consume");
         if (partitions.Any(p => p.Topic != _options.Topic)) throw new ArgumentException($"every partition must be of topic {_options.Topic}");
         var resumed = Resume();
+        AgreeOnResumedStep();
         await _steps.StartAsync(DescribeModel(), _options, Step, ct);
-        _logger.LogInformation("Trainer run {RunId} {Action} at step {Step}: strategy {Strategy}, {Partitions} partitions of {Topic}",
-            RunId, resumed ? "resumes" : "starts", Step, _options.Strategy, partitions.Count, _options.Topic);
+        _logger.LogInformation(
+            "Trainer run {RunId} {Action} at step {Step}: strategy {Strategy}, {Partitions} partitions of {Topic}{Ranks}", RunId,
+            resumed ? "resumes" : "starts", Step, _options.Strategy, partitions.Count, _options.Topic,
+            _replication is null ? "" : $", {_replication.Group.WorldSize} data-parallel ranks");
         if (DeadLetterProducer is null) _logger.LogWarning("No dead-letter producer: batches the trainer cannot train on are logged and skipped");
         await JudgeNoiseByStoredVersionAsync(ct);
         this._consumer = consumer;
@@ -126,6 +158,7 @@ public sealed partial class StreamingTrainer : IDisposable
 
         var losses = new List<double>();
         var stopReason = TrainerStopReason.Completed;
+        var stopSent = false;
         var idleSince = Stopwatch.StartNew();
         try
         {
@@ -138,9 +171,9 @@ public sealed partial class StreamingTrainer : IDisposable
                 }
                 if (_intake.CanTakeStep && (_setup.Objective is not null || _setup.Ready(idle: _intake.ReadAheadFull)))
                 {
-                    if (_setup.Objective is null && !await TrySetUpObjectiveAsync(idle: false, ct)) continue;
-                    losses.Add(await TrainStepAsync());
-                    continue;
+                    if (await SetUpAndStepAsync(idle: false, losses, ct) != StepOutcome.StopAgreed) continue;
+                    (stopReason, stopSent) = (TrainerStopReason.Shutdown, true);
+                    break;
                 }
                 if (Poll())
                 {
@@ -151,16 +184,24 @@ public sealed partial class StreamingTrainer : IDisposable
                 // Idle: the warm-up makes do with what it has rather than wait for a GMM sample or validation set.
                 if (_setup.Objective is null && _intake.CanTakeStep && _setup.Ready(idle: true))
                 {
-                    if (!await TrySetUpObjectiveAsync(idle: true, ct)) continue;
-                    losses.Add(await TrainStepAsync());
-                    continue;
+                    if (await SetUpAndStepAsync(idle: true, losses, ct) != StepOutcome.StopAgreed) continue;
+                    (stopReason, stopSent) = (TrainerStopReason.Shutdown, true);
+                    break;
                 }
                 if (_options.StopWhenIdleFor is { } limit && idleSince.Elapsed >= limit)
                 {
                     stopReason = TrainerStopReason.Idle;
                     break;
                 }
+                // The other ranks wait in a collective while the stream is quiet: a heartbeat passes on what was read
+                // and hears a rank that was asked to stop.
+                if (_replication is { HeartbeatDue: true } && !Agree(ReplicaCommand.Continue, "", ct))
+                {
+                    (stopReason, stopSent) = (TrainerStopReason.Shutdown, true);
+                    break;
+                }
             }
+            if (_replication is not null && !stopSent) _replication.Exchange(ReplicaCommand.Stop, stopReason.ToText(), stopping: true);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -200,16 +241,28 @@ public sealed partial class StreamingTrainer : IDisposable
             return false;
         }
         if (record is null || record.IsPartitionEOF) return false;
+        _replication?.Keep(record);
+        Absorb(record);
+        return true;
+    }
+
+    /// <summary>Takes a record into the intake and the set-up (rank 0 as it reads it, the other ranks as rank 0 passes it
+    /// on). A rejected record waits in <see cref="_awaitingDeadLetter"/> on rank 0; the other ranks move past it at once
+    /// (rank 0 alone sends dead letters).</summary>
+    private void Absorb(ConsumeResult<string?, byte[]> record)
+    {
         switch (_intake.Absorb(record))
         {
             case IntakeOutcome.Accepted accepted:
                 _setup.Observe(accepted.Batch, accepted.PackedStatistics);
                 break;
-            case IntakeOutcome.Rejected rejected:
+            case IntakeOutcome.Rejected rejected when IsLeader:
                 _awaitingDeadLetter = rejected;
                 break;
+            case IntakeOutcome.Rejected rejected:
+                _intake.MovePast(rejected.Record);
+                break;
         }
-        return true;
     }
 
     /// <summary>Sends the rejected record waiting, if any, to the dead-letter topic and moves its offset on once Kafka has
@@ -245,7 +298,9 @@ public sealed partial class StreamingTrainer : IDisposable
     private async Task<double> TrainStepAsync()
     {
         var t = _options.Training;
-        var (micro, completed) = _intake.TakeStep();
+        var (global, completed) = _intake.TakeStep();
+        var micro = _replication is null ? global : global.Select(p => RankRows(p, _replication.Group)).ToList();
+        SequencesTrained += micro.Sum(p => p.Count);
         var clock = Stopwatch.StartNew();
         var step = Step;
         StepResult result;
@@ -268,7 +323,7 @@ public sealed partial class StreamingTrainer : IDisposable
             // While the device works through the step, read what is already waiting until the next step is ready:
             // on a GPU the next batch is decoded and packed during this one, so the device does not wait on Kafka.
             // A rejected record stops the read-ahead: nothing is read past it before its dead letter is sent.
-            while (!_intake.CanTakeStep && !_intake.ReadAheadFull && _awaitingDeadLetter is null && Poll(TimeSpan.Zero))
+            while (IsLeader && !_intake.CanTakeStep && !_intake.ReadAheadFull && _awaitingDeadLetter is null && Poll(TimeSpan.Zero))
                 ReadDuringSteps++;
             result = pending.Complete();
         }
@@ -278,15 +333,25 @@ public sealed partial class StreamingTrainer : IDisposable
         var tokensPerSecond = (double)_intake.SequencesPerStep * t.SequenceLength / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
 
         IReadOnlyDictionary<string, double>? validationLoss = null;
-        if (_validation.Documents.Count > 0 && (Step == t.Steps || (t.EvalEvery > 0 && Step % t.EvalEvery == 0)))
+        if (IsLeader && _validation.Documents.Count > 0 && (Step == t.Steps || (t.EvalEvery > 0 && Step % t.EvalEvery == 0)))
             validationLoss = HeldOutLoss.Compute(_model, _validation.ByDomain(), _trainingStep.Device, t.BatchSize).ToDictionary(kv => kv.Key, kv => kv.Value.Loss);
 
+        _stepLog?.WriteLine(new System.Text.Json.Nodes.JsonObject
+        {
+            ["step"] = Step, ["loss"] = result.Loss, ["lr"] = result.LearningRate, ["grad_norm"] = result.GradNorm,
+            ["tokens_per_s"] = tokensPerSecond, ["collective_s"] = _trainingStep.CollectiveTime.TotalSeconds,
+            ["valid_loss"] = validationLoss is { } v && v.TryGetValue(HeldOutLoss.AllDomains, out var all) ? all : null,
+        }.ToJsonString());
         var summary = _setup.Objective!.TakeSummary();
         await _steps.RecordStepAsync(new StepReport(Step, t.Steps, result.Loss, result.LearningRate, result.GradNorm, tokensPerSecond, validationLoss, completed, summary),
             _trainedBatches);
-        if (t.CheckpointEvery > 0 && Step % t.CheckpointEvery == 0 && Step < t.Steps) Save(_consumer!);
+        if (IsLeader && t.CheckpointEvery > 0 && Step % t.CheckpointEvery == 0 && Step < t.Steps) Save(_consumer!);
         return result.Loss;
     }
 
-    public void Dispose() => _trainingStep.Dispose();
+    public void Dispose()
+    {
+        _stepLog?.Dispose();
+        _trainingStep.Dispose();
+    }
 }

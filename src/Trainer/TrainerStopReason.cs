@@ -31,6 +31,16 @@ public static class TrainerStopReasons
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, "unknown stop reason"),
     };
 
+    /// <summary>The reason a text names (completed, idle, shutdown; fatal with or without what failed).</summary>
+    public static TrainerStopReason FromText(string text) => text switch
+    {
+        "completed" => TrainerStopReason.Completed,
+        "idle" => TrainerStopReason.Idle,
+        "shutdown" => TrainerStopReason.Shutdown,
+        _ when text == "fatal" || text.StartsWith("fatal:", StringComparison.Ordinal) => TrainerStopReason.Fatal,
+        _ => throw new ArgumentException($"'{text}' is not a stop reason"),
+    };
+
     /// <summary>A fatal stop's text with what failed, e.g. <c>fatal: CUDA out of memory</c>.</summary>
     public static string Fatal(Exception error) => $"{TrainerStopReason.Fatal.ToText()}: {error.Message}";
 }

@@ -59,6 +59,24 @@ public sealed class MetricsExpositionTests
     }
 
     [Fact]
+    public async Task A_trainer_told_its_run_ended_is_down_without_waiting_for_the_event()
+    {
+        var trainer = new PipelineMetrics(DashboardComponents.Trainer);
+        using var exposition = new MetricsExposition(trainer, processMetrics: false);
+        trainer.TrainerStep(new TrainerStepFigures(1, 4, 3.0, 1e-3, 100, null, null, null, null));
+        (await ScrapeAsync(exposition))["reweight_up"].Samples[0].Value.Should().Be(1);
+
+        trainer.TrainerStopped("completed");
+        (await ScrapeAsync(exposition))["reweight_up"].Samples[0].Value.Should().Be(0);
+        trainer.Snapshot().StopReason.Should().Be("completed");
+
+        trainer.Observe(new TrainerStopped("run-1", 4, "completed"));
+        trainer.Snapshot().State.Should().Be(WorkerState.Stopped, "the late event agrees with what the worker said");
+        trainer.TrainerStopped("fatal: out of memory");
+        trainer.Snapshot().State.Should().Be(WorkerState.Failed);
+    }
+
+    [Fact]
     public async Task Infinite_values_are_spelled_as_the_text_format_says_and_only_in_sample_values()
     {
         var trainer = new PipelineMetrics(DashboardComponents.Trainer);

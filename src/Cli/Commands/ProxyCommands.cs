@@ -84,13 +84,7 @@ internal static class ProxyCommands
             Description = "Append one JSON line per optimiser step to this file: step, loss (the global batch's), lr, grad_norm, " +
                           "tokens_per_s, collective_s (time in gradient averaging so far), held_out",
         };
-        var nproc = new Option<int>(RankLauncher.Option)
-        {
-            Description = "Data-parallel ranks to start on this machine (Gloo on the CPU); --batch stays the global micro-batch " +
-                          "and must split evenly. Or start one process per rank with WORLD_SIZE, RANK, MASTER_ADDR and MASTER_PORT " +
-                          "set, as torchrun does",
-            DefaultValueFactory = _ => 1,
-        };
+        var nproc = RankLauncher.CreateOption("--batch");
         var train = new Command(name, description)
         {
             corpus, preset, modelConfig, tokenizer, vocab, steps, output, batch, seq, accumulation, lr, warmup, device, evalEvery,

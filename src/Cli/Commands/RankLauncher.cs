@@ -21,24 +21,20 @@ internal static class RankLauncher
 
     private static volatile bool Interrupted;
 
-    /// <summary>True when this process is one rank of a group (the environment names a world larger than one).</summary>
-    public static bool IsRank => int.TryParse(Environment.GetEnvironmentVariable("WORLD_SIZE"), NumberStyles.Integer,
-        CultureInfo.InvariantCulture, out var world) && world > 1;
-
-    /// <summary>Joins the group the environment describes (a rank started by the launcher, torchrun or by hand), or null
-    /// when this process is not a rank.</summary>
-    public static ProcessGroup? JoinFromEnvironment(string device)
+    /// <summary>The <c>--nproc</c> option of a data-parallel command whose global micro-batch <paramref name="batch"/> names.</summary>
+    public static System.CommandLine.Option<int> CreateOption(string batch) => new(Option)
     {
-        if (!IsRank) return null;
-        var backend = device.StartsWith("cuda", StringComparison.Ordinal) ? "nccl" : "gloo";
-        if (!ProcessGroup.IsAvailable(backend))
-            throw new InvalidOperationException($"the loaded libtorch shim has no {backend} backend: data-parallel training on {device} " +
-                                                "needs it (rebuild the shim against a libtorch with distributed support)");
-        var options = ProcessGroupOptions.FromEnvironment(backend: backend);
-        Console.Error.WriteLine(
-            $"rank {options.Rank} of {options.WorldSize}: joining the {backend} group at {options.MasterAddress}:{options.MasterPort}");
-        return ProcessGroup.Join(options);
-    }
+        Description = $"Data-parallel ranks to start on this machine (Gloo on the CPU); {batch} stays the global micro-batch " +
+                      "and must split evenly. Or start one process per rank with WORLD_SIZE, RANK, MASTER_ADDR and MASTER_PORT " +
+                      "set, as torchrun does",
+        DefaultValueFactory = _ => 1,
+    };
+
+    /// <summary>True when this process is one rank of a group (the environment names a world larger than one).</summary>
+    public static bool IsRank => ProcessGroup.InEnvironment;
+
+    /// <summary>Joins the group the environment describes, or null when this process is not a rank.</summary>
+    public static ProcessGroup? JoinFromEnvironment(string device) => ProcessGroup.JoinFromEnvironment(device);
 
     /// <summary>Runs this process's command line, without <c>--nproc</c>, as <paramref name="ranks"/> processes.</summary>
     public static int Run(int ranks)

@@ -71,6 +71,7 @@ internal static class ServiceCommands
     public static Command CreateTrainStream()
     {
         var json = new Option<bool>("--json") { Description = "Print how the run ended (run id, step, stop reason, last loss) as JSON on stdout" };
+        var nproc = RankLauncher.CreateOption("Trainer:Training:BatchSize");
         var command = new ServiceCommand("train-stream",
             "Run the trainer service: consume `scored-batches`, weight each sample by the strategy, train the model, checkpoint with the " +
             "consumed offsets and record metrics in PostgreSQL. Ends after Trainer:Training:Steps (exit 0), on failure (exit 1), " +
@@ -80,8 +81,13 @@ internal static class ServiceCommands
             "--Trainer:Training:BatchSize=16")
         {
             Defaults = environment => Fallback(environment, KafkaVariable, $"{KafkaSection}:BootstrapServers"),
+            Launch = parse => parse.GetValue(nproc) is var ranks && ranks != 1 ? RankLauncher.Run(ranks) : null,
             Register = builder =>
             {
+                // Rank 0 serves the dashboard; the other ranks of a data-parallel job would only compete for its port.
+                if (RankLauncher.IsRank && Environment.GetEnvironmentVariable("RANK") != "0")
+                    builder.Configuration.AddInMemoryCollection(
+                        new Dictionary<string, string?> { [$"{DashboardOptions.Section}:Enabled"] = "false" });
                 AddControlBus(builder.Services);
                 builder.Services.AddDashboard(builder.Configuration, DashboardComponents.Trainer);
                 builder.Services.AddTrainer(builder.Configuration);
@@ -107,6 +113,7 @@ internal static class ServiceCommands
             ExitCode = (host, parse) => TrainerExitCode(host, parse.GetValue(json)),
         };
         command.Options.Add(json);
+        command.Options.Add(nproc);
         command.AddSetting(new Option<string?>("--bootstrap-servers")
         {
             Description = $"Kafka bootstrap servers, host:port[,host:port] (Kafka:BootstrapServers; default ${KafkaVariable})",
@@ -120,6 +127,12 @@ internal static class ServiceCommands
         }, $"{TrainerOptions.Section}:Strategy");
         command.AddSetting(new Option<int?>("--steps") { Description = "Optimiser steps of the run (Trainer:Training:Steps)", HelpName = "n" },
             $"{TrainerOptions.Section}:Training:Steps");
+        command.AddSetting(new Option<string?>("--log")
+        {
+            Description = "Append one JSON line per optimiser step to this file (rank 0): step, loss (the global batch's), lr, " +
+                          "grad_norm, tokens_per_s, collective_s, valid_loss (Trainer:StepLog)",
+            HelpName = "file",
+        }, $"{TrainerOptions.Section}:StepLog");
         command.AddSetting(new Option<string?>("--checkpoint-dir")
         {
             Description = "Checkpoint directory; a run resumes from it when it exists (Trainer:CheckpointDirectory)",

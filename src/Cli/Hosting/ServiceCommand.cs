@@ -38,6 +38,10 @@ internal sealed class ServiceCommand : Command
     /// <see cref="ArgumentException"/> naming the first bad one (resolving bound options runs their validation).</summary>
     public required Action<IServiceProvider, IConfiguration> Validate { get; init; }
 
+    /// <summary>Runs before the host is built; a non-null result is the exit code and the host is not run (e.g.
+    /// <c>--nproc</c>, which starts the ranks as processes of their own).</summary>
+    public Func<ParseResult, int?>? Launch { get; init; }
+
     /// <summary>Called once the host has started (e.g. to print where its dashboard listens).</summary>
     public Action<IHost>? Started { get; init; }
 
@@ -125,6 +129,7 @@ internal sealed class ServiceCommand : Command
         IHost host;
         try
         {
+            if (Launch?.Invoke(parse) is { } launched) return launched;
             host = CreateBuilder(parse, Environment.GetEnvironmentVariables(), Environment.CurrentDirectory).Build();
         }
         catch (Exception e)

@@ -112,6 +112,41 @@ public sealed class ProcessGroup : IDisposable
     public void Broadcast(Tensor tensor, int root = 0) =>
         Errors.Check(NativeMethods.rwt_dist_broadcast(Live(), tensor.Handle, root), "broadcast", tensor);
 
+    /// <summary>True when the environment names a world larger than one (<c>WORLD_SIZE</c>, as torchrun or
+    /// <c>--nproc</c> set it): this process is one rank of a data-parallel group.</summary>
+    public static bool InEnvironment => int.TryParse(Environment.GetEnvironmentVariable("WORLD_SIZE"), NumberStyles.Integer,
+        CultureInfo.InvariantCulture, out var world) && world > 1;
+
+    /// <summary>Joins the group the environment describes (<see cref="ProcessGroupOptions.FromEnvironment"/>), over NCCL for a
+    /// CUDA <paramref name="device"/> and Gloo otherwise; null when this process is not a rank (<see cref="InEnvironment"/>).</summary>
+    /// <exception cref="InvalidOperationException">The loaded shim lacks the backend.</exception>
+    public static ProcessGroup? JoinFromEnvironment(string device)
+    {
+        if (!InEnvironment) return null;
+        var backend = device.StartsWith("cuda", StringComparison.Ordinal) ? "nccl" : "gloo";
+        if (!IsAvailable(backend))
+            throw new InvalidOperationException($"the loaded libtorch shim has no {backend} backend: data-parallel training on {device} " +
+                                                "needs it (rebuild the shim against a libtorch with distributed support)");
+        var options = ProcessGroupOptions.FromEnvironment(backend: backend);
+        Console.Error.WriteLine(
+            $"rank {options.Rank} of {options.WorldSize}: joining the {backend} group at {options.MasterAddress}:{options.MasterPort}");
+        return Join(options);
+    }
+
+    /// <summary>Rank <paramref name="root"/>'s bytes on every rank (two broadcasts: the length, then the bytes);
+    /// <paramref name="bytes"/> is read on the root only.</summary>
+    public byte[] BroadcastBytes(ReadOnlySpan<byte> bytes, int root = 0)
+    {
+        using var scope = DisposeScope.Open();
+        var length = Torch.FromArray(new[] { Rank == root ? (long)bytes.Length : 0L }, 1);
+        Broadcast(length, root);
+        var n = length.ToArray<long>()[0];
+        if (n == 0) return [];
+        var payload = Rank == root ? Torch.FromArray(bytes.ToArray(), n) : Torch.Zeros([n], ScalarType.UInt8);
+        Broadcast(payload, root);
+        return payload.ToArray<byte>();
+    }
+
     /// <summary>Returns once every rank has reached its barrier.</summary>
     public void Barrier() => Errors.Check(NativeMethods.rwt_dist_barrier(Live()), "barrier");
 

@@ -10,6 +10,7 @@ using Reweighting.Storage;
 using Reweighting.Storage.Models;
 using Reweighting.Strategies;
 using Reweighting.Torch;
+using Reweighting.Torch.Distributed;
 using Reweighting.Trainer.Recording;
 using Reweighting.MetaEm;
 using Reweighting.Objectives;
@@ -47,8 +48,13 @@ public sealed class TrainerWorker(IOptions<TrainerOptions> options, ITrainerCons
         var device = Device.Parse(o.Training.Device);
         ScoreDatabase? db = null;
         GptModel? reference = null;
+        ProcessGroup? group = null;
         try
         {
+            // One rank of a data-parallel job (torchrun's variables, or `train-stream --nproc N`): rank 0 reads the stream
+            // and records the run, the others follow it.
+            group = ProcessGroup.JoinFromEnvironment(o.Training.Device);
+            var leader = group is null || group.Rank == 0;
             if (database.Enabled)
             {
                 db = await ScoreDatabase.OpenAsync(new ScoreDatabaseOptions { CommandLineConnection = database.ConnectionString }, loggers, stoppingToken);
@@ -65,9 +71,11 @@ public sealed class TrainerWorker(IOptions<TrainerOptions> options, ITrainerCons
             if (o.ReferenceCheckpoint is { } referencePath) reference = Checkpoint.LoadModel(referencePath, device);
             var gmms = db is null ? null : new GmmModelStore(db.DataSource);
             StreamingTrainer? running = null;
-            using var deadLetters = consumers.CreateDeadLetterProducer(o);
-            using var trainer = new StreamingTrainer(model, o, db is null ? null : new TrainingRunStore(db.DataSource, logger: loggers.CreateLogger<TrainingRunStore>()),
-                loggers.CreateLogger<StreamingTrainer>())
+            using var deadLetters = leader ? consumers.CreateDeadLetterProducer(o) : null;
+            var recorder = db is null || !leader
+                ? null
+                : new TrainingRunStore(db.DataSource, logger: loggers.CreateLogger<TrainingRunStore>());
+            using var trainer = new StreamingTrainer(model, o, recorder, loggers.CreateLogger<StreamingTrainer>(), group)
             {
                 Reference = reference,
                 GmmLookup = gmms is null ? null : (version, ct) => gmms.GetAsync(version, ct),
@@ -76,26 +84,36 @@ public sealed class TrainerWorker(IOptions<TrainerOptions> options, ITrainerCons
                 DeadLetterProducer = deadLetters,
             };
             running = trainer;
-            using var consumer = consumers.Create(o);
-            try
+            if (leader)
             {
-                Result = await trainer.RunAsync(consumer, consumers.Partitions(o.Topic), stoppingToken);
+                using var consumer = consumers.Create(o);
+                try
+                {
+                    Result = await trainer.RunAsync(consumer, consumers.Partitions(o.Topic), stoppingToken);
+                }
+                finally
+                {
+                    consumer.Close();
+                }
             }
-            finally
+            else
             {
-                consumer.Close();
+                Result = await trainer.FollowAsync(stoppingToken);
             }
+            observer?.TrainerStopped(Result.Stop.ToText());
             if (Result.Stop != TrainerStopReason.Shutdown) lifetime.StopApplication();
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             _logger.LogCritical(e, "The trainer failed: {Message}", e.Message);
+            observer?.TrainerStopped(TrainerStopReasons.Fatal(e));
             lifetime.StopApplication();
             throw;
         }
         finally
         {
             reference?.Dispose();
+            group?.Dispose();
             if (db is not null) await db.DisposeAsync();
         }
     }

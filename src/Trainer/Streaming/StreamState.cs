@@ -26,7 +26,7 @@ public sealed record StreamState(
     /// <summary>File name inside the checkpoint directory.</summary>
     public const string FileName = "stream_state.json";
 
-    private static readonly JsonSerializerOptions Json = new()
+    internal static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
