@@ -84,6 +84,34 @@ public sealed class ProcessGroupTests
     }
 
     [Fact]
+    public void Bytes_broadcast_from_the_root_whatever_the_others_hold()
+    {
+        var payload = Enumerable.Range(0, 70_000).Select(i => (byte)(i * 31)).ToArray();
+        var results = OnRanks(3, group => (Big: group.BroadcastBytes(group.Rank == 1 ? payload : [9, 9], root: 1),
+            Empty: group.BroadcastBytes(group.Rank == 0 ? [] : [1, 2, 3])));
+        results.Should().AllSatisfy(r =>
+        {
+            r.Big.Should().Equal(payload);
+            r.Empty.Should().BeEmpty();
+        });
+    }
+
+    [Fact]
+    public void A_rank_on_cuda_takes_the_gpu_of_its_local_rank()
+    {
+        Func<string, string?> Environment(params (string Name, string Value)[] set) =>
+            name => set.FirstOrDefault(v => v.Name == name).Value;
+        ProcessGroup.RankDevice("cuda", Environment(("WORLD_SIZE", "4"), ("RANK", "3"), ("LOCAL_RANK", "1"))).Should().Be("cuda:1");
+        ProcessGroup.RankDevice("cuda", Environment(("WORLD_SIZE", "2"), ("RANK", "1")))
+            .Should().Be("cuda:1", "RANK when LOCAL_RANK is unset");
+        ProcessGroup.RankDevice("cuda:3", Environment(("WORLD_SIZE", "2"), ("RANK", "1"))).Should().Be("cuda:3", "a named GPU is kept");
+        ProcessGroup.RankDevice("cpu", Environment(("WORLD_SIZE", "2"), ("RANK", "1"))).Should().Be("cpu");
+        ProcessGroup.RankDevice("cuda", Environment()).Should().Be("cuda", "not a rank");
+        var bad = () => ProcessGroup.RankDevice("cuda", Environment(("WORLD_SIZE", "2"), ("LOCAL_RANK", "x")));
+        bad.Should().Throw<ArgumentException>().WithMessage("LOCAL_RANK must be a non-negative integer, not 'x'");
+    }
+
+    [Fact]
     public void Settings_come_from_torchruns_environment_and_bad_ones_are_named()
     {
         var environment = new Dictionary<string, string>

@@ -7,6 +7,7 @@ using Reweighting.Strategies;
 using Reweighting.Text.Corpus;
 using Reweighting.Text.Tokenization;
 using Reweighting.Torch;
+using Reweighting.Torch.Distributed;
 using Reweighting.MetaEm;
 using Reweighting.Objectives;
 
@@ -134,6 +135,8 @@ internal static class ProxyCommands
         if (configPath is not null && !File.Exists(configPath)) throw new FileNotFoundException($"--config {configPath} does not exist");
         if (resume && !File.Exists(Path.Combine(output, Checkpoint.StateFile)))
             throw new ArgumentException($"--resume: {output} holds no training run to continue");
+        // Under data parallelism a bare "cuda" is this rank's GPU (cuda:LOCAL_RANK).
+        options = options with { Device = ProcessGroup.RankDevice(options.Device) };
         using var group = RankLauncher.JoinFromEnvironment(options.Device);
         if (group is not null && options.BatchSize % group.WorldSize != 0)
             throw new ArgumentException($"--batch {options.BatchSize} does not split evenly over {group.WorldSize} ranks");

@@ -114,23 +114,41 @@ public sealed class ProcessGroup : IDisposable
 
     /// <summary>True when the environment names a world larger than one (<c>WORLD_SIZE</c>, as torchrun or
     /// <c>--nproc</c> set it): this process is one rank of a data-parallel group.</summary>
-    public static bool InEnvironment => int.TryParse(Environment.GetEnvironmentVariable("WORLD_SIZE"), NumberStyles.Integer,
-        CultureInfo.InvariantCulture, out var world) && world > 1;
+    public static bool InEnvironment => WorldOf(Environment.GetEnvironmentVariable) > 1;
+
+    private static int WorldOf(Func<string, string?> variable) =>
+        int.TryParse(variable("WORLD_SIZE"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var world) ? world : 1;
 
     /// <summary>Joins the group the environment describes (<see cref="ProcessGroupOptions.FromEnvironment"/>), over NCCL for a
-    /// CUDA <paramref name="device"/> and Gloo otherwise; null when this process is not a rank (<see cref="InEnvironment"/>).</summary>
-    /// <exception cref="InvalidOperationException">The loaded shim lacks the backend.</exception>
+    /// CUDA <paramref name="device"/> when the shim has it, and Gloo otherwise (Gloo also carries CUDA tensors, through host
+    /// memory); null when this process is not a rank (<see cref="InEnvironment"/>).</summary>
+    /// <exception cref="InvalidOperationException">The loaded shim has no distributed backend.</exception>
     public static ProcessGroup? JoinFromEnvironment(string device)
     {
         if (!InEnvironment) return null;
-        var backend = device.StartsWith("cuda", StringComparison.Ordinal) ? "nccl" : "gloo";
+        var cuda = device.StartsWith("cuda", StringComparison.Ordinal);
+        var backend = cuda && IsAvailable("nccl") ? "nccl" : "gloo";
         if (!IsAvailable(backend))
             throw new InvalidOperationException($"the loaded libtorch shim has no {backend} backend: data-parallel training on {device} " +
                                                 "needs it (rebuild the shim against a libtorch with distributed support)");
         var options = ProcessGroupOptions.FromEnvironment(backend: backend);
         Console.Error.WriteLine(
-            $"rank {options.Rank} of {options.WorldSize}: joining the {backend} group at {options.MasterAddress}:{options.MasterPort}");
+            $"rank {options.Rank} of {options.WorldSize}: joining the {backend} group at {options.MasterAddress}:{options.MasterPort}" +
+            (cuda && backend == "gloo" ? " (this shim has no NCCL: Gloo averages the CUDA gradients through host memory)" : ""));
         return Join(options);
+    }
+
+    /// <summary>The device a rank computes on: a bare <c>cuda</c> becomes <c>cuda:LOCAL_RANK</c> when the environment names
+    /// a rank (<see cref="InEnvironment"/>; LOCAL_RANK as torchrun sets it, else RANK), so the ranks of one machine take
+    /// one GPU each; anything else is kept.</summary>
+    public static string RankDevice(string device, Func<string, string?>? variable = null)
+    {
+        variable ??= Environment.GetEnvironmentVariable;
+        if (device != "cuda" || WorldOf(variable) <= 1) return device;
+        var local = variable("LOCAL_RANK") is { Length: > 0 } l ? l : variable("RANK");
+        return int.TryParse(local, NumberStyles.Integer, CultureInfo.InvariantCulture, out var index) && index >= 0
+            ? $"cuda:{index}"
+            : throw new ArgumentException($"LOCAL_RANK must be a non-negative integer, not '{local}'");
     }
 
     /// <summary>Rank <paramref name="root"/>'s bytes on every rank (two broadcasts: the length, then the bytes);

@@ -45,6 +45,8 @@ public sealed class TrainerWorker(IOptions<TrainerOptions> options, ITrainerCons
     private async Task RunAsync(CancellationToken stoppingToken)
     {
         var o = options.Value;
+        // Under data parallelism a bare "cuda" is this rank's GPU (cuda:LOCAL_RANK).
+        o = o with { Training = o.Training with { Device = ProcessGroup.RankDevice(o.Training.Device) } };
         var device = Device.Parse(o.Training.Device);
         ScoreDatabase? db = null;
         GptModel? reference = null;

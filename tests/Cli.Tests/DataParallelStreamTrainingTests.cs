@@ -1,0 +1,101 @@
+using System.Text.Json;
+using Confluent.Kafka;
+using FluentAssertions;
+using Reweighting.Contracts;
+using Reweighting.Contracts.Batches;
+using Reweighting.Modeling.Checkpoints;
+using Xunit;
+
+namespace Reweighting.Cli.Tests;
+
+/// <summary>`reweight train-stream --nproc 2` against a Kafka-protocol broker in another process (librdkafka's mock
+/// cluster, held by this test process): two ranks, as two processes joined over Gloo, rank 0 reading scored-batches and
+/// passing every record on, follow one `train-stream` process on the same stream step for step.</summary>
+public sealed class DataParallelStreamTrainingTests : IDisposable
+{
+    private const int Vocab = 64;
+    private const int Steps = 6;
+    private readonly CliRunner.TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    /// <summary>A mock cluster (one broker) living as long as the producer that made it; its bootstrap servers.</summary>
+    private static (IProducer<string?, byte[]> Producer, string Bootstrap) MockCluster()
+    {
+        string? bootstrap = null;
+        var config = new ProducerConfig { BootstrapServers = "unused:1" };
+        config.Set("test.mock.num.brokers", "1");
+        var producer = new ProducerBuilder<string?, byte[]>(config).SetLogHandler((_, m) =>
+        {
+            var at = m.Message.IndexOf("replaced with ", StringComparison.Ordinal);
+            if (at >= 0) bootstrap = m.Message[(at + "replaced with ".Length)..].Trim();
+        }).Build();
+        for (var i = 0; i < 100 && bootstrap is null; i++) Thread.Sleep(100);
+        return (producer, bootstrap ?? throw new InvalidOperationException("the mock cluster did not say where it listens"));
+    }
+
+    // Batches of three synthetic documents (two windows each), all on partition 0 so that every run reads them in one order.
+    private static void Produce(IProducer<string?, byte[]> producer, int batches)
+    {
+        for (var b = 0; b < batches; b++)
+        {
+            var rng = new Random(b + 11);
+            var docs = Enumerable.Range(0, 3).Select(d =>
+            {
+                var ids = Enumerable.Range(0, 24).Select(i => d == 2 ? rng.Next(0, 62) : (b + i) % 40).ToArray();
+                var mean = d == 2 ? 5 + rng.NextDouble() : 2 + rng.NextDouble();
+                return new ScoredDocument($"doc-{b}-{d}", "web", ids.Length, ids.Length * 4L, mean, 1 + rng.NextDouble(),
+                    d == 2 ? SampleLabel.Noisy : SampleLabel.Easy, 0.9f, [0.9f, 0.05f, 0.05f],
+                    WindowedTokens.FromWindows(ids[..13], ids[12..]));
+            }).ToList();
+            var batch = new ScoredBatch(new Guid($"00000000-0000-0000-0000-{b:D12}"), "tiny-proxy", null,
+                new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero).AddSeconds(b), 3, docs);
+            producer.ProduceAsync(new TopicPartition(Topics.ScoredBatches, 0),
+                new Message<string?, byte[]> { Key = batch.BatchId.ToString("D"), Value = ScoredBatchCodec.Encode(batch) })
+                .GetAwaiter().GetResult();
+        }
+        producer.Flush(TimeSpan.FromSeconds(10));
+    }
+
+    private (double[] Losses, float[] Parameters, string Stderr, string Stdout) Train(string bootstrap, string strategy, int ranks)
+    {
+        var name = $"{strategy}-{ranks}";
+        var checkpoint = Path.Combine(_dir.Path, name);
+        var log = Path.Combine(_dir.Path, name + ".jsonl");
+        var run = CliRunner.RunWithin(TimeSpan.FromMinutes(4), "train-stream", "--bootstrap-servers", bootstrap, "--strategy", strategy,
+            "--steps", Steps.ToString(), "--checkpoint-dir", checkpoint, "--log", log, "--device", "cpu", "--json",
+            "--nproc", ranks.ToString(),
+            "--dashboard-urls", "http://127.0.0.1:0", "--Trainer:RecordToDatabase=false", $"--Trainer:VocabSize={Vocab}",
+            $"--Trainer:EndOfTextToken={Vocab - 1}", "--Trainer:Training:BatchSize=4", "--Trainer:Training:SequenceLength=16",
+            "--Trainer:Training:Seed=5", "--Trainer:PollTimeout=00:00:00.100", "--Trainer:StopWhenIdleFor=00:00:20",
+            $"--Trainer:ConsumerGroup=trainer-{name}");
+        run.ExitCode.Should().Be(0, run.Stderr);
+        var losses = File.ReadAllLines(log).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("loss").GetDouble()).ToArray();
+        using var model = Checkpoint.LoadModel(checkpoint);
+        return (losses, model.Parameters().SelectMany(p => p.ToArray<float>()).ToArray(), run.Stderr, run.Stdout);
+    }
+
+    [Fact]
+    public void Two_train_stream_ranks_follow_one_process_on_the_same_stream()
+    {
+        var (producer, bootstrap) = MockCluster();
+        using (producer)
+        {
+            Produce(producer, 30);
+            foreach (var strategy in new[] { "uniform", "linupper" })
+            {
+                var single = Train(bootstrap, strategy, 1);
+                var pair = Train(bootstrap, strategy, 2);
+
+                pair.Stderr.Should().Contain("starting 2 ranks");
+                pair.Losses.Should().HaveCount(Steps, "rank 0 alone logs, once per step");
+                single.Losses.Should().HaveCount(Steps);
+                for (var step = 0; step < Steps; step++)
+                    pair.Losses[step].Should().BeApproximately(single.Losses[step], 1e-5, $"{strategy}, step {step + 1}");
+                pair.Parameters.Zip(single.Parameters, (a, b) => Math.Abs(a - b)).Max().Should().BeLessThan(1e-4f, strategy);
+                JsonDocument.Parse(pair.Stdout).RootElement.GetProperty("stop_reason").GetString().Should().Be("completed",
+                    "rank 0 prints how the run ended");
+            }
+        }
+    }
+}
