@@ -57,22 +57,66 @@ public sealed class DataParallelStreamTrainingTests : IDisposable
         producer.Flush(TimeSpan.FromSeconds(10));
     }
 
+    private static string[] Arguments(string bootstrap, string strategy, int steps, string checkpoint, string log, int ranks) =>
+    [
+        "train-stream", "--bootstrap-servers", bootstrap, "--strategy", strategy, "--steps", steps.ToString(),
+        "--checkpoint-dir", checkpoint, "--log", log, "--device", "cpu", "--json", "--nproc", ranks.ToString(),
+        "--dashboard-urls", "http://127.0.0.1:0",
+        "--Trainer:RecordToDatabase=false", $"--Trainer:VocabSize={Vocab}", $"--Trainer:EndOfTextToken={Vocab - 1}",
+        "--Trainer:Training:BatchSize=4", "--Trainer:Training:SequenceLength=16", "--Trainer:Training:Seed=5",
+        "--Trainer:PollTimeout=00:00:00.100", "--Trainer:StopWhenIdleFor=00:00:20",
+        $"--Trainer:ConsumerGroup=trainer-{Path.GetFileName(checkpoint)}",
+    ];
+
     private (double[] Losses, float[] Parameters, string Stderr, string Stdout) Train(string bootstrap, string strategy, int ranks)
     {
         var name = $"{strategy}-{ranks}";
         var checkpoint = Path.Combine(_dir.Path, name);
         var log = Path.Combine(_dir.Path, name + ".jsonl");
-        var run = CliRunner.RunWithin(TimeSpan.FromMinutes(4), "train-stream", "--bootstrap-servers", bootstrap, "--strategy", strategy,
-            "--steps", Steps.ToString(), "--checkpoint-dir", checkpoint, "--log", log, "--device", "cpu", "--json",
-            "--nproc", ranks.ToString(),
-            "--dashboard-urls", "http://127.0.0.1:0", "--Trainer:RecordToDatabase=false", $"--Trainer:VocabSize={Vocab}",
-            $"--Trainer:EndOfTextToken={Vocab - 1}", "--Trainer:Training:BatchSize=4", "--Trainer:Training:SequenceLength=16",
-            "--Trainer:Training:Seed=5", "--Trainer:PollTimeout=00:00:00.100", "--Trainer:StopWhenIdleFor=00:00:20",
-            $"--Trainer:ConsumerGroup=trainer-{name}");
+        var run = CliRunner.RunWithin(TimeSpan.FromMinutes(4), Arguments(bootstrap, strategy, Steps, checkpoint, log, ranks));
         run.ExitCode.Should().Be(0, run.Stderr);
         var losses = File.ReadAllLines(log).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("loss").GetDouble()).ToArray();
         using var model = Checkpoint.LoadModel(checkpoint);
         return (losses, model.Parameters().SelectMany(p => p.ToArray<float>()).ToArray(), run.Stderr, run.Stdout);
+    }
+
+    [Fact]
+    public async Task Sigterm_to_the_launcher_stops_both_ranks_after_the_same_step_and_the_restart_continues_there()
+    {
+        var (producer, bootstrap) = MockCluster();
+        using (producer)
+        {
+            Produce(producer, 2000);
+            var checkpoint = Path.Combine(_dir.Path, "stopped");
+            var log = Path.Combine(_dir.Path, "stopped.jsonl");
+            using var launcher = CliRunner.Start(null, Arguments(bootstrap, "linupper", 100_000, checkpoint, log, 2));
+            var stderr = launcher.StandardError.ReadToEndAsync();
+            _ = launcher.StandardOutput.ReadToEndAsync();
+            try
+            {
+                var until = DateTime.UtcNow.AddMinutes(2);
+                while ((!File.Exists(log) || File.ReadAllLines(log).Length < 5) && DateTime.UtcNow < until && !launcher.HasExited)
+                    await Task.Delay(100);
+                File.ReadAllLines(log).Length.Should().BeGreaterThanOrEqualTo(5, "the ranks train before the launcher is stopped");
+
+                using (var term = System.Diagnostics.Process.Start("kill", ["-TERM", launcher.Id.ToString()]))
+                    await term.WaitForExitAsync();
+                launcher.WaitForExit(TimeSpan.FromSeconds(90)).Should().BeTrue("both ranks stop after the step they agree on");
+                launcher.ExitCode.Should().Be(130, await stderr);
+
+                var stoppedAt = File.ReadAllLines(log).Length;
+                var resumed = CliRunner.RunWithin(TimeSpan.FromMinutes(3),
+                    Arguments(bootstrap, "linupper", stoppedAt + 3, checkpoint, log, 2));
+                resumed.ExitCode.Should().Be(0, resumed.Stderr);
+                File.ReadAllLines(log).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt64())
+                    .Should().Equal(Enumerable.Range(1, stoppedAt + 3).Select(i => (long)i),
+                        "rank 0's checkpoint holds the step both stopped after");
+            }
+            finally
+            {
+                if (!launcher.HasExited) launcher.Kill(entireProcessTree: true);
+            }
+        }
     }
 
     [Fact]
