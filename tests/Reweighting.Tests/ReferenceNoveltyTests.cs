@@ -55,6 +55,23 @@ public sealed class ReferenceNoveltyTests
     }
 
     [Fact]
+    public void A_document_is_noise_only_past_both_thresholds_and_a_posterior_just_past_one_half_is_not_enough()
+    {
+        var random = new Random(11);
+        var (stream, _) = Stream(random, 1500, 0.05, () => Noise(random, 3.5, 30, 4.0));
+        // A small reference, as a user may have: the kernel estimate in the clean tails is rough there.
+        var reference = Enumerable.Range(0, 60).Select(_ => Features(Clean(random))).ToList();
+        var detector = ReferenceNovelty.Fit(reference, stream, seed: 1);
+
+        var judged = stream.Select(x => (Verdict: detector.Judge(x), Far: detector.Distance(x) > detector.Parameters.DistanceThreshold))
+            .ToList();
+        var threshold = ReferenceNovelty.DefaultPosteriorThreshold;
+        judged.Should().OnlyContain(j => j.Verdict.Noisy == (j.Far && j.Verdict.Posterior > threshold));
+        judged.Where(j => j.Far && j.Verdict.Posterior > 0.5 && j.Verdict.Posterior <= threshold).Should()
+            .NotBeEmpty("some documents beyond the distance threshold have a posterior just past 1/2, and they stay clean");
+    }
+
+    [Fact]
     public void The_distance_threshold_is_the_reference_leave_one_out_quantile_at_one_minus_alpha()
     {
         var random = new Random(5);
