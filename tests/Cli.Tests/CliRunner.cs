@@ -1,3 +1,4 @@
+using FluentAssertions;
 using System.Diagnostics;
 
 namespace Reweighting.Cli.Tests;
@@ -31,6 +32,16 @@ internal static class CliRunner
         foreach (var a in args) info.ArgumentList.Add(a);
         foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
         return Process.Start(info)!;
+    }
+
+    /// <summary>Waits (at most two minutes, or until <paramref name="process"/> exits) for a step log (one JSON line per
+    /// step, as `--log` writes) to hold <paramref name="steps"/> steps, and asserts that it does.</summary>
+    public static async Task WaitForStepsAsync(string log, int steps, Process process, string because)
+    {
+        var until = DateTime.UtcNow.AddMinutes(2);
+        while ((!File.Exists(log) || File.ReadAllLines(log).Length < steps) && DateTime.UtcNow < until && !process.HasExited)
+            await Task.Delay(100);
+        File.ReadAllLines(log).Length.Should().BeGreaterThanOrEqualTo(steps, because);
     }
 
     /// <summary>A fresh temporary directory removed on dispose.</summary>

@@ -57,7 +57,8 @@ public sealed class DataParallelStreamTrainingTests : IDisposable
         producer.Flush(TimeSpan.FromSeconds(10));
     }
 
-    private static string[] Arguments(string bootstrap, string strategy, int steps, string checkpoint, string log, int ranks) =>
+    private static string[] Arguments(string bootstrap, string strategy, int steps, string checkpoint, string log, int ranks,
+        params string[] more) =>
     [
         "train-stream", "--bootstrap-servers", bootstrap, "--strategy", strategy, "--steps", steps.ToString(),
         "--checkpoint-dir", checkpoint, "--log", log, "--device", "cpu", "--json", "--nproc", ranks.ToString(),
@@ -65,7 +66,7 @@ public sealed class DataParallelStreamTrainingTests : IDisposable
         "--Trainer:RecordToDatabase=false", $"--Trainer:VocabSize={Vocab}", $"--Trainer:EndOfTextToken={Vocab - 1}",
         "--Trainer:Training:BatchSize=4", "--Trainer:Training:SequenceLength=16", "--Trainer:Training:Seed=5",
         "--Trainer:PollTimeout=00:00:00.100", "--Trainer:StopWhenIdleFor=00:00:20",
-        $"--Trainer:ConsumerGroup=trainer-{Path.GetFileName(checkpoint)}",
+        $"--Trainer:ConsumerGroup=trainer-{Path.GetFileName(checkpoint)}", .. more,
     ];
 
     private (double[] Losses, float[] Parameters, string Stderr, string Stdout) Train(string bootstrap, string strategy, int ranks)
@@ -94,10 +95,7 @@ public sealed class DataParallelStreamTrainingTests : IDisposable
             _ = launcher.StandardOutput.ReadToEndAsync();
             try
             {
-                var until = DateTime.UtcNow.AddMinutes(2);
-                while ((!File.Exists(log) || File.ReadAllLines(log).Length < 5) && DateTime.UtcNow < until && !launcher.HasExited)
-                    await Task.Delay(100);
-                File.ReadAllLines(log).Length.Should().BeGreaterThanOrEqualTo(5, "the ranks train before the launcher is stopped");
+                await CliRunner.WaitForStepsAsync(log, 5, launcher, "the ranks train before the launcher is stopped");
 
                 using (var term = System.Diagnostics.Process.Start("kill", ["-TERM", launcher.Id.ToString()]))
                     await term.WaitForExitAsync();
@@ -116,6 +114,67 @@ public sealed class DataParallelStreamTrainingTests : IDisposable
             {
                 if (!launcher.HasExited) launcher.Kill(entireProcessTree: true);
             }
+        }
+    }
+
+    // A learning rate that does not depend on the run's length, so runs of different lengths take the same steps (with
+    // uniform weights: linupper's temperature anneals over the run's length).
+    private static readonly string[] Constant =
+        ["--Trainer:Training:WarmupSteps=2", "--Trainer:Training:LearningRate=0.001", "--Trainer:Training:MinLearningRate=0.001"];
+
+    [Fact]
+    public async Task When_a_rank_is_killed_the_other_fails_clearly_and_a_restart_of_both_trains_each_batch_once()
+    {
+        var (producer, bootstrap) = MockCluster();
+        using (producer)
+        {
+            Produce(producer, 2000);
+            var checkpoint = Path.Combine(_dir.Path, "killed");
+            var killedLog = Path.Combine(_dir.Path, "killed.jsonl");
+            var port = Torch.Distributed.LocalRanks.FreeLoopbackPort();
+            var ranks = Enumerable.Range(0, 2).Select(rank => CliRunner.Start(new Dictionary<string, string>
+            {
+                ["WORLD_SIZE"] = "2", ["RANK"] = rank.ToString(), ["MASTER_ADDR"] = "127.0.0.1", ["MASTER_PORT"] = port.ToString(),
+                ["RWT_DIST_TIMEOUT_S"] = "30",
+            }, Arguments(bootstrap, "uniform", 100_000, checkpoint, killedLog, 1,
+                [.. Constant, "--Trainer:Training:CheckpointEvery=3"]))).ToList();
+            try
+            {
+                var stderr = ranks[0].StandardError.ReadToEndAsync();
+                _ = ranks[1].StandardError.ReadToEndAsync();
+                _ = ranks.Select(r => r.StandardOutput.ReadToEndAsync()).ToList();
+                await CliRunner.WaitForStepsAsync(killedLog, 7, ranks[0], "both ranks train before one is killed");
+
+                ranks[1].Kill();
+                ranks[0].WaitForExit(TimeSpan.FromSeconds(90)).Should().BeTrue("rank 0 fails in its next collective");
+                ranks[0].ExitCode.Should().Be(1);
+                (await stderr).Should().Contain("The trainer failed");
+            }
+            finally
+            {
+                foreach (var r in ranks.Where(r => !r.HasExited)) r.Kill(entireProcessTree: true);
+            }
+
+            // Both restart from rank 0's last checkpoint, a few steps past where rank 0 had got to, and follow one process
+            // that was never interrupted: the batches after the checkpoint are trained again, each once.
+            var steps = File.ReadAllLines(killedLog).Length + 3;
+            var resumedLog = Path.Combine(_dir.Path, "resumed.jsonl");
+            var resumed = CliRunner.RunWithin(TimeSpan.FromMinutes(3),
+                Arguments(bootstrap, "uniform", steps, checkpoint, resumedLog, 2, [.. Constant, "--Trainer:Training:CheckpointEvery=3"]));
+            resumed.ExitCode.Should().Be(0, resumed.Stderr);
+            var uninterruptedLog = Path.Combine(_dir.Path, "uninterrupted.jsonl");
+            var uninterrupted = CliRunner.RunWithin(TimeSpan.FromMinutes(3),
+                Arguments(bootstrap, "uniform", steps, Path.Combine(_dir.Path, "uninterrupted"), uninterruptedLog, 1, Constant));
+            uninterrupted.ExitCode.Should().Be(0, uninterrupted.Stderr);
+
+            static (long Step, double Loss)[] Read(string log) => File.ReadAllLines(log).Select(l => JsonDocument.Parse(l).RootElement)
+                .Select(e => (e.GetProperty("step").GetInt64(), e.GetProperty("loss").GetDouble())).ToArray();
+            var after = Read(resumedLog);
+            var reference = Read(uninterruptedLog).ToDictionary(x => x.Step, x => x.Loss);
+            var first = (int)after[0].Step;
+            first.Should().BeGreaterThan(6).And.Be((first - 1) / 3 * 3 + 1, "the restart continues after a checkpointed step");
+            after.Select(x => x.Step).Should().Equal(Enumerable.Range(first, steps - first + 1).Select(i => (long)i));
+            foreach (var (step, loss) in after) loss.Should().BeApproximately(reference[step], 1e-5, $"step {step}");
         }
     }
 

@@ -101,7 +101,7 @@ public sealed class DataParallelTrainingTests : IDisposable
             var stderr = ranks[0].StandardError.ReadToEndAsync();
             _ = ranks[1].StandardError.ReadToEndAsync();
             _ = ranks.Select(r => r.StandardOutput.ReadToEndAsync()).ToList();
-            await WaitForStepsAsync(log, 5, ranks[0], "both ranks train before one is killed");
+            await CliRunner.WaitForStepsAsync(log, 5, ranks[0], "both ranks train before one is killed");
 
             ranks[1].Kill();
             ranks[0].WaitForExit(TimeSpan.FromSeconds(60)).Should().BeTrue("the surviving rank stops within the collective timeout");
@@ -131,7 +131,7 @@ public sealed class DataParallelTrainingTests : IDisposable
         _ = launcher.StandardOutput.ReadToEndAsync();
         try
         {
-            await WaitForStepsAsync(log, 5, launcher, "the ranks train before the launcher is stopped");
+            await CliRunner.WaitForStepsAsync(log, 5, launcher, "the ranks train before the launcher is stopped");
 
             using (var term = System.Diagnostics.Process.Start("kill", ["-TERM", launcher.Id.ToString()])) await term.WaitForExitAsync();
             launcher.WaitForExit(TimeSpan.FromSeconds(60)).Should().BeTrue("every rank stops after the step they agree on");
@@ -150,15 +150,5 @@ public sealed class DataParallelTrainingTests : IDisposable
         {
             if (!launcher.HasExited) launcher.Kill(entireProcessTree: true);
         }
-    }
-
-    /// <summary>Waits (at most two minutes, or until <paramref name="process"/> exits) for rank 0 to log
-    /// <paramref name="steps"/> steps, and asserts that it did.</summary>
-    private static async Task WaitForStepsAsync(string log, int steps, System.Diagnostics.Process process, string because)
-    {
-        var until = DateTime.UtcNow.AddMinutes(2);
-        while ((!File.Exists(log) || File.ReadAllLines(log).Length < steps) && DateTime.UtcNow < until && !process.HasExited)
-            await Task.Delay(100);
-        File.ReadAllLines(log).Length.Should().BeGreaterThanOrEqualTo(steps, because);
     }
 }
