@@ -23,13 +23,15 @@ public sealed class DataParallelStepTests
     }
 
     /// <summary>Trains <see cref="Steps"/> steps on rows [first, first + rows) of each global batch of 8; with a group,
-    /// averages gradients over it. Returns the global-batch loss of every step as this rank sees it, and the parameters.</summary>
-    private static (double[] Losses, float[] Parameters) Train(int first, int rows, ProcessGroup? group)
+    /// averages gradients over it. Returns the global-batch loss of every step as this rank sees it, the first step's
+    /// (averaged) gradients, and the parameters.</summary>
+    private static (double[] Losses, float[] FirstGradients, float[] Parameters) Train(int first, int rows, ProcessGroup? group)
     {
         using var model = new GptModel(Tiny, seed: 5);
         var (decay, noDecay) = model.DecayGroups();
         using var opt = new AdamW([new ParamGroup(decay, 3e-3, 0.1), new ParamGroup(noDecay, 3e-3, 0.0)]);
         var losses = new double[Steps];
+        float[] firstGradients = [];
         for (var step = 0; step < Steps; step++)
         {
             using var scope = DisposeScope.Open();
@@ -43,11 +45,12 @@ public sealed class DataParallelStepTests
                 group.AllReduceMean(model.Parameters().Select(p => p.Grad!).ToList());
                 group.AllReduceMean([value]);
             }
+            if (step == 0) firstGradients = model.Parameters().SelectMany(p => p.Grad!.ToArray<float>()).ToArray();
             opt.Step();
             losses[step] = value.ToArray<double>()[0];
         }
         var parameters = model.Parameters().SelectMany(p => p.ToArray<float>()).ToArray();
-        return (losses, parameters);
+        return (losses, firstGradients, parameters);
     }
 
     [Fact]
@@ -61,7 +64,12 @@ public sealed class DataParallelStepTests
         for (var step = 0; step < Steps; step++)
             ranks[0].Losses[step].Should().BeApproximately(single.Losses[step], 1e-5,
                 $"step {step}: the mean of the halves is the whole batch's mean");
+        // The averaged gradient is the whole batch's, up to float rounding (the halves' sums are added in another order).
+        var scale = single.FirstGradients.Max(Math.Abs);
+        ranks[0].FirstGradients.Zip(single.FirstGradients, (a, b) => Math.Abs(a - b)).Max().Should().BeLessThan(1e-5f * scale);
+        // AdamW divides each gradient by its own running magnitude, so where a gradient is near zero a rounding difference
+        // can move a parameter by up to the learning rate (3e-3) in a step; the parameters agree to a fraction of that.
         var drift = ranks[0].Parameters.Zip(single.Parameters, (a, b) => Math.Abs(a - b)).Max();
-        drift.Should().BeLessThan(1e-4f, "the averaged gradient is the whole batch's gradient, up to float rounding");
+        drift.Should().BeLessThan(1e-3f, "the ranks took the whole batch's steps, up to AdamW's amplified rounding");
     }
 }
