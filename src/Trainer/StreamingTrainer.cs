@@ -340,6 +340,7 @@ public sealed partial class StreamingTrainer : IDisposable
         {
             ["step"] = Step, ["loss"] = result.Loss, ["lr"] = result.LearningRate, ["grad_norm"] = result.GradNorm,
             ["tokens_per_s"] = tokensPerSecond, ["collective_s"] = _trainingStep.CollectiveTime.TotalSeconds,
+            ["sync_s"] = _replication?.SyncTime.TotalSeconds ?? 0,
             ["valid_loss"] = validationLoss is { } v && v.TryGetValue(HeldOutLoss.AllDomains, out var all) ? all : null,
         }.ToJsonString());
         var summary = _setup.Objective!.TakeSummary();

@@ -35,8 +35,8 @@ public sealed record TrainerOptions
     public string CheckpointDirectory { get; init; } = "checkpoints/trainer";
 
     /// <summary>A file the run appends one JSON line to per optimiser step (rank 0 under data parallelism): step, loss (the
-    /// global batch's), lr, grad_norm, tokens_per_s, collective_s (time in gradient averaging so far), valid_loss on
-    /// evaluation steps. Null: none.</summary>
+    /// global batch's), lr, grad_norm, tokens_per_s, collective_s (time in gradient averaging so far), sync_s (time rank 0
+    /// spent passing the stream on to the other ranks so far), valid_loss on evaluation steps. Null: none.</summary>
     public string? StepLog { get; init; }
 
     /// <summary>Topic of the scored batches.</summary>

@@ -69,16 +69,19 @@ public sealed class DataParallelStreamTrainingTests : IDisposable
         $"--Trainer:ConsumerGroup=trainer-{Path.GetFileName(checkpoint)}", .. more,
     ];
 
-    private (double[] Losses, float[] Parameters, string Stderr, string Stdout) Train(string bootstrap, string strategy, int ranks)
+    private (double[] Losses, float[] Parameters, string Stderr, string Stdout, double SyncSeconds) Train(string bootstrap, string strategy,
+        int ranks)
     {
         var name = $"{strategy}-{ranks}";
         var checkpoint = Path.Combine(_dir.Path, name);
         var log = Path.Combine(_dir.Path, name + ".jsonl");
         var run = CliRunner.RunWithin(TimeSpan.FromMinutes(4), Arguments(bootstrap, strategy, Steps, checkpoint, log, ranks));
         run.ExitCode.Should().Be(0, run.Stderr);
-        var losses = File.ReadAllLines(log).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("loss").GetDouble()).ToArray();
+        var lines = File.ReadAllLines(log).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
         using var model = Checkpoint.LoadModel(checkpoint);
-        return (losses, model.Parameters().SelectMany(p => p.ToArray<float>()).ToArray(), run.Stderr, run.Stdout);
+        var parameters = model.Parameters().SelectMany(p => p.ToArray<float>()).ToArray();
+        return (lines.Select(l => l.GetProperty("loss").GetDouble()).ToArray(), parameters, run.Stderr, run.Stdout,
+            lines[^1].GetProperty("sync_s").GetDouble());
     }
 
     [Fact]
@@ -198,6 +201,8 @@ public sealed class DataParallelStreamTrainingTests : IDisposable
                 pair.Parameters.Zip(single.Parameters, (a, b) => Math.Abs(a - b)).Max().Should().BeLessThan(1e-4f, strategy);
                 JsonDocument.Parse(pair.Stdout).RootElement.GetProperty("stop_reason").GetString().Should().Be("completed",
                     "rank 0 prints how the run ended");
+                pair.SyncSeconds.Should().BeGreaterThan(0, "rank 0 logs the time it spent passing the stream on");
+                single.SyncSeconds.Should().Be(0);
             }
         }
     }

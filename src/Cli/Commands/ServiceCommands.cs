@@ -130,7 +130,7 @@ internal static class ServiceCommands
         command.AddSetting(new Option<string?>("--log")
         {
             Description = "Append one JSON line per optimiser step to this file (rank 0): step, loss (the global batch's), lr, " +
-                          "grad_norm, tokens_per_s, collective_s, valid_loss (Trainer:StepLog)",
+                          "grad_norm, tokens_per_s, collective_s, sync_s, valid_loss (Trainer:StepLog)",
             HelpName = "file",
         }, $"{TrainerOptions.Section}:StepLog");
         command.AddSetting(new Option<string?>("--checkpoint-dir")

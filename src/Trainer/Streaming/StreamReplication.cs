@@ -58,6 +58,9 @@ public sealed class StreamReplication
     /// <summary>The group.</summary>
     public ProcessGroup Group => _group;
 
+    /// <summary>Wall time spent synchronising so far (waiting for the other ranks included).</summary>
+    public TimeSpan SyncTime { get; private set; }
+
     /// <summary>Records rank 0 has passed on so far.</summary>
     public long RecordsSent { get; private set; }
 
@@ -77,6 +80,19 @@ public sealed class StreamReplication
     /// wants to stop, with the records it kept; the other ranks' command and argument are ignored. Returns what every
     /// rank now holds.</summary>
     public ReplicaSync Exchange(ReplicaCommand command, string argument, bool stopping)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            return Synchronise(command, argument, stopping);
+        }
+        finally
+        {
+            SyncTime += Stopwatch.GetElapsedTime(started);
+        }
+    }
+
+    private ReplicaSync Synchronise(ReplicaCommand command, string argument, bool stopping)
     {
         bool anyStopping;
         using (DisposeScope.Open())
