@@ -55,7 +55,7 @@ public sealed class ReferenceNoveltyTests
     }
 
     [Fact]
-    public void A_document_is_noise_only_past_both_thresholds_and_a_posterior_just_past_one_half_is_not_enough()
+    public void A_document_is_noise_exactly_when_it_is_past_both_thresholds()
     {
         var random = new Random(11);
         var (stream, _) = Stream(random, 1500, 0.05, () => Noise(random, 3.5, 30, 4.0));
@@ -67,8 +67,8 @@ public sealed class ReferenceNoveltyTests
             .ToList();
         var threshold = ReferenceNovelty.DefaultPosteriorThreshold;
         judged.Should().OnlyContain(j => j.Verdict.Noisy == (j.Far && j.Verdict.Posterior > threshold));
-        judged.Where(j => j.Far && j.Verdict.Posterior > 0.5 && j.Verdict.Posterior <= threshold).Should()
-            .NotBeEmpty("some documents beyond the distance threshold have a posterior just past 1/2, and they stay clean");
+        judged.Should().Contain(j => j.Far && j.Verdict.Posterior <= threshold, "far documents the density ratio clears stay clean")
+            .And.Contain(j => j.Verdict.Noisy);
     }
 
     [Fact]
