@@ -2,7 +2,6 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Reweighting.Contracts;
 using Reweighting.Objectives;
-using Reweighting.Torch;
 using Reweighting.Torch.Distributed;
 using Reweighting.Trainer.Streaming;
 
@@ -97,9 +96,7 @@ public sealed partial class StreamingTrainer
     private void AgreeOnResumedStep()
     {
         if (_replication is null) return;
-        long[] steps;
-        using (DisposeScope.Open())
-            steps = _replication.Group.AllGather(Torch.Torch.FromArray(new[] { Step }, 1)).ToArray<long>();
+        var steps = GlobalBatch.Gather(_replication.Group, new[] { Step });
         if (steps.Any(s => s != steps[0]))
             throw new InvalidOperationException(
                 $"the ranks start from different steps ({string.Join(", ", steps.Select((s, r) => $"rank {r}: {s}"))}): every rank " +
@@ -108,19 +105,13 @@ public sealed partial class StreamingTrainer
     }
 
     /// <summary>This rank's rows of a packed micro-batch of the global batch: rank r of N takes rows [r·B/N, (r+1)·B/N).</summary>
-    private static PackedSequences RankRows(PackedSequences global, ProcessGroup group)
+    private static PackedSequences RankRows(PackedSequences global, ProcessGroup group) => global with
     {
-        var rows = global.Count / group.WorldSize;
-        var length = global.Inputs.Length / global.Count;
-        var first = group.Rank * rows;
-        var tokens = (first * length)..((first + rows) * length);
-        return global with
-        {
-            Inputs = global.Inputs[tokens],
-            Targets = global.Targets[tokens],
-            Count = rows,
-            Statistics = new SampleStats(global.Statistics.Means[first..(first + rows)],
-                global.Statistics.Variances[first..(first + rows)]),
-        };
-    }
+        // Row-major (B, T): a rank's rows are one contiguous block of the tokens, as of the statistics.
+        Inputs = GlobalBatch.Local(group, global.Inputs),
+        Targets = GlobalBatch.Local(group, global.Targets),
+        Count = global.Count / group.WorldSize,
+        Statistics = new SampleStats(GlobalBatch.Local(group, global.Statistics.Means),
+            GlobalBatch.Local(group, global.Statistics.Variances)),
+    };
 }

@@ -34,6 +34,23 @@ internal static class CliRunner
         return Process.Start(info)!;
     }
 
+    /// <summary>Starts `reweight` as each rank of a <paramref name="world"/>-rank group by hand, with torchrun's variables
+    /// (a free loopback port; a 30-second collective timeout), and reads every rank's output; returns the processes and
+    /// rank 0's standard error.</summary>
+    public static (List<Process> Ranks, Task<string> RankZeroStderr) StartRanks(int world, params string[] args)
+    {
+        var port = Torch.Distributed.LocalRanks.FreeLoopbackPort();
+        var ranks = Enumerable.Range(0, world).Select(rank => Start(new Dictionary<string, string>
+        {
+            ["WORLD_SIZE"] = world.ToString(), ["RANK"] = rank.ToString(), ["MASTER_ADDR"] = "127.0.0.1", ["MASTER_PORT"] = port.ToString(),
+            ["RWT_DIST_TIMEOUT_S"] = "30",
+        }, args)).ToList();
+        var stderr = ranks[0].StandardError.ReadToEndAsync();
+        foreach (var r in ranks.Skip(1)) _ = r.StandardError.ReadToEndAsync();
+        foreach (var r in ranks) _ = r.StandardOutput.ReadToEndAsync();
+        return (ranks, stderr);
+    }
+
     /// <summary>Waits (at most two minutes, or until <paramref name="process"/> exits) for a step log (one JSON line per
     /// step, as `--log` writes) to hold <paramref name="steps"/> steps, and asserts that it does.</summary>
     public static async Task WaitForStepsAsync(string log, int steps, Process process, string because)

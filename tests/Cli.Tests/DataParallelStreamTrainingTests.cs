@@ -134,18 +134,10 @@ public sealed class DataParallelStreamTrainingTests : IDisposable
             Produce(producer, 2000);
             var checkpoint = Path.Combine(_dir.Path, "killed");
             var killedLog = Path.Combine(_dir.Path, "killed.jsonl");
-            var port = Torch.Distributed.LocalRanks.FreeLoopbackPort();
-            var ranks = Enumerable.Range(0, 2).Select(rank => CliRunner.Start(new Dictionary<string, string>
-            {
-                ["WORLD_SIZE"] = "2", ["RANK"] = rank.ToString(), ["MASTER_ADDR"] = "127.0.0.1", ["MASTER_PORT"] = port.ToString(),
-                ["RWT_DIST_TIMEOUT_S"] = "30",
-            }, Arguments(bootstrap, "uniform", 100_000, checkpoint, killedLog, 1,
-                [.. Constant, "--Trainer:Training:CheckpointEvery=3"]))).ToList();
+            var (ranks, stderr) = CliRunner.StartRanks(2,
+                Arguments(bootstrap, "uniform", 100_000, checkpoint, killedLog, 1, [.. Constant, "--Trainer:Training:CheckpointEvery=3"]));
             try
             {
-                var stderr = ranks[0].StandardError.ReadToEndAsync();
-                _ = ranks[1].StandardError.ReadToEndAsync();
-                _ = ranks.Select(r => r.StandardOutput.ReadToEndAsync()).ToList();
                 await CliRunner.WaitForStepsAsync(killedLog, 7, ranks[0], "both ranks train before one is killed");
 
                 ranks[1].Kill();

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using FluentAssertions;
 using Reweighting.Modeling.Checkpoints;
-using Reweighting.Torch.Distributed;
 using Xunit;
 
 namespace Reweighting.Cli.Tests;
@@ -89,18 +88,10 @@ public sealed class DataParallelTrainingTests : IDisposable
         var corpus = Corpus("train.jsonl", 80, 4);
         var output = Path.Combine(_dir.Path, "killed");
         var log = Path.Combine(_dir.Path, "killed.jsonl");
-        var port = LocalRanks.FreeLoopbackPort();
-        var ranks = Enumerable.Range(0, 2).Select(rank => CliRunner.Start(new Dictionary<string, string>
-        {
-            ["WORLD_SIZE"] = "2", ["RANK"] = rank.ToString(), ["MASTER_ADDR"] = "127.0.0.1", ["MASTER_PORT"] = port.ToString(),
-            ["RWT_DIST_TIMEOUT_S"] = "30",
-        }, "train", "--corpus", corpus, "--steps", "100000", "--batch", "4", "--seq", "32", "--vocab-size", "300",
-            "--checkpoint-every", "2", "--out", output, "--log", log)).ToList();
+        var (ranks, stderr) = CliRunner.StartRanks(2, "train", "--corpus", corpus, "--steps", "100000", "--batch", "4", "--seq", "32",
+            "--vocab-size", "300", "--checkpoint-every", "2", "--out", output, "--log", log);
         try
         {
-            var stderr = ranks[0].StandardError.ReadToEndAsync();
-            _ = ranks[1].StandardError.ReadToEndAsync();
-            _ = ranks.Select(r => r.StandardOutput.ReadToEndAsync()).ToList();
             await CliRunner.WaitForStepsAsync(log, 5, ranks[0], "both ranks train before one is killed");
 
             ranks[1].Kill();

@@ -137,7 +137,7 @@ internal static class ProxyCommands
             throw new ArgumentException($"--resume: {output} holds no training run to continue");
         // Under data parallelism a bare "cuda" is this rank's GPU (cuda:LOCAL_RANK).
         options = options with { Device = ProcessGroup.RankDevice(options.Device) };
-        using var group = RankLauncher.JoinFromEnvironment(options.Device);
+        using var group = ProcessGroup.JoinFromEnvironment(options.Device);
         if (group is not null && options.BatchSize % group.WorldSize != 0)
             throw new ArgumentException($"--batch {options.BatchSize} does not split evenly over {group.WorldSize} ranks");
         var leader = group is null || group.Rank == 0;

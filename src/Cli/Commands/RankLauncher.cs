@@ -30,17 +30,11 @@ internal static class RankLauncher
         DefaultValueFactory = _ => 1,
     };
 
-    /// <summary>True when this process is one rank of a group (the environment names a world larger than one).</summary>
-    public static bool IsRank => ProcessGroup.InEnvironment;
-
-    /// <summary>Joins the group the environment describes, or null when this process is not a rank.</summary>
-    public static ProcessGroup? JoinFromEnvironment(string device) => ProcessGroup.JoinFromEnvironment(device);
-
     /// <summary>Runs this process's command line, without <c>--nproc</c>, as <paramref name="ranks"/> processes.</summary>
     public static int Run(int ranks)
     {
         if (ranks < 1) throw new ArgumentException($"{Option} must be at least 1, not {ranks}");
-        if (IsRank)
+        if (ProcessGroup.InEnvironment)
             throw new ArgumentException($"{Option} inside a rank: WORLD_SIZE is already set, so this process is one rank of a group");
         var (program, prefix) = SelfCommand();
         var args = WithoutNproc(Environment.GetCommandLineArgs().Skip(1).ToList());

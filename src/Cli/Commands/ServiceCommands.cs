@@ -85,7 +85,7 @@ internal static class ServiceCommands
             Register = builder =>
             {
                 // Rank 0 serves the dashboard; the other ranks of a data-parallel job would only compete for its port.
-                if (RankLauncher.IsRank && Environment.GetEnvironmentVariable("RANK") != "0")
+                if (Torch.Distributed.ProcessGroup.InEnvironment && Environment.GetEnvironmentVariable("RANK") != "0")
                     builder.Configuration.AddInMemoryCollection(
                         new Dictionary<string, string?> { [$"{DashboardOptions.Section}:Enabled"] = "false" });
                 AddControlBus(builder.Services);

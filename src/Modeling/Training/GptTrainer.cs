@@ -106,11 +106,7 @@ public sealed class GptTrainer(GptModel model, TokenStream data, TrainingOptions
     /// (one all-reduce of a flag per step, so no rank waits in a collective for a rank that stopped).</summary>
     private bool StopAgreed(CancellationToken cancel)
     {
-        if (Group is not { WorldSize: > 1 } group) return cancel.IsCancellationRequested;
-        using var scope = DisposeScope.Open();
-        var flag = Torch.Torch.FromArray(new[] { cancel.IsCancellationRequested ? 1.0 : 0.0 }, 1);
-        group.AllReduce(flag, ReduceOp.Max);
-        return flag.ToArray<double>()[0] > 0;
+        return Group is { WorldSize: > 1 } group ? group.AnyRank(cancel.IsCancellationRequested) : cancel.IsCancellationRequested;
     }
 
     /// <summary>Per-sample loss coefficients a_i for a step (the objective becomes sum_i a_i l_i, l_i a sequence's mean

@@ -165,6 +165,16 @@ public sealed class ProcessGroup : IDisposable
         return payload.ToArray<byte>();
     }
 
+    /// <summary>Whether <paramref name="mine"/> holds on any rank (one all-reduce of a flag; e.g. whether any rank was
+    /// asked to stop, so every rank stops at the same point and none waits in a collective for one that left).</summary>
+    public bool AnyRank(bool mine)
+    {
+        using var scope = DisposeScope.Open();
+        var flag = Torch.FromArray(new[] { mine ? 1f : 0f }, 1);
+        AllReduce(flag, ReduceOp.Max);
+        return flag.ToArray<float>()[0] > 0;
+    }
+
     /// <summary>Returns once every rank has reached its barrier.</summary>
     public void Barrier() => Errors.Check(NativeMethods.rwt_dist_barrier(Live()), "barrier");
 

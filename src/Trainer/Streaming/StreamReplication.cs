@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text;
 using Confluent.Kafka;
-using Reweighting.Torch;
 using Reweighting.Torch.Distributed;
 
 namespace Reweighting.Trainer.Streaming;
@@ -61,9 +60,6 @@ public sealed class StreamReplication
     /// <summary>Wall time spent synchronising so far (waiting for the other ranks included).</summary>
     public TimeSpan SyncTime { get; private set; }
 
-    /// <summary>Records rank 0 has passed on so far.</summary>
-    public long RecordsSent { get; private set; }
-
     /// <summary>Whether rank 0 has waited <see cref="HeartbeatInterval"/> since the last synchronisation.</summary>
     public bool HeartbeatDue => _sinceSync.Elapsed >= HeartbeatInterval;
 
@@ -94,20 +90,13 @@ public sealed class StreamReplication
 
     private ReplicaSync Synchronise(ReplicaCommand command, string argument, bool stopping)
     {
-        bool anyStopping;
-        using (DisposeScope.Open())
-        {
-            var flag = Torch.Torch.FromArray(new[] { stopping ? 1f : 0f }, 1);
-            _group.AllReduce(flag, ReduceOp.Max);
-            anyStopping = flag.ToArray<float>()[0] > 0;
-        }
+        var anyStopping = _group.AnyRank(stopping); // a collective: every rank calls it
         if (IsLeader && anyStopping && command != ReplicaCommand.Stop)
             (command, argument) = (ReplicaCommand.Stop, TrainerStopReason.Shutdown.ToText());
         var bytes = _group.BroadcastBytes(IsLeader ? Encode(command, argument, _unsent) : []);
         _sinceSync.Restart();
         if (!IsLeader) return Decode(bytes);
         var sync = new ReplicaSync(command, argument, _unsent.ToList());
-        RecordsSent += _unsent.Count;
         _unsent.Clear();
         return sync;
     }
