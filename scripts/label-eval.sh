@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the corpora of the noise-label evaluation, trains a proxy on every noisy stream and scores each stream and its
-# clean reference with it. Resumable: a step whose output exists is skipped. See --help.
+# Builds the corpora of the noise-label evaluation, trains a proxy on each corpus's clean reference (or on every noisy
+# stream) and scores each stream and the reference with it. Resumable: a step whose output exists is skipped. See --help.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,16 +11,19 @@ usage() {
   cat <<EOF
 Usage: scripts/label-eval.sh [options] OUTDIR [CORPUS]
 
-Builds the evaluation corpora of the noisy label under OUTDIR, trains a proxy on each noisy stream and scores the
-stream and its clean reference with it. CORPUS is the developer corpus (JSONL(.gz) with a "domain" field; default
+Builds the evaluation corpora of the noisy label under OUTDIR, trains the labelling proxy as a user would (on the
+corpus's clean reference, with cross-fitted folds) and scores every noisy stream and the reference with it. CORPUS is the developer corpus (JSONL(.gz) with a "domain" field; default
 ../shared/data/corpus/train.jsonl.gz relative to the repository root).
 
 Layout:
   OUTDIR/<corpus>/clean.jsonl, reference.jsonl     clean stream and clean reference (15% id-hashed holdout;
                                                    generated: 2000 sample documents of seed 1, 300 of seed 2)
+  OUTDIR/<corpus>/proxy/, reference-scores.jsonl   the proxy trained on reference.jsonl (its own tokenizer, --folds 2)
+                                                   and the reference scored by it, out of fold (--proxy-on reference)
   OUTDIR/<corpus>/<families>-<pct>/noisy.jsonl     the clean stream with <pct>% replaced by noise
-                                  proxy/           proxy trained on noisy.jsonl (its own tokenizer)
-                                  scores.jsonl, reference-scores.jsonl    \`lm score\` of noisy.jsonl and reference.jsonl
+                                  scores.jsonl     \`lm score\` of noisy.jsonl by the corpus's proxy
+                                  proxy/, reference-scores.jsonl   (--proxy-on stream) a proxy trained on noisy.jsonl,
+                                                   and the reference scored by it
                                   scores-transfer.jsonl, reference-scores-transfer.jsonl   (--transfer)
                                   logs/            each step's output
   OUTDIR/timings.tsv                               seconds per step
@@ -31,6 +34,9 @@ Options:
   --corpora LIST     corpora to build (default: generated,developer,developer-code,developer-prose)
   --families LIST    tune, heldout or both (default: tune,heldout)
   --fractions LIST   noise shares (default: 0.05,0.2,0.4)
+  --proxy-on WHAT    reference (default: one proxy per corpus, trained on its clean reference with cross-fitted
+                     folds, as the demo trains it) or stream (one proxy per cell, trained on the noisy stream with
+                     the reference as its held-out set: the design before 2026-12-07)
   --preset NAME      proxy size preset (default: tiny)
   --config FILE      GPT-2 style config.json for the proxy; overrides --preset
   --steps N          proxy optimiser steps (default: 300, see docs/label-eval/proxy-study.md)
@@ -47,8 +53,8 @@ Options:
                      reference-scores-transfer.jsonl; trains nothing
   -h, --help         this help
 
-Every proxy trains its own byte-level BPE tokenizer on the stream it is trained on (a few seconds): a deployed proxy
-only ever sees its own stream, and a tokenizer shared across cells would have seen other cells' noise families.
+Every proxy trains its own byte-level BPE tokenizer on the text it is trained on (a few seconds): a tokenizer shared
+across corpora would have seen other corpora's text, and one trained on a noisy stream that stream's noise families.
 A cell whose proxy exists with other settings stops the run (delete the cell's proxy/ or use another OUTDIR).
 Run it niced on a shared machine: nice scripts/label-eval.sh /tmp/label-eval
 EOF
@@ -58,6 +64,7 @@ corpora=generated,developer,developer-code,developer-prose
 families=tune,heldout
 fractions=0.05,0.2,0.4
 preset=tiny config="" steps=300 batch=16 seq="" lr=6e-4 warmup="" corrupt_seed=3 corpora_only=0 transfer="" evaluate=0
+proxy_on=reference
 positional=()
 while (($#)); do
   case $1 in
@@ -65,6 +72,7 @@ while (($#)); do
     --corpora) corpora=$2; shift 2 ;;
     --families) families=$2; shift 2 ;;
     --fractions) fractions=$2; shift 2 ;;
+    --proxy-on) proxy_on=$2; shift 2 ;;
     --preset) preset=$2; shift 2 ;;
     --config) config=$(realpath "$2"); shift 2 ;;
     --steps) steps=$2; shift 2 ;;
@@ -83,6 +91,7 @@ done
 ((${#positional[@]} >= 1 && ${#positional[@]} <= 2)) || { usage >&2; exit 2; }
 out=${positional[0]}
 developer=${positional[1]:-$ROOT/../shared/data/corpus/train.jsonl.gz}
+[[ $proxy_on == reference || $proxy_on == stream ]] || { echo "error: --proxy-on must be reference or stream, not $proxy_on" >&2; exit 2; }
 [[ -z $config || -f $config ]] || { echo "error: --config $config does not exist" >&2; exit 2; }
 [[ -z $transfer || -f $transfer/config.json ]] || { echo "error: --transfer $transfer is not a checkpoint directory" >&2; exit 2; }
 mkdir -p "$out"
@@ -179,31 +188,50 @@ run_cell() {
     return 0
   fi
 
-  local settings
-  settings=$(proxy_settings)
-  if [[ -d $dir/proxy ]]; then
-    if [[ ! -f $dir/proxy.settings || $(cat "$dir/proxy.settings") != "$settings" ]]; then
-      echo "error: $dir/proxy was trained with other settings:" >&2
-      cat "$dir/proxy.settings" >&2 2>/dev/null || echo "(none recorded)" >&2
+  if [[ $proxy_on == reference ]]; then
+    local proxy=$corpus_dir/proxy
+    train_proxy "$name" "$proxy" "$corpus_dir/reference.jsonl" --folds 2
+    step "$name: score reference (out of fold)" "$corpus_dir/reference-scores.jsonl" "$corpus_dir/logs/reference-score.log" \
+      into "$corpus_dir/reference-scores.jsonl" "$REWEIGHT" lm score --model "$proxy" --corpus "$corpus_dir/reference.jsonl" --out @OUT@
+    step "$cell: score stream" "$dir/scores.jsonl" "$dir/logs/score.log" \
+      into "$dir/scores.jsonl" "$REWEIGHT" lm score --model "$proxy" --corpus "$dir/noisy.jsonl" --out @OUT@
+    return 0
+  fi
+  # The clean reference is the trainer's held-out set, so its final loss is on clean text and no stream document is held out.
+  train_proxy "$cell" "$dir/proxy" "$dir/noisy.jsonl" --valid "$corpus_dir/reference.jsonl" --folds 0
+  step "$cell: score stream" "$dir/scores.jsonl" "$dir/logs/score.log" \
+    into "$dir/scores.jsonl" "$REWEIGHT" lm score --model "$dir/proxy" --corpus "$dir/noisy.jsonl" --out @OUT@
+  step "$cell: score reference" "$dir/reference-scores.jsonl" "$dir/logs/reference-score.log" \
+    into "$dir/reference-scores.jsonl" "$REWEIGHT" lm score --model "$dir/proxy" --corpus "$corpus_dir/reference.jsonl" --out @OUT@
+}
+
+# train_proxy NAME PROXYDIR CORPUS ARGS...: trains a proxy on CORPUS with the chosen settings (and ARGS) unless PROXYDIR
+# holds one with those settings; one trained with others stops the run. A new proxy invalidates the scores made with the old.
+train_proxy() {
+  local name=$1 proxy=$2 corpus=$3
+  shift 3
+  local settings dir
+  settings=$(proxy_settings; printf 'on=%s\n' "$proxy_on")
+  dir=$(dirname "$proxy")
+  if [[ -d $proxy ]]; then
+    if [[ ! -f $proxy.settings || $(cat "$proxy.settings") != "$settings" ]]; then
+      echo "error: $proxy was trained with other settings:" >&2
+      cat "$proxy.settings" >&2 2>/dev/null || echo "(none recorded)" >&2
       echo "delete it or use another OUTDIR" >&2
       exit 1
     fi
   else
-    rm -f "$dir/scores.jsonl" "$dir/reference-scores.jsonl" # scores of an earlier proxy
+    # scores of an earlier proxy
+    rm -f "$dir/scores.jsonl" "$dir/reference-scores.jsonl" "$dir"/*/scores.jsonl
   fi
   local size_args=(--preset "$preset") seq_args=() warmup_args=()
   [[ -n $config ]] && size_args=(--config "$config")
   [[ -n $seq ]] && seq_args=(--seq "$seq")
   [[ -n $warmup ]] && warmup_args=(--warmup "$warmup")
-  # The clean reference is the trainer's held-out set, so its final loss is on clean text and no stream document is held out.
-  step "$cell: train proxy" "$dir/proxy" "$dir/logs/train.log" \
-    into "$dir/proxy" "$REWEIGHT" proxy train --corpus "$dir/noisy.jsonl" --valid "$corpus_dir/reference.jsonl" \
+  step "$name: train proxy" "$proxy" "$dir/logs/train.log" \
+    into "$proxy" "$REWEIGHT" proxy train --corpus "$corpus" "$@" \
     "${size_args[@]}" --steps "$steps" --batch "$batch" "${seq_args[@]}" --lr "$lr" "${warmup_args[@]}" --out @OUT@
-  printf '%s\n' "$settings" >"$dir/proxy.settings"
-  step "$cell: score stream" "$dir/scores.jsonl" "$dir/logs/score.log" \
-    into "$dir/scores.jsonl" "$REWEIGHT" lm score --model "$dir/proxy" --corpus "$dir/noisy.jsonl" --out @OUT@
-  step "$cell: score reference" "$dir/reference-scores.jsonl" "$dir/logs/reference-score.log" \
-    into "$dir/reference-scores.jsonl" "$REWEIGHT" lm score --model "$dir/proxy" --corpus "$corpus_dir/reference.jsonl" --out @OUT@
+  printf '%s\n' "$settings" >"$proxy.settings"
 }
 
 log "label evaluation under $out ($(proxy_settings | tr '\n' ' '))${transfer:+, transfer proxy $transfer}"
@@ -228,8 +256,10 @@ if ((evaluate)); then
       for fraction in "${fraction_list[@]}"; do
         pct=$(awk -v f="$fraction" 'BEGIN { printf "%g", f * 100 }')
         dir=$out/$name/$family-$pct
-        [[ -f $dir/scores.jsonl && -f $dir/reference-scores.jsonl ]] || continue
-        eval_args+=(--corpus "$name/$family-$pct=$dir/noisy.jsonl" --scores "$dir/scores.jsonl" --reference-scores "$dir/reference-scores.jsonl")
+        reference_scores=$dir/reference-scores.jsonl
+        [[ $proxy_on == reference ]] && reference_scores=$out/$name/reference-scores.jsonl
+        [[ -f $dir/scores.jsonl && -f $reference_scores ]] || continue
+        eval_args+=(--corpus "$name/$family-$pct=$dir/noisy.jsonl" --scores "$dir/scores.jsonl" --reference-scores "$reference_scores")
       done
     done
   done

@@ -53,7 +53,7 @@ public sealed class ScorerWorker(
             {
                 var labellerLog = loggers.CreateLogger<ReservoirLabeller>();
                 var referenceStatistics = settings.Labelling.ReferencePath is { Length: > 0 } referencePath
-                    ? ReferenceScores.Score(scorer, referencePath, labellerLog, stoppingToken)
+                    ? ReferenceScores.Score(scorer, settings.ModelDirectory, referencePath, labellerLog, stoppingToken)
                     : null;
                 var reference = referenceStatistics is null
                     ? null

@@ -81,6 +81,8 @@ public sealed class LabellingDefaultsTests
         help.Stdout.Should().MatchRegex($@"--steps[^\n]*\n?[^\n]*\[default: {Commands.ProxyDefaults.Steps}\]");
         help.Stdout.Should().MatchRegex($@"--batch[^\n]*\[default: {Commands.ProxyDefaults.BatchSize}\]");
         help.Stdout.Should().MatchRegex($@"--lr[^\n]*\[default: 0[.,]0006\]");
+        // The demo trains its proxy's folds with the same count (ProxyFolds.DefaultCount) in process.
+        help.Stdout.Should().MatchRegex($@"(?s)--folds.*?\[default: {Commands.ProxyFolds.DefaultCount}\]");
     }
 
     [Fact]

@@ -16,7 +16,11 @@ internal static class DemoCommand
         };
         var documents = new Option<int>("--documents") { Description = "Documents of the generated corpus", DefaultValueFactory = _ => defaults.Documents };
         var noise = new Option<double>("--noise") { Description = "Share of the generated corpus replaced by injected noise", DefaultValueFactory = _ => defaults.Noise };
-        var proxy = new Option<string?>("--proxy") { Description = "Proxy checkpoint to score with (default: train one on the stream)" };
+        var proxy = new Option<string?>("--proxy")
+        {
+            Description = "Proxy checkpoint to score with (default: train one on the clean reference held out of the stream, with " +
+                          "cross-fitted folds, as `proxy train --folds 2` does)",
+        };
         var proxySteps = new Option<int>("--proxy-steps") { Description = "Steps of the proxy trained when none is given", DefaultValueFactory = _ => defaults.ProxySteps };
         var steps = new Option<int>("--steps") { Description = "Steps of each training run (uniform and weighted)", DefaultValueFactory = _ => defaults.TrainSteps };
         var strategy = new Option<string>("--strategy") { Description = "Strategy of the weighted run", DefaultValueFactory = _ => defaults.Strategy };
@@ -42,7 +46,7 @@ internal static class DemoCommand
         var labelRule = new Option<string>("--label-rule")
         {
             Description = $"How the scorer's GMM components are named: {Gmm.LabellingDefaults.ReferenceRule} " +
-                          "(from the held-out clean documents) or a label rule: " +
+                          "(from the clean reference held out of the stream) or a label rule: " +
                           string.Join(", ", Gmm.LabelRules.All.Select(r => r.Name)),
             DefaultValueFactory = _ => defaults.Labelling.LabelRule,
         };

@@ -5,6 +5,7 @@ using Reweighting.Modeling.Evaluation;
 using Reweighting.Modeling.Gpt;
 using Reweighting.Modeling.Scoring;
 using Reweighting.Statistics;
+using Reweighting.Text.Corpus;
 using Reweighting.Text.Tokenization;
 using Reweighting.Torch;
 
@@ -65,7 +66,8 @@ internal static class LanguageModelCommands
         {
             Description = "JSONL file: {id, domain, n_tokens, n_bytes, loss_mean, loss_var, compression_ratio} per document " +
                           "(n_bytes: the UTF-8 bytes of the scored tokens, every token but the first; compression_ratio: the text's " +
-                          "DEFLATE size over its UTF-8 size)",
+                          "DEFLATE size over its UTF-8 size), in corpus order; when the model has cross-fitted folds (proxy train " +
+                          "--folds), each document it trained on is scored by the fold copy that never saw it",
             Required = true,
         };
         var stride = new Option<int?>("--stride") { Description = "Window stride for documents longer than the context (default: the context length)" };
@@ -85,46 +87,88 @@ internal static class LanguageModelCommands
         {
             var batches = new ScoringBatches { TokenBudget = parse.GetValue(tokenBudget), MaxRows = parse.GetValue(batch) }.Validate();
             var dev = Device.Parse(parse.GetValue(device)!);
-            using var gpt = Checkpoint.LoadModel(parse.GetValue(model)!, dev);
-            var tokenizer = BpeTokenizer.Load(parse.GetValue(model)!);
-            // Streamed: the corpus is read as the scorer's look-ahead needs it, and a document's record is dropped once its
-            // line is written, so memory follows the look-ahead, not the corpus.
-            var records = CorpusLoading.Stream(parse.GetValue(corpus)!, fields.Reader(parse));
+            var modelDir = parse.GetValue(model)!;
+            using var gpt = Checkpoint.LoadModel(modelDir, dev);
+            var folds = CrossFitFolds.Load(modelDir);
+            var tokenizer = BpeTokenizer.Load(modelDir);
             var progress = new ConsoleProgress();
-            // Filled as the scorer reads each document, before it yields that document's losses.
-            var pending = new Dictionary<int, (string Id, string? Domain, long Bytes, double Compression)>();
-            var documents = records.Select((r, i) =>
-            {
-                var ids = tokenizer.Encode(r.Text);
-                pending[i] = (r.Id, r.Domain, ScoredDocuments.Bytes(tokenizer, ids), TextCompression.Ratio(r.Text));
-                return (IReadOnlyList<long>)Array.ConvertAll(ids, t => (long)t);
-            });
-            var scorer = new DocumentScorer(gpt, dev, batches, parse.GetValue(stride));
             using var writer = new StreamWriter(parse.GetValue(output)!);
             var done = 0;
-            foreach (var doc in scorer.Score(documents))
+            var statistics = new ScoringStatistics();
+            // Each fold model (when the proxy has cross-fitted folds) scores the training documents it left out first; their
+            // rows wait in memory and are written in corpus order as the proxy itself streams the rest. Streamed: the corpus
+            // is read as the scorer's look-ahead needs it, so memory follows the look-ahead and the out-of-fold rows.
+            IEnumerable<(int Index, CorpusRecord Record)> Routed(int? fold) =>
+                CorpusLoading.Stream(parse.GetValue(corpus)!, fields.Reader(parse)).Select((r, i) => (i, r))
+                    .Where(x => folds?.FoldOf(x.r.Text) == fold);
+            var outOfFold = new SortedDictionary<int, string>();
+            for (var k = 0; k < (folds?.Count ?? 0); k++)
             {
-                pending.Remove(doc.Index, out var r);
-                var stats = LossStatistics.Of(doc.Losses, r.Bytes);
-                // A one-token document has no prediction to score: no mean, no variance.
-                double? mean = stats.Count == 0 ? null : stats.Mean, variance = stats.Count == 0 ? null : stats.Variance;
-                writer.WriteLine(JsonSerializer.Serialize(new
-                {
-                    id = r.Id, domain = r.Domain, n_tokens = stats.Count, n_bytes = stats.Bytes, loss_mean = mean, loss_var = variance,
-                    compression_ratio = double.IsFinite(r.Compression) ? r.Compression : (double?)null,
-                }));
+                using var foldModel = Checkpoint.LoadModel(CrossFitFolds.ModelDirectory(modelDir, k), dev);
+                var foldScorer = new DocumentScorer(foldModel, dev, batches, parse.GetValue(stride));
+                foreach (var (index, row) in ScoreRows(foldScorer, tokenizer, Routed(k))) outOfFold[index] = row;
+                statistics += foldScorer.Statistics;
+            }
+            if (outOfFold.Count > 0)
+                progress.Report($"{outOfFold.Count:N0} documents the proxy trained on scored out of fold (each by the fold copy that " +
+                                "never saw it)", force: true);
+            void Write(string row)
+            {
+                writer.WriteLine(row);
                 if (++done % 100 == 0) progress.Report($"scored {done:N0} documents");
             }
+            void WriteOutOfFold(int before)
+            {
+                while (outOfFold.Count > 0 && outOfFold.First() is var (index, row) && index < before)
+                {
+                    Write(row);
+                    outOfFold.Remove(index);
+                }
+            }
+            var scorer = new DocumentScorer(gpt, dev, batches, parse.GetValue(stride));
+            foreach (var (index, row) in ScoreRows(scorer, tokenizer, Routed(null)))
+            {
+                WriteOutOfFold(index);
+                Write(row);
+            }
+            WriteOutOfFold(int.MaxValue);
+            statistics += scorer.Statistics;
             if (done == 0)
             {
                 writer.Close();
                 File.Delete(parse.GetValue(output)!);
                 throw new InvalidDataException($"corpus {parse.GetValue(corpus)} holds no usable documents");
             }
-            progress.Report($"scored {done} documents ({scorer.Statistics}) → {parse.GetValue(output)}", force: true);
+            progress.Report($"scored {done} documents ({statistics}) → {parse.GetValue(output)}", force: true);
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>Scores documents with one model: each document's `lm score` row, with its index, in input order.</summary>
+    private static IEnumerable<(int Index, string Row)> ScoreRows(DocumentScorer scorer, BpeTokenizer tokenizer,
+        IEnumerable<(int Index, CorpusRecord Record)> records)
+    {
+        // Filled as the scorer reads each document, before it yields that document's losses.
+        var pending = new Dictionary<int, (int Index, string Id, string? Domain, long Bytes, double Compression)>();
+        var documents = records.Select((x, j) =>
+        {
+            var ids = tokenizer.Encode(x.Record.Text);
+            pending[j] = (x.Index, x.Record.Id, x.Record.Domain, ScoredDocuments.Bytes(tokenizer, ids), TextCompression.Ratio(x.Record.Text));
+            return (IReadOnlyList<long>)Array.ConvertAll(ids, t => (long)t);
+        });
+        foreach (var doc in scorer.Score(documents))
+        {
+            pending.Remove(doc.Index, out var r);
+            var stats = LossStatistics.Of(doc.Losses, r.Bytes);
+            // A one-token document has no prediction to score: no mean, no variance.
+            double? mean = stats.Count == 0 ? null : stats.Mean, variance = stats.Count == 0 ? null : stats.Variance;
+            yield return (r.Index, JsonSerializer.Serialize(new
+            {
+                id = r.Id, domain = r.Domain, n_tokens = stats.Count, n_bytes = stats.Bytes, loss_mean = mean, loss_var = variance,
+                compression_ratio = double.IsFinite(r.Compression) ? r.Compression : (double?)null,
+            }));
+        }
     }
 
     private static Command EvalCommand()

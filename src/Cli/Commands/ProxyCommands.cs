@@ -86,11 +86,20 @@ internal static class ProxyCommands
                           "tokens_per_s, collective_s (time in gradient averaging so far), held_out",
         };
         var nproc = RankLauncher.CreateOption("--batch");
+        var folds = new Option<int>("--folds")
+        {
+            Description = "Cross-fitted copies of the proxy, trained after it, each on the training documents outside one fold: a " +
+                          "document the proxy trained on is then scored (lm score, the scorer's labelling reference, eval " +
+                          "noise-detection) by the copy that never saw it. Train the labelling proxy on the clean reference and " +
+                          "keep them; 0: none (docs/label-eval/labels.md)",
+            DefaultValueFactory = _ => ProxyFolds.DefaultCount,
+        };
         var train = new Command(name, description)
         {
             corpus, preset, modelConfig, tokenizer, vocab, steps, output, batch, seq, accumulation, lr, warmup, device, evalEvery,
             checkpointEvery, resume, valid, seed, log, nproc,
         };
+        if (!withStrategy) train.Options.Add(folds);
         var fields = new CorpusFieldOptions().AddTo(train);
         if (withStrategy)
         {
@@ -103,6 +112,8 @@ internal static class ProxyCommands
         train.SetAction(parse => CommandGuard.Run(() =>
         {
             if (parse.GetValue(nproc) is var ranks && ranks != 1) return RankLauncher.Run(ranks);
+            var foldCount = withStrategy ? 0 : parse.GetValue(folds);
+            if (foldCount is < 0 or 1) throw new ArgumentException($"--folds must be 0 (none) or at least 2, not {foldCount}");
             var weighting = withStrategy
                 ? new StrategyChoice(parse.GetValue(strategy)!, parse.GetValue(proxy), parse.GetValue(phiLog), new StrategySettings
                 {
@@ -116,7 +127,7 @@ internal static class ProxyCommands
                 throw new ArgumentException($"--strategy {weighting.Name} needs --proxy (a proxy checkpoint, e.g. from `reweight proxy train`)");
             return Train(weighting, parse.GetValue(corpus)!, parse.GetValue(preset)!, parse.GetValue(modelConfig),
                 parse.GetValue(tokenizer) ?? weighting?.Proxy, parse.GetValue(vocab), parse.GetValue(output)!,
-                parse.GetValue(resume), parse.GetValue(valid), fields.Reader(parse), parse.GetValue(seq), parse.GetValue(log),
+                parse.GetValue(resume), parse.GetValue(valid), fields.Reader(parse), parse.GetValue(seq), parse.GetValue(log), foldCount,
                 new TrainingOptions
                 {
                     Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), GradientAccumulation = parse.GetValue(accumulation),
@@ -129,7 +140,7 @@ internal static class ProxyCommands
     }
 
     private static int Train(StrategyChoice? strategy, string corpusPath, string preset, string? configPath, string? tokenizerDir, int? vocabSize, string output, bool resume, string? validPath,
-        CorpusReaderOptions fields, int? sequence, string? logPath, TrainingOptions options)
+        CorpusReaderOptions fields, int? sequence, string? logPath, int foldCount, TrainingOptions options)
     {
         options.Validate(); // fail on bad arguments before any slow work
         if (configPath is not null && !File.Exists(configPath)) throw new FileNotFoundException($"--config {configPath} does not exist");
@@ -239,6 +250,12 @@ internal static class ProxyCommands
                 progress.Report($"step {p.Step}/{p.TotalSteps}  loss {p.Loss:F4}  lr {p.LearningRate:E2}  {p.TokensPerSecond:F0} tok/s  ETA {p.Eta:hh\\:mm\\:ss}{weights}{eval}",
                     force: p.HeldOutLoss is not null || p.Step == p.TotalSteps);
             }, cancel.Token);
+            if (foldCount > 0 && !cancel.IsCancellationRequested)
+                ProxyFolds.Train(output, config, tok.EndOfTextId, trainRecords, trainTokens, foldCount, options, group,
+                    line => { if (leader) Console.Error.WriteLine(line); },
+                    p => progress.Report($"  fold step {p.Step}/{p.TotalSteps}  loss {p.Loss:F4}  ETA {p.Eta:hh\\:mm\\:ss}",
+                        force: p.Step == p.TotalSteps),
+                    cancel.Token);
         }
         finally
         {

@@ -59,7 +59,7 @@ internal sealed class DemoRun(DemoSettings settings)
         var corpus = PrepareCorpus(outDir);
         var tokenizer = PrepareTokenizer(outDir, corpus, ct);
         var streamTokens = CorpusLoading.Encode(tokenizer, corpus.Stream, _progress, "the stream");
-        var proxyDir = settings.Proxy ?? TrainProxy(outDir, tokenizer, streamTokens, ct);
+        var proxyDir = settings.Proxy ?? TrainProxy(outDir, tokenizer, corpus.Reference, ct);
         var validationFile = WriteValidation(outDir, corpus, tokenizer);
         var referenceFile = WriteReference(outDir, corpus);
 
@@ -100,6 +100,8 @@ internal sealed class DemoRun(DemoSettings settings)
 
     private void Stage(string text) => _progress.Report($"[{_clock.Elapsed:mm\\:ss}] {text}", force: true);
 
+    private enum Part { Stream, Validation, Reference }
+
     // ---- corpus ------------------------------------------------------------------------------------------------------
 
     private DemoCorpus PrepareCorpus(string outDir)
@@ -130,17 +132,26 @@ internal sealed class DemoRun(DemoSettings settings)
         {
             // No ground truth in the user's corpus: the summary leaves out the match with injected noise.
         }
-        var split = records.ToLookup(r => CorpusLoading.IsHeldOut(r.Id, settings.HeldOutEvery));
-        var stream = split[false].ToList();
-        var validation = split[true].Where(r => truth is null || !truth.TryGetValue(r.Id, out var t) || !t.Noisy).ToList();
-        if (stream.Count == 0 || validation.Count == 0) throw new InvalidDataException($"the corpus of {records.Count} documents is too small to hold out a validation set");
-        Stage($"{stream.Count:N0} documents to stream, {validation.Count:N0} clean ones held out for validation");
-        return new DemoCorpus(path, stream, validation, truth);
+        // Two disjoint held-out sets, noisy documents dropped from both (a user's clean samples): the trainer's validation
+        // set, and the clean reference the proxy is trained on and the labels are anchored to. Kept apart, so no weighted
+        // run is measured on text its proxy (a distillation reference) was trained on.
+        var part = records.ToLookup(r => CorpusLoading.IsHeldOut(r.Id, settings.HeldOutEvery) ? Part.Validation
+            : CorpusLoading.IsHeldOut(r.Id + DemoSettings.ReferenceSalt, settings.ReferenceEvery) ? Part.Reference : Part.Stream);
+        bool Clean(CorpusRecord r) => truth is null || !truth.TryGetValue(r.Id, out var t) || !t.Noisy;
+        var stream = part[Part.Stream].ToList();
+        var validation = part[Part.Validation].Where(Clean).ToList();
+        var reference = part[Part.Reference].Where(Clean).ToList();
+        if (stream.Count == 0 || validation.Count == 0 || reference.Count == 0)
+            throw new InvalidDataException($"the corpus of {records.Count} documents is too small to hold out a validation set and a reference");
+        Stage($"{stream.Count:N0} documents to stream, {validation.Count:N0} clean ones held out for validation and {reference.Count:N0} " +
+              "as the clean reference (the proxy's training text and the labels' anchor)");
+        return new DemoCorpus(path, stream, validation, reference, truth);
     }
 
     // ---- proxy -------------------------------------------------------------------------------------------------------
 
-    /// <summary>The given proxy's tokenizer, or one trained on the stream (saved beside the proxy to come).</summary>
+    /// <summary>The given proxy's tokenizer, or one trained on the clean reference, as `proxy train` trains one on its
+    /// corpus (saved beside the proxy to come).</summary>
     private BpeTokenizer PrepareTokenizer(string outDir, DemoCorpus corpus, CancellationToken ct)
     {
         if (settings.Proxy is { } given)
@@ -148,16 +159,19 @@ internal sealed class DemoRun(DemoSettings settings)
             Stage($"proxy: {given}");
             return BpeTokenizer.Load(given);
         }
-        Stage($"training a {settings.VocabSize}-token BPE tokenizer on the stream ...");
-        var tokenizer = BpeTrainer.Train(corpus.Stream.Select(r => r.Text), settings.VocabSize,
+        Stage($"training a {settings.VocabSize}-token BPE tokenizer on the clean reference ...");
+        var tokenizer = BpeTrainer.Train(corpus.Reference.Select(r => r.Text), settings.VocabSize,
             new Progress<BpeTrainingProgress>(p => _progress.Report($"  tokenizer {p.Phase}: {p.Done}/{p.Total}")), ct);
         tokenizer.Save(Path.Combine(outDir, "tokenizer"));
         return tokenizer;
     }
 
-    /// <summary>Trains the proxy on the stream's tokens; returns its checkpoint directory.</summary>
-    private string TrainProxy(string outDir, BpeTokenizer tokenizer, IReadOnlyList<long[]> tokens, CancellationToken ct)
+    /// <summary>Trains the proxy on the clean reference, then its cross-fitted folds (<see cref="Commands.ProxyFolds"/>), as
+    /// `proxy train --corpus reference --folds 2` does; returns its checkpoint directory. A proxy that never saw the stream
+    /// cannot have learnt its noise (docs/label-eval/labels.md).</summary>
+    private string TrainProxy(string outDir, BpeTokenizer tokenizer, IReadOnlyList<CorpusRecord> reference, CancellationToken ct)
     {
+        var tokens = CorpusLoading.Encode(tokenizer, reference, _progress, "the reference");
         var tokenizerDir = Path.Combine(outDir, "tokenizer");
         var proxyDir = Path.Combine(outDir, $"proxy-{_stamp}");
         var options = new TrainingOptions
@@ -170,9 +184,13 @@ internal sealed class DemoRun(DemoSettings settings)
         var data = new TokenStream(tokens, tokenizer.EndOfTextId, settings.SequenceLength, options.Seed);
         using var model = new GptModel(GptConfig.Preset("tiny", tokenizer.VocabSize), options.Seed);
         model.To(Device.Parse(settings.Device));
-        Stage($"training the proxy ({model.ParameterCount() / 1e6:F2}M parameters) for {options.Steps} steps on the stream ...");
+        Stage($"training the proxy ({model.ParameterCount() / 1e6:F2}M parameters) for {options.Steps} steps on the clean reference ...");
+        void Report(TrainingProgress p) => _progress.Report($"  proxy step {p.Step}/{p.TotalSteps}  loss {p.Loss:F3}  {p.TokensPerSecond:F0} tok/s");
         new GptTrainer(model, data, options) { CheckpointDirectory = proxyDir, TokenizerDirectory = tokenizerDir }
-            .Run(progress: p => _progress.Report($"  proxy step {p.Step}/{p.TotalSteps}  loss {p.Loss:F3}  {p.TokensPerSecond:F0} tok/s"), cancel: ct);
+            .Run(progress: Report, cancel: ct);
+        ct.ThrowIfCancellationRequested();
+        Commands.ProxyFolds.Train(proxyDir, model.Config, tokenizer.EndOfTextId, reference, tokens, Commands.ProxyFolds.DefaultCount,
+            options, group: null, Stage, Report, ct);
         ct.ThrowIfCancellationRequested();
         Stage($"proxy saved to {proxyDir}");
         return proxyDir;
@@ -189,11 +207,11 @@ internal sealed class DemoRun(DemoSettings settings)
         return path;
     }
 
-    /// <summary>The held-out clean documents as text (JSONL), the reference the scorer's GMM components are named from.</summary>
+    /// <summary>The clean reference as text (JSONL): the scorer scores it with the proxy (out of fold) and anchors the labels to it.</summary>
     private static string WriteReference(string outDir, DemoCorpus corpus)
     {
         var path = Path.Combine(outDir, "reference.jsonl");
-        File.WriteAllLines(path, corpus.Validation.Select(r => JsonSerializer.Serialize(new { id = r.Id, text = r.Text })));
+        File.WriteAllLines(path, corpus.Reference.Select(r => JsonSerializer.Serialize(new { id = r.Id, text = r.Text })));
         return path;
     }
 
@@ -457,7 +475,7 @@ internal sealed class DemoRun(DemoSettings settings)
 
 /// <summary>The demo's corpus: the documents streamed, the clean held-out ones, and the injected-noise ground truth when known.</summary>
 internal sealed record DemoCorpus(string Path, IReadOnlyList<CorpusRecord> Stream, IReadOnlyList<CorpusRecord> Validation,
-    IReadOnlyDictionary<string, CorpusLabel>? Truth);
+    IReadOnlyList<CorpusRecord> Reference, IReadOnlyDictionary<string, CorpusLabel>? Truth);
 
 /// <summary>The database the demo writes: its connection, the private server it started (stopped on dispose), and how
 /// later commands reach it.</summary>

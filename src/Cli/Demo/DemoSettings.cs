@@ -50,7 +50,7 @@ internal sealed record DemoSettings
     public bool Verbose { get; init; }
 
     /// <summary>How the scorer's GMM is fitted and named: the shared defaults of the service and the evaluation
-    /// (<see cref="Gmm.LabellingDefaults"/>); the reference is the demo's held-out clean validation set.</summary>
+    /// (<see cref="Gmm.LabellingDefaults"/>); the reference is the demo's held-out clean reference (<see cref="ReferenceEvery"/>).</summary>
     public Gmm.LabellingSettings Labelling { get; init; } = Gmm.LabellingDefaults.Settings;
 
     /// <summary>Sequences per training step (proxy and main runs).</summary>
@@ -64,6 +64,14 @@ internal sealed record DemoSettings
 
     /// <summary>One validation document in this many (by a hash of the id) is held out of the stream; noisy ones are dropped.</summary>
     public int HeldOutEvery { get; init; } = 10;
+
+    /// <summary>One document in this many of the rest (by a salted hash of the id) is held out as the clean reference: the
+    /// proxy's training text and the labels' anchor; noisy ones are dropped.</summary>
+    public int ReferenceEvery { get; init; } = 7;
+
+    /// <summary>Appended to an id before hashing it for the reference, so the reference is drawn independently of the
+    /// validation split.</summary>
+    public const string ReferenceSalt = "#reference";
 
     /// <summary>How long scoring may take (its units: tokens of the stream).</summary>
     public StageBound ScoringBound { get; init; } = StageBound.Scoring;
@@ -87,6 +95,7 @@ internal sealed record DemoSettings
         if (!Strategies.StrategyCatalogue.WeightedNames.Contains(Strategy))
             throw new ArgumentException($"--strategy must be one of {string.Join(", ", Strategies.StrategyCatalogue.WeightedNames)}, not {Strategy}");
         if (HeldOutEvery < 2) throw new ArgumentException("held-out share must leave documents to train on");
+        if (ReferenceEvery < 2) throw new ArgumentException("the reference share must leave documents to stream");
         Labelling.Validate();
         if (Labelling.Components > 16)
             throw new ArgumentException($"--components must be 0 (by BIC) or at most 16, not {Labelling.Components}");

@@ -24,6 +24,7 @@ public sealed class ProxyScorer : IDisposable
     private readonly BpeTokenizer _tokenizer;
     private readonly DocumentScorer _scorer;
     private readonly int? _prefix;
+    private readonly ScoringBatches _batches;
 
     /// <summary>Wraps a loaded model (which this takes over and disposes) and its tokenizer; windows are packed into
     /// forward passes as <paramref name="batches"/> says.</summary>
@@ -36,6 +37,7 @@ public sealed class ProxyScorer : IDisposable
         _tokenizer = tokenizer;
         Device = device;
         _scorer = new DocumentScorer(model, device, batches);
+        _batches = batches;
         _prefix = prependEndOfText && tokenizer.SpecialTokens.TryGetValue(BpeTokenizer.EndOfText, out var eot) ? eot : null;
     }
 
@@ -53,6 +55,15 @@ public sealed class ProxyScorer : IDisposable
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>A scorer of the same tokenizer, device and batching on another model with this vocabulary (which the
+    /// new scorer takes over and disposes): a cross-fitted fold copy of the proxy.</summary>
+    public ProxyScorer WithModel(GptModel model)
+    {
+        if (model.Config.VocabSize != _model.Config.VocabSize)
+            throw new ArgumentException($"the model's vocabulary ({model.Config.VocabSize}) is not the proxy's ({_model.Config.VocabSize})");
+        return new ProxyScorer(model, _tokenizer, Device, _batches, _prefix is not null);
     }
 
     /// <summary>Where the model runs.</summary>

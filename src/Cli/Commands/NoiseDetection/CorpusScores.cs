@@ -54,11 +54,14 @@ internal sealed record CorpusScores(List<string> Ids, LossStatistics[] Stats)
     }
 }
 
-/// <summary>The proxy checkpoint, loaded once, that scores the corpora and references of a noise-detection run.</summary>
+/// <summary>The proxy checkpoint, loaded once, that scores the corpora and references of a noise-detection run; documents
+/// the proxy trained on are scored by its cross-fitted fold copies when it has them (<see cref="CrossFitFolds"/>), as
+/// `lm score` and the scorer service score them.</summary>
 internal sealed class ProxyCorpusScorer(string modelDir, Device device, int batch) : IDisposable
 {
     private readonly GptModel _gpt = Checkpoint.LoadModel(modelDir, device);
     private readonly BpeTokenizer _tokenizer = BpeTokenizer.Load(modelDir);
+    private readonly CrossFitFolds? _folds = CrossFitFolds.Load(modelDir);
 
     /// <summary>The checkpoint directory this scorer loaded.</summary>
     public string ModelDirectory => modelDir;
@@ -80,22 +83,34 @@ internal sealed class ProxyCorpusScorer(string modelDir, Device device, int batc
     {
         var progress = new ConsoleProgress();
         var stats = new LossStatistics[records.Count];
-        var bytes = new long[records.Count];
-        var scorer = new DocumentScorer(_gpt, device, batch);
-        // bytes[i] is filled as the scorer reads document i, before it yields that document's losses.
-        var documents = records.Select((r, i) =>
+        var routes = records.Select(r => _folds?.FoldOf(r.Text)).ToArray();
+        var done = 0;
+        for (var pass = -1; pass < (_folds?.Count ?? 0); pass++)
         {
-            var ids = _tokenizer.Encode(r.Text);
-            bytes[i] = ScoredDocuments.Bytes(_tokenizer, ids);
-            return (IReadOnlyList<long>)Array.ConvertAll(ids, t => (long)t);
-        });
-        foreach (var doc in scorer.Score(documents))
-        {
-            stats[doc.Index] = LossStatistics.Of(doc.Losses, bytes[doc.Index])
-                with { Compression = TextCompression.Ratio(records[doc.Index].Text) };
-            if ((doc.Index + 1) % 100 == 0) progress.Report($"scored {doc.Index + 1}/{records.Count} documents");
+            var fold = pass < 0 ? (int?)null : pass;
+            var indices = Enumerable.Range(0, records.Count).Where(i => routes[i] == fold).ToList();
+            if (indices.Count == 0) continue;
+            using var foldModel = fold is { } k ? Checkpoint.LoadModel(CrossFitFolds.ModelDirectory(modelDir, k), device) : null;
+            var scorer = new DocumentScorer(foldModel ?? _gpt, device, batch);
+            var bytes = new long[indices.Count];
+            // bytes[j] is filled as the scorer reads document j, before it yields that document's losses.
+            var documents = indices.Select((index, j) =>
+            {
+                var ids = _tokenizer.Encode(records[index].Text);
+                bytes[j] = ScoredDocuments.Bytes(_tokenizer, ids);
+                return (IReadOnlyList<long>)Array.ConvertAll(ids, t => (long)t);
+            });
+            foreach (var doc in scorer.Score(documents))
+            {
+                var index = indices[doc.Index];
+                stats[index] = LossStatistics.Of(doc.Losses, bytes[doc.Index])
+                    with { Compression = TextCompression.Ratio(records[index].Text) };
+                if (++done % 100 == 0) progress.Report($"scored {done}/{records.Count} documents");
+            }
         }
-        progress.Report($"scored {records.Count} documents", force: true);
+        var outOfFold = routes.Count(r => r is not null);
+        progress.Report($"scored {records.Count} documents" + (outOfFold > 0 ? $" ({outOfFold} the proxy trained on, out of fold)" : ""),
+            force: true);
         return new CorpusScores(records.Select(r => r.Id).ToList(), stats);
     }
 
