@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the corpora of the noise-label evaluation, trains a proxy on each corpus's clean reference (or on every noisy
-# stream) and scores each stream and the reference with it. Resumable: a step whose output exists is skipped. See --help.
+# Builds the corpora of the noise-label evaluation, trains the labelling proxy of every noisy stream (on the corpus's
+# clean reference with the stream's tokenizer, or on the stream) and scores the stream and the reference with it. Resumable: a step whose output exists is skipped. See --help.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,19 +11,20 @@ usage() {
   cat <<EOF
 Usage: scripts/label-eval.sh [options] OUTDIR [CORPUS]
 
-Builds the evaluation corpora of the noisy label under OUTDIR, trains the labelling proxy as a user would (on the
-corpus's clean reference, with cross-fitted folds) and scores every noisy stream and the reference with it. CORPUS is the developer corpus (JSONL(.gz) with a "domain" field; default
+Builds the evaluation corpora of the noisy label under OUTDIR, trains each noisy stream's labelling proxy as the demo
+trains it (a tokenizer on the stream; the proxy and its cross-fitted folds on the corpus's clean reference) and scores
+the stream and the reference with it. CORPUS is the developer corpus (JSONL(.gz) with a "domain" field; default
 ../shared/data/corpus/train.jsonl.gz relative to the repository root).
 
 Layout:
   OUTDIR/<corpus>/clean.jsonl, reference.jsonl     clean stream and clean reference (15% id-hashed holdout;
                                                    generated: 2000 sample documents of seed 1, 300 of seed 2)
-  OUTDIR/<corpus>/proxy/, reference-scores.jsonl   the proxy trained on reference.jsonl (its own tokenizer, --folds 2)
-                                                   and the reference scored by it, out of fold (--proxy-on reference)
   OUTDIR/<corpus>/<families>-<pct>/noisy.jsonl     the clean stream with <pct>% replaced by noise
-                                  scores.jsonl     \`lm score\` of noisy.jsonl by the corpus's proxy
-                                  proxy/, reference-scores.jsonl   (--proxy-on stream) a proxy trained on noisy.jsonl,
-                                                   and the reference scored by it
+                                  tokenizer/       BPE tokenizer trained on noisy.jsonl (--proxy-on reference)
+                                  proxy/           the proxy: trained on reference.jsonl with that tokenizer and
+                                                   --folds 2 (--proxy-on reference), or on noisy.jsonl (--proxy-on stream)
+                                  scores.jsonl, reference-scores.jsonl    \`lm score\` of noisy.jsonl and reference.jsonl
+                                                   (the reference out of fold where the proxy trained on it)
                                   scores-transfer.jsonl, reference-scores-transfer.jsonl   (--transfer)
                                   logs/            each step's output
   OUTDIR/timings.tsv                               seconds per step
@@ -34,9 +35,9 @@ Options:
   --corpora LIST     corpora to build (default: generated,developer,developer-code,developer-prose)
   --families LIST    tune, heldout or both (default: tune,heldout)
   --fractions LIST   noise shares (default: 0.05,0.2,0.4)
-  --proxy-on WHAT    reference (default: one proxy per corpus, trained on its clean reference with cross-fitted
-                     folds, as the demo trains it) or stream (one proxy per cell, trained on the noisy stream with
-                     the reference as its held-out set: the design before 2026-12-07)
+  --proxy-on WHAT    reference (default: the proxy trained on the clean reference with the stream's tokenizer and
+                     cross-fitted folds, as the demo trains it) or stream (trained on the noisy stream with the
+                     reference as its held-out set: the design before 2026-12-07)
   --preset NAME      proxy size preset (default: tiny)
   --config FILE      GPT-2 style config.json for the proxy; overrides --preset
   --steps N          proxy optimiser steps (default: 300, see docs/label-eval/proxy-study.md)
@@ -53,8 +54,9 @@ Options:
                      reference-scores-transfer.jsonl; trains nothing
   -h, --help         this help
 
-Every proxy trains its own byte-level BPE tokenizer on the text it is trained on (a few seconds): a tokenizer shared
-across corpora would have seen other corpora's text, and one trained on a noisy stream that stream's noise families.
+Every cell trains its own byte-level BPE tokenizer on its stream (a few seconds), as a deployed scorer would: a
+tokenizer shared across cells would have seen other cells' noise families, and one trained on the reference cuts the
+reference's own words into longer tokens than unseen clean text (docs/label-eval/labels.md).
 A cell whose proxy exists with other settings stops the run (delete the cell's proxy/ or use another OUTDIR).
 Run it niced on a shared machine: nice scripts/label-eval.sh /tmp/label-eval
 EOF
@@ -189,16 +191,17 @@ run_cell() {
   fi
 
   if [[ $proxy_on == reference ]]; then
-    local proxy=$corpus_dir/proxy
-    train_proxy "$name" "$proxy" "$corpus_dir/reference.jsonl" --folds 2
-    step "$name: score reference (out of fold)" "$corpus_dir/reference-scores.jsonl" "$corpus_dir/logs/reference-score.log" \
-      into "$corpus_dir/reference-scores.jsonl" "$REWEIGHT" lm score --model "$proxy" --corpus "$corpus_dir/reference.jsonl" --out @OUT@
-    step "$cell: score stream" "$dir/scores.jsonl" "$dir/logs/score.log" \
-      into "$dir/scores.jsonl" "$REWEIGHT" lm score --model "$proxy" --corpus "$dir/noisy.jsonl" --out @OUT@
-    return 0
+    # The tokenizer's vocabulary size is the preset's (a custom --config takes its own from the tokenizer).
+    local vocab=2048
+    [[ $preset == tiny || -n $config ]] || vocab=50257
+    if [[ ! -d $dir/tokenizer ]]; then rm -rf "$dir/proxy" "$dir/proxy.settings"; fi
+    step "$cell: train tokenizer" "$dir/tokenizer" "$dir/logs/tokenizer.log" \
+      into "$dir/tokenizer" "$REWEIGHT" tokenizer train --corpus "$dir/noisy.jsonl" --vocab-size "$vocab" --out @OUT@
+    train_proxy "$cell" "$dir/proxy" "$corpus_dir/reference.jsonl" --tokenizer "$dir/tokenizer" --folds 2
+  else
+    # The clean reference is the trainer's held-out set, so its final loss is on clean text and no stream document is held out.
+    train_proxy "$cell" "$dir/proxy" "$dir/noisy.jsonl" --valid "$corpus_dir/reference.jsonl" --folds 0
   fi
-  # The clean reference is the trainer's held-out set, so its final loss is on clean text and no stream document is held out.
-  train_proxy "$cell" "$dir/proxy" "$dir/noisy.jsonl" --valid "$corpus_dir/reference.jsonl" --folds 0
   step "$cell: score stream" "$dir/scores.jsonl" "$dir/logs/score.log" \
     into "$dir/scores.jsonl" "$REWEIGHT" lm score --model "$dir/proxy" --corpus "$dir/noisy.jsonl" --out @OUT@
   step "$cell: score reference" "$dir/reference-scores.jsonl" "$dir/logs/reference-score.log" \
@@ -221,8 +224,7 @@ train_proxy() {
       exit 1
     fi
   else
-    # scores of an earlier proxy
-    rm -f "$dir/scores.jsonl" "$dir/reference-scores.jsonl" "$dir"/*/scores.jsonl
+    rm -f "$dir/scores.jsonl" "$dir/reference-scores.jsonl" # scores of an earlier proxy
   fi
   local size_args=(--preset "$preset") seq_args=() warmup_args=()
   [[ -n $config ]] && size_args=(--config "$config")
@@ -256,10 +258,8 @@ if ((evaluate)); then
       for fraction in "${fraction_list[@]}"; do
         pct=$(awk -v f="$fraction" 'BEGIN { printf "%g", f * 100 }')
         dir=$out/$name/$family-$pct
-        reference_scores=$dir/reference-scores.jsonl
-        [[ $proxy_on == reference ]] && reference_scores=$out/$name/reference-scores.jsonl
-        [[ -f $dir/scores.jsonl && -f $reference_scores ]] || continue
-        eval_args+=(--corpus "$name/$family-$pct=$dir/noisy.jsonl" --scores "$dir/scores.jsonl" --reference-scores "$reference_scores")
+        [[ -f $dir/scores.jsonl && -f $dir/reference-scores.jsonl ]] || continue
+        eval_args+=(--corpus "$name/$family-$pct=$dir/noisy.jsonl" --scores "$dir/scores.jsonl" --reference-scores "$dir/reference-scores.jsonl")
       done
     done
   done

@@ -185,7 +185,8 @@ public sealed class LanguageModelCommandTests : IDisposable
             var copy = Path.Combine(_dir.Path, name);
             Directory.CreateDirectory(copy);
             foreach (var file in Directory.GetFiles(ckpt)) File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
-            if (weights is not null) File.Copy(Path.Combine(weights, "model.safetensors"), Path.Combine(copy, "model.safetensors"), overwrite: true);
+            if (weights is not null)
+                File.Copy(Path.Combine(weights, "model.safetensors"), Path.Combine(copy, "model.safetensors"), overwrite: true);
             var output = Path.Combine(_dir.Path, name + ".jsonl");
             CliRunner.Run("lm", "score", "--model", copy, "--corpus", corpus, "--out", output).ExitCode.Should().Be(0);
             return Rows(output);
@@ -203,7 +204,8 @@ public sealed class LanguageModelCommandTests : IDisposable
             "--seq", "32", "--folds", "0", "--out", Path.Combine(_dir.Path, "nofolds"));
         none.ExitCode.Should().Be(0, none.Stderr);
         Directory.Exists(Path.Combine(_dir.Path, "nofolds", "folds")).Should().BeFalse();
-        var one = CliRunner.Run("proxy", "train", "--corpus", corpus, "--steps", "2", "--folds", "1", "--out", Path.Combine(_dir.Path, "o"));
+        var one = CliRunner.Run("proxy", "train", "--corpus", corpus, "--steps", "2", "--folds", "1",
+            "--out", Path.Combine(_dir.Path, "o"));
         one.ExitCode.Should().NotBe(0);
         one.Stderr.Should().Contain("--folds must be 0 (none) or at least 2, not 1");
     }

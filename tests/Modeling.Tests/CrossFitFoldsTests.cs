@@ -42,7 +42,8 @@ public sealed class CrossFitFoldsTests
         loaded.Sizes().Should().Equal(folds.Sizes());
         foreach (var text in Texts) loaded.FoldOf(text).Should().Be(folds.FoldOf(text));
 
-        File.WriteAllText(Path.Combine(dir.Path, CrossFitFolds.DirectoryName, CrossFitFolds.ManifestFile), "{\"folds\": 1, \"documents\": {}}");
+        File.WriteAllText(Path.Combine(dir.Path, CrossFitFolds.DirectoryName, CrossFitFolds.ManifestFile),
+            "{\"folds\": 1, \"documents\": {}}");
         incomplete.Should().Throw<InvalidDataException>().WithMessage("*not a cross-fitting manifest*at least 2 folds*");
     }
 }

@@ -19,7 +19,7 @@ internal static class DemoCommand
         var proxy = new Option<string?>("--proxy")
         {
             Description = "Proxy checkpoint to score with (default: train one on the clean reference held out of the stream, with " +
-                          "cross-fitted folds, as `proxy train --folds 2` does)",
+                          "the stream's tokenizer and cross-fitted folds, as `proxy train --tokenizer ... --folds 2` does)",
         };
         var proxySteps = new Option<int>("--proxy-steps") { Description = "Steps of the proxy trained when none is given", DefaultValueFactory = _ => defaults.ProxySteps };
         var steps = new Option<int>("--steps") { Description = "Steps of each training run (uniform and weighted)", DefaultValueFactory = _ => defaults.TrainSteps };

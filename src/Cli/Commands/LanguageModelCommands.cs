@@ -154,7 +154,8 @@ internal static class LanguageModelCommands
         var documents = records.Select((x, j) =>
         {
             var ids = tokenizer.Encode(x.Record.Text);
-            pending[j] = (x.Index, x.Record.Id, x.Record.Domain, ScoredDocuments.Bytes(tokenizer, ids), TextCompression.Ratio(x.Record.Text));
+            pending[j] = (x.Index, x.Record.Id, x.Record.Domain, ScoredDocuments.Bytes(tokenizer, ids),
+                TextCompression.Ratio(x.Record.Text));
             return (IReadOnlyList<long>)Array.ConvertAll(ids, t => (long)t);
         });
         foreach (var doc in scorer.Score(documents))

@@ -142,7 +142,8 @@ internal sealed class DemoRun(DemoSettings settings)
         var validation = part[Part.Validation].Where(Clean).ToList();
         var reference = part[Part.Reference].Where(Clean).ToList();
         if (stream.Count == 0 || validation.Count == 0 || reference.Count == 0)
-            throw new InvalidDataException($"the corpus of {records.Count} documents is too small to hold out a validation set and a reference");
+            throw new InvalidDataException(
+                $"the corpus of {records.Count} documents is too small to hold out a validation set and a reference");
         Stage($"{stream.Count:N0} documents to stream, {validation.Count:N0} clean ones held out for validation and {reference.Count:N0} " +
               "as the clean reference (the proxy's training text and the labels' anchor)");
         return new DemoCorpus(path, stream, validation, reference, truth);
@@ -150,8 +151,9 @@ internal sealed class DemoRun(DemoSettings settings)
 
     // ---- proxy -------------------------------------------------------------------------------------------------------
 
-    /// <summary>The given proxy's tokenizer, or one trained on the clean reference, as `proxy train` trains one on its
-    /// corpus (saved beside the proxy to come).</summary>
+    /// <summary>The given proxy's tokenizer, or one trained on the stream (saved beside the proxy to come). The stream, not
+    /// the reference: a tokenizer fitted to the reference's own words cuts those documents into longer tokens than unseen
+    /// clean text, so the reference would sit apart from the stream's clean documents (docs/label-eval/labels.md).</summary>
     private BpeTokenizer PrepareTokenizer(string outDir, DemoCorpus corpus, CancellationToken ct)
     {
         if (settings.Proxy is { } given)
@@ -159,15 +161,16 @@ internal sealed class DemoRun(DemoSettings settings)
             Stage($"proxy: {given}");
             return BpeTokenizer.Load(given);
         }
-        Stage($"training a {settings.VocabSize}-token BPE tokenizer on the clean reference ...");
-        var tokenizer = BpeTrainer.Train(corpus.Reference.Select(r => r.Text), settings.VocabSize,
+        Stage($"training a {settings.VocabSize}-token BPE tokenizer on the stream ...");
+        var tokenizer = BpeTrainer.Train(corpus.Stream.Select(r => r.Text), settings.VocabSize,
             new Progress<BpeTrainingProgress>(p => _progress.Report($"  tokenizer {p.Phase}: {p.Done}/{p.Total}")), ct);
         tokenizer.Save(Path.Combine(outDir, "tokenizer"));
         return tokenizer;
     }
 
-    /// <summary>Trains the proxy on the clean reference, then its cross-fitted folds (<see cref="Commands.ProxyFolds"/>), as
-    /// `proxy train --corpus reference --folds 2` does; returns its checkpoint directory. A proxy that never saw the stream
+    /// <summary>Trains the proxy on the clean reference with the stream's tokenizer, then its cross-fitted folds
+    /// (<see cref="Commands.ProxyFolds"/>), as `proxy train --corpus reference --tokenizer ... --folds 2` does; returns its
+    /// checkpoint directory. A proxy that never saw the stream
     /// cannot have learnt its noise (docs/label-eval/labels.md).</summary>
     private string TrainProxy(string outDir, BpeTokenizer tokenizer, IReadOnlyList<CorpusRecord> reference, CancellationToken ct)
     {
@@ -185,7 +188,8 @@ internal sealed class DemoRun(DemoSettings settings)
         using var model = new GptModel(GptConfig.Preset("tiny", tokenizer.VocabSize), options.Seed);
         model.To(Device.Parse(settings.Device));
         Stage($"training the proxy ({model.ParameterCount() / 1e6:F2}M parameters) for {options.Steps} steps on the clean reference ...");
-        void Report(TrainingProgress p) => _progress.Report($"  proxy step {p.Step}/{p.TotalSteps}  loss {p.Loss:F3}  {p.TokensPerSecond:F0} tok/s");
+        void Report(TrainingProgress p) =>
+            _progress.Report($"  proxy step {p.Step}/{p.TotalSteps}  loss {p.Loss:F3}  {p.TokensPerSecond:F0} tok/s");
         new GptTrainer(model, data, options) { CheckpointDirectory = proxyDir, TokenizerDirectory = tokenizerDir }
             .Run(progress: Report, cancel: ct);
         ct.ThrowIfCancellationRequested();
@@ -207,7 +211,8 @@ internal sealed class DemoRun(DemoSettings settings)
         return path;
     }
 
-    /// <summary>The clean reference as text (JSONL): the scorer scores it with the proxy (out of fold) and anchors the labels to it.</summary>
+    /// <summary>The clean reference as text (JSONL): the scorer scores it with the proxy (out of fold) and anchors the labels
+    /// to it.</summary>
     private static string WriteReference(string outDir, DemoCorpus corpus)
     {
         var path = Path.Combine(outDir, "reference.jsonl");

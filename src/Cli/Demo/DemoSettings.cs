@@ -50,7 +50,8 @@ internal sealed record DemoSettings
     public bool Verbose { get; init; }
 
     /// <summary>How the scorer's GMM is fitted and named: the shared defaults of the service and the evaluation
-    /// (<see cref="Gmm.LabellingDefaults"/>); the reference is the demo's held-out clean reference (<see cref="ReferenceEvery"/>).</summary>
+    /// (<see cref="Gmm.LabellingDefaults"/>); the reference is the demo's held-out clean reference
+    /// (<see cref="ReferenceEvery"/>).</summary>
     public Gmm.LabellingSettings Labelling { get; init; } = Gmm.LabellingDefaults.Settings;
 
     /// <summary>Sequences per training step (proxy and main runs).</summary>

@@ -62,7 +62,8 @@ public sealed class ProxyScorer : IDisposable
     public ProxyScorer WithModel(GptModel model)
     {
         if (model.Config.VocabSize != _model.Config.VocabSize)
-            throw new ArgumentException($"the model's vocabulary ({model.Config.VocabSize}) is not the proxy's ({_model.Config.VocabSize})");
+            throw new ArgumentException(
+                $"the model's vocabulary ({model.Config.VocabSize}) is not the proxy's ({_model.Config.VocabSize})");
         return new ProxyScorer(model, _tokenizer, Device, _batches, _prefix is not null);
     }
 
