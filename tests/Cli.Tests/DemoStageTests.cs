@@ -92,7 +92,7 @@ public sealed class DemoStageTests(DemoStageTests.TrainedProxy proxy) : IClassFi
 
         public string Directory { get; private set; } = "";
 
-        /// <summary>Documents the demo streams (the corpus less its held-out validation share).</summary>
+        /// <summary>Documents the demo streams (the corpus less its validation set and its reference).</summary>
         public long Streamed { get; private set; }
 
         public string NewDirectory() => Path.Combine(_root.Path, $"run-{Interlocked.Increment(ref _runs)}");
@@ -106,9 +106,19 @@ public sealed class DemoStageTests(DemoStageTests.TrainedProxy proxy) : IClassFi
             });
             (await run.RunAsync(CancellationToken.None)).Should().Be(0);
             Streamed = Commands.CorpusLoading.Read(Path.Combine(outDir, "corpus.jsonl"))
-                .Count(r => !Commands.CorpusLoading.IsHeldOut(r.Id, new DemoSettings().HeldOutEvery));
+                .Count(r => new DemoSettings().PartOf(r.Id) == DemoPart.Stream);
             run.Outcome!.StoredDocuments.Should().Be(Streamed);
             Directory = System.IO.Directory.GetDirectories(outDir, "proxy-*").Single();
+
+            // The proxy is trained on the clean reference, with cross-fitted folds over exactly its documents; the reference
+            // holds no injected noise and none of the validation set.
+            var folds = Reweighting.Modeling.Checkpoints.CrossFitFolds.Load(Directory)!;
+            folds.Count.Should().Be(Commands.ProxyFolds.DefaultCount);
+            var reference = Commands.CorpusLoading.Read(Path.Combine(outDir, "reference.jsonl"));
+            var truth = Reweighting.Text.Corpus.CorpusLabels.Read(Path.Combine(outDir, "corpus.jsonl"));
+            reference.Should().NotBeEmpty().And.OnlyContain(r => new DemoSettings().PartOf(r.Id) == DemoPart.Reference
+                                                                 && !truth[r.Id].Noisy && folds.FoldOf(r.Text) != null);
+            folds.Documents.Should().Be(reference.Select(r => r.Text).Distinct().Count());
         }
 
         public Task DisposeAsync()

@@ -100,8 +100,6 @@ internal sealed class DemoRun(DemoSettings settings)
 
     private void Stage(string text) => _progress.Report($"[{_clock.Elapsed:mm\\:ss}] {text}", force: true);
 
-    private enum Part { Stream, Validation, Reference }
-
     // ---- corpus ------------------------------------------------------------------------------------------------------
 
     private DemoCorpus PrepareCorpus(string outDir)
@@ -135,12 +133,11 @@ internal sealed class DemoRun(DemoSettings settings)
         // Two disjoint held-out sets, noisy documents dropped from both (a user's clean samples): the trainer's validation
         // set, and the clean reference the proxy is trained on and the labels are anchored to. Kept apart, so no weighted
         // run is measured on text its proxy (a distillation reference) was trained on.
-        var part = records.ToLookup(r => CorpusLoading.IsHeldOut(r.Id, settings.HeldOutEvery) ? Part.Validation
-            : CorpusLoading.IsHeldOut(r.Id + DemoSettings.ReferenceSalt, settings.ReferenceEvery) ? Part.Reference : Part.Stream);
+        var part = records.ToLookup(r => settings.PartOf(r.Id));
         bool Clean(CorpusRecord r) => truth is null || !truth.TryGetValue(r.Id, out var t) || !t.Noisy;
-        var stream = part[Part.Stream].ToList();
-        var validation = part[Part.Validation].Where(Clean).ToList();
-        var reference = part[Part.Reference].Where(Clean).ToList();
+        var stream = part[DemoPart.Stream].ToList();
+        var validation = part[DemoPart.Validation].Where(Clean).ToList();
+        var reference = part[DemoPart.Reference].Where(Clean).ToList();
         if (stream.Count == 0 || validation.Count == 0 || reference.Count == 0)
             throw new InvalidDataException(
                 $"the corpus of {records.Count} documents is too small to hold out a validation set and a reference");

@@ -83,6 +83,13 @@ internal sealed record DemoSettings
     /// <summary>Adds to the control bus of every stage (tests delay or drop its delivery, or delay its start).</summary>
     public Action<MassTransit.IBusRegistrationConfigurator>? ControlBus { get; init; }
 
+    /// <summary>Where the demo puts a document of its corpus, by a hash of its id: the validation set, the reference, or
+    /// the stream (noisy documents of the first two are then dropped).</summary>
+    public DemoPart PartOf(string id) =>
+        Commands.CorpusLoading.IsHeldOut(id, HeldOutEvery) ? DemoPart.Validation
+        : Commands.CorpusLoading.IsHeldOut(id + ReferenceSalt, ReferenceEvery) ? DemoPart.Reference
+        : DemoPart.Stream;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
     public DemoSettings Validate()
     {
@@ -103,4 +110,17 @@ internal sealed record DemoSettings
         Torch.Device.Parse(Device);
         return this;
     }
+}
+
+/// <summary>The three disjoint parts of the demo's corpus (<see cref="DemoSettings.PartOf"/>).</summary>
+internal enum DemoPart
+{
+    /// <summary>Streamed through Kafka, scored and trained on.</summary>
+    Stream,
+
+    /// <summary>The trainer's clean validation set (meta-em's too).</summary>
+    Validation,
+
+    /// <summary>The clean reference: the proxy's training text and the labels' anchor.</summary>
+    Reference,
 }
