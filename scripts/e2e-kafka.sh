@@ -216,7 +216,7 @@ expected=$(wc -l < "$work/corpus.jsonl")
 
 log "training a tiny proxy ($proxy_steps steps on $device)"
 "$reweight" proxy train --corpus "$work/corpus.jsonl" --preset tiny --steps "$proxy_steps" --batch 8 --device "$device" \
-  --out "$work/proxy" >"$work/proxy.log" 2>&1 || fail "reweight proxy train failed: $(tail -1 "$work/proxy.log")"
+  --folds 0 --out "$work/proxy" >"$work/proxy.log" 2>&1 || fail "reweight proxy train failed: $(tail -1 "$work/proxy.log")"
 end_of_text=$(grep -o '"<|endoftext|>": *[0-9]*' "$work/proxy/encoder.json" | grep -o '[0-9]*$' || true)
 [ -n "$end_of_text" ] || fail "the proxy's tokenizer has no <|endoftext|>"
 

@@ -92,7 +92,7 @@ elif [[ ! -d $dir/proxy ]]; then
   rm -rf "$dir/proxy.partial" "$dir/scores.jsonl" "$dir/eval-k3.json" "$dir/eval-k8.json"
   start=$EPOCHREALTIME
   /usr/bin/time -f '%U %S' -o "$dir/logs/train.cpu" "$REWEIGHT" proxy train --corpus "$out/$cell/noisy.jsonl" \
-    --valid "$corpus_dir/reference.jsonl" "${size_args[@]}" --steps "$steps" --batch 16 "${seq_args[@]}" --lr "$lr" \
+    --valid "$corpus_dir/reference.jsonl" --folds 0 "${size_args[@]}" --steps "$steps" --batch 16 "${seq_args[@]}" --lr "$lr" \
     "${warmup_args[@]}" --out "$dir/proxy.partial" >"$dir/logs/train.log" 2>&1 || { tail -n 20 "$dir/logs/train.log" >&2; exit 1; }
   awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f\n", b - a }' >"$dir/logs/train.wall"
   mv "$dir/proxy.partial" "$dir/proxy"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Weighted training against its headroom and against filtering: `eval reweighting` with every strategy and reference arm
 # on the 20%-noise tuning cell of each chosen corpus of a label-evaluation directory (scripts/label-eval.sh builds it:
-# the noisy stream, its clean reference and a proxy trained on the stream). See --help.
+# the noisy stream, its clean reference and, with --proxy-on stream, a proxy trained on the stream). See --help.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,7 +12,8 @@ usage() {
 Usage: scripts/reweighting-evidence.sh [options] LABEL_EVAL_DIR OUTDIR
 
 For each corpus, trains every strategy and reference arm (oracle, filter, distill, meta-em:frozen) for each seed on
-LABEL_EVAL_DIR/<corpus>/<cell>/noisy.jsonl with that cell's proxy, and reports the clean validation loss on half of
+LABEL_EVAL_DIR/<corpus>/<cell>/noisy.jsonl with that cell's proxy (build LABEL_EVAL_DIR with scripts/label-eval.sh
+--proxy-on stream: the default proxy is trained on the reference this evaluation validates on), and reports the clean validation loss on half of
 LABEL_EVAL_DIR/<corpus>/reference.jsonl (the other half is meta-em's meta-validation and the filter's labelling
 reference). Writes OUTDIR/<corpus>.json (the evaluation's JSON) and OUTDIR/<corpus>.txt (its table, the command and
 the wall time).
@@ -55,6 +56,13 @@ for corpus in "${names[@]}"; do
   for needed in "$dir/noisy.jsonl" "$dir/proxy/config.json" "$source_dir/$corpus/reference.jsonl"; do
     [[ -e $needed ]] || { echo "error: $needed does not exist (run scripts/label-eval.sh first)" >&2; exit 2; }
   done
+  # A proxy trained on the reference has seen the documents this evaluation validates on (token-masked and distill learn
+  # from it): the comparison needs the stream-trained proxy.
+  if grep -qx 'on=reference' "$dir/proxy.settings" 2>/dev/null; then
+    echo "error: $dir/proxy was trained on the clean reference this evaluation validates on; build $source_dir with" \
+      "scripts/label-eval.sh --proxy-on stream" >&2
+    exit 2
+  fi
   command=("$REWEIGHT" eval reweighting --train "$dir/noisy.jsonl" --valid "$source_dir/$corpus/reference.jsonl"
     --proxy "$dir/proxy" --preset "$preset" --steps "$steps" --batch "$batch" --seq "$seq" --seeds "$seeds"
     --strategies linupper,quadratic,extremes,meta-em,cluster-heuristic,token-masked --out "$out/$corpus.json")

@@ -65,10 +65,31 @@ public sealed class ReferenceNoveltyTests
 
         var judged = stream.Select(x => (Verdict: detector.Judge(x), Far: detector.Distance(x) > detector.Parameters.DistanceThreshold))
             .ToList();
-        var threshold = ReferenceNovelty.DefaultPosteriorThreshold;
+        var threshold = detector.Parameters.PosteriorThreshold;
+        threshold.Should().Be(ReferenceNovelty.DefaultPosteriorThreshold, "a fit stores the threshold it judges by");
         judged.Should().OnlyContain(j => j.Verdict.Noisy == (j.Far && j.Verdict.Posterior > threshold));
         judged.Should().Contain(j => j.Far && j.Verdict.Posterior <= threshold, "far documents the density ratio clears stay clean")
             .And.Contain(j => j.Verdict.Noisy);
+    }
+
+    [Fact]
+    public void A_version_stored_before_its_posterior_threshold_was_recorded_judges_by_one_half()
+    {
+        var random = new Random(4);
+        var reference = Enumerable.Range(0, 80).Select(_ => Features(Clean(random))).ToList();
+        var (stream, _) = Stream(random, 400, 0.2, () => Noise(random, 3.5, 30, 4.0));
+        var fitted = ReferenceNovelty.Fit(reference, stream, seed: 1).Parameters;
+        var options = new System.Text.Json.JsonSerializerOptions
+        {
+            PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower, // as the GMM store writes it
+        };
+        var json = System.Text.Json.Nodes.JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(fitted, options))!.AsObject();
+        json.Remove("posterior_threshold").Should().BeTrue("each fit stores the threshold it judges by");
+
+        var old = System.Text.Json.JsonSerializer.Deserialize<NoveltyParameters>(json.ToJsonString(), options)!;
+        old.PosteriorThreshold.Should().Be(0.5);
+        var restored = ReferenceNovelty.FromParameters(old with { PosteriorThreshold = 0.999 });
+        stream.Where(x => restored.Judge(x).Noisy).Should().OnlyContain(x => restored.Posterior(x) > 0.999);
     }
 
     [Fact]
@@ -79,7 +100,8 @@ public sealed class ReferenceNoveltyTests
         var detector = ReferenceNovelty.Fit(reference, [Features(Clean(random))]);
 
         var loo = detector.ReferenceLeaveOneOutDistances();
-        var beyond = loo.Count(d => d > detector.Parameters.DistanceThreshold) / (double)loo.Length;
+        var quantile = detector.Parameters.DistanceThreshold / ReferenceNovelty.DefaultDistanceFactor;
+        var beyond = loo.Count(d => d > quantile) / (double)loo.Length;
 
         beyond.Should().BeApproximately(ReferenceNovelty.DefaultAlpha, 0.01);
         // A reference document's own distance to the reference counts itself as its nearest neighbour (at 0).

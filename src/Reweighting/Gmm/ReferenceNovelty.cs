@@ -42,8 +42,12 @@ public sealed class ReferenceNovelty
     /// <summary>The kernel width, in units of the reference's robust spread.</summary>
     public const double DefaultBandwidth = 1.0;
 
-    /// <summary>The posterior P(noise | x) a document must exceed to be called noise.</summary>
+    /// <summary>The posterior P(noise | x) a document must exceed to be called noise (stored with each fit).</summary>
     public const double DefaultPosteriorThreshold = 0.5;
+
+    /// <summary>How far beyond the conformal quantile a noisy document must lie, as a multiple of it (stored with each
+    /// fit, in its distance threshold).</summary>
+    public const double DefaultDistanceFactor = 1.0;
 
     /// <summary>The conformal level: clean text lies beyond the distance threshold about this often.</summary>
     public const double DefaultAlpha = 0.10;
@@ -150,7 +154,7 @@ public sealed class ReferenceNovelty
             new NoveltyParameters(scale, [.. reference], sample, 0, 0, DefaultNeighbours, DefaultBandwidth));
         var looDistances = provisional.ReferenceLeaveOneOutDistances();
         Array.Sort(looDistances);
-        var threshold = Quantile(looDistances, 1 - DefaultAlpha);
+        var threshold = DefaultDistanceFactor * Quantile(looDistances, 1 - DefaultAlpha);
         var streamDistances = stream.Select(provisional.Distance).ToArray();
         var estimates = Quantiles.Select(q =>
         {
@@ -159,7 +163,10 @@ public sealed class ReferenceNovelty
             return Math.Max(0, (beyond - (1 - q)) / q);
         }).ToArray();
         var noiseShare = Math.Min(Median(estimates), 0.95);
-        return new ReferenceNovelty(provisional.Parameters with { NoiseShare = noiseShare, DistanceThreshold = threshold });
+        return new ReferenceNovelty(provisional.Parameters with
+        {
+            NoiseShare = noiseShare, DistanceThreshold = threshold, PosteriorThreshold = DefaultPosteriorThreshold,
+        });
     }
 
     /// <summary>The mean scaled distance from <paramref name="x"/> to its k nearest reference documents: the ranking score.</summary>
@@ -190,7 +197,7 @@ public sealed class ReferenceNovelty
     public (bool Noisy, double Posterior) Judge(double[] x)
     {
         var posterior = Posterior(x);
-        return (posterior > DefaultPosteriorThreshold && Distance(x) > Parameters.DistanceThreshold, posterior);
+        return (posterior > Parameters.PosteriorThreshold && Distance(x) > Parameters.DistanceThreshold, posterior);
     }
 
     /// <summary>Every reference document's distance to its k nearest other reference documents.</summary>
