@@ -15,6 +15,9 @@ namespace Reweighting.Contracts;
 /// <param name="BatchId">The scored batch this row travelled in.</param>
 /// <param name="ScoredAt">When the scorer produced it.</param>
 /// <param name="CompressionRatio">The document's DEFLATE-compressed size over its UTF-8 size; null when not measured.</param>
+/// <param name="OrderGain">The compression ratio of the document's words shuffled minus that of its words in order (about 0
+/// for text whose words carry no order); null when not measured or when the text has fewer than two words. May be 0 or
+/// negative.</param>
 public sealed record SampleScore(
     string DocumentId,
     string ScorerModel,
@@ -28,4 +31,5 @@ public sealed record SampleScore(
     int? GmmVersion,
     Guid BatchId,
     DateTimeOffset ScoredAt,
-    double? CompressionRatio = null);
+    double? CompressionRatio = null,
+    double? OrderGain = null);

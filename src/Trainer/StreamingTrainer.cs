@@ -132,7 +132,8 @@ public sealed partial class StreamingTrainer : IDisposable
         var labeller = Reweighting.Gmm.GmmLabeller.FromModel(model);
         _intake.NoisyJudge = doc =>
         {
-            var row = new StoredStatistics(doc.TokenCount, doc.LossMean, doc.LossVariance, doc.ScoredBytes, doc.CompressionRatio);
+            var row = new StoredStatistics(doc.TokenCount, doc.LossMean, doc.LossVariance, doc.ScoredBytes, doc.CompressionRatio,
+                doc.OrderGain);
             return (labeller.Assign(row)?.Label ?? doc.Label) == SampleLabel.Noisy;
         };
         _logger.LogInformation("Trainer run {RunId} leaves out the documents GMM version {Version} labels noisy", RunId, version);

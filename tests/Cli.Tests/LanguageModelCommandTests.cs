@@ -49,6 +49,14 @@ public sealed class LanguageModelCommandTests : IDisposable
             .ToDictionary(r => r.GetProperty("id").GetString()!, r => r.GetProperty("text").GetString()!);
         rows.Should().OnlyContain(r => r.GetProperty("compression_ratio").GetDouble()
                                        == Reweighting.Statistics.TextCompression.Ratio(texts[r.GetProperty("id").GetString()!]));
+        foreach (var row in rows)
+        {
+            // The order gain beside it: the text's own, null for a text of fewer than two words.
+            var gain = Reweighting.Statistics.WordOrder.Gain(texts[row.GetProperty("id").GetString()!]);
+            var written = row.GetProperty("order_gain");
+            (written.ValueKind == JsonValueKind.Null ? double.NaN : written.GetDouble()).Should().Be(gain);
+        }
+        rows.Should().Contain(r => r.GetProperty("order_gain").ValueKind == JsonValueKind.Number);
 
         // `lm score` streams its corpus; one with nothing to score still fails, and leaves no output behind.
         var empty = Path.Combine(_dir.Path, "empty.jsonl");

@@ -64,15 +64,17 @@ public sealed class NoiseDetectionCommandTests(NoiseDetectionCommandTests.NoisyC
         var meanLoss = methods.GetProperty("mean_loss").GetProperty("auroc").GetDouble();
         RocAuc(perByte, truth).Should().NotBe(meanLoss, "per byte is not per token");
 
-        // A score file written before `lm score` counted bytes (and so before it measured compression ratios) still
-        // reads; the per-byte and compression methods are left out, with a note.
+        // A score file written before `lm score` counted bytes (and so before it measured compression ratios and order
+        // gains) still reads; the per-byte, compression and order methods are left out, with a note.
         methods.TryGetProperty("compression_ratio", out _).Should().BeTrue("current score files carry the ratio");
+        methods.TryGetProperty("order_gain", out _).Should().BeTrue("and the order gain");
         var old = Path.Combine(data.Directory, "old-scores.jsonl");
         File.WriteAllLines(old, File.ReadLines(data.NoisyScores).Select(l =>
         {
             var row = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(l)!;
             row.Remove("n_bytes");
             row.Remove("compression_ratio");
+            row.Remove("order_gain");
             return JsonSerializer.Serialize(row);
         }));
         var withoutBytes = CliRunner.Run("eval", "noise-detection", "--scores", old, "--corpus", data.Noisy, "--json");

@@ -112,6 +112,31 @@ public sealed class NoiseDetectionUnitTests
         result.Methods["compression_ratio"].Auroc.Should().Be(1.0, "the most repetitive documents rank first");
         result.Methods["compression_ratio_two_sided"].Auroc.Should().Be(1.0);
         partly.Methods.Keys.Should().NotContain("compression_ratio", "a baseline needs every document's ratio");
+        result.Methods.Keys.Should().NotContain("order_gain", "these documents have no order gain");
+    }
+
+    [Fact]
+    public void With_order_gains_the_filters_on_the_order_gain_alone_are_baselines_too()
+    {
+        // The noisy fifth is word salad (order gain about 0, some of it below) and is otherwise like the rest.
+        var rng = new Random(9);
+        var noisy = Enumerable.Range(0, 100).Select(i => i % 5 == 0).ToArray();
+        var stats = noisy.Select(n => new LossStatistics(200, 4 + 0.1 * rng.NextDouble(), 200 * (1 + 0.1 * rng.NextDouble()),
+            800 + rng.Next(50), 0.45 * (1 + 0.05 * rng.NextDouble()),
+            n ? 0.004 * (rng.NextDouble() - 0.5) : 0.03 * (1 + 0.3 * rng.NextDouble()))).ToArray();
+        var ids = noisy.Select((_, i) => $"d{i}").ToList();
+        var labels = ids.Select((id, i) => (id, new CorpusLabel(noisy[i], noisy[i] ? "salad" : null))).ToDictionary();
+        var settings = new DetectionSettings(new GmmFitOptions(Seed: 0), LabellingDefaults.Settings with { Components = 2 });
+
+        var result = CorpusDetection.Evaluate(new DetectionCorpus("order", "order.jsonl", null, "s", null, null), labels,
+            new CorpusScores(ids, stats), null, settings);
+        var partly = CorpusDetection.Evaluate(new DetectionCorpus("partly", "partly.jsonl", null, "s", null, null), labels,
+            new CorpusScores(ids, stats.Select((s, i) => i == 3 ? s with { OrderGain = double.NaN } : s).ToArray()), null, settings);
+
+        result.Methods["order_gain"].Auroc.Should().Be(1.0, "the documents whose words carry the least order rank first");
+        result.Methods["order_gain_two_sided"].Auroc.Should().Be(1.0);
+        partly.Methods.Keys.Should().NotContain("order_gain", "a baseline needs every document's order gain");
+        partly.Methods.Keys.Should().Contain("compression_ratio");
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using FluentAssertions;
 using FluentAssertions.Equivalency;
 using Reweighting.Contracts.Batches;
@@ -157,7 +158,7 @@ public class ScoredBatchCodecTests
 
         var header = ScoredBatchCodec.ReadHeader(ScoredBatchCodec.Encode(batch));
 
-        header.Should().Be(new ScoredBatchHeader(1, 2, batch.BatchId, "gpt2-proxy", 3, SampleBatches.CreatedAt, 2, 2));
+        header.Should().Be(new ScoredBatchHeader(1, 3, batch.BatchId, "gpt2-proxy", 3, SampleBatches.CreatedAt, 2, 2));
     }
 
     [Fact]
@@ -169,7 +170,31 @@ public class ScoredBatchCodecTests
 
         scores.Should().HaveCount(2);
         scores[0].Should().BeEquivalentTo(new SampleScore("d1", "gpt2-proxy", 4, 9, 2.5, 0.25, [0.5, 0.5], SampleLabel.Easy, 0.5, 3,
-            batch.BatchId, SampleBatches.CreatedAt, CompressionRatio: 0.5));
+            batch.BatchId, SampleBatches.CreatedAt, CompressionRatio: 0.5, OrderGain: 0.125));
+    }
+
+    [Fact]
+    public void Order_gains_of_zero_and_below_stay_known_and_only_an_unknown_one_is_null()
+    {
+        // An order gain of exactly 0 is a measurement (a shuffle that compresses to the same size); the wire's unknown is
+        // +0.0, so the encoder writes a measured 0 as -0.0.
+        var documents = new double?[] { 0.0, -0.003, null, 0.2 }
+            .Select((gain, i) => SampleBatches.Document($"doc-{i}", 1, [i]) with { CompressionRatio = 0.4, OrderGain = gain }).ToList();
+        var batch = new ScoredBatch(Guid.NewGuid(), "m", 1, SampleBatches.CreatedAt, 1, documents);
+
+        ShouldRoundTrip(batch);
+        var bytes = ScoredBatchCodec.Encode(batch);
+        var back = ScoredBatchCodec.Decode(bytes);
+
+        back.Documents.Select(d => d.OrderGain).Should().Equal(0.0, -0.003, null, 0.2);
+        double.IsNegative(back.Documents[0].OrderGain!.Value).Should().BeFalse("a decoded zero is the plain 0");
+        var firstRecord = ScoredBatchCodec.PreambleBytes + (int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(6)) + 4;
+        var firstRecordEnd = firstRecord + (int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(firstRecord - 4));
+        Convert.ToHexString(bytes.AsSpan(firstRecordEnd - 8, 8)).Should().Be("0000000000000080", "-0.0, little-endian");
+        FluentActions.Invoking(() => ScoredBatchCodec.Encode(batch with
+        {
+            Documents = [documents[0] with { OrderGain = double.NaN }],
+        })).Should().Throw<ArgumentException>().WithMessage("*order gain NaN is not a finite number*");
     }
 
     [Fact]

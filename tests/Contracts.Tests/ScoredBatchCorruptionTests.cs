@@ -29,7 +29,7 @@ public class ScoredBatchCorruptionTests
         var act = () => ScoredBatchCodec.Decode(Small.AsSpan(0, 70));
 
         act.Should().Throw<InvalidDataException>()
-            .WithMessage("corrupt scored batch at byte 59: document 0 record length is 59, only 11 bytes remain (truncated?)");
+            .WithMessage("corrupt scored batch at byte 59: document 0 record length is 67, only 11 bytes remain (truncated?)");
     }
 
     [Fact]
@@ -153,7 +153,7 @@ public class ScoredBatchCorruptionTests
         var act = () => ScoredBatchCodec.Decode(relabelled);
 
         act.Should().Throw<InvalidDataException>()
-            .WithMessage("*document 0 record has 16 bytes after its last field, which schema 1.0 does not define*");
+            .WithMessage("*document 0 record has 24 bytes after its last field, which schema 1.0 does not define*");
     }
 
     [Theory]
@@ -165,11 +165,27 @@ public class ScoredBatchCorruptionTests
         var bytes = (byte[])Small.Clone();
         var body = DocumentBodyStart(bytes, 0);
         var end = body + (int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(body - 4));
-        BinaryPrimitives.WriteDoubleLittleEndian(bytes.AsSpan(end - 8), ratio); // the record's last field
+        BinaryPrimitives.WriteDoubleLittleEndian(bytes.AsSpan(end - 16), ratio); // before the order gain, the record's last field
 
         var act = () => ScoredBatchCodec.Decode(bytes);
 
         act.Should().Throw<InvalidDataException>().WithMessage("*document 0: compression ratio * is not a positive finite number*");
+    }
+
+    [Theory]
+    [InlineData(double.NaN)]
+    [InlineData(double.PositiveInfinity)]
+    [InlineData(double.NegativeInfinity)]
+    public void An_order_gain_that_is_not_finite_is_corruption_naming_the_document(double gain)
+    {
+        var bytes = (byte[])Small.Clone();
+        var body = DocumentBodyStart(bytes, 0);
+        var end = body + (int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(body - 4));
+        BinaryPrimitives.WriteDoubleLittleEndian(bytes.AsSpan(end - 8), gain); // the record's last field
+
+        var act = () => ScoredBatchCodec.Decode(bytes);
+
+        act.Should().Throw<InvalidDataException>().WithMessage("*document 0: order gain * is not a finite number*");
     }
 
     [Fact]
@@ -178,7 +194,7 @@ public class ScoredBatchCorruptionTests
         var bytes = (byte[])Small.Clone();
         var body = DocumentBodyStart(bytes, 1);
         var end = body + (int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(body - 4));
-        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(end - 16), -1); // the scored bytes, before the compression ratio
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(end - 24), -1); // the scored bytes, before ratio and order gain
 
         var act = () => ScoredBatchCodec.Decode(bytes);
 

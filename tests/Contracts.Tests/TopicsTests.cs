@@ -18,7 +18,7 @@ public class TopicsTests
         Topics.Headers.ContentType.Should().Be("content-type");
         Topics.Headers.SchemaVersion.Should().Be("schema-version");
         Topics.Headers.DeadLetterReason.Should().Be("dlq-reason");
-        ScoredBatchCodec.SchemaVersion.Should().Be("1.2");
+        ScoredBatchCodec.SchemaVersion.Should().Be("1.3");
     }
 
     [Fact]

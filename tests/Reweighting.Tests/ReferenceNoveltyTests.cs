@@ -216,7 +216,7 @@ public sealed class ReferenceNoveltyTests
         var lossOnly = ReferenceNovelty.Fit(reference.Select(r => Features(r with { Compression = double.NaN })).ToList(),
             documents.Select(d => Features(d with { Compression = double.NaN })).ToList(), seed: 1);
 
-        withRatio.FeatureCount.Should().Be(ReferenceNovelty.Dimensions);
+        withRatio.FeatureCount.Should().Be(ReferenceNovelty.CompressionDimensions);
         lossOnly.FeatureCount.Should().Be(ReferenceNovelty.LossDimensions);
         var flagged = documents.Select(d => withRatio.Judge(Features(d)).Noisy).ToArray();
         var (precision, recall) = DetectionMetrics.PrecisionRecall(flagged, isNoise);
@@ -255,6 +255,135 @@ public sealed class ReferenceNoveltyTests
         GmmLabeller.FromModel(model).Assign(far with { Compression = double.NaN })!.Label.Should().Be(SampleLabel.Hard,
             "without a ratio the five-feature detector cannot place it, and the mixture's verdict stands");
     }
+
+    [Fact]
+    public void Features_add_the_log_of_the_floored_order_gain_when_the_document_has_both_text_measures()
+    {
+        var statistics = new LossStatistics(100, 3.0, 100 * 2.0, 400, Compression: 0.4, OrderGain: 0.05);
+        var floor = Math.Log(ReferenceNovelty.OrderGainFloor);
+
+        ReferenceNovelty.Features(statistics).Should().Equal(0.75, Math.Log(4), 3.0, Math.Log(2.0 + 1e-6), Math.Log(0.4), Math.Log(0.05));
+        ReferenceNovelty.Features(new StoredStatistics(100, 3.0, 2.0, 400, 0.4, 0.05)).Should()
+            .Equal(ReferenceNovelty.Features(statistics));
+        ReferenceNovelty.Features(statistics with { OrderGain = 0 })![^1].Should().Be(floor, "no order at all");
+        ReferenceNovelty.Features(statistics with { OrderGain = -0.004 })![^1].Should().Be(floor, "below the resolution, no order");
+        ReferenceNovelty.Features(statistics with { OrderGain = double.NaN }).Should().HaveCount(ReferenceNovelty.CompressionDimensions);
+        ReferenceNovelty.Features(statistics with { Compression = double.NaN }).Should().HaveCount(ReferenceNovelty.LossDimensions,
+            "the order gain is the sixth feature, after the ratio");
+    }
+
+    [Fact]
+    public void Word_salad_is_found_with_the_order_gain_and_missed_without_it()
+    {
+        // Word salad under a proxy that learnt its words: loss statistics and compression ratio like clean text's, but its
+        // words carry no order, so a shuffle costs it nothing.
+        var random = new Random(23);
+        var isNoise = Enumerable.Range(0, 2000).Select(_ => random.NextDouble() < 0.2).ToArray();
+        var documents = isNoise.Select(bad => Texts(Clean(random), random, salad: bad)).ToList();
+        var reference = Enumerable.Range(0, 300).Select(_ => Texts(Clean(random), random, salad: false)).ToList();
+
+        var withOrder = ReferenceNovelty.Fit(reference.Select(Features).ToList(), documents.Select(Features).ToList(), seed: 1);
+        var withoutOrder = ReferenceNovelty.Fit(reference.Select(r => Features(r with { OrderGain = double.NaN })).ToList(),
+            documents.Select(d => Features(d with { OrderGain = double.NaN })).ToList(), seed: 1);
+
+        withOrder.FeatureCount.Should().Be(ReferenceNovelty.Dimensions);
+        withoutOrder.FeatureCount.Should().Be(ReferenceNovelty.CompressionDimensions);
+        var (precision, recall) = DetectionMetrics.PrecisionRecall(documents.Select(d => withOrder.Judge(Features(d)).Noisy).ToArray(),
+            isNoise);
+        precision.Should().BeGreaterThan(0.9);
+        recall.Should().BeGreaterThan(0.9);
+        var (_, ratioRecall) = DetectionMetrics.PrecisionRecall(
+            documents.Select(d => withoutOrder.Judge(Features(d)).Noisy).ToArray(), isNoise);
+        ratioRecall.Should().BeLessThan(0.2, "its loss statistics and compression ratio are clean text's");
+    }
+
+    [Fact]
+    public void A_five_feature_detector_ignores_order_gains_and_a_six_feature_one_leaves_documents_without_one_to_the_mixture()
+    {
+        var random = new Random(19);
+        var reference = Enumerable.Range(0, 100).Select(_ => Texts(Clean(random), random, salad: false)).ToList();
+        // A fifth of the stream is word salad: clean loss statistics and compression ratio, no order gain to speak of.
+        var stream = Enumerable.Range(0, 400).Select(i => Texts(Clean(random), random, salad: i % 5 == 0)).ToList();
+        // One reference document too short to have an order gain: the detector is fitted on the five features all have.
+        var mixed = reference.Select((r, i) => Features(i == 0 ? r with { OrderGain = double.NaN } : r)).ToList();
+        var five = ReferenceNovelty.Fit(mixed, stream.Select(Features).ToList(), seed: 2);
+        var six = ReferenceNovelty.Fit(reference.Select(Features).ToList(), stream.Select(Features).ToList(), seed: 2);
+
+        five.FeatureCount.Should().Be(ReferenceNovelty.CompressionDimensions);
+        foreach (var x in stream.Take(50).Select(Features))
+            five.Judge(x).Should().Be(five.Judge(x[..ReferenceNovelty.CompressionDimensions]));
+        ReferenceNovelty.FromParameters(five.Parameters).FeatureCount.Should().Be(ReferenceNovelty.CompressionDimensions,
+            "a version stored before the order gain was measured keeps judging on five features");
+        six.CanJudge(Features(stream[1] with { OrderGain = double.NaN })).Should().BeFalse();
+        six.CanJudge(Features(stream[1])).Should().BeTrue();
+        five.CanJudge(Features(stream[1] with { OrderGain = double.NaN })).Should().BeTrue();
+
+        var parameters = new GmmParameters([1.0], [[3.5, Math.Log(5)]], [Identity2], FeatureTransform.LogVariance);
+        var model = new GmmModel(1, "proxy", parameters, [SampleLabel.Hard], 10, -1, DateTimeOffset.UnixEpoch, six.Parameters);
+        var salad = stream[0];
+        GmmLabeller.FromModel(model).Assign(salad)!.Label.Should().Be(SampleLabel.Noisy, "the detector judges it");
+        GmmLabeller.FromModel(model).Assign(salad with { OrderGain = double.NaN })!.Label.Should().Be(SampleLabel.Hard,
+            "without an order gain the six-feature detector cannot place it, and the mixture's verdict stands");
+        GmmLabeller.FromModel(model with { Novelty = five.Parameters }).Assign(salad)!.Label.Should().Be(SampleLabel.Hard,
+            "on five features word salad is clean text");
+    }
+
+    [Fact]
+    public void A_five_feature_version_stored_before_the_order_gain_judges_exactly_as_it_did()
+    {
+        // A five-feature fit, stored as the GMM store writes it (snake-case JSON), read back and judged by this code. The
+        // pinned numbers are what the code before the order gain computed for the same fit (commit 7b402c7).
+        var random = new Random(31);
+        var reference = Enumerable.Range(0, 40).Select(_ => Clean(random) with { Compression = 0.45 * Math.Exp(0.1 * Normal(random)) })
+            .ToList();
+        var stream = Enumerable.Range(0, 200).Select(i => Clean(random) with
+        {
+            Compression = (i % 5 == 0 ? 0.15 : 0.45) * Math.Exp(0.1 * Normal(random)),
+        }).ToList();
+        var fitted = ReferenceNovelty.Fit(reference.Select(Features).ToList(), stream.Select(Features).ToList(), seed: 3);
+        var options = new System.Text.Json.JsonSerializerOptions
+        {
+            PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower, // as the GMM store writes it
+        };
+        var stored = System.Text.Json.JsonSerializer.Deserialize<NoveltyParameters>(
+            System.Text.Json.JsonSerializer.Serialize(fitted.Parameters, options), options)!;
+        var restored = ReferenceNovelty.FromParameters(stored);
+
+        restored.FeatureCount.Should().Be(ReferenceNovelty.CompressionDimensions);
+        stored.NoiseShare.Should().BeApproximately(FiveFeatureNoiseShare, 1e-12);
+        stored.DistanceThreshold.Should().BeApproximately(FiveFeatureDistanceThreshold, 1e-12);
+        for (var i = 0; i < FiveFeaturePosteriors.Length; i++)
+        {
+            var x = Features(stream[i]);
+            restored.Posterior(x).Should().BeApproximately(FiveFeaturePosteriors[i], 1e-12, $"document {i}");
+            restored.Distance(x).Should().BeApproximately(FiveFeatureDistances[i], 1e-12, $"document {i}");
+            var withOrder = Features(stream[i] with { OrderGain = 0.0005 * i });
+            restored.Judge(withOrder).Should().Be(restored.Judge(x), "a five-feature version ignores the order gain");
+        }
+        stream.Take(FiveFeaturePosteriors.Length).Select(s => restored.Judge(Features(s)).Noisy).Should().Equal(FiveFeatureVerdicts);
+    }
+
+    private const double FiveFeatureNoiseShare = 0.29000000000000004;
+    private const double FiveFeatureDistanceThreshold = 1.8959105904924944;
+
+    private static readonly double[] FiveFeaturePosteriors =
+        [1, 0.2118247899431056, 0, 0.15078773743704366, 0.030051441539464485, 1, 0, 0.02789414592507189, 0, 0.8903660165417766];
+
+    private static readonly double[] FiveFeatureDistances =
+    [
+        10.921351671155106, 1.1602440786978003, 0.9014173922236993, 1.7910201956673577, 0.9020345588983264, 10.217166597124473,
+        1.0474200238824716, 1.2096226453724521, 0.924853406868719, 3.5083169013089908,
+    ];
+
+    private static readonly bool[] FiveFeatureVerdicts = [true, false, false, false, false, true, false, false, false, true];
+
+    /// <summary>The document with its text measures: a compression ratio about 0.45, and an order gain about 0.03 for clean
+    /// text or within the order gain's scatter of 0 (±0.005) for word salad.</summary>
+    private static LossStatistics Texts(LossStatistics statistics, Random random, bool salad) => statistics with
+    {
+        Compression = 0.45 * Math.Exp(0.08 * Normal(random)),
+        OrderGain = salad ? 0.005 * Normal(random) : 0.03 * Math.Exp(0.3 * Normal(random)),
+    };
 
     private static readonly double[][] Identity2 = [[1, 0], [0, 1]];
 

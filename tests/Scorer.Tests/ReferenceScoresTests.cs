@@ -61,6 +61,7 @@ public sealed class ReferenceScoresTests : IDisposable
         inSample.Select(Key).Should().BeEquivalentTo(scorer.Score(texts.Select(scorer.Tokenise).ToList()).Select(s => Key(s.Statistics)));
         outOfFold.Select(Key).Intersect(inSample.Select(Key)).Should().HaveCount(8, "only the unseen documents score alike");
         outOfFold.Should().OnlyContain(s => !double.IsNaN(s.Compression), "each keeps its text's compression ratio");
+        outOfFold.Select(s => s.OrderGain).Should().BeEquivalentTo(texts.Select(WordOrder.Gain), "and its order gain (five words or more)");
     }
 
     private static (long, double, double) Key(LossStatistics s) => (s.Count, Math.Round(s.Mean, 5), Math.Round(s.Variance, 5));

@@ -115,10 +115,11 @@ public sealed class ScorerPipeliningTests(PostgresCluster postgres, ITestOutputH
         // The `lm score` path on one document at a time: one window per forward pass, nothing shared.
         using var alone = TinyProxy.Load(windowBatchSize: 1);
         await using var cmd = h.Database.CreateCommand(
-            "SELECT s.n_tokens, s.scored_bytes, s.loss_mean, s.loss_variance, d.full_text, s.compression_ratio " +
+            "SELECT s.n_tokens, s.scored_bytes, s.loss_mean, s.loss_variance, d.full_text, s.compression_ratio, s.order_gain " +
             "FROM sample_scores s JOIN documents d ON d.id = s.document_id");
         await using var reader = await cmd.ExecuteReaderAsync();
         var compared = 0;
+        var withOrderGain = 0;
         while (await reader.ReadAsync())
         {
             var expected = alone.Score([alone.Tokenise(reader.GetString(4))]).Single().Statistics;
@@ -127,9 +128,13 @@ public sealed class ScorerPipeliningTests(PostgresCluster postgres, ITestOutputH
             reader.GetDouble(2).Should().BeApproximately(expected.Mean, 1e-4);
             reader.GetDouble(3).Should().BeApproximately(expected.Variance, 1e-3);
             reader.GetDouble(5).Should().Be(Reweighting.Statistics.TextCompression.Ratio(reader.GetString(4)), "the text's own ratio");
+            var gain = Reweighting.Statistics.WordOrder.Gain(reader.GetString(4));
+            (reader.IsDBNull(6) ? double.NaN : reader.GetDouble(6)).Should().Be(gain, "the text's own order gain (NULL under two words)");
+            if (double.IsFinite(gain)) withOrderGain++;
             compared++;
         }
         compared.Should().Be(30);
+        withOrderGain.Should().BeGreaterThan(0, "the corpus has texts of several words");
     }
 
     [Fact]

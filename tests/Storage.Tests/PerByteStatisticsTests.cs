@@ -40,7 +40,7 @@ public sealed class PerByteStatisticsTests(PostgresCluster cluster)
 
         var applied = await new MigrationRunner(db).MigrateAsync();
 
-        applied.Select(m => m.Version).Should().Equal(4, 5, 6);
+        applied.Select(m => m.Version).Should().Equal(4, 5, 6, 7);
         (await TestData.DumpAsync(db, OldColumns)).Should().HaveCount(2).And.Equal(before);
         (await TestData.CountAsync(db, "SELECT count(*) FROM sample_scores WHERE scored_bytes IS NULL")).Should().Be(2);
         (await TestData.CountAsync(db, "SELECT count(*) FROM latest_scores WHERE loss_per_byte IS NULL AND bytes_per_token IS NULL"))

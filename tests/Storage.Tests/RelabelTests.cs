@@ -173,7 +173,7 @@ public sealed class RelabelTests(PostgresCluster cluster)
 
         var applied = await new MigrationRunner(db).MigrateAsync();
 
-        applied.Select(m => m.Version).Should().Equal(5, 6);
+        applied.Select(m => m.Version).Should().Equal(5, 6, 7);
         (await TestData.DumpAsync(db, "SELECT version, scorer_model, n_components, n_features, parameters, label_map, sample_count, " +
                                       "log_likelihood, fitted_at FROM gmm_models")).Should().Equal(before);
         var loaded = (await new GmmModelStore(db).GetAsync(1))!;

@@ -34,7 +34,8 @@ public sealed class ScoreExportTests(PostgresCluster cluster) : IDisposable
         ];
         var docs = rows.Select(r => TestData.Document(r.Id, r.Id == "c" ? "code" : "web") with { Source = r.Source }).ToList();
         var scores = rows.Select(r => TestData.Score(r.Id, mean: r.Mean, label: r.Label, batch: id, gmmVersion: r.Gmm)
-            with { CompressionRatio = r.Id == "a" ? 0.25 : null }).ToList();
+            with { CompressionRatio = r.Id == "a" ? 0.25 : null, OrderGain = r.Id switch { "a" => 0.03, "b" => 0.0, _ => null } })
+            .ToList();
         return new ScoreBatch(id, docs, scores, []);
     }
 
@@ -106,6 +107,7 @@ public sealed class ScoreExportTests(PostgresCluster cluster) : IDisposable
         shard["n_tokens"].Should().Equal(100L, 100L);
         shard["domain"].Should().Equal("web", "web");
         shard["compression_ratio"].Should().Equal(0.25, null);
+        shard["order_gain"].Should().Equal(0.03, 0.0);
         var extra = await ReadParquetAsync(Path.Combine(_out, "extra", "more.parquet"));
         extra["gmm_version"].Should().Equal(new object?[] { null });
         extra["source_row"].Should().Equal(12L);
@@ -132,6 +134,8 @@ public sealed class ScoreExportTests(PostgresCluster cluster) : IDisposable
         lines[1].GetProperty("source_row").GetInt64().Should().Be(7);
         lines[0].GetProperty("gmm_version").ValueKind.Should().Be(JsonValueKind.Null);
         lines[0].GetProperty("compression_ratio").ValueKind.Should().Be(JsonValueKind.Null);
+        lines[0].GetProperty("order_gain").ValueKind.Should().Be(JsonValueKind.Null);
+        lines[1].GetProperty("order_gain").GetDouble().Should().Be(0, "a measured order gain of 0 is a value");
     }
 
     [Theory]

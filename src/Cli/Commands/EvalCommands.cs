@@ -23,7 +23,8 @@ internal static class EvalCommands
         };
         var model = Repeated("--model", "Proxy checkpoint that scores the corpora (or give --scores): one for all, or one per --corpus");
         var scores = Repeated("--scores", "Scores already computed by `reweight lm score` (JSONL: id, n_tokens, n_bytes, loss_mean, " +
-            "loss_var), one per --corpus: no scoring pass. Files without n_bytes still read; the per-byte methods are then left out");
+            "loss_var, compression_ratio, order_gain), one per --corpus: no scoring pass. Files without n_bytes still read; the " +
+            "per-byte methods are then left out (without compression_ratio or order_gain, the methods and detector features on them)");
         var reference = Repeated("--reference", "A clean corpus (e.g. the held-out validation set) scored by the same --model: the " +
             "reference that names methods.gmm's components: those it leaves empty are noisy (reference-anchored labelling). " +
             "One for all corpora, or one per --corpus");

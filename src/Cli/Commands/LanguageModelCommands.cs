@@ -64,10 +64,11 @@ internal static class LanguageModelCommands
         var corpus = new Option<string>("--corpus") { Description = "Documents to score: " + CorpusFieldOptions.Formats, Required = true };
         var output = new Option<string>("--out")
         {
-            Description = "JSONL file: {id, domain, n_tokens, n_bytes, loss_mean, loss_var, compression_ratio} per document " +
-                          "(n_bytes: the UTF-8 bytes of the scored tokens, every token but the first; compression_ratio: the text's " +
-                          "DEFLATE size over its UTF-8 size), in corpus order; when the model has cross-fitted folds (proxy train " +
-                          "--folds), each document it trained on is scored by the fold copy that never saw it",
+            Description = "JSONL file: {id, domain, n_tokens, n_bytes, loss_mean, loss_var, compression_ratio, order_gain} per " +
+                          "document (n_bytes: the UTF-8 bytes of the scored tokens, every token but the first; compression_ratio: the " +
+                          "text's DEFLATE size over its UTF-8 size; order_gain: the compression ratio of its words shuffled minus that " +
+                          "of its words in order, null under two words), in corpus order; when the model has cross-fitted folds " +
+                          "(proxy train --folds), each document it trained on is scored by the fold copy that never saw it",
             Required = true,
         };
         var stride = new Option<int?>("--stride") { Description = "Window stride for documents longer than the context (default: the context length)" };
@@ -150,12 +151,12 @@ internal static class LanguageModelCommands
         IEnumerable<(int Index, CorpusRecord Record)> records)
     {
         // Filled as the scorer reads each document, before it yields that document's losses.
-        var pending = new Dictionary<int, (int Index, string Id, string? Domain, long Bytes, double Compression)>();
+        var pending = new Dictionary<int, (int Index, string Id, string? Domain, long Bytes, double Compression, double OrderGain)>();
         var documents = records.Select((x, j) =>
         {
             var ids = tokenizer.Encode(x.Record.Text);
             pending[j] = (x.Index, x.Record.Id, x.Record.Domain, ScoredDocuments.Bytes(tokenizer, ids),
-                TextCompression.Ratio(x.Record.Text));
+                TextCompression.Ratio(x.Record.Text), WordOrder.Gain(x.Record.Text));
             return (IReadOnlyList<long>)Array.ConvertAll(ids, t => (long)t);
         });
         foreach (var doc in scorer.Score(documents))
@@ -168,6 +169,7 @@ internal static class LanguageModelCommands
             {
                 id = r.Id, domain = r.Domain, n_tokens = stats.Count, n_bytes = stats.Bytes, loss_mean = mean, loss_var = variance,
                 compression_ratio = double.IsFinite(r.Compression) ? r.Compression : (double?)null,
+                order_gain = double.IsFinite(r.OrderGain) ? r.OrderGain : (double?)null,
             }));
         }
     }

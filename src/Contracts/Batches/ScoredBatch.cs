@@ -20,7 +20,7 @@ public sealed record ScoredBatch(
     public IEnumerable<SampleScore> ToSampleScores() =>
         Documents.Select(d => new SampleScore(d.Id, ScorerModel, d.TokenCount, d.ScoredBytes, d.LossMean, d.LossVariance,
             Array.ConvertAll(d.Responsibilities, r => (double)r), d.Label, d.Confidence, GmmVersion, BatchId, CreatedAt,
-            d.CompressionRatio));
+            d.CompressionRatio, d.OrderGain));
 }
 
 /// <summary>One document of a <see cref="ScoredBatch"/>.</summary>
@@ -37,6 +37,9 @@ public sealed record ScoredBatch(
 /// <param name="Windows">The token windows the trainer trains on.</param>
 /// <param name="CompressionRatio">The document's DEFLATE-compressed size over its UTF-8 size; null when not measured
 /// (batches before schema 1.2). Positive when present.</param>
+/// <param name="OrderGain">The compression ratio of the document's words shuffled minus that of its words in order; null
+/// when not measured (batches before schema 1.3) or when the text has fewer than two words. Finite when present, and may
+/// be 0 or negative.</param>
 public sealed record ScoredDocument(
     string Id,
     string? Domain,
@@ -48,4 +51,5 @@ public sealed record ScoredDocument(
     float Confidence,
     float[] Responsibilities,
     WindowedTokens Windows,
-    double? CompressionRatio = null);
+    double? CompressionRatio = null,
+    double? OrderGain = null);

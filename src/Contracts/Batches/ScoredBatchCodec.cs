@@ -21,8 +21,8 @@ public sealed record ScoredBatchHeader(
     int Components,
     int DocumentCount);
 
-/// <summary>The binary wire format of <c>scored-batches</c> values, schema 1.1 (and 1.0, read with the scored bytes
-/// unknown); docs/contracts.md has the layout byte by byte. Encoding refuses invalid batches with
+/// <summary>The binary wire format of <c>scored-batches</c> values, schema 1.3 (and 1.0 to 1.2, read with the fields they
+/// lack unknown); docs/contracts.md has the layout byte by byte. Encoding refuses invalid batches with
 /// <see cref="ArgumentException"/>; decoding validates every length, count and value and throws
 /// <see cref="InvalidDataException"/> on anything corrupt, truncated or of an unknown major version.</summary>
 public static class ScoredBatchCodec
@@ -32,13 +32,16 @@ public static class ScoredBatchCodec
 
     /// <summary>Schema minor version this code writes. Readers accept newer minors of the same major and skip the
     /// fields those add at the end of the header and of each document record.</summary>
-    public const byte MinorVersion = 2;
+    public const byte MinorVersion = 3;
 
     /// <summary>The first minor version whose document records end with the scored bytes.</summary>
     private const byte ScoredBytesSince = 1;
 
     /// <summary>The first minor version whose document records end with the compression ratio, after the scored bytes.</summary>
     private const byte CompressionSince = 2;
+
+    /// <summary>The first minor version whose document records end with the order gain, after the compression ratio.</summary>
+    private const byte OrderGainSince = 3;
 
     /// <summary>Most GMM components a batch may carry.</summary>
     public const int MaxComponents = 1024;
@@ -99,6 +102,7 @@ public static class ScoredBatchCodec
             w.VarUInts(d.Windows.Tokens);
             w.Int64(d.ScoredBytes ?? 0);
             w.Double(d.CompressionRatio ?? 0);
+            w.Double(OrderGainOnWire(d.OrderGain));
             w.PatchUInt32(lengthAt, (uint)(w.Position - start));
         }
         return w.ToArray();
@@ -200,11 +204,27 @@ public static class ScoredBatchCodec
         var bytes = minor >= ScoredBytesSince ? r.Int64($"document {i} scored bytes") : 0;
         // Before 1.2 the compression ratio was not measured; from 1.2 on, 0 means unknown too.
         var compression = minor >= CompressionSince ? r.Double($"document {i} compression ratio") : 0;
+        // Before 1.3 the order gain was not measured; from 1.3 on, +0.0 means unknown too (a measured 0 travels as -0.0).
+        double? orderGain = minor >= OrderGainSince ? OrderGainFromWire(r.Double($"document {i} order gain")) : null;
         var doc = new ScoredDocument(id, domain, tokenCount, bytes == 0 ? null : (long?)bytes, mean, variance, (SampleLabel)label,
-            confidence, responsibilities, new WindowedTokens(tokens, offsets, validated: true), compression == 0 ? null : compression);
+            confidence, responsibilities, new WindowedTokens(tokens, offsets, validated: true), compression == 0 ? null : compression,
+            orderGain);
         if (ScoredBatchValidation.Problem(doc, components) is { } problem) throw r.Corrupt($"document {i}: {problem}");
         return doc;
     }
+
+    /// <summary>The order gain as the wire carries it: +0.0 (all bits zero) for unknown, as for every field added by a minor
+    /// version; a measured gain of exactly 0 (words whose shuffle compresses to the same size, common in short texts) as
+    /// -0.0, so that it stays known.</summary>
+    private static double OrderGainOnWire(double? gain) => gain switch
+    {
+        null => 0.0,
+        0.0 => -0.0,
+        { } g => g,
+    };
+
+    private static double? OrderGainFromWire(double value) =>
+        BitConverter.DoubleToInt64Bits(value) == 0 ? null : value == 0 ? 0.0 : value;
 
     private static long ToUnixMicros(DateTimeOffset t) => (t.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
 
@@ -212,7 +232,8 @@ public static class ScoredBatchCodec
     {
         long size = 64 + batch.ScorerModel.Length * 3L;
         foreach (var d in batch.Documents)
-            size += 48 + d.Id.Length * 3L + (d.Domain?.Length ?? 0) * 3L + 4L * d.Responsibilities.Length + 3L * d.Windows.TokenCount + 2L * d.Windows.Count;
+            size += 64 + d.Id.Length * 3L + (d.Domain?.Length ?? 0) * 3L + 4L * d.Responsibilities.Length + 3L * d.Windows.TokenCount
+                    + 2L * d.Windows.Count;
         return (int)Math.Min(size, 1 << 26);
     }
 }

@@ -2,8 +2,9 @@ namespace Reweighting.Contracts.Batches;
 
 /// <summary>The rules a scored batch obeys, shared by the encoder (which refuses to write a batch that breaks them)
 /// and the decoder (which refuses to return one): non-empty ids, finite statistics, a non-negative variance, scored
-/// bytes null or positive (null without tokens), a known label, probabilities in [0, 1], exactly K responsibilities
-/// per document, K at most <see cref="ScoredBatchCodec.MaxComponents"/>, a GMM version that is null or non-negative.</summary>
+/// bytes null or positive (null without tokens), a compression ratio null or positive, an order gain null or finite, a
+/// known label, probabilities in [0, 1], exactly K responsibilities per document, K at most
+/// <see cref="ScoredBatchCodec.MaxComponents"/>, a GMM version that is null or non-negative.</summary>
 public static class ScoredBatchValidation
 {
     /// <summary>The first rule the batch breaks, or null when it keeps them all.</summary>
@@ -33,6 +34,7 @@ public static class ScoredBatchValidation
         if (d.ScoredBytes is not null && d.TokenCount == 0) return $"{d.ScoredBytes} scored bytes but no scored token";
         if (d.CompressionRatio is { } c && !(c > 0 && double.IsFinite(c)))
             return $"compression ratio {c} is not a positive finite number (null means unknown)";
+        if (d.OrderGain is { } g && !double.IsFinite(g)) return $"order gain {g} is not a finite number (null means unknown)";
         if (!double.IsFinite(d.LossMean)) return $"loss mean {d.LossMean} is not finite";
         if (!double.IsFinite(d.LossVariance) || d.LossVariance < 0) return $"loss variance {d.LossVariance} is not a finite non-negative number";
         if (!Enum.IsDefined(d.Label)) return $"label {(int)d.Label} is not easy (0), hard (1) or noisy (2)";

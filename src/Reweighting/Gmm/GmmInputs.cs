@@ -31,13 +31,15 @@ public static class GmmInputs
         Of(FromRow(row), transform);
 
     /// <summary>The statistics of a stored score row: <paramref name="tokens"/> scored tokens, their loss mean and
-    /// population variance, and the bytes they cover (null or 0 when not recorded).</summary>
-    public static LossStatistics FromRow(long tokens, double mean, double variance, long? bytes, double? compression = null) =>
-        new(tokens, mean, variance * tokens, bytes ?? 0, compression ?? double.NaN);
+    /// population variance, the bytes they cover (null or 0 when not recorded), and the text's compression ratio and order
+    /// gain (null when unknown).</summary>
+    public static LossStatistics FromRow(long tokens, double mean, double variance, long? bytes, double? compression = null,
+        double? orderGain = null) =>
+        new(tokens, mean, variance * tokens, bytes ?? 0, compression ?? double.NaN, orderGain ?? double.NaN);
 
-    /// <summary>The statistics of a stored score row, with its compression ratio when it has one.</summary>
+    /// <summary>The statistics of a stored score row, with its compression ratio and order gain when it has them.</summary>
     public static LossStatistics FromRow(StoredStatistics row) =>
-        FromRow(row.Tokens, row.Mean, row.Variance, row.Bytes, row.CompressionRatio);
+        FromRow(row.Tokens, row.Mean, row.Variance, row.Bytes, row.CompressionRatio, row.OrderGain);
 
     /// <summary>The pairs of every document that can be placed, in order.</summary>
     public static (double First, double Second)[] All(IEnumerable<LossStatistics> statistics, FeatureTransform transform) =>

@@ -11,8 +11,11 @@ namespace Reweighting.Statistics;
 /// <param name="Compression">The whole document's DEFLATE-compressed size over its UTF-8 size
 /// (<see cref="TextCompression.Ratio"/>): how much it repeats itself, whatever the proxy thinks of it. A property of the
 /// document, not of a window: windows leave it NaN (unknown) and the document's merged statistics take it.</param>
+/// <param name="OrderGain">The whole document's order gain (<see cref="WordOrder.Gain"/>): how much its compressibility owes
+/// to the order of its words. A property of the document like <paramref name="Compression"/>; NaN when unknown (fewer than
+/// two words, or not measured).</param>
 public readonly record struct LossStatistics(
-    long Count, double Mean, double SquaredDeviations, long Bytes = 0, double Compression = double.NaN)
+    long Count, double Mean, double SquaredDeviations, long Bytes = 0, double Compression = double.NaN, double OrderGain = double.NaN)
 {
     public static readonly LossStatistics Empty = new(0, 0, 0);
 
@@ -60,6 +63,7 @@ public readonly record struct LossStatistics(
         var delta = other.Mean - Mean;
         var mean = Mean + delta * other.Count / n;
         var m2 = SquaredDeviations + other.SquaredDeviations + delta * delta * ((double)Count * other.Count / n);
-        return new LossStatistics(n, mean, m2, Bytes + other.Bytes, double.IsFinite(Compression) ? Compression : other.Compression);
+        return new LossStatistics(n, mean, m2, Bytes + other.Bytes, double.IsFinite(Compression) ? Compression : other.Compression,
+            double.IsFinite(OrderGain) ? OrderGain : other.OrderGain);
     }
 }

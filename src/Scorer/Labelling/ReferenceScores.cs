@@ -14,7 +14,7 @@ public static class ReferenceScores
     private const int Chunk = 64;
 
     /// <summary>Scores every document of <paramref name="path"/> (JSONL, JSONL.gz, text, or a directory of them) and
-    /// returns their statistics, each with its text's compression ratio; documents with no prediction (one token) are left
+    /// returns their statistics, each with its text's compression ratio and order gain; documents with no prediction (one token) are left
     /// out. When the proxy (in <paramref name="modelDirectory"/>) has cross-fitted folds, a document it trained on is
     /// scored by the fold copy that never saw it, so a reference that was the proxy's training corpus lies where unseen
     /// clean text does.</summary>
@@ -56,7 +56,13 @@ public static class ReferenceScores
             ct.ThrowIfCancellationRequested();
             var tokens = chunk.Select(r => scorer.Tokenise(r.Text)).ToList();
             foreach (var (score, record) in scorer.Score(tokens).Zip(chunk))
-                if (score.Statistics.Count > 0) stats.Add(score.Statistics with { Compression = TextCompression.Ratio(record.Text) });
+            {
+                if (score.Statistics.Count == 0) continue;
+                stats.Add(score.Statistics with
+                {
+                    Compression = TextCompression.Ratio(record.Text), OrderGain = WordOrder.Gain(record.Text),
+                });
+            }
         }
     }
 }

@@ -148,7 +148,8 @@ public sealed class ReservoirLabeller : IDocumentLabeller
             foreach (var row in committed)
             {
                 if (row.ScorerModel != _options.ScorerModel) continue;
-                var statistics = GmmInputs.FromRow(row.TokenCount, row.LossMean, row.LossVariance, row.ScoredBytes, row.CompressionRatio);
+                var statistics = GmmInputs.FromRow(row.TokenCount, row.LossMean, row.LossVariance, row.ScoredBytes, row.CompressionRatio,
+                    row.OrderGain);
                 if (GmmInputs.Of(statistics, _transform) is { } pair)
                     _reservoir.Add(new ReservoirEntry(pair.First, pair.Second, ReferenceNovelty.Features(statistics)));
                 // Scored before the first version became current and committed after it: the relabel scan may have passed it.

@@ -13,6 +13,9 @@ internal sealed class InFlightDocument(TopicPartitionOffset source, DocumentReco
     /// <summary>The document's compression ratio (<see cref="TextCompression.Ratio"/>), null for empty text.</summary>
     public double? CompressionRatio { get; } = TextCompression.Ratio(record.Text) is var r && double.IsFinite(r) ? r : null;
 
+    /// <summary>The document's order gain (<see cref="WordOrder.Gain"/>), null for a text of fewer than two words.</summary>
+    public double? OrderGain { get; } = WordOrder.Gain(record.Text) is var g && double.IsFinite(g) ? g : null;
+
     public TopicPartitionOffset Source { get; } = source;
     public DocumentRecord Record { get; } = record;
     public int[] Tokens { get; } = tokens;
@@ -116,7 +119,7 @@ internal sealed class InFlightBatch
         var documents = _documents.Select(d => new ScoredDocument(
             d.Record.Id, d.Record.Domain, (int)d.Score!.Value.Statistics.Count, ScoredBytes(d), Mean(d), Variance(d),
             d.Verdict!.Label, (float)d.Verdict.Confidence, Array.ConvertAll(d.Verdict.Responsibilities, r => (float)r),
-            d.Score.Value.Windows, d.CompressionRatio)).ToList();
+            d.Score.Value.Windows, d.CompressionRatio, d.OrderGain)).ToList();
         return new ScoredBatch(BatchId, scorerModel, Gmm?.Version, ScoredAt!.Value, components, documents);
     }
 
@@ -136,7 +139,7 @@ internal sealed class InFlightBatch
     public List<SampleScore> ToSampleScores(string scorerModel) =>
         _documents.Select(d => new SampleScore(d.Record.Id, scorerModel, (int)d.Score!.Value.Statistics.Count, ScoredBytes(d), Mean(d),
             Variance(d), d.Verdict!.Responsibilities, d.Verdict.Label, d.Verdict.Confidence, Gmm?.Version, BatchId, ScoredAt!.Value,
-            d.CompressionRatio))
+            d.CompressionRatio, d.OrderGain))
             .ToList();
 
     /// <summary>The bytes the scored tokens cover; null (unknown) when nothing was scored or counted.</summary>

@@ -49,7 +49,10 @@ public sealed partial class ScorerPipeline
         {
             // Documents revoked since the hand-over get theirs too; they are no longer in the batch, so nothing stores it.
             var document = job.Documents[i];
-            var s = scores[i].Statistics with { Compression = document.CompressionRatio ?? double.NaN };
+            var s = scores[i].Statistics with
+            {
+                Compression = document.CompressionRatio ?? double.NaN, OrderGain = document.OrderGain ?? double.NaN,
+            };
             document.Score = scores[i];
             document.Verdict = gmm is null ? ProvisionalVerdict.Assignment : gmm.Assign(s);
         }

@@ -58,7 +58,7 @@ public sealed class ScoreExporter(NpgsqlDataSource dataSource)
         {
             await using var command = Filtered(connection, transaction, options, $"""
                 SELECT document_id, shard, source_row, domain, label::text, label_confidence, loss_mean, loss_variance, n_tokens,
-                       scored_bytes, loss_per_byte, gmm_version, scorer_model, scored_at, compression_ratio
+                       scored_bytes, loss_per_byte, gmm_version, scorer_model, scored_at, compression_ratio, order_gain
                 FROM filtered ORDER BY shard NULLS LAST, source_row NULLS LAST, document_id
                 """);
             await using var reader = await ExecuteAsync(command, options, ct);
@@ -153,7 +153,8 @@ public sealed class ScoreExporter(NpgsqlDataSource dataSource)
         r.GetString(4), r.GetDouble(5), r.GetDouble(6), r.GetDouble(7),
         Convert.ToInt64(r.GetValue(8), System.Globalization.CultureInfo.InvariantCulture),
         r.IsDBNull(9) ? null : r.GetInt64(9), r.IsDBNull(10) ? null : r.GetDouble(10), r.IsDBNull(11) ? null : r.GetInt32(11),
-        r.GetString(12), r.GetFieldValue<DateTimeOffset>(13), r.IsDBNull(14) ? null : r.GetDouble(14));
+        r.GetString(12), r.GetFieldValue<DateTimeOffset>(13), r.IsDBNull(14) ? null : r.GetDouble(14),
+        r.IsDBNull(15) ? null : r.GetDouble(15));
 
     /// <summary>Each shard's file name: its path relative to the shards' common directory, its corpus extension replaced
     /// by the export's, unsafe characters replaced; names made unique. The key "" stands for documents without a source.</summary>

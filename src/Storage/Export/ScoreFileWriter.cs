@@ -88,6 +88,7 @@ internal sealed class JsonlScoreWriter : ScoreFileWriter
         _json.WriteString("scorer_model", s.ScorerModel);
         _json.WriteString("scored_at", s.ScoredAt.UtcDateTime);
         if (s.CompressionRatio is { } ratio) _json.WriteNumber("compression_ratio", ratio); else _json.WriteNull("compression_ratio");
+        if (s.OrderGain is { } gain) _json.WriteNumber("order_gain", gain); else _json.WriteNull("order_gain");
         _json.WriteEndObject();
         _json.Flush();
         _file.WriteByte((byte)'\n');
@@ -118,7 +119,7 @@ internal sealed class ParquetScoreWriter : ScoreFileWriter
         new Column<string>("label"), new Column<double>("label_confidence"), new Column<double>("loss_mean"),
         new Column<double>("loss_variance"), new Column<long>("n_tokens"), new Column<long?>("scored_bytes"),
         new Column<double?>("loss_per_byte"), new Column<int?>("gmm_version"), new Column<string>("scorer_model"),
-        new Column<DateTime>("scored_at"), new Column<double?>("compression_ratio"),
+        new Column<DateTime>("scored_at"), new Column<double?>("compression_ratio"), new Column<double?>("order_gain"),
     ];
 
     private readonly ParquetFileWriter _writer;
@@ -159,6 +160,7 @@ internal sealed class ParquetScoreWriter : ScoreFileWriter
         Column(rowGroup, s => s.ScorerModel);
         Column(rowGroup, s => s.ScoredAt.UtcDateTime);
         Column(rowGroup, s => s.CompressionRatio);
+        Column(rowGroup, s => s.OrderGain);
         _pending.Clear();
     }
 

@@ -35,6 +35,8 @@ internal sealed record PreparedBatch(
             if (s.CompressionRatio is { } ratio && !(ratio > 0 && double.IsFinite(ratio)))
                 throw new ArgumentException(
                     $"score of document '{s.DocumentId}' has compression ratio {ratio}, not a positive finite number");
+            if (s.OrderGain is { } gain && !double.IsFinite(gain))
+                throw new ArgumentException($"score of document '{s.DocumentId}' has order gain {gain}, not a finite number");
             // Before the first GMM fit a row has no mixture (gmm_version NULL) and so no responsibilities.
             if (s.Responsibilities is null || (s.Responsibilities.Length == 0 && s.GmmVersion is not null))
                 throw new ArgumentException($"score of document '{s.DocumentId}' has no responsibilities");

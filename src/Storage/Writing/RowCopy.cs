@@ -12,7 +12,7 @@ internal static class RowCopy
 
     public const string ScoreColumns =
         "document_id, scorer_model, n_tokens, scored_bytes, loss_mean, loss_variance, responsibilities, label, label_confidence, " +
-        "gmm_version, batch_id, scored_at, compression_ratio";
+        "gmm_version, batch_id, scored_at, compression_ratio, order_gain";
 
     /// <summary>Copies the documents into <paramref name="table"/>; returns the rows the server stored.</summary>
     public static async Task<int> DocumentsAsync(NpgsqlConnection conn, string table, IReadOnlyList<Document> documents, CancellationToken ct)
@@ -61,6 +61,8 @@ internal static class RowCopy
             importer.Write(s.BatchId, NpgsqlDbType.Uuid);
             importer.Write(s.ScoredAt.ToUniversalTime(), NpgsqlDbType.TimestampTz);
             if (s.CompressionRatio is { } ratio) importer.Write(ratio, NpgsqlDbType.Double);
+            else importer.WriteNull();
+            if (s.OrderGain is { } gain) importer.Write(gain, NpgsqlDbType.Double);
             else importer.WriteNull();
         }
         return checked((int)await importer.CompleteAsync(ct));

@@ -202,16 +202,17 @@ public sealed class ScoreBatchWriter
                 document_id text, scorer_model text, n_tokens integer, scored_bytes bigint, loss_mean double precision,
                 loss_variance double precision, responsibilities double precision[], label text,
                 label_confidence double precision, gmm_version integer, batch_id uuid, scored_at timestamptz,
-                compression_ratio double precision
+                compression_ratio double precision, order_gain double precision
             ) ON COMMIT DROP
             """, ct);
         await RowCopy.ScoresAsync(conn, "score_staging", scores, ct);
         // A score older than the stored one never overwrites it, so a late replay cannot roll a label back.
         var upserted = await ExecuteAsync(conn, tx, """
             INSERT INTO sample_scores AS s (document_id, scorer_model, n_tokens, scored_bytes, loss_mean, loss_variance, responsibilities,
-                                            label, label_confidence, gmm_version, batch_id, scored_at, compression_ratio)
+                                            label, label_confidence, gmm_version, batch_id, scored_at, compression_ratio,
+                                            order_gain)
             SELECT document_id, scorer_model, n_tokens, scored_bytes, loss_mean, loss_variance, responsibilities,
-                   label::sample_label, label_confidence, gmm_version, batch_id, scored_at, compression_ratio
+                   label::sample_label, label_confidence, gmm_version, batch_id, scored_at, compression_ratio, order_gain
             FROM score_staging
             ON CONFLICT (document_id, scorer_model) DO UPDATE
                SET n_tokens = EXCLUDED.n_tokens, scored_bytes = EXCLUDED.scored_bytes,
@@ -219,7 +220,7 @@ public sealed class ScoreBatchWriter
                    responsibilities = EXCLUDED.responsibilities, label = EXCLUDED.label,
                    label_confidence = EXCLUDED.label_confidence, gmm_version = EXCLUDED.gmm_version,
                    batch_id = EXCLUDED.batch_id, scored_at = EXCLUDED.scored_at,
-                   compression_ratio = EXCLUDED.compression_ratio
+                   compression_ratio = EXCLUDED.compression_ratio, order_gain = EXCLUDED.order_gain
              WHERE s.scored_at <= EXCLUDED.scored_at
             """, ct);
         return (upserted, RowWritePath.Upserted);

@@ -69,7 +69,7 @@ public sealed class ScoreRelabeller(NpgsqlDataSource dataSource, WriteRetryOptio
             select.Parameters.Add(new NpgsqlParameter { Value = PageSize });
             await using var reader = await select.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
-                rows.Add((reader.GetString(0), Queries.StatisticsReader.Read(reader, 1), SampleLabels.Parse(reader.GetString(6))));
+                rows.Add((reader.GetString(0), Queries.StatisticsReader.Read(reader, 1), SampleLabels.Parse(reader.GetString(7))));
         }
         if (rows.Count == 0) return new Page(0, after, new Dictionary<(SampleLabel, SampleLabel), long>());
 

@@ -140,10 +140,16 @@ internal sealed class CorpusDetection
         }
         // Baselines flag their highest-scoring documents, as many as the GMM labels noisy: the same budget.
         foreach (var (name, score) in Baselines(stats, result.PerByte)) methods[name] = (score, TopFlags(score, flagged), null);
-        if (labelling.Novelty is { Detector.FeatureCount: < ReferenceNovelty.Dimensions })
+        if (labelling.Novelty is { Detector.FeatureCount: ReferenceNovelty.LossDimensions })
         {
             Console.Error.WriteLine($"note: {corpus.Scores ?? corpus.Path}: scores without compression_ratio (written before `lm score` " +
                                     "measured it, or a reference without them); the detector judges on the four loss features");
+        }
+        else if (labelling.Novelty is { Detector.FeatureCount: ReferenceNovelty.CompressionDimensions })
+        {
+            Console.Error.WriteLine($"note: {corpus.Scores ?? corpus.Path}: scores without order_gain (written before `lm score` " +
+                                    "measured it, a reference without them, or a document of fewer than two words); the detector " +
+                                    "judges on the four loss features and the compression ratio");
         }
         if (!result.PerByte)
         {
@@ -173,13 +179,20 @@ internal sealed class CorpusDetection
     /// variance alone, and the two-sided filters (distance from the corpus median) of mean loss, loss per byte and bytes
     /// per token. The per-byte ones only when <paramref name="perByte"/>. With every document's compression ratio, the
     /// filters a user would build on it alone: one-sided (the most repetitive text first) and two-sided (on its logarithm),
-    /// so the detector's gain over the ratio it uses is measured too.</summary>
+    /// so the detector's gain over the ratio it uses is measured too; likewise with every document's order gain, one-sided
+    /// (the text whose words carry the least order first) and two-sided (on the detector's ln max(gain, floor)).</summary>
     private static IEnumerable<(string Name, double[] Score)> Baselines(LossStatistics[] stats, bool perByte)
     {
         if (stats.All(s => s.Compression > 0 && double.IsFinite(s.Compression)))
         {
             yield return ("compression_ratio", stats.Select(s => -s.Compression).ToArray());
             yield return ("compression_ratio_two_sided", DistanceFromMedian(stats.Select(s => Math.Log(s.Compression)).ToArray()));
+        }
+        if (stats.All(s => double.IsFinite(s.OrderGain)))
+        {
+            yield return ("order_gain", stats.Select(s => -s.OrderGain).ToArray());
+            yield return ("order_gain_two_sided", DistanceFromMedian(
+                stats.Select(s => Math.Log(Math.Max(s.OrderGain, ReferenceNovelty.OrderGainFloor))).ToArray()));
         }
         var mean = stats.Select(s => s.Mean).ToArray();
         yield return ("mean_loss", mean);

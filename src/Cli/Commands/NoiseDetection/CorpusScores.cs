@@ -16,7 +16,9 @@ internal sealed record CorpusScores(List<string> Ids, LossStatistics[] Stats)
     /// <summary>Loss statistics of the labelled documents from a `reweight lm score` file (every row when
     /// <paramref name="labels"/> is null; documents without a label are skipped). Rows written before `lm score`
     /// counted bytes have no <c>n_bytes</c>: their statistics carry no bytes; rows written before it measured the
-    /// compression ratio have no <c>compression_ratio</c>, and the detector then judges on the loss features alone.</summary>
+    /// compression ratio have no <c>compression_ratio</c>, and the detector then judges on the loss features alone; rows
+    /// written before it measured the order gain have no <c>order_gain</c> (a text of fewer than two words has it null), and
+    /// the detector then judges without it.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">A row is not a `reweight lm score` row.</exception>
     public static CorpusScores Read(string path, IReadOnlyDictionary<string, CorpusLabel>? labels)
@@ -38,12 +40,14 @@ internal sealed record CorpusScores(List<string> Ids, LossStatistics[] Stats)
                 var bytes = root.TryGetProperty("n_bytes", out var b) ? b.GetInt64() : 0;
                 var compression = root.TryGetProperty("compression_ratio", out var c) && c.ValueKind == JsonValueKind.Number
                     ? c.GetDouble() : double.NaN;
+                var orderGain = root.TryGetProperty("order_gain", out var g) && g.ValueKind == JsonValueKind.Number
+                    ? g.GetDouble() : double.NaN;
                 ids.Add(id);
                 // A one-token document has no scored token, and `lm score` writes its mean and variance as null.
                 stats.Add(n == 0
                     ? LossStatistics.Empty
                     : new LossStatistics(n, root.GetProperty("loss_mean").GetDouble(), root.GetProperty("loss_var").GetDouble() * n,
-                        bytes, compression));
+                        bytes, compression, orderGain));
             }
             catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
             {
@@ -78,7 +82,7 @@ internal sealed class ProxyCorpusScorer(string modelDir, Device device, int batc
     }
 
     /// <summary>Scores documents in order, counting the bytes of the scored tokens and measuring each text's compression
-    /// ratio as `lm score` does.</summary>
+    /// ratio and order gain as `lm score` does.</summary>
     public CorpusScores Score(IReadOnlyList<CorpusRecord> records)
     {
         var progress = new ConsoleProgress();
@@ -104,7 +108,7 @@ internal sealed class ProxyCorpusScorer(string modelDir, Device device, int batc
             {
                 var index = indices[doc.Index];
                 stats[index] = LossStatistics.Of(doc.Losses, bytes[doc.Index])
-                    with { Compression = TextCompression.Ratio(records[index].Text) };
+                    with { Compression = TextCompression.Ratio(records[index].Text), OrderGain = WordOrder.Gain(records[index].Text) };
                 if (++done % 100 == 0) progress.Report($"scored {done}/{records.Count} documents");
             }
         }
