@@ -2,8 +2,8 @@
 -- order (WordOrder.Gain). Text whose words carry no order (shuffled text, word salad, keyword lists) loses nothing when its
 -- words are shuffled and measures about 0; prose and code lose compressibility as their repeated phrases break up;
 -- boilerplate loses a lot. The document-level noise detector uses it beside the compression ratio. It may be 0 or
--- negative. NULL: unknown (rows stored before this migration, rows of scored batches before schema 1.3, and texts of
--- fewer than two words, which have no order to lose).
+-- negative. NULL: unknown (rows stored before this migration, rows of scored batches before schema 1.3, and texts
+-- without words).
 ALTER TABLE sample_scores
     ADD COLUMN order_gain double precision
         -- Finite: PostgreSQL sorts NaN above Infinity, so neither passes.

@@ -16,7 +16,7 @@ namespace Reweighting.Contracts;
 /// <param name="ScoredAt">When the scorer produced it.</param>
 /// <param name="CompressionRatio">The document's DEFLATE-compressed size over its UTF-8 size; null when not measured.</param>
 /// <param name="OrderGain">The compression ratio of the document's words shuffled minus that of its words in order (about 0
-/// for text whose words carry no order); null when not measured or when the text has fewer than two words. May be 0 or
+/// for text whose words carry no order); null when not measured or when the text has no words. May be 0 or
 /// negative.</param>
 public sealed record SampleScore(
     string DocumentId,

@@ -51,7 +51,7 @@ public sealed class LanguageModelCommandTests : IDisposable
                                        == Reweighting.Statistics.TextCompression.Ratio(texts[r.GetProperty("id").GetString()!]));
         foreach (var row in rows)
         {
-            // The order gain beside it: the text's own, null for a text of fewer than two words.
+            // The order gain beside it: the text's own, null for a text without words.
             var gain = Reweighting.Statistics.WordOrder.Gain(texts[row.GetProperty("id").GetString()!]);
             var written = row.GetProperty("order_gain");
             (written.ValueKind == JsonValueKind.Null ? double.NaN : written.GetDouble()).Should().Be(gain);

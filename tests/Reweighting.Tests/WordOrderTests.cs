@@ -96,11 +96,17 @@ public sealed class WordOrderTests
     [Theory]
     [InlineData("")]
     [InlineData("   \n\t ")]
-    [InlineData("word")]
-    [InlineData("\u00a0 one\u2003\n")]
-    public void A_text_of_fewer_than_two_words_has_no_order_gain(string text)
+    public void A_text_without_words_has_no_order_gain(string text)
     {
         WordOrder.Gain(text).Should().Be(double.NaN);
+    }
+
+    [Theory]
+    [InlineData("word")]
+    [InlineData("\u00a0 one\u2003\n")]
+    public void A_single_word_has_no_order_to_lose(string text)
+    {
+        WordOrder.Gain(text).Should().Be(0);
     }
 
     [Fact]

@@ -129,7 +129,7 @@ public sealed class ScorerPipeliningTests(PostgresCluster postgres, ITestOutputH
             reader.GetDouble(3).Should().BeApproximately(expected.Variance, 1e-3);
             reader.GetDouble(5).Should().Be(Reweighting.Statistics.TextCompression.Ratio(reader.GetString(4)), "the text's own ratio");
             var gain = Reweighting.Statistics.WordOrder.Gain(reader.GetString(4));
-            (reader.IsDBNull(6) ? double.NaN : reader.GetDouble(6)).Should().Be(gain, "the text's own order gain (NULL under two words)");
+            (reader.IsDBNull(6) ? double.NaN : reader.GetDouble(6)).Should().Be(gain, "the text's own order gain (NULL without words)");
             if (double.IsFinite(gain)) withOrderGain++;
             compared++;
         }

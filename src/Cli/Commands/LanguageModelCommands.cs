@@ -67,7 +67,7 @@ internal static class LanguageModelCommands
             Description = "JSONL file: {id, domain, n_tokens, n_bytes, loss_mean, loss_var, compression_ratio, order_gain} per " +
                           "document (n_bytes: the UTF-8 bytes of the scored tokens, every token but the first; compression_ratio: the " +
                           "text's DEFLATE size over its UTF-8 size; order_gain: the compression ratio of its words shuffled minus that " +
-                          "of its words in order, null under two words), in corpus order; when the model has cross-fitted folds " +
+                          "of its words in order, null without words), in corpus order; when the model has cross-fitted folds " +
                           "(proxy train --folds), each document it trained on is scored by the fold copy that never saw it",
             Required = true,
         };

@@ -38,7 +38,7 @@ public sealed record ScoredBatch(
 /// <param name="CompressionRatio">The document's DEFLATE-compressed size over its UTF-8 size; null when not measured
 /// (batches before schema 1.2). Positive when present.</param>
 /// <param name="OrderGain">The compression ratio of the document's words shuffled minus that of its words in order; null
-/// when not measured (batches before schema 1.3) or when the text has fewer than two words. Finite when present, and may
+/// when not measured (batches before schema 1.3) or when the text has no words. Finite when present, and may
 /// be 0 or negative.</param>
 public sealed record ScoredDocument(
     string Id,

@@ -12,8 +12,8 @@ namespace Reweighting.Statistics;
 /// (<see cref="TextCompression.Ratio"/>): how much it repeats itself, whatever the proxy thinks of it. A property of the
 /// document, not of a window: windows leave it NaN (unknown) and the document's merged statistics take it.</param>
 /// <param name="OrderGain">The whole document's order gain (<see cref="WordOrder.Gain"/>): how much its compressibility owes
-/// to the order of its words. A property of the document like <paramref name="Compression"/>; NaN when unknown (fewer than
-/// two words, or not measured).</param>
+/// to the order of its words. A property of the document like <paramref name="Compression"/>; NaN when unknown (a text
+/// without words, or not measured).</param>
 public readonly record struct LossStatistics(
     long Count, double Mean, double SquaredDeviations, long Bytes = 0, double Compression = double.NaN, double OrderGain = double.NaN)
 {

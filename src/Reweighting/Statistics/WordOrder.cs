@@ -23,13 +23,17 @@ public static class WordOrder
     private const uint FnvOffsetBasis = 2166136261;
     private const uint FnvPrime = 16777619;
 
-    /// <summary>Ratio(shuffled words) − Ratio(ordered words) of <paramref name="text"/>; NaN (unknown) for a text of fewer
-    /// than two words, which has no order to lose. Usually positive; text without order measures about 0, either side.</summary>
+    /// <summary>Ratio(shuffled words) − Ratio(ordered words) of <paramref name="text"/>: 0 for a single word, which has no
+    /// order to lose; NaN (unknown) for a text without words. Usually positive; text without order measures about 0,
+    /// either side.</summary>
     public static double Gain(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
         var words = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-        if (words.Length < 2) return double.NaN;
+        if (words.Length == 0) return double.NaN;
+        // One word is its own shuffle. Measured so, it keeps a stream's few one-word documents from switching the
+        // detector to five features (it uses six only when every document has an order gain).
+        if (words.Length == 1) return 0;
         var ordered = string.Join(' ', words);
         new Random(Seed(text)).Shuffle(words);
         return TextCompression.Ratio(string.Join(' ', words)) - TextCompression.Ratio(ordered);

@@ -13,7 +13,7 @@ internal sealed class InFlightDocument(TopicPartitionOffset source, DocumentReco
     /// <summary>The document's compression ratio (<see cref="TextCompression.Ratio"/>), null for empty text.</summary>
     public double? CompressionRatio { get; } = TextCompression.Ratio(record.Text) is var r && double.IsFinite(r) ? r : null;
 
-    /// <summary>The document's order gain (<see cref="WordOrder.Gain"/>), null for a text of fewer than two words.</summary>
+    /// <summary>The document's order gain (<see cref="WordOrder.Gain"/>), null for a text without words.</summary>
     public double? OrderGain { get; } = WordOrder.Gain(record.Text) is var g && double.IsFinite(g) ? g : null;
 
     public TopicPartitionOffset Source { get; } = source;

@@ -17,7 +17,7 @@ namespace Reweighting.Storage.Export;
 /// <param name="ScoredAt">When it was scored.</param>
 /// <param name="CompressionRatio">The text's DEFLATE size over its UTF-8 size, where measured.</param>
 /// <param name="OrderGain">The compression ratio of the text's words shuffled minus that of its words in order, where
-/// measured (null too for a text of fewer than two words).</param>
+/// measured (null too for a text without words).</param>
 public sealed record ExportedScore(
     string Id, string? SourceFile, long? SourceRow, string? Domain, string Label, double LabelConfidence, double LossMean,
     double LossVariance, long TokenCount, long? ScoredBytes, double? LossPerByte, int? GmmVersion, string ScorerModel,

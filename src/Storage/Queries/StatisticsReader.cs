@@ -5,7 +5,7 @@ namespace Reweighting.Storage.Queries;
 
 /// <summary>Reads a score row's statistics from six columns in the order n_tokens, loss_mean, loss_variance,
 /// scored_bytes (NULL on rows stored before bytes were counted), compression_ratio and order_gain (NULL before they were
-/// measured; the order gain also for a text of fewer than two words).</summary>
+/// measured; the order gain also for a text without words).</summary>
 internal static class StatisticsReader
 {
     /// <summary>The columns, for a SELECT list.</summary>

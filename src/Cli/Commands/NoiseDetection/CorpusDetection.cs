@@ -148,7 +148,7 @@ internal sealed class CorpusDetection
         else if (labelling.Novelty is { Detector.FeatureCount: ReferenceNovelty.CompressionDimensions })
         {
             Console.Error.WriteLine($"note: {corpus.Scores ?? corpus.Path}: scores without order_gain (written before `lm score` " +
-                                    "measured it, a reference without them, or a document of fewer than two words); the detector " +
+                                    "measured it, a reference without them, or a document without words); the detector " +
                                     "judges on the four loss features and the compression ratio");
         }
         if (!result.PerByte)

@@ -17,7 +17,7 @@ internal sealed record CorpusScores(List<string> Ids, LossStatistics[] Stats)
     /// <paramref name="labels"/> is null; documents without a label are skipped). Rows written before `lm score`
     /// counted bytes have no <c>n_bytes</c>: their statistics carry no bytes; rows written before it measured the
     /// compression ratio have no <c>compression_ratio</c>, and the detector then judges on the loss features alone; rows
-    /// written before it measured the order gain have no <c>order_gain</c> (a text of fewer than two words has it null), and
+    /// written before it measured the order gain have no <c>order_gain</c> (a text without words has it null), and
     /// the detector then judges without it.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">A row is not a `reweight lm score` row.</exception>
