@@ -345,8 +345,14 @@ public sealed class ReferenceNoveltyTests
         {
             PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower, // as the GMM store writes it
         };
+        // That code stored the conformal quantile itself as the distance threshold and judged by a posterior of 1/2.
+        var asStoredThen = fitted.Parameters with
+        {
+            DistanceThreshold = fitted.Parameters.DistanceThreshold / ReferenceNovelty.DefaultDistanceFactor,
+            PosteriorThreshold = 0.5,
+        };
         var stored = System.Text.Json.JsonSerializer.Deserialize<NoveltyParameters>(
-            System.Text.Json.JsonSerializer.Serialize(fitted.Parameters, options), options)!;
+            System.Text.Json.JsonSerializer.Serialize(asStoredThen, options), options)!;
         var restored = ReferenceNovelty.FromParameters(stored);
 
         restored.FeatureCount.Should().Be(ReferenceNovelty.CompressionDimensions);
