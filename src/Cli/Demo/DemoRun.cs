@@ -142,7 +142,9 @@ internal sealed class DemoRun(DemoSettings settings)
             throw new InvalidDataException(
                 $"the corpus of {records.Count} documents is too small to hold out a validation set and a reference");
         Stage($"{stream.Count:N0} documents to stream, {validation.Count:N0} clean ones held out for validation and {reference.Count:N0} " +
-              "as the clean reference (the proxy's training text and the labels' anchor)");
+              (settings.Proxy is null
+                  ? "as the clean reference (the proxy's training text and the labels' anchor)"
+                  : "as the clean reference (the labels' anchor; the given proxy scores it)"));
         return new DemoCorpus(path, stream, validation, reference, truth);
     }
 
