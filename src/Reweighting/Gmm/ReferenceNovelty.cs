@@ -144,9 +144,8 @@ public sealed class ReferenceNovelty
         if (stream.Count == 0) throw new ArgumentException("the stream sample is empty");
         // Every document must have the features the detector is fitted on: each text measure only when all have it.
         var shortest = reference.Concat(stream).Min(x => x.Length);
-        var dimensions = shortest >= Dimensions ? Dimensions : shortest >= CompressionDimensions ? CompressionDimensions : LossDimensions;
-        if (reference.Concat(stream).Any(x => x.Length < LossDimensions))
-            throw new ArgumentException($"a document has fewer than the {LossDimensions} loss features");
+        if (shortest < LossDimensions) throw new ArgumentException($"a document has fewer than the {LossDimensions} loss features");
+        var dimensions = Math.Min(shortest, Dimensions);
         reference = [.. reference.Select(x => x[..dimensions])];
         stream = [.. stream.Select(x => x[..dimensions])];
         var scale = new double[dimensions];

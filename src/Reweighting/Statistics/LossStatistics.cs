@@ -50,6 +50,11 @@ public readonly record struct LossStatistics(
         return Of(losses) with { Bytes = bytes };
     }
 
+    /// <summary>These statistics with the document's text measures, its compression ratio and order gain, taken from
+    /// <paramref name="text"/>: every scorer that has the text measures them so.</summary>
+    public LossStatistics WithTextMeasures(string text) =>
+        this with { Compression = TextCompression.Ratio(text), OrderGain = WordOrder.Gain(text) };
+
     /// <summary>The statistics of the union of two disjoint sets of tokens.</summary>
     /// <exception cref="ArgumentException">One side counted its bytes and the other did not: the sum would be neither.</exception>
     public LossStatistics Merge(LossStatistics other)

@@ -56,13 +56,7 @@ public static class ReferenceScores
             ct.ThrowIfCancellationRequested();
             var tokens = chunk.Select(r => scorer.Tokenise(r.Text)).ToList();
             foreach (var (score, record) in scorer.Score(tokens).Zip(chunk))
-            {
-                if (score.Statistics.Count == 0) continue;
-                stats.Add(score.Statistics with
-                {
-                    Compression = TextCompression.Ratio(record.Text), OrderGain = WordOrder.Gain(record.Text),
-                });
-            }
+                if (score.Statistics.Count > 0) stats.Add(score.Statistics.WithTextMeasures(record.Text));
         }
     }
 }

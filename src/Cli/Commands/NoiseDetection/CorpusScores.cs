@@ -107,8 +107,7 @@ internal sealed class ProxyCorpusScorer(string modelDir, Device device, int batc
             foreach (var doc in scorer.Score(documents))
             {
                 var index = indices[doc.Index];
-                stats[index] = LossStatistics.Of(doc.Losses, bytes[doc.Index])
-                    with { Compression = TextCompression.Ratio(records[index].Text), OrderGain = WordOrder.Gain(records[index].Text) };
+                stats[index] = LossStatistics.Of(doc.Losses, bytes[doc.Index]).WithTextMeasures(records[index].Text);
                 if (++done % 100 == 0) progress.Report($"scored {done}/{records.Count} documents");
             }
         }
