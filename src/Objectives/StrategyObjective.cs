@@ -42,7 +42,7 @@ public sealed class StrategyObjective(IWeightingStrategy strategy, ISampleStatis
         var stats = new List<SampleStats>(step.MicroBatches.Count);
         foreach (var b in step.MicroBatches)
         {
-            if (statistics is not null) stats.Add(statistics.Compute(b.Ids, b.Targets));
+            if (statistics is not null) stats.Add(statistics.Compute(b));
             else
             {
                 using var scope = DisposeScope.Open();
@@ -129,7 +129,7 @@ public sealed class StrategyObjective(IWeightingStrategy strategy, ISampleStatis
     /// <summary>The statistics the strategy weighs for a micro-batch.</summary>
     public SampleStats StatisticsOf(MicroBatch batch, Tensor? tokenLosses = null)
     {
-        if (statistics is not null) return statistics.Compute(batch.Ids, batch.Targets);
+        if (statistics is not null) return statistics.Compute(batch);
         return tokenLosses is not null ? ProxyStatistics.Of(tokenLosses) : throw new InvalidOperationException("no statistics source and no token losses");
     }
 

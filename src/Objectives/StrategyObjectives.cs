@@ -89,12 +89,18 @@ public static class StrategyObjectives
     /// name the components instead of <paramref name="labelRule"/>: a component they leave nearly empty is noisy
     /// (<see cref="ReferenceAnchoring"/>).</summary>
     public static GmmModel FitGmmOnProxy(ProxyStatistics statistics, TokenStream train, int sampleSize, int batchSize, Device device, string featureSetting,
-        string labelRule, ulong seed, TokenStream? reference = null)
+        string labelRule, ulong seed, TokenStream? reference = null) =>
+        FitGmmAnchored(Sample(statistics, train, sampleSize, batchSize, device),
+            reference is null ? null : Sample(statistics, reference, sampleSize, batchSize, device), featureSetting, labelRule, seed);
+
+    /// <summary><see cref="FitGmm"/> on <paramref name="train"/> (scorer model "proxy"), its components named from the clean
+    /// statistics <paramref name="reference"/> when given (<see cref="ReferenceAnchoring"/>), by <paramref name="labelRule"/>
+    /// otherwise.</summary>
+    public static GmmModel FitGmmAnchored(IReadOnlyList<(double Mean, double Variance)> train,
+        IReadOnlyList<(double Mean, double Variance)>? reference, string featureSetting, string labelRule, ulong seed)
     {
-        var gmm = FitGmm(Sample(statistics, train, sampleSize, batchSize, device), featureSetting, labelRule, seed, "proxy");
-        if (reference is null) return gmm;
-        var clean = Sample(statistics, reference, sampleSize, batchSize, device);
-        return gmm with { LabelMap = ReferenceAnchoring.MapStatistics(gmm.Parameters, clean) };
+        var gmm = FitGmm(train, featureSetting, labelRule, seed, "proxy");
+        return reference is null ? gmm : gmm with { LabelMap = ReferenceAnchoring.MapStatistics(gmm.Parameters, reference) };
     }
 
     private static List<(double Mean, double Variance)> Sample(ProxyStatistics statistics, TokenStream data, int sampleSize, int batchSize,

@@ -71,6 +71,8 @@ public sealed class ReweightingCommandTests : IDisposable
             "--seeds", "2", "--steps", "3", "--batch", "4", "--seq", "32", "--json", "--out", Path.Combine(_dir.Path, "report.json"));
         eval.ExitCode.Should().Be(0, eval.Stderr);
         var report = JsonDocument.Parse(eval.Stdout).RootElement;
+        report.GetProperty("statistics").GetString().Should().Be("documents", "meta-em weighs whole documents' statistics by default");
+        eval.Stderr.Should().Contain("GMM fitted on the statistics of 60 training documents (named from");
         File.ReadAllText(Path.Combine(_dir.Path, "report.json")).Should().Contain("\"strategies\"");
         var strategies = report.GetProperty("strategies");
         strategies.EnumerateObject().Select(p => p.Name).Should()

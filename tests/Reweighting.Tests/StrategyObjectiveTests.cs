@@ -191,4 +191,46 @@ public sealed class StrategyObjectiveTests
         gmm.Parameters.Weights.Should().Equal(expected.Parameters.Weights, (a, b) => Math.Abs(a - b) < batchShapeTolerance);
         gmm.LogLikelihood.Should().BeApproximately(expected.LogLikelihood, batchShapeTolerance);
     }
+
+    /// <summary>A corpus run weighs whole-document statistics as the streaming trainer does: each sequence of micro-batch j of
+    /// step t (sequences t·B·A + j·B onwards) combines the statistics of the documents its targets come from by their
+    /// token counts, and a sequence inside one document carries exactly that document's.</summary>
+    [Fact]
+    public void Document_statistics_give_each_sequence_its_documents_token_weighted_statistics()
+    {
+        var docs = new[] { 25, 3, 40, 12 }
+            .Select((n, d) => (IReadOnlyList<long>)Enumerable.Range(0, n).Select(i => (long)((d + i) % 19)).ToArray()).ToList();
+        var data = new TokenStream(docs, 19, 10, 7);
+        (double Mean, double Variance)?[] stats = [(2.0, 0.5), null, (4.0, 1.5), (3.0, 0.25)];
+        var source = new DocumentSequenceStatistics(data, stats, batchSize: 2, gradientAccumulation: 3);
+        var step = 1L;
+        var index = 2;
+        using var ids = Zeros([2, 10], ScalarType.Int64);
+        var computed = source.Compute(new MicroBatch(ids, ids, step, index));
+        var inside = false;
+        for (var row = 0; row < 2; row++)
+        {
+            var sequence = step * 6 + index * 2 + row;
+            var parts = data.Composition(sequence).Where(p => stats[p.Document] is not null)
+                .Select(p => (p.Tokens, stats[p.Document]!.Value.Mean, stats[p.Document]!.Value.Variance)).ToList();
+            var n = parts.Sum(p => p.Tokens);
+            var mean = parts.Sum(p => p.Tokens * p.Mean) / n;
+            var variance = parts.Sum(p => p.Tokens * (p.Variance + (p.Mean - mean) * (p.Mean - mean))) / n;
+            computed.Means[row].Should().BeApproximately(mean, 1e-12);
+            computed.Variances[row].Should().BeApproximately(variance, 1e-12);
+            source.Of(sequence).Should().Be((computed.Means[row], computed.Variances[row]));
+        }
+        for (long sequence = 0; sequence < data.SequencesPerEpoch; sequence++)
+        {
+            if (data.Composition(sequence) is not [var only] || stats[only.Document] is not { } s) continue;
+            source.Of(sequence).Should().Be(s, "a sequence inside one document carries its statistics");
+            inside = true;
+        }
+        inside.Should().BeTrue("some sequence lies inside one document");
+        source.Invoking(x => x.Compute(new MicroBatch(Zeros([3, 10], ScalarType.Int64), ids, 0, 0))).Should().Throw<ArgumentException>()
+            .WithMessage("*3 sequences*2*");
+        ((ISampleStatisticsSource)source).Invoking(x => x.Compute(ids, ids)).Should().Throw<InvalidOperationException>()
+            .WithMessage("*position*");
+        new Action(() => _ = new DocumentSequenceStatistics(data, [null, null, null, null], 2, 1)).Should().Throw<ArgumentException>();
+    }
 }

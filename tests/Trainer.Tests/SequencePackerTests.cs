@@ -1,4 +1,5 @@
 using FluentAssertions;
+using Reweighting.Objectives;
 using Reweighting.Trainer.Streaming;
 using Xunit;
 
@@ -42,7 +43,7 @@ public sealed class SequencePackerTests
         // Row 0 targets positions 1..4 (all A); row 1 positions 5..8 (3 of A, 1 of B); row 2 positions 9..12 (B).
         s.Statistics.Means[0].Should().Be(2.0);
         s.Statistics.Variances[0].Should().Be(0.5);
-        var (mean, variance) = SequencePacker.Combine([(3, 2.0, 0.5), (1, 4.0, 1.0)]);
+        var (mean, variance) = SampleStats.Combine([(3, 2.0, 0.5), (1, 4.0, 1.0)]);
         mean.Should().BeApproximately(2.5, 1e-12);
         // Law of total variance: (3(0.5 + 0.25) + 1(1 + 2.25)) / 4.
         variance.Should().BeApproximately((3 * 0.75 + 3.25) / 4, 1e-12);

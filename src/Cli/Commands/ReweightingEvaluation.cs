@@ -52,10 +52,18 @@ internal static class ReweightingEvaluation
                           "(meta-em with phi frozen at its initialisation; run only beside meta-em)",
             DefaultValueFactory = _ => string.Join(",", ReferenceArms.Names),
         };
+        var statistics = new Option<string>("--statistics")
+        {
+            Description = "What meta-em and cluster-heuristic weigh: documents (each sequence gets the proxy's statistics of the " +
+                          "whole documents its tokens come from, as the streaming trainer gets them from scored batches; the GMM is " +
+                          "fitted on the documents) or sequences (the proxy's statistics of each training sequence itself)",
+            DefaultValueFactory = _ => StatisticsDocuments,
+        };
+        statistics.AcceptOnlyFromAmong(StatisticsDocuments, StatisticsSequences);
         var command = new Command("reweighting", "Train one model per strategy and seed at equal budget and compare clean validation loss, step time and weights")
         {
             train, valid, proxy, tokenizer, preset, steps, strategies, seeds, batch, seq, lr, device, json, output, temperature, metaLr,
-            arms, metaWidth,
+            arms, metaWidth, statistics,
         };
         var fields = new CorpusFieldOptions().AddTo(command);
         command.SetAction(parse => CommandGuard.Run(() =>
@@ -87,13 +95,16 @@ internal static class ReweightingEvaluation
                 {
                     Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), LearningRate = parse.GetValue(lr), MinLearningRate = parse.GetValue(lr) / 10,
                     WarmupSteps = Math.Max(1, parse.GetValue(steps) / 10), Device = parse.GetValue(device)!,
-                }, fields.Reader(parse)), parse.GetValue(json), parse.GetValue(output));
+                }, fields.Reader(parse), parse.GetValue(statistics) == StatisticsDocuments), parse.GetValue(json), parse.GetValue(output));
         }));
         return command;
     }
 
     private sealed record Setup(string Train, string Valid, string? Proxy, string? Tokenizer, string Preset, List<string> Strategies, int Seeds, int? Sequence,
-        StrategySettings Settings, TrainingOptions Options, CorpusReaderOptions Fields);
+        StrategySettings Settings, TrainingOptions Options, CorpusReaderOptions Fields, bool DocumentStatistics);
+
+    private const string StatisticsDocuments = "documents";
+    private const string StatisticsSequences = "sequences";
 
     /// <summary>One run's outcome.</summary>
     private sealed record RunResult(double ValidLoss, double StepSeconds, double MaxWeightTimesM, double WeightEntropy, double NoisyWeightShare, bool HasWeights);
@@ -139,10 +150,19 @@ internal static class ReweightingEvaluation
                 $"the oracle arm needs ground truth: {setup.Train} carries no clean/noisy labels (leave it out with --arms)");
         }
         // Which training documents each filtering arm keeps: the oracle drops the injected noise, the filter what the labels call noisy.
+        var needsGmm = setup.Strategies.Any(n => StrategyCatalogue.Names.Contains(n) && StrategyCatalogue.Get(n).NeedsGmm)
+                       || setup.Strategies.Contains(ReferenceArms.MetaEmFrozen);
+        var scores = setup.Strategies.Contains(ReferenceArms.Filter) || (needsGmm && setup.DocumentStatistics)
+            ? ScoreDocuments(setup.Proxy!, device, trainRecords, metaRecords)
+            : ((NoiseDetection.CorpusScores Train, NoiseDetection.CorpusScores Reference)?)null;
+        var documents = needsGmm && setup.DocumentStatistics ? DocumentStatisticsOf(scores!.Value) : null;
         var kept = new Dictionary<string, KeptDocuments>();
         if (setup.Strategies.Contains(ReferenceArms.Oracle)) kept[ReferenceArms.Oracle] = KeptDocuments.Dropping(noisyDoc, noisyDoc);
         if (setup.Strategies.Contains(ReferenceArms.Filter))
-            kept[ReferenceArms.Filter] = KeptDocuments.Dropping(FilterLabels(setup.Proxy!, device, trainRecords, metaRecords), noisyDoc);
+        {
+            var filtered = NoiseDetection.GmmLabelling.NoisyLabels(scores!.Value.Train.Stats, scores.Value.Reference.Stats, seed: 0);
+            kept[ReferenceArms.Filter] = KeptDocuments.Dropping(filtered, noisyDoc);
+        }
         foreach (var (arm, k) in kept)
         {
             Console.Error.WriteLine($"{arm}: trains on {k.Trained} of {k.Keep.Length} documents, dropping " +
@@ -172,7 +192,8 @@ internal static class ReweightingEvaluation
                 var objective = name == ReferenceArms.Distill
                     ? new TokenMaskedObjective(proxy!, new TokenMaskedOptions(setup.Settings.TopFraction, Blend: true))
                     : StrategySetup.Create(strategy, settings, options.Steps, proxy, data, meta, runOptions, weights.Observe,
-                        log: line => progress.Report($"seed {seed} {name}: {line}", force: true));
+                        log: line => progress.Report($"seed {seed} {name}: {line}", force: true),
+                        documents: keep is null ? documents : null);
                 using var model = new GptModel(config, (ulong)seed);
                 model.To(device);
                 var clock = new Stopwatch();
@@ -201,17 +222,21 @@ internal static class ReweightingEvaluation
         return 0;
     }
 
-    /// <summary>The training documents the filter arm drops: scored by the proxy, labelled with the shared labelling
-    /// defaults against the clean meta-validation half as the reference, as the scorer would label them in SQL.</summary>
-    private static bool[] FilterLabels(string proxyDir, Device device, IReadOnlyList<CorpusRecord> train,
-        IReadOnlyList<CorpusRecord> reference)
+    /// <summary>The training and clean meta-validation documents scored whole by the proxy, as the scorer scores them: the
+    /// filter arm labels the training documents with the shared labelling defaults against the meta-validation half as the
+    /// reference (as the scorer would label them in SQL), and meta-em and cluster-heuristic weigh their statistics.</summary>
+    private static (NoiseDetection.CorpusScores Train, NoiseDetection.CorpusScores Reference) ScoreDocuments(string proxyDir, Device device,
+        IReadOnlyList<CorpusRecord> train, IReadOnlyList<CorpusRecord> reference)
     {
         using var scorer = new NoiseDetection.ProxyCorpusScorer(proxyDir, device, batch: 16);
-        Console.Error.WriteLine($"filter: scoring {train.Count} training and {reference.Count} reference documents with the proxy ...");
-        var trainScores = scorer.Score(train);
-        var referenceScores = scorer.Score(reference);
-        return NoiseDetection.GmmLabelling.NoisyLabels(trainScores.Stats, referenceScores.Stats, seed: 0);
+        Console.Error.WriteLine($"scoring {train.Count} training and {reference.Count} reference documents with the proxy ...");
+        return (scorer.Score(train), scorer.Score(reference));
     }
+
+    /// <summary>Each document's (loss mean, loss variance), null for one without a scored token.</summary>
+    private static DocumentScores DocumentStatisticsOf((NoiseDetection.CorpusScores Train, NoiseDetection.CorpusScores Reference) scores) =>
+        new([.. scores.Train.Stats.Select(s => s.Count > 0 ? ((double, double)?)(s.Mean, s.Variance) : null)],
+            [.. scores.Reference.Stats.Where(s => s.Count > 0).Select(s => (s.Mean, s.Variance))]);
 
     private static Dictionary<string, CorpusLabel>? TryReadLabels(string path, CorpusReaderOptions fields)
     {
@@ -291,7 +316,8 @@ internal static class ReweightingEvaluation
         {
             ["train"] = setup.Train, ["valid"] = setup.Valid, ["proxy"] = setup.Proxy, ["preset"] = setup.Preset, ["steps"] = options.Steps,
             ["batch"] = options.BatchSize, ["sequence_length"] = options.SequenceLength, ["learning_rate"] = options.LearningRate, ["seeds"] = setup.Seeds,
-            ["device"] = options.Device, ["headroom"] = headroomJson, ["strategies"] = strategies,
+            ["device"] = options.Device, ["statistics"] = setup.DocumentStatistics ? StatisticsDocuments : StatisticsSequences,
+            ["headroom"] = headroomJson, ["strategies"] = strategies,
         };
     }
 
@@ -307,7 +333,9 @@ internal static class ReweightingEvaluation
 
     private static void PrintTable(JsonObject report, int seeds)
     {
-        Console.WriteLine($"clean validation loss after {report["steps"]} steps, {seeds} seed(s); difference to uniform with its 95% confidence interval");
+        Console.WriteLine($"clean validation loss after {report["steps"]} steps, {seeds} seed(s); " +
+                          "difference to uniform with its 95% confidence interval; " +
+                          $"meta-em and cluster-heuristic weigh the statistics of {report["statistics"]}");
         if (report["headroom"] is { } h)
         {
             Console.WriteLine($"headroom H = loss(uniform) − loss(oracle) = {h["mean"]!.GetValue<double>():F4} " +

@@ -24,6 +24,12 @@ internal sealed record StrategySettings
     public ulong Seed { get; init; }
 }
 
+/// <summary>Whole-document statistics for a corpus run: each training document's (loss mean, loss variance) in the order
+/// the training stream was built from (null: no scored token), and the clean validation documents' that name the GMM's
+/// components.</summary>
+internal sealed record DocumentScores(IReadOnlyList<(double Mean, double Variance)?> Train,
+    IReadOnlyList<(double Mean, double Variance)> Reference);
+
 /// <summary>Sets up each strategy for `reweight train` and the evaluations (<see cref="StrategyObjectives"/> builds the
 /// objective): meta-em and cluster-heuristic weigh the proxy's statistics under a GMM fitted on a sample of the
 /// training stream; token-masked distils from the proxy.</summary>
@@ -34,7 +40,7 @@ internal static class StrategySetup
     /// <paramref name="group"/> makes the weights cover every rank's batch.</summary>
     public static ITrainingObjective Create(string name, StrategySettings settings, int totalSteps, GptModel? proxy, TokenStream train, TokenStream? validation,
         TrainingOptions options, Action<MicroBatch, BatchWeights>? observe = null, Action<PhiUpdate>? phiUpdated = null,
-        Action<string>? log = null, ProcessGroup? group = null)
+        Action<string>? log = null, ProcessGroup? group = null, DocumentScores? documents = null)
     {
         var strategy = StrategyCatalogue.Get(name);
         if (strategy.NeedsProxy && proxy is null) throw new ArgumentException($"--strategy {name} needs --proxy: a proxy checkpoint with the same tokenizer");
@@ -45,8 +51,25 @@ internal static class StrategySetup
         if (!strategy.NeedsGmm)
             return StrategyObjectives.Create(name, parameters, totalSteps, reference: proxy, observe: observe, group: group);
         if (strategy.NeedsValidation && validation is null) throw new ArgumentException($"{name} needs a clean validation stream for its meta-update");
-        var statistics = new ProxyStatistics(proxy!);
-        var gmm = FitMixture(statistics, train, anchored ? validation : null, settings, options, log);
+        ISampleStatisticsSource statistics;
+        GmmModel gmm;
+        if (documents is null)
+        {
+            var proxyStatistics = new ProxyStatistics(proxy!);
+            statistics = proxyStatistics;
+            gmm = FitMixture(proxyStatistics, train, anchored ? validation : null, settings, options, log);
+        }
+        else
+        {
+            if (group is { WorldSize: > 1 }) throw new ArgumentException("document statistics are set up for one process");
+            statistics = new DocumentSequenceStatistics(train, documents.Train, options.BatchSize, options.GradientAccumulation);
+            var scored = documents.Train.Where(d => d is not null).Select(d => d!.Value).ToList();
+            gmm = StrategyObjectives.FitGmmAnchored(scored, anchored ? documents.Reference : null, settings.GmmFeatures, settings.LabelRule,
+                settings.Seed);
+            log?.Invoke($"GMM fitted on the statistics of {scored.Count} training documents " +
+                        $"({(anchored ? $"named from {documents.Reference.Count} clean documents" : $"named by {settings.LabelRule}")}): " +
+                        Components(gmm));
+        }
         if (strategy.HasMetaUpdate)
         {
             var phi = StrategyObjectives.InitialPhi(gmm, parameters);
@@ -71,8 +94,12 @@ internal static class StrategySetup
         var gmm = StrategyObjectives.FitGmmOnProxy(statistics, train, settings.GmmSample, options.BatchSize, Device.Parse(options.Device), settings.GmmFeatures,
             settings.LabelRule, settings.Seed, reference);
         var naming = reference is null ? $"named by {settings.LabelRule}" : "named from the clean validation stream";
-        log?.Invoke($"GMM fitted on the proxy statistics of {gmm.SampleCount} training sequences ({naming}): " + string.Join(", ",
-            Enumerable.Range(0, gmm.LabelMap.Length).Select(c => $"{gmm.LabelMap[c].ToString().ToLowerInvariant()} {gmm.Parameters.Weights[c]:P0}")));
+        log?.Invoke($"GMM fitted on the proxy statistics of {gmm.SampleCount} training sequences ({naming}): {Components(gmm)}");
         return gmm;
     }
+
+    /// <summary>"easy 40%, hard 35%, noisy 25%": each component's label and weight.</summary>
+    private static string Components(GmmModel gmm) => string.Join(", ",
+        Enumerable.Range(0, gmm.LabelMap.Length)
+            .Select(c => $"{gmm.LabelMap[c].ToString().ToLowerInvariant()} {gmm.Parameters.Weights[c]:P0}"));
 }

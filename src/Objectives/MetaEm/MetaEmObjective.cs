@@ -118,7 +118,7 @@ public sealed class MetaEmObjective : ITrainingObjective
     {
         // The proxy's statistics of every micro-batch, computed once for the meta-update and the weighting; the weights
         // span the whole step (every micro-batch), with phi as the meta-update leaves it.
-        var stats = step.MicroBatches.Select(b => _statistics.Compute(b.Ids, b.Targets)).ToList();
+        var stats = step.MicroBatches.Select(b => _statistics.Compute(b)).ToList();
         if (!(step.Step < _options.BurnInSteps || step.Step % _options.UpdateEvery != 0 || _options.MetaLearningRate == 0))
             MetaUpdate(model, step, stats);
         _weighting.PrepareStep(step, stats);

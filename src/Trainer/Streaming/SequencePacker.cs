@@ -106,7 +106,7 @@ public sealed class SequencePacker
                 if (t < _length) inputs[row * _length + t] = token;
                 AddTargetOf(parts, node);
             }
-            (means[row], variances[row]) = Combine(parts);
+            (means[row], variances[row]) = SampleStats.Combine(parts);
             // Advance the cursor by T: the last target becomes the next row's first input. Every token at or before
             // the cursor has been trained as a target (but the stream's very first token, which nothing predicts).
             _head += _length;
@@ -152,23 +152,6 @@ public sealed class SequencePacker
         }
         _lastCounted = node;
         parts.Add((1, node.Value.LossMean, node.Value.LossVariance));
-    }
-
-    /// <summary>Statistics of pooled token losses when part j has n_j tokens of mean μ_j and variance σ²_j:
-    /// mean Σ n_j μ_j / N and variance Σ n_j (σ²_j + (μ_j − mean)²) / N.</summary>
-    public static (double Mean, double Variance) Combine(IReadOnlyList<(int Tokens, double Mean, double Variance)> parts)
-    {
-        double n = 0, sum = 0;
-        foreach (var p in parts)
-        {
-            n += p.Tokens;
-            sum += p.Tokens * p.Mean;
-        }
-        if (n == 0) throw new ArgumentException("no tokens to combine");
-        var mean = sum / n;
-        double spread = 0;
-        foreach (var p in parts) spread += p.Tokens * (p.Variance + (p.Mean - mean) * (p.Mean - mean));
-        return (mean, spread / n);
     }
 
     /// <summary>What the packer holds, for a checkpoint.</summary>
