@@ -76,7 +76,7 @@ public sealed class ReweightingCommandTests : IDisposable
         File.ReadAllText(Path.Combine(_dir.Path, "report.json")).Should().Contain("\"strategies\"");
         var strategies = report.GetProperty("strategies");
         strategies.EnumerateObject().Select(p => p.Name).Should()
-            .Equal("uniform", "linupper", "meta-em", "token-masked", "oracle", "filter", "distill", "meta-em:frozen");
+            .Equal("uniform", "linupper", "meta-em", "token-masked", "oracle", "filter", "distill", "filter+meta-em", "meta-em:frozen");
         strategies.GetProperty("meta-em:frozen").GetProperty("max_weight_times_m").GetDouble().Should().BeLessThanOrEqualTo(2 + 1e-9);
         foreach (var s in strategies.EnumerateObject())
         {
@@ -107,6 +107,12 @@ public sealed class ReweightingCommandTests : IDisposable
         var dropped = filter.GetProperty("dropped_noisy").GetInt32() + filter.GetProperty("dropped_clean").GetInt32();
         filter.GetProperty("training_documents").GetInt32().Should().Be(60 - dropped);
         eval.Stderr.Should().Contain($"filter: trains on {60 - dropped} of 60 documents");
+        var filteredMetaEm = strategies.GetProperty("filter+meta-em");
+        filteredMetaEm.GetProperty("arm").GetBoolean().Should().BeTrue();
+        filteredMetaEm.GetProperty("training_documents").GetInt32().Should().Be(60 - dropped, "meta-em on what the filter keeps");
+        filteredMetaEm.GetProperty("dropped_noisy").GetInt32().Should().Be(filter.GetProperty("dropped_noisy").GetInt32());
+        filteredMetaEm.GetProperty("max_weight_times_m").GetDouble().Should().BeLessThanOrEqualTo(2 + 1e-9, "meta-em weighs it");
+        eval.Stderr.Should().Contain($"GMM fitted on the statistics of {60 - dropped} training documents");
         strategies.GetProperty("distill").GetProperty("noisy_weight_share").ValueKind.Should()
             .Be(JsonValueKind.Null, "distill weighs tokens");
         strategies.GetProperty("linupper").GetProperty("arm").GetBoolean().Should().BeFalse();

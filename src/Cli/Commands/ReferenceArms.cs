@@ -3,7 +3,8 @@ namespace Reweighting.Cli.Commands;
 /// <summary>The runs `eval reweighting` puts beside the strategies so their gains can be read: what perfect knowledge of
 /// the noise buys (<see cref="Oracle"/>, the headroom), what a user gets by filtering with the labels
 /// (<see cref="Filter"/>), and what distillation alone transfers (<see cref="Distill"/>, token-masked without its token
-/// selection), and what meta-em's meta-update adds to its initial weights (<see cref="MetaEmFrozen"/>).</summary>
+/// selection), what meta-em's meta-update adds to its initial weights (<see cref="MetaEmFrozen"/>), and what weighting
+/// adds on top of filtering (<see cref="FilterMetaEm"/>).</summary>
 internal static class ReferenceArms
 {
     /// <summary>Uniform training on the stream without the documents its ground truth calls noisy.</summary>
@@ -18,8 +19,16 @@ internal static class ReferenceArms
     /// <summary>meta-em with phi frozen at its GMM initialisation (meta learning rate 0): what the meta-update buys.</summary>
     public const string MetaEmFrozen = "meta-em:frozen";
 
+    /// <summary>meta-em on the documents the filter keeps: what weighting adds to filtering (the trainer service's
+    /// <c>Trainer:SkipNoisy</c> with meta-em).</summary>
+    public const string FilterMetaEm = "filter+meta-em";
+
     /// <summary>Every arm, in report order.</summary>
-    public static readonly IReadOnlyList<string> Names = [Oracle, Filter, Distill, MetaEmFrozen];
+    public static readonly IReadOnlyList<string> Names = [Oracle, Filter, Distill, MetaEmFrozen, FilterMetaEm];
+
+    /// <summary>Whether an arm trains on the documents the labels keep (its statistics and labels come from the same
+    /// scoring).</summary>
+    public static bool Filters(string arm) => arm is Filter or FilterMetaEm;
 
     /// <summary>A comma-separated list of arms, or <c>none</c>.</summary>
     /// <exception cref="ArgumentException">An unknown arm.</exception>

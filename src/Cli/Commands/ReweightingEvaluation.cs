@@ -49,7 +49,8 @@ internal static class ReweightingEvaluation
             Description = "Comma-separated reference arms, or none: oracle (drop the ground-truth noisy documents; needs labels), " +
                           "filter (drop the documents the shared labelling defaults label noisy; needs --proxy), distill (uniform " +
                           "MLE blended with token-masked's distillation term on every token; needs --proxy), meta-em:frozen " +
-                          "(meta-em with phi frozen at its initialisation; run only beside meta-em)",
+                          "(meta-em with phi frozen at its initialisation; run only beside meta-em), filter+meta-em (meta-em on " +
+                          "the documents the filter keeps; needs --proxy)",
             DefaultValueFactory = _ => string.Join(",", ReferenceArms.Names),
         };
         var statistics = new Option<string>("--statistics")
@@ -151,17 +152,18 @@ internal static class ReweightingEvaluation
         }
         // Which training documents each filtering arm keeps: the oracle drops the injected noise, the filter what the labels call noisy.
         var needsGmm = setup.Strategies.Any(n => StrategyCatalogue.Names.Contains(n) && StrategyCatalogue.Get(n).NeedsGmm)
-                       || setup.Strategies.Contains(ReferenceArms.MetaEmFrozen);
-        var scores = setup.Strategies.Contains(ReferenceArms.Filter) || (needsGmm && setup.DocumentStatistics)
+                       || setup.Strategies.Contains(ReferenceArms.MetaEmFrozen) || setup.Strategies.Contains(ReferenceArms.FilterMetaEm);
+        var filtering = setup.Strategies.Where(ReferenceArms.Filters).ToList();
+        var scores = filtering.Count > 0 || (needsGmm && setup.DocumentStatistics)
             ? ScoreDocuments(setup.Proxy!, device, trainRecords, metaRecords)
             : ((NoiseDetection.CorpusScores Train, NoiseDetection.CorpusScores Reference)?)null;
         var documents = needsGmm && setup.DocumentStatistics ? DocumentStatisticsOf(scores!.Value) : null;
         var kept = new Dictionary<string, KeptDocuments>();
         if (setup.Strategies.Contains(ReferenceArms.Oracle)) kept[ReferenceArms.Oracle] = KeptDocuments.Dropping(noisyDoc, noisyDoc);
-        if (setup.Strategies.Contains(ReferenceArms.Filter))
+        if (filtering.Count > 0)
         {
             var filtered = NoiseDetection.GmmLabelling.NoisyLabels(scores!.Value.Train.Stats, scores.Value.Reference.Stats, seed: 0);
-            kept[ReferenceArms.Filter] = KeptDocuments.Dropping(filtered, noisyDoc);
+            foreach (var arm in filtering) kept[arm] = KeptDocuments.Dropping(filtered, noisyDoc);
         }
         foreach (var (arm, k) in kept)
         {
@@ -184,7 +186,8 @@ internal static class ReweightingEvaluation
                 var weights = new RunWeights(data, runNoisy, labels is not null, options.BatchSize * options.GradientAccumulation,
                     options.BatchSize);
                 var frozen = name == ReferenceArms.MetaEmFrozen;
-                var strategy = keep is not null ? StrategyCatalogue.Uniform.Name : frozen ? StrategyCatalogue.MetaEm.Name : name;
+                var strategy = name is ReferenceArms.FilterMetaEm || frozen ? StrategyCatalogue.MetaEm.Name
+                    : keep is not null ? StrategyCatalogue.Uniform.Name : name;
                 var settings = setup.Settings with
                 {
                     Seed = (ulong)seed, Meta = frozen ? setup.Settings.Meta with { MetaLearningRate = 0 } : setup.Settings.Meta,
@@ -193,7 +196,7 @@ internal static class ReweightingEvaluation
                     ? new TokenMaskedObjective(proxy!, new TokenMaskedOptions(setup.Settings.TopFraction, Blend: true))
                     : StrategySetup.Create(strategy, settings, options.Steps, proxy, data, meta, runOptions, weights.Observe,
                         log: line => progress.Report($"seed {seed} {name}: {line}", force: true),
-                        documents: keep is null ? documents : null);
+                        documents: keep is null ? documents : documents?.Keeping(keep));
                 using var model = new GptModel(config, (ulong)seed);
                 model.To(device);
                 var clock = new Stopwatch();

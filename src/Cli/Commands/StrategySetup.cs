@@ -28,7 +28,11 @@ internal sealed record StrategySettings
 /// the training stream was built from (null: no scored token), and the clean validation documents' that name the GMM's
 /// components.</summary>
 internal sealed record DocumentScores(IReadOnlyList<(double Mean, double Variance)?> Train,
-    IReadOnlyList<(double Mean, double Variance)> Reference);
+    IReadOnlyList<(double Mean, double Variance)> Reference)
+{
+    /// <summary>The training documents <paramref name="keep"/> keeps, in order (a stream built from them alone).</summary>
+    public DocumentScores Keeping(bool[] keep) => this with { Train = [.. Train.Where((_, i) => keep[i])] };
+}
 
 /// <summary>Sets up each strategy for `reweight train` and the evaluations (<see cref="StrategyObjectives"/> builds the
 /// objective): meta-em and cluster-heuristic weigh the proxy's statistics under a GMM fitted on a sample of the
