@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Reweighting.Contracts;
 using Reweighting.Contracts.Batches;
+using Reweighting.Gmm;
 using Reweighting.MetaEm;
 using Reweighting.Modeling.Gpt;
 using Reweighting.Modeling.Training;
@@ -29,6 +30,9 @@ public sealed class ObjectiveSetup
     private readonly ILogger _logger;
     private readonly ProcessGroup? _group;
     private readonly List<(double Mean, double Variance)> _reservoir = [];
+    // Documents of the reservoir the scorer labelled with a GMM version and did not call noisy: the clean side its
+    // labels draw, which names the trainer's own GMM's components (ReferenceAnchoring).
+    private readonly List<(double Mean, double Variance)> _labelledClean = [];
     private int? _newestGmmVersion;
     private string? _scorerModel;
     private bool _gmmLookedUp;
@@ -68,14 +72,20 @@ public sealed class ObjectiveSetup
     private int? WantedGmmVersion => _options.GmmVersion ?? _newestGmmVersion;
 
     /// <summary>Notes what an accepted batch tells the set-up: the GMM version the scorer labelled it with, the scorer
-    /// model, and (until the objective exists) its packed documents' statistics for the warm-up reservoir.</summary>
-    public void Observe(ScoredBatch batch, IReadOnlyList<(double Mean, double Variance)> packedStatistics)
+    /// model, and (until the objective exists) its packed documents' statistics for the warm-up reservoir, and which of
+    /// them the scorer's labels keep (a batch labelled before the scorer's first GMM version carries no labels yet).</summary>
+    public void Observe(ScoredBatch batch, IReadOnlyList<(double Mean, double Variance, bool Noisy)> packedStatistics)
     {
         // The newest GMM the scorer labelled with is the one to start from.
         if (batch.GmmVersion is { } version && !(_newestGmmVersion >= version)) _newestGmmVersion = version;
         _scorerModel ??= batch.ScorerModel;
+        if (Objective is not null) return;
         foreach (var s in packedStatistics)
-            if (Objective is null && _reservoir.Count < _options.GmmSample) _reservoir.Add(s);
+        {
+            if (_reservoir.Count < _options.GmmSample) _reservoir.Add((s.Mean, s.Variance));
+            if (batch.GmmVersion is not null && !s.Noisy && _labelledClean.Count < _options.GmmSample)
+                _labelledClean.Add((s.Mean, s.Variance));
+        }
     }
 
     /// <summary>Restores the GMM a checkpoint holds (before <see cref="TrySetUpAsync"/> rebuilds the objective on it).</summary>
@@ -128,7 +138,16 @@ public sealed class ObjectiveSetup
             {
                 if (_reservoir.Count < (idle ? MinimumGmmSample : _options.GmmSample)) return (false, null);
                 Gmm = StrategyObjectives.FitGmm(_reservoir, _options.GmmFeatures, _options.LabelRule, _options.Training.Seed, _scorerModel ?? "unknown");
-                _logger.LogInformation("{Strategy}: no stored GMM of the scorer; fitted one on the statistics of {Count} documents", _options.Strategy, _reservoir.Count);
+                var named = _labelledClean.Count >= MinimumGmmSample;
+                // The scorer's labels are anchored on its clean reference: the documents they keep show which of this
+                // GMM's components clean text fills, and meta-em's phi starts from those alone (noise near weight 0).
+                if (named) Gmm = Gmm with { LabelMap = ReferenceAnchoring.MapStatistics(Gmm.Parameters, _labelledClean) };
+                _logger.LogInformation(
+                    "{Strategy}: fitted a GMM on the statistics of {Count} documents, its components named {Naming}: {Components}",
+                    _options.Strategy, _reservoir.Count,
+                    named ? $"from the {_labelledClean.Count} the scorer's labels keep"
+                        : $"by {_options.LabelRule} (no labelled documents yet)",
+                    string.Join(", ", Gmm.LabelMap.Select((l, c) => $"{l.ToWire()} {Gmm.Parameters.Weights[c]:P0}")));
             }
             newGmm = true;
         }
@@ -138,9 +157,12 @@ public sealed class ObjectiveSetup
             _validation.Freeze();
             validationStream = _validation.ToTokenStream(_options.EndOfTextToken, _options.Training.SequenceLength, _options.Training.Seed);
         }
-        Objective = StrategyObjectives.Create(_options.Strategy, _options.StrategyParameters, _options.Training.Steps, _statistics, Gmm, validationStream, Reference,
-            phiUpdated: _phiUpdated, group: _group);
+        // meta-em starts from the components the GMM's labels do not call noisy: the scorer's own version carries its
+        // labels, and one fitted here is named from the documents the scorer's labels keep.
+        Objective = StrategyObjectives.Create(_options.Strategy, _options.StrategyParameters with { PhiFromCleanComponents = true },
+            _options.Training.Steps, _statistics, Gmm, validationStream, Reference, phiUpdated: _phiUpdated, group: _group);
         _reservoir.Clear();
+        _labelledClean.Clear();
         var meta = Objective as MetaEmObjective;
         if (meta is not null) _logger.LogInformation("meta-em: {Settings}", _options.Meta.Describe(Torch.Device.Parse(_options.Training.Device).Type));
         return (true, newGmm ? meta?.Strategy.Phi : null);

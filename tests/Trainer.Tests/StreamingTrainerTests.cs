@@ -2,6 +2,7 @@ using FluentAssertions;
 using Reweighting.Contracts;
 using Reweighting.MetaEm;
 using Reweighting.Objectives;
+using Reweighting.Strategies;
 using Xunit;
 
 namespace Reweighting.Trainer.Tests;
@@ -189,6 +190,27 @@ public sealed class StreamingTrainerTests
         var meta = (MetaEmObjective)run.Trainer.Objective!;
         meta.History.Should().HaveCount(8);
         meta.History[^1].Phi.ToVector().Should().NotEqual(meta.History[0].Phi.ToVector());
+    }
+
+    /// <summary>The scorer labels with a GMM the trainer cannot use here (none is stored), so the trainer fits its own on the
+    /// warm-up reservoir; the documents the scorer's labels keep name its components, and meta-em's phi starts from the
+    /// clean ones alone: the documents the scorer calls noisy start near weight 0.</summary>
+    [Fact]
+    public async Task Meta_em_in_the_service_starts_from_the_components_the_scorers_labels_keep()
+    {
+        var cluster = ScoredStream.Cluster();
+        ScoredStream.Produce(cluster, TrainerHarness.Batches(16, gmmVersion: 1));
+        using var h = new TrainerHarness();
+        var run = await h.RunAsync(cluster, h.Options("meta-em", steps: 2) with { MetaLearningRate = 0 });
+
+        var gmm = run.Trainer.Gmm!;
+        gmm.Version.Should().Be(0, "the scorer's version is not stored, so the trainer fitted its own");
+        gmm.LabelMap.Should().Contain(SampleLabel.Noisy, "the documents the scorer calls noisy fill a component the others leave empty");
+        var phi = ((MetaEmObjective)run.Trainer.Objective!).Strategy;
+        phi.Phi.Components.Should().Be(gmm.LabelMap.Count(l => l != SampleLabel.Noisy));
+        // ScoredStream's clean documents have statistics near (2.5, 0.75), its noisy ones near (5.5, 3.5).
+        var weights = phi.Phi.Weigh(phi.FeaturesOf(new BatchScores([2.5, 5.5], [16, 16], [0.75, 3.5])), cap: 1).Weights;
+        weights[1].Should().BeLessThan(0.01 * weights[0], "noise starts near weight 0");
     }
 
     [Fact]

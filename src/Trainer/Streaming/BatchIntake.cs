@@ -87,7 +87,7 @@ public sealed class BatchIntake
                 batch.BatchId, record.Topic, record.Partition.Value, record.Offset.Value);
             return new IntakeOutcome.Duplicate(batch.BatchId);
         }
-        var packed = new List<(double Mean, double Variance)>(batch.Documents.Count);
+        var packed = new List<(double Mean, double Variance, bool Noisy)>(batch.Documents.Count);
         foreach (var doc in batch.Documents)
         {
             if (doc.Windows.TokenCount == 0) continue;
@@ -103,7 +103,7 @@ public sealed class BatchIntake
                 continue;
             }
             Packer.Add(batch.BatchId, tokens, doc.LossMean, doc.LossVariance);
-            packed.Add((doc.LossMean, doc.LossVariance));
+            packed.Add((doc.LossMean, doc.LossVariance, doc.Label == SampleLabel.Noisy));
         }
         if (Packer.Seal(batch.BatchId)) _completedOutsideSteps.Add(batch.BatchId);
         return new IntakeOutcome.Accepted(batch, packed);

@@ -8,9 +8,10 @@ public abstract record IntakeOutcome
 {
     private IntakeOutcome() { }
 
-    /// <summary>A new batch: its training documents are packed (their statistics listed, in order), its validation
-    /// documents held out; the offset has moved past it.</summary>
-    public sealed record Accepted(ScoredBatch Batch, IReadOnlyList<(double Mean, double Variance)> PackedStatistics) : IntakeOutcome;
+    /// <summary>A new batch: its training documents are packed (their statistics listed, in order, with whether the
+    /// scorer labelled each noisy), its validation documents held out; the offset has moved past it.</summary>
+    public sealed record Accepted(ScoredBatch Batch, IReadOnlyList<(double Mean, double Variance, bool Noisy)> PackedStatistics)
+        : IntakeOutcome;
 
     /// <summary>A batch already consumed (a resend), skipped; the offset has moved past it.</summary>
     public sealed record Duplicate(Guid BatchId) : IntakeOutcome;
