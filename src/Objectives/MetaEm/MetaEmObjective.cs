@@ -21,10 +21,17 @@ namespace Reweighting.MetaEm;
 /// scaled up to the whole micro-batch (an unbiased estimate of the same gradient, noisier, cheaper); null: every sequence.
 /// Not with <see cref="MetaGradientMethod.Exact"/>, which unrolls the step of the whole micro-batch.</param>
 /// <param name="InitialWidth">phi's initial kernel width in units of each component's spread: lambda_k = D / (2 w² tr Sigma_k).
-/// Wider kernels weigh the documents of a component more evenly.</param>
+/// Wider kernels weigh the documents of a component more evenly: for a Gaussian component in the 2-D plane a document's
+/// raw weight starts as U^(1/w²), U uniform on (0, 1), so w = 1 spreads a clean component's documents evenly over (0, 1).
+/// The default 4 was measured against 1 and 2 on two corpora with 20% noise (5 seeds each, `eval reweighting`; the
+/// README's "meta-em's initial kernel width"): meta-em was best at 4 on both.</param>
 public sealed record MetaEmOptions(double MetaLearningRate = 0.02, int UpdateEvery = 1, MetaGradientMethod Method = MetaGradientMethod.Auto,
-    double Epsilon = 1e-2, long BurnInSteps = 0, int ValidationBatch = 8, int? Sequences = null, double InitialWidth = 1)
+    double Epsilon = 1e-2, long BurnInSteps = 0, int ValidationBatch = 8, int? Sequences = null,
+    double InitialWidth = MetaEmOptions.DefaultInitialWidth)
 {
+    /// <summary>phi's initial kernel width unless set (see <see cref="InitialWidth"/>).</summary>
+    public const double DefaultInitialWidth = 4;
+
     public MetaEmOptions Validate()
     {
         if (!(InitialWidth > 0) || !double.IsFinite(InitialWidth))
