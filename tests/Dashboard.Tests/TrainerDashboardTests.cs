@@ -71,7 +71,8 @@ public sealed class TrainerDashboardTests(PostgresCluster postgres) : IDisposabl
         families["reweight_learning_rate"].Samples[0].Value.Should().BeGreaterThan(0);
         families["reweight_tokens_per_second"].Samples[0].Value.Should().BeGreaterThan(0);
         var lambda = families["reweight_phi_lambda"].Samples;
-        lambda.Should().HaveCountGreaterThan(1).And.OnlyContain(s => s.Value > 0);
+        lambda.Should().NotBeEmpty().And.OnlyContain(s => s.Value > 0);
+        families["reweight_phi_pi"].Samples.Should().HaveCount(lambda.Count, "one lambda and one pi per component of phi");
         lambda.Select(s => s.Labels["component"]).Should().Equal(Enumerable.Range(0, lambda.Count).Select(k => k.ToString()));
         families["reweight_phi_pi"].Samples.Sum(s => s.Value).Should().BeApproximately(1, 1e-9);
         families.ShouldNotReport("reweight_temperature", "meta-em has no softmax temperature");

@@ -55,7 +55,9 @@ public sealed class TrainerRecordingTests(PostgresCluster postgres)
         var sources = await Column<string>(db, "SELECT source::text || ':' || step FROM cluster_parameters WHERE run_id = 'meta-1' ORDER BY source, step");
         sources.Should().Equal("gmm-init:0", "meta:0", "meta:1", "meta:2", "meta:3", "meta:4", "meta:5");
         var initCentres = await Scalar<double[,]>(db, "SELECT centres FROM cluster_parameters WHERE run_id = 'meta-1' AND source = 'gmm-init'");
-        initCentres[2, 1].Should().Be(1.6, "phi starts at the stored GMM's means");
+        initCentres.GetLength(0).Should().Be(2, "phi starts from the components the stored version's labels do not call noisy");
+        initCentres[1, 0].Should().Be(0.2, "phi starts at the stored GMM's means");
+        initCentres[0, 1].Should().Be(-0.5);
         var pis = await Scalar<double[]>(db, "SELECT pis FROM cluster_parameters WHERE run_id = 'meta-1' AND source = 'meta' AND step = 5");
         pis.Sum().Should().BeApproximately(1, 1e-9);
         var lambdas = await Column<double[]>(db, "SELECT lambdas FROM cluster_parameters WHERE run_id = 'meta-1' ORDER BY source, step");
