@@ -55,4 +55,9 @@ public sealed record GmmModel(
     long SampleCount,
     double LogLikelihood,
     DateTimeOffset FittedAt,
-    NoveltyParameters? Novelty = null);
+    NoveltyParameters? Novelty = null)
+{
+    /// <summary>"easy 40%, hard 35%, noisy 25%": each component's label and weight, for logs.</summary>
+    public string DescribeComponents() =>
+        string.Join(", ", LabelMap.Select((label, c) => $"{label.ToWire()} {Parameters.Weights[c]:P0}"));
+}

@@ -147,7 +147,7 @@ public sealed class ObjectiveSetup
                     _options.Strategy, _reservoir.Count,
                     named ? $"from the {_labelledClean.Count} the scorer's labels keep"
                         : $"by {_options.LabelRule} (no labelled documents yet)",
-                    string.Join(", ", Gmm.LabelMap.Select((l, c) => $"{l.ToWire()} {Gmm.Parameters.Weights[c]:P0}")));
+                    Gmm.DescribeComponents());
             }
             newGmm = true;
         }

@@ -72,7 +72,7 @@ internal static class StrategySetup
                 settings.Seed);
             log?.Invoke($"GMM fitted on the statistics of {scored.Count} training documents " +
                         $"({(anchored ? $"named from {documents.Reference.Count} clean documents" : $"named by {settings.LabelRule}")}): " +
-                        Components(gmm));
+                        gmm.DescribeComponents());
         }
         if (strategy.HasMetaUpdate)
         {
@@ -98,12 +98,7 @@ internal static class StrategySetup
         var gmm = StrategyObjectives.FitGmmOnProxy(statistics, train, settings.GmmSample, options.BatchSize, Device.Parse(options.Device), settings.GmmFeatures,
             settings.LabelRule, settings.Seed, reference);
         var naming = reference is null ? $"named by {settings.LabelRule}" : "named from the clean validation stream";
-        log?.Invoke($"GMM fitted on the proxy statistics of {gmm.SampleCount} training sequences ({naming}): {Components(gmm)}");
+        log?.Invoke($"GMM fitted on the proxy statistics of {gmm.SampleCount} training sequences ({naming}): {gmm.DescribeComponents()}");
         return gmm;
     }
-
-    /// <summary>"easy 40%, hard 35%, noisy 25%": each component's label and weight.</summary>
-    private static string Components(GmmModel gmm) => string.Join(", ",
-        Enumerable.Range(0, gmm.LabelMap.Length)
-            .Select(c => $"{gmm.LabelMap[c].ToString().ToLowerInvariant()} {gmm.Parameters.Weights[c]:P0}"));
 }
