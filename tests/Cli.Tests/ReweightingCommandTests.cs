@@ -76,7 +76,8 @@ public sealed class ReweightingCommandTests : IDisposable
         File.ReadAllText(Path.Combine(_dir.Path, "report.json")).Should().Contain("\"strategies\"");
         var strategies = report.GetProperty("strategies");
         strategies.EnumerateObject().Select(p => p.Name).Should()
-            .Equal("uniform", "linupper", "meta-em", "token-masked", "oracle", "filter", "distill", "filter+meta-em", "meta-em:frozen");
+            .Equal("uniform", "linupper", "meta-em", "token-masked", "oracle", "oracle:weights", "filter", "distill", "filter+meta-em",
+                "meta-em:frozen");
         strategies.GetProperty("meta-em:frozen").GetProperty("max_weight_times_m").GetDouble().Should().BeLessThanOrEqualTo(2 + 1e-9);
         foreach (var s in strategies.EnumerateObject())
         {
@@ -90,6 +91,9 @@ public sealed class ReweightingCommandTests : IDisposable
         uniform.GetProperty("max_weight_times_m").GetDouble().Should().BeApproximately(1, 1e-9);
         uniform.GetProperty("diff_to_uniform").GetProperty("mean").GetDouble().Should().Be(0);
         uniform.GetProperty("noisy_weight_share").GetDouble().Should().BeInRange(0.05, 0.6, "a quarter of the documents are noisy");
+        uniform.GetProperty("clean_effective_share").GetDouble().Should()
+            .BeApproximately(1, 1e-9, "uniform weighs every clean sequence alike");
+        strategies.GetProperty("meta-em").GetProperty("clean_effective_share").GetDouble().Should().BeInRange(0.01, 1 + 1e-9);
         strategies.GetProperty("meta-em").GetProperty("max_weight_times_m").GetDouble().Should().BeLessThanOrEqualTo(2 + 1e-9, "the 2/M bound");
         strategies.GetProperty("token-masked").GetProperty("noisy_weight_share").ValueKind.Should().Be(JsonValueKind.Null, "token-masked weighs tokens, not samples");
 
@@ -103,6 +107,11 @@ public sealed class ReweightingCommandTests : IDisposable
         oracle.GetProperty("dropped_clean").GetInt32().Should().Be(0);
         oracle.GetProperty("training_documents").GetInt32().Should().Be(60 - truth);
         oracle.GetProperty("noisy_weight_share").GetDouble().Should().Be(0, "no noisy document is left to weigh");
+        var weightsOracle = strategies.GetProperty("oracle:weights");
+        weightsOracle.GetProperty("arm").GetBoolean().Should().BeTrue();
+        weightsOracle.TryGetProperty("training_documents", out _).Should().BeFalse("it trains on uniform's batches, noise and all");
+        weightsOracle.GetProperty("kept_token_share").GetDouble().Should().BeInRange(0.3, 0.97, "the noise's tokens get weight 0");
+        oracle.TryGetProperty("kept_token_share", out _).Should().BeFalse();
         var filter = strategies.GetProperty("filter");
         var dropped = filter.GetProperty("dropped_noisy").GetInt32() + filter.GetProperty("dropped_clean").GetInt32();
         filter.GetProperty("training_documents").GetInt32().Should().Be(60 - dropped);

@@ -44,6 +44,21 @@ public sealed class WeightStatisticsTests
     }
 
     [Fact]
+    public void The_clean_effective_share_measures_how_evenly_the_clean_samples_share_their_weight()
+    {
+        var statistics = new WeightStatistics();
+        // Clean samples 1..3 weigh the same (share 1) however little the noisy sample 0 gets.
+        statistics.Observe(Weights(0.01, 0.33, 0.33, 0.33), i => i == 0 ? 1 : 0);
+        statistics.Summary()!.CleanEffectiveShare.Should().BeApproximately(1, 1e-12);
+        // Two clean samples at 0.6 and 0.2 (sample 0 half noisy, left out): (0.8)² / (2 · 0.4) = 0.8; mean (1 + 0.8) / 2.
+        statistics.Observe(Weights(0.2, 0.6, 0.2), i => i == 0 ? 0.5 : 0);
+        statistics.Summary()!.CleanEffectiveShare.Should().BeApproximately(0.9, 1e-12);
+        var untracked = new WeightStatistics();
+        untracked.Observe(Weights(0.5, 0.5));
+        double.IsNaN(untracked.Summary()!.CleanEffectiveShare).Should().BeTrue("without noise labels there is no clean set");
+    }
+
+    [Fact]
     public void A_run_without_batches_has_no_summary_and_a_single_sample_batch_counts_as_uniform()
     {
         new WeightStatistics().Summary().Should().BeNull();

@@ -10,6 +10,11 @@ internal static class ReferenceArms
     /// <summary>Uniform training on the stream without the documents its ground truth calls noisy.</summary>
     public const string Oracle = "oracle";
 
+    /// <summary>Uniform training on the whole stream with weight 0 on the tokens of the documents its ground truth calls
+    /// noisy: the same batches as uniform, noise's share of the gradient taken away. The headroom of a method that weighs
+    /// the stream, where <see cref="Oracle"/> is that of one that leaves documents out (and so trains on more clean tokens).</summary>
+    public const string OracleWeights = "oracle:weights";
+
     /// <summary>Uniform training on the stream without the documents the shared labelling defaults label noisy.</summary>
     public const string Filter = "filter";
 
@@ -24,11 +29,14 @@ internal static class ReferenceArms
     public const string FilterMetaEm = "filter+meta-em";
 
     /// <summary>Every arm, in report order.</summary>
-    public static readonly IReadOnlyList<string> Names = [Oracle, Filter, Distill, MetaEmFrozen, FilterMetaEm];
+    public static readonly IReadOnlyList<string> Names = [Oracle, OracleWeights, Filter, Distill, MetaEmFrozen, FilterMetaEm];
 
     /// <summary>Whether an arm trains on the documents the labels keep (its statistics and labels come from the same
     /// scoring).</summary>
     public static bool Filters(string arm) => arm is Filter or FilterMetaEm;
+
+    /// <summary>Whether an arm needs the training corpus's ground truth (and no proxy).</summary>
+    public static bool NeedsGroundTruth(string arm) => arm is Oracle or OracleWeights;
 
     /// <summary>A comma-separated list of arms, or <c>none</c>.</summary>
     /// <exception cref="ArgumentException">An unknown arm.</exception>

@@ -44,9 +44,18 @@ internal static class ReweightingEvaluation
             Description = "meta-em: phi's initial kernel width in units of each GMM component's spread",
             DefaultValueFactory = _ => new MetaEmOptions().InitialWidth,
         };
+        var metaEvery = new Option<int>("--meta-every")
+        {
+            Description = "meta-em: meta-update every N steps", DefaultValueFactory = _ => new MetaEmOptions().UpdateEvery,
+        };
+        var metaValidation = new Option<int>("--meta-validation")
+        {
+            Description = "meta-em: validation sequences per meta-update", DefaultValueFactory = _ => new MetaEmOptions().ValidationBatch,
+        };
         var arms = new Option<string>("--arms")
         {
             Description = "Comma-separated reference arms, or none: oracle (drop the ground-truth noisy documents; needs labels), " +
+                          "oracle:weights (weight 0 on the ground-truth noisy documents' tokens in uniform's batches; needs labels), " +
                           "filter (drop the documents the shared labelling defaults label noisy; needs --proxy), distill (uniform " +
                           "MLE blended with token-masked's distillation term on every token; needs --proxy), meta-em:frozen " +
                           "(meta-em with phi frozen at its initialisation; run only beside meta-em), filter+meta-em (meta-em on " +
@@ -64,7 +73,7 @@ internal static class ReweightingEvaluation
         var command = new Command("reweighting", "Train one model per strategy and seed at equal budget and compare clean validation loss, step time and weights")
         {
             train, valid, proxy, tokenizer, preset, steps, strategies, seeds, batch, seq, lr, device, json, output, temperature, metaLr,
-            arms, metaWidth, statistics,
+            arms, metaWidth, statistics, metaEvery, metaValidation,
         };
         var fields = new CorpusFieldOptions().AddTo(command);
         command.SetAction(parse => CommandGuard.Run(() =>
@@ -80,14 +89,15 @@ internal static class ReweightingEvaluation
             var settings = new StrategySettings
             {
                 Temperature = parse.GetValue(temperature),
-                Meta = new MetaEmOptions(parse.GetValue(metaLr), InitialWidth: parse.GetValue(metaWidth)).Validate(),
+                Meta = new MetaEmOptions(parse.GetValue(metaLr), UpdateEvery: parse.GetValue(metaEvery),
+                    ValidationBatch: parse.GetValue(metaValidation), InitialWidth: parse.GetValue(metaWidth)).Validate(),
             };
             var armNames = ReferenceArms.Parse(parse.GetValue(arms)!);
             if (armNames.Remove(ReferenceArms.MetaEmFrozen) && names.Contains(StrategyCatalogue.MetaEm.Name))
                 armNames.Add(ReferenceArms.MetaEmFrozen);
-            if (armNames.Any(a => a != ReferenceArms.Oracle) && parse.GetValue(proxy) is null)
+            if (armNames.Any(a => !ReferenceArms.NeedsGroundTruth(a)) && parse.GetValue(proxy) is null)
             {
-                var needy = string.Join(", ", armNames.Where(a => a != ReferenceArms.Oracle));
+                var needy = string.Join(", ", armNames.Where(a => !ReferenceArms.NeedsGroundTruth(a)));
                 throw new ArgumentException($"the {needy} arm(s) need --proxy (or leave them out with --arms)");
             }
             names.AddRange(armNames);
@@ -108,7 +118,15 @@ internal static class ReweightingEvaluation
     private const string StatisticsSequences = "sequences";
 
     /// <summary>One run's outcome.</summary>
-    private sealed record RunResult(double ValidLoss, double StepSeconds, double MaxWeightTimesM, double WeightEntropy, double NoisyWeightShare, bool HasWeights);
+    private sealed record RunResult(double ValidLoss, double StepSeconds, double MaxWeightTimesM, double WeightEntropy, double NoisyWeightShare,
+        bool HasWeights)
+    {
+        /// <summary>How evenly the clean sequences share their weight (Evaluation.WeightSummary.CleanEffectiveShare).</summary>
+        public double CleanEffectiveShare { get; init; } = double.NaN;
+
+        /// <summary>The share of the target tokens trained on with weight above 0 (the weighting oracle), else null.</summary>
+        public double? KeptTokenShare { get; init; }
+    }
 
     private static int Run(Setup setup, bool json, string? outputPath)
     {
@@ -145,10 +163,10 @@ internal static class ReweightingEvaluation
         Console.Error.WriteLine($"{setup.Preset}: {setup.Strategies.Count} strategies x {setup.Seeds} seeds, {options.Steps} steps of {options.BatchSize}x{options.SequenceLength} tokens; " +
                                 $"{noisyDoc.Count(n => n)}/{noisyDoc.Length} training documents labelled noisy");
 
-        if (setup.Strategies.Contains(ReferenceArms.Oracle) && labels is null)
+        if (setup.Strategies.FirstOrDefault(ReferenceArms.NeedsGroundTruth) is { } truthArm && labels is null)
         {
             throw new InvalidDataException(
-                $"the oracle arm needs ground truth: {setup.Train} carries no clean/noisy labels (leave it out with --arms)");
+                $"the {truthArm} arm needs ground truth: {setup.Train} carries no clean/noisy labels (leave it out with --arms)");
         }
         // Which training documents each filtering arm keeps: the oracle drops the injected noise, the filter what the labels call noisy.
         var needsGmm = setup.Strategies.Any(n => StrategyCatalogue.Names.Contains(n) && StrategyCatalogue.Get(n).NeedsGmm)
@@ -192,8 +210,10 @@ internal static class ReweightingEvaluation
                 {
                     Seed = (ulong)seed, Meta = frozen ? setup.Settings.Meta with { MetaLearningRate = 0 } : setup.Settings.Meta,
                 };
-                var objective = name == ReferenceArms.Distill
+                ITrainingObjective objective = name == ReferenceArms.Distill
                     ? new TokenMaskedObjective(proxy!, new TokenMaskedOptions(setup.Settings.TopFraction, Blend: true))
+                    : name == ReferenceArms.OracleWeights
+                    ? new DocumentMaskObjective(data, noisyDoc, options.BatchSize, options.GradientAccumulation)
                     : StrategySetup.Create(strategy, settings, options.Steps, proxy, data, meta, runOptions, weights.Observe,
                         log: line => progress.Report($"seed {seed} {name}: {line}", force: true),
                         documents: keep is null ? documents : documents?.Keeping(keep));
@@ -211,7 +231,12 @@ internal static class ReweightingEvaluation
                     if (p.HeldOutLoss is { } h && h.TryGetValue("all", out var v)) validLoss = v;
                     progress.Report($"seed {seed}/{setup.Seeds} {name}: step {p.Step}/{p.TotalSteps} loss {p.Loss:F4}");
                 });
-                var run = weights.Result(validLoss, clock.Elapsed.TotalSeconds / Math.Max(1, timedSteps));
+                var run = weights.Result(validLoss, clock.Elapsed.TotalSeconds / Math.Max(1, timedSteps)) with
+                {
+                    KeptTokenShare = objective is DocumentMaskObjective mask
+                        ? mask.Tokens.Kept / (double)Math.Max(1, mask.Tokens.Seen)
+                        : null,
+                };
                 results[name].Add(run);
                 progress.Report($"seed {seed}/{setup.Seeds} {name}: clean validation loss {validLoss:F4}, {run.StepSeconds * 1000:F0} ms/step", force: true);
             }
@@ -288,6 +313,8 @@ internal static class ReweightingEvaluation
                 ["max_weight_times_m"] = hasWeights ? runs.Max(r => r.MaxWeightTimesM) : null,
                 ["weight_entropy"] = hasWeights ? runs.Average(r => r.WeightEntropy) : null,
                 ["noisy_weight_share"] = hasWeights && !double.IsNaN(runs[0].NoisyWeightShare) ? runs.Average(r => r.NoisyWeightShare) : null,
+                ["clean_effective_share"] = hasWeights && runs.All(r => double.IsFinite(r.CleanEffectiveShare))
+                    ? runs.Average(r => r.CleanEffectiveShare) : null,
                 ["arm"] = ReferenceArms.Names.Contains(name),
             };
             if (headroom is not null)
@@ -298,6 +325,8 @@ internal static class ReweightingEvaluation
                     ["mean"] = double.IsNaN(share) ? null : share, ["ci95_low"] = low, ["ci95_high"] = high,
                 };
             }
+            if (runs.All(r => r.KeptTokenShare is not null))
+                strategies[name]!["kept_token_share"] = runs.Average(r => r.KeptTokenShare!.Value);
             if (kept.TryGetValue(name, out var k))
             {
                 strategies[name]!["training_documents"] = k.Trained;
@@ -346,7 +375,7 @@ internal static class ReweightingEvaluation
                               "share of H: gain over uniform / H, Fieller's 95% CI");
         }
         Console.WriteLine($"{"strategy",-18} {"loss mean",10} {"std",8} {"diff",9} {"95% CI",22} {"share of H",22} " +
-                          $"{"time x",7} {"max w·M",8} {"entropy",8} {"noisy w",8}");
+                          $"{"time x",7} {"max w·M",8} {"entropy",8} {"noisy w",8} {"clean ESS",9}");
         foreach (var (name, node) in report["strategies"]!.AsObject())
         {
             double D(string key) => node![key]?.GetValue<double>() ?? double.NaN;
@@ -357,7 +386,7 @@ internal static class ReweightingEvaluation
             Console.WriteLine($"{name,-18} {D("valid_loss_mean"),10:F4} {D("valid_loss_std"),8:F4} {diff["mean"]!.GetValue<double>(),9:+0.0000;-0.0000} " +
                               $"{$"[{Bound4(diff["ci95_low"])}, {Bound4(diff["ci95_high"])}]",22} {share,22} " +
                               $"{D("step_time_ratio"),7:F3} {D("max_weight_times_m"),8:F2} {D("weight_entropy"),8:F3} " +
-                              $"{D("noisy_weight_share"),8:F3}");
+                              $"{D("noisy_weight_share"),8:F3} {D("clean_effective_share"),9:F3}");
         }
 
         static string Bound(JsonNode? bound) => bound is null ? "unbounded" : bound.GetValue<double>().ToString("F2");
@@ -382,6 +411,9 @@ internal static class ReweightingEvaluation
 
         public RunResult Result(double validLoss, double stepSeconds) => _statistics.Summary() is { } w
             ? new RunResult(validLoss, stepSeconds, w.MaxWeightTimesM, w.MeanEntropy, w.NoisyWeightShare, true)
+            {
+                CleanEffectiveShare = w.CleanEffectiveShare,
+            }
             : new RunResult(validLoss, stepSeconds, double.NaN, double.NaN, double.NaN, false);
     }
 }

@@ -38,6 +38,9 @@ public sealed class TokenStream
     /// <summary>Sequences per epoch.</summary>
     public int SequencesPerEpoch => _chunks;
 
+    /// <summary>Inputs (and targets) per sequence.</summary>
+    public int SequenceLength => _length;
+
     public long TokenCount => _tokens.Length;
 
     /// <summary>The index-th training sequence: (inputs, targets) of the sequence length each.</summary>
