@@ -131,6 +131,11 @@ public sealed class ReweightingCommandTests : IDisposable
         strategies.GetProperty("linupper").GetProperty("headroom_share").GetProperty("mean").GetDouble().Should().BeApproximately(
             (uniformLoss - strategies.GetProperty("linupper").GetProperty("valid_loss_mean").GetDouble()) / headroom, 1e-9);
         oracle.GetProperty("headroom_share").GetProperty("mean").GetDouble().Should().BeApproximately(1, 1e-9);
+        var weightsHeadroom = report.GetProperty("headroom_weights").GetProperty("mean").GetDouble();
+        weightsHeadroom.Should().BeApproximately(uniformLoss - weightsOracle.GetProperty("valid_loss_mean").GetDouble(), 1e-9);
+        weightsOracle.GetProperty("weights_headroom_share").GetProperty("mean").GetDouble().Should().BeApproximately(1, 1e-9);
+        strategies.GetProperty("linupper").GetProperty("weights_headroom_share").GetProperty("mean").GetDouble().Should().BeApproximately(
+            (uniformLoss - strategies.GetProperty("linupper").GetProperty("valid_loss_mean").GetDouble()) / weightsHeadroom, 1e-9);
 
         var noArms = CliRunner.Run("eval", "reweighting", "--train", noisy, "--valid", valid, "--strategies", "linupper", "--arms", "none",
             "--seeds", "1", "--steps", "3", "--batch", "4", "--seq", "32", "--tokenizer", proxy, "--json");
@@ -138,6 +143,7 @@ public sealed class ReweightingCommandTests : IDisposable
         JsonDocument.Parse(noArms.Stdout).RootElement.GetProperty("strategies").EnumerateObject().Select(p => p.Name).Should()
             .Equal("uniform", "linupper");
         JsonDocument.Parse(noArms.Stdout).RootElement.GetProperty("headroom").ValueKind.Should().Be(JsonValueKind.Null);
+        JsonDocument.Parse(noArms.Stdout).RootElement.GetProperty("headroom_weights").ValueKind.Should().Be(JsonValueKind.Null);
         CliRunner.Run("eval", "reweighting", "--train", noisy, "--valid", valid, "--strategies", "linupper", "--arms", "oracle,lucky",
             "--steps", "3").Stderr.Should().Contain("unknown arm 'lucky'");
         CliRunner.Run("eval", "reweighting", "--train", noisy, "--valid", valid, "--strategies", "linupper", "--arms", "filter",

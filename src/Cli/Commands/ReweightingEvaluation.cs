@@ -287,6 +287,8 @@ internal static class ReweightingEvaluation
         var oracle = results.GetValueOrDefault(ReferenceArms.Oracle);
         // H_k = loss(uniform) − loss(oracle) per seed; a method's share of it is mean(uniform − method) / mean(H).
         var headroom = oracle?.Select((r, i) => uniform[i].ValidLoss - r.ValidLoss).ToArray();
+        // H_w, the same with the weighting oracle: what weighing uniform's batches (rather than dropping documents) can buy.
+        var weightsHeadroom = results.GetValueOrDefault(ReferenceArms.OracleWeights)?.Select((r, i) => uniform[i].ValidLoss - r.ValidLoss).ToArray();
         foreach (var (name, runs) in results)
         {
             var losses = runs.Select(r => r.ValidLoss).ToArray();
@@ -317,14 +319,8 @@ internal static class ReweightingEvaluation
                     ? runs.Average(r => r.CleanEffectiveShare) : null,
                 ["arm"] = ReferenceArms.Names.Contains(name),
             };
-            if (headroom is not null)
-            {
-                var (share, low, high) = SeedStatistics.RatioConfidence95(diffs.Select(d => -d).ToArray(), headroom);
-                strategies[name]!["headroom_share"] = new JsonObject
-                {
-                    ["mean"] = double.IsNaN(share) ? null : share, ["ci95_low"] = low, ["ci95_high"] = high,
-                };
-            }
+            if (headroom is not null) strategies[name]!["headroom_share"] = Share(diffs, headroom);
+            if (weightsHeadroom is not null) strategies[name]!["weights_headroom_share"] = Share(diffs, weightsHeadroom);
             if (runs.All(r => r.KeptTokenShare is not null))
                 strategies[name]!["kept_token_share"] = runs.Average(r => r.KeptTokenShare!.Value);
             if (kept.TryGetValue(name, out var k))
@@ -334,23 +330,29 @@ internal static class ReweightingEvaluation
                 strategies[name]!["dropped_clean"] = k.DroppedClean;
             }
         }
-        JsonObject? headroomJson = null;
-        if (headroom is not null)
-        {
-            var (h, hStd) = SeedStatistics.MeanStd(headroom);
-            var half = SeedStatistics.ConfidenceHalfWidth95(headroom);
-            headroomJson = new JsonObject
-            {
-                ["mean"] = h, ["std"] = hStd, ["ci95_low"] = Finite(h - half), ["ci95_high"] = Finite(h + half),
-            };
-        }
         return new JsonObject
         {
             ["train"] = setup.Train, ["valid"] = setup.Valid, ["proxy"] = setup.Proxy, ["preset"] = setup.Preset, ["steps"] = options.Steps,
             ["batch"] = options.BatchSize, ["sequence_length"] = options.SequenceLength, ["learning_rate"] = options.LearningRate, ["seeds"] = setup.Seeds,
             ["device"] = options.Device, ["statistics"] = setup.DocumentStatistics ? StatisticsDocuments : StatisticsSequences,
-            ["headroom"] = headroomJson, ["strategies"] = strategies,
+            ["headroom"] = Headroom(headroom), ["headroom_weights"] = Headroom(weightsHeadroom), ["strategies"] = strategies,
         };
+    }
+
+    /// <summary>A method's share of a headroom: mean(uniform − method) / mean(H) with Fieller's 95% interval.</summary>
+    private static JsonObject Share(double[] diffs, double[] headroom)
+    {
+        var (share, low, high) = SeedStatistics.RatioConfidence95(diffs.Select(d => -d).ToArray(), headroom);
+        return new JsonObject { ["mean"] = double.IsNaN(share) ? null : share, ["ci95_low"] = low, ["ci95_high"] = high };
+    }
+
+    /// <summary>Per-seed headrooms' mean, std and 95% interval, or null without the arm.</summary>
+    private static JsonObject? Headroom(double[]? headroom)
+    {
+        if (headroom is null) return null;
+        var (h, hStd) = SeedStatistics.MeanStd(headroom);
+        var half = SeedStatistics.ConfidenceHalfWidth95(headroom);
+        return new JsonObject { ["mean"] = h, ["std"] = hStd, ["ci95_low"] = Finite(h - half), ["ci95_high"] = Finite(h + half) };
     }
 
     private static double? Finite(double value) => double.IsFinite(value) ? value : null;
@@ -374,21 +376,28 @@ internal static class ReweightingEvaluation
                               $"(95% CI {Bound(h["ci95_low"])}, {Bound(h["ci95_high"])}); " +
                               "share of H: gain over uniform / H, Fieller's 95% CI");
         }
-        Console.WriteLine($"{"strategy",-18} {"loss mean",10} {"std",8} {"diff",9} {"95% CI",22} {"share of H",22} " +
+        if (report["headroom_weights"] is { } hw)
+        {
+            Console.WriteLine($"weighting headroom H_w = loss(uniform) − loss(oracle:weights) = {hw["mean"]!.GetValue<double>():F4} " +
+                              $"(95% CI {Bound(hw["ci95_low"])}, {Bound(hw["ci95_high"])}): what weighing uniform's batches can buy");
+        }
+        Console.WriteLine($"{"strategy",-18} {"loss mean",10} {"std",8} {"diff",9} {"95% CI",22} {"share of H",22} {"share of H_w",22} " +
                           $"{"time x",7} {"max w·M",8} {"entropy",8} {"noisy w",8} {"clean ESS",9}");
         foreach (var (name, node) in report["strategies"]!.AsObject())
         {
             double D(string key) => node![key]?.GetValue<double>() ?? double.NaN;
             var diff = node!["diff_to_uniform"]!;
-            var share = node["headroom_share"] is { } s && s["mean"] is { } m
-                ? $"{m.GetValue<double>(),6:F2} [{Bound(s["ci95_low"])}, {Bound(s["ci95_high"])}]"
-                : "–";
+            var share = ShareText(node["headroom_share"]);
+            var weightsShare = ShareText(node["weights_headroom_share"]);
             Console.WriteLine($"{name,-18} {D("valid_loss_mean"),10:F4} {D("valid_loss_std"),8:F4} {diff["mean"]!.GetValue<double>(),9:+0.0000;-0.0000} " +
-                              $"{$"[{Bound4(diff["ci95_low"])}, {Bound4(diff["ci95_high"])}]",22} {share,22} " +
+                              $"{$"[{Bound4(diff["ci95_low"])}, {Bound4(diff["ci95_high"])}]",22} {share,22} {weightsShare,22} " +
                               $"{D("step_time_ratio"),7:F3} {D("max_weight_times_m"),8:F2} {D("weight_entropy"),8:F3} " +
                               $"{D("noisy_weight_share"),8:F3} {D("clean_effective_share"),9:F3}");
         }
 
+        static string ShareText(JsonNode? share) => share is not null && share["mean"] is { } m
+            ? $"{m.GetValue<double>(),6:F2} [{Bound(share["ci95_low"])}, {Bound(share["ci95_high"])}]"
+            : "–";
         static string Bound(JsonNode? bound) => bound is null ? "unbounded" : bound.GetValue<double>().ToString("F2");
         static string Bound4(JsonNode? bound) => bound is null ? "–" : bound.GetValue<double>().ToString("F4");
     }
