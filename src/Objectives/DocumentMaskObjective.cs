@@ -9,14 +9,15 @@ namespace Reweighting.Objectives;
 /// `eval reweighting` (<c>oracle:weights</c>): the batches are uniform training's, noise and all, and only the noise's
 /// share of the gradient is taken away, so it is the headroom of a method that weighs the stream rather than one that
 /// leaves documents out of it.</summary>
-/// <remarks>Sequences are found by their position in the stream, as <see cref="DocumentSequenceStatistics"/> finds them
-/// (micro-batch j of step t starts at sequence t·B·A + j·B). A step whose every token is dropped trains on nothing.</remarks>
+/// <remarks>Sequences are found by their position in the stream (<see cref="DocumentSequenceStatistics.FirstSequence"/>).
+/// A step whose every token is dropped trains on nothing.</remarks>
 public sealed class DocumentMaskObjective : ITrainingObjective
 {
     private readonly TokenStream _data;
     private readonly bool[] _drop;
     private readonly int _batchSize;
-    private readonly long _sequencesPerStep;
+    private readonly int _gradientAccumulation;
+    private readonly Dictionary<int, float[]> _stepMasks = new(); // micro-batch index → its mask, made in BeginStep
     private long _stepKept;
     private int _stepMicroBatches = 1;
 
@@ -30,7 +31,7 @@ public sealed class DocumentMaskObjective : ITrainingObjective
         _data = data ?? throw new ArgumentNullException(nameof(data));
         _drop = drop ?? throw new ArgumentNullException(nameof(drop));
         _batchSize = batchSize;
-        _sequencesPerStep = (long)batchSize * gradientAccumulation;
+        _gradientAccumulation = gradientAccumulation;
     }
 
     /// <summary>Tokens kept since the objective was made, and tokens seen.</summary>
@@ -50,29 +51,31 @@ public sealed class DocumentMaskObjective : ITrainingObjective
         return mask;
     }
 
-    private float[] MaskOf(MicroBatch batch)
-    {
-        var rows = (int)batch.Ids.Size(0);
-        if (rows != _batchSize) throw new ArgumentException($"a micro-batch of {rows} sequences where {_batchSize} were set up");
-        var first = batch.Step * _sequencesPerStep + (long)batch.Index * _batchSize;
-        return [.. Enumerable.Range(0, rows).SelectMany(i => Mask(first + i))];
-    }
-
-    /// <summary>Counts the step's kept tokens, so every micro-batch divides by the step's total.</summary>
+    /// <summary>Makes the step's masks and counts its kept tokens, so every micro-batch divides by the step's total.</summary>
     public void BeginStep(GptModel model, StepContext step)
     {
+        _stepMasks.Clear();
+        _stepKept = 0;
         _stepMicroBatches = step.MicroBatches.Count;
-        _stepKept = step.MicroBatches.Sum(b => (long)MaskOf(b).Count(m => m > 0));
+        foreach (var batch in step.MicroBatches)
+        {
+            var first = DocumentSequenceStatistics.FirstSequence(batch, _batchSize, _gradientAccumulation);
+            float[] mask = [.. Enumerable.Range(0, _batchSize).SelectMany(i => Mask(first + i))];
+            var kept = mask.Count(m => m > 0);
+            Tokens = (Tokens.Kept + kept, Tokens.Seen + mask.Length);
+            _stepKept += kept;
+            _stepMasks[batch.Index] = mask;
+        }
     }
 
     public ObjectiveValue Compute(GptModel model, MicroBatch batch)
     {
+        if (!_stepMasks.Remove(batch.Index, out var mask))
+            throw new InvalidOperationException("a micro-batch outside the step BeginStep was told of");
         var tokenLosses = model.TokenLosses(batch.Ids, batch.Targets); // (B, T)
-        var mask = MaskOf(batch);
-        Tokens = (Tokens.Kept + mask.Count(m => m > 0), Tokens.Seen + mask.Length);
         var weights = FromSpan<float>(mask, [tokenLosses.Size(0), tokenLosses.Size(1)], tokenLosses.Device);
         // The trainer divides each micro-batch's objective by the accumulation count A; times A, the step sums to the mean.
-        var scale = _stepKept > 0 ? (float)_stepMicroBatches / _stepKept : 0f;
-        return new ObjectiveValue((tokenLosses * weights).Sum() * (double)scale, tokenLosses.Mean());
+        var scale = _stepKept > 0 ? (double)_stepMicroBatches / _stepKept : 0;
+        return new ObjectiveValue((tokenLosses * weights).Sum() * scale, tokenLosses.Mean());
     }
 }

@@ -118,15 +118,12 @@ internal static class ReweightingEvaluation
     private const string StatisticsSequences = "sequences";
 
     /// <summary>One run's outcome.</summary>
-    private sealed record RunResult(double ValidLoss, double StepSeconds, double MaxWeightTimesM, double WeightEntropy, double NoisyWeightShare,
-        bool HasWeights)
-    {
-        /// <summary>How evenly the clean sequences share their weight (Evaluation.WeightSummary.CleanEffectiveShare).</summary>
-        public double CleanEffectiveShare { get; init; } = double.NaN;
-
-        /// <summary>The share of the target tokens trained on with weight above 0 (the weighting oracle), else null.</summary>
-        public double? KeptTokenShare { get; init; }
-    }
+    /// <param name="ValidLoss">The clean validation loss after the last step.</param>
+    /// <param name="StepSeconds">Seconds per timed step.</param>
+    /// <param name="Weights">Where the run's sample weights went; null for an objective that weighs no samples.</param>
+    /// <param name="KeptTokenShare">The share of the target tokens trained on with weight above 0 (the weighting oracle), else
+    /// null.</param>
+    private sealed record RunResult(double ValidLoss, double StepSeconds, Evaluation.WeightSummary? Weights, double? KeptTokenShare = null);
 
     private static int Run(Setup setup, bool json, string? outputPath)
     {
@@ -201,8 +198,7 @@ internal static class ReweightingEvaluation
                 var runNoisy = keep is null ? noisyDoc : [.. noisyDoc.Where((_, i) => keep[i])];
                 var data = new TokenStream(runTokens, tok.EndOfTextId, options.SequenceLength, (ulong)seed);
                 var meta = new TokenStream(metaTokens, tok.EndOfTextId, options.SequenceLength, (ulong)seed);
-                var weights = new RunWeights(data, runNoisy, labels is not null, options.BatchSize * options.GradientAccumulation,
-                    options.BatchSize);
+                var weights = new RunWeights(data, runNoisy, labels is not null, options.BatchSize, options.GradientAccumulation);
                 var frozen = name == ReferenceArms.MetaEmFrozen;
                 var strategy = name is ReferenceArms.FilterMetaEm || frozen ? StrategyCatalogue.MetaEm.Name
                     : keep is not null ? StrategyCatalogue.Uniform.Name : name;
@@ -298,7 +294,7 @@ internal static class ReweightingEvaluation
             var half = SeedStatistics.ConfidenceHalfWidth95(diffs);
             var (_, uniformStd) = SeedStatistics.MeanStd(uniform.Select(r => r.ValidLoss).ToArray());
             var pooled = Math.Sqrt((std * std + uniformStd * uniformStd) / 2);
-            var hasWeights = runs.All(r => r.HasWeights);
+            var weights = runs.All(r => r.Weights is not null) ? runs.Select(r => r.Weights!).ToList() : null;
             strategies[name] = new JsonObject
             {
                 ["valid_loss_mean"] = mean,
@@ -312,11 +308,12 @@ internal static class ReweightingEvaluation
                 },
                 ["step_seconds"] = runs.Average(r => r.StepSeconds),
                 ["step_time_ratio"] = runs.Average(r => r.StepSeconds) / uniform.Average(r => r.StepSeconds),
-                ["max_weight_times_m"] = hasWeights ? runs.Max(r => r.MaxWeightTimesM) : null,
-                ["weight_entropy"] = hasWeights ? runs.Average(r => r.WeightEntropy) : null,
-                ["noisy_weight_share"] = hasWeights && !double.IsNaN(runs[0].NoisyWeightShare) ? runs.Average(r => r.NoisyWeightShare) : null,
-                ["clean_effective_share"] = hasWeights && runs.All(r => double.IsFinite(r.CleanEffectiveShare))
-                    ? runs.Average(r => r.CleanEffectiveShare) : null,
+                ["max_weight_times_m"] = weights?.Max(w => w.MaxWeightTimesM),
+                ["weight_entropy"] = weights?.Average(w => w.MeanEntropy),
+                ["noisy_weight_share"] = weights is not null && !double.IsNaN(weights[0].NoisyWeightShare)
+                    ? weights.Average(w => w.NoisyWeightShare) : null,
+                ["clean_effective_share"] = weights is not null && weights.All(w => double.IsFinite(w.CleanEffectiveShare))
+                    ? weights.Average(w => w.CleanEffectiveShare) : null,
                 ["arm"] = ReferenceArms.Names.Contains(name),
             };
             if (headroom is not null) strategies[name]!["headroom_share"] = Share(diffs, headroom);
@@ -404,25 +401,20 @@ internal static class ReweightingEvaluation
 
     /// <summary>Feeds a run's batch weights to <see cref="WeightStatistics"/>, each sequence's noisy fraction read off
     /// the documents that make up its target tokens.</summary>
-    private sealed class RunWeights(TokenStream data, bool[] noisyDocument, bool labelled, long sequencesPerStep, int batchSize)
+    private sealed class RunWeights(TokenStream data, bool[] noisyDocument, bool labelled, int batchSize, int gradientAccumulation)
     {
         private readonly WeightStatistics _statistics = new();
         private readonly bool _labelled = labelled;
 
         public void Observe(MicroBatch batch, BatchWeights weights)
         {
-            var first = batch.Step * sequencesPerStep + (long)batch.Index * batchSize;
+            var first = DocumentSequenceStatistics.FirstSequence(batch, batchSize, gradientAccumulation);
             _statistics.Observe(weights, _labelled ? i => NoisyFraction(data.Composition(first + i)) : null);
         }
 
         private double NoisyFraction(IReadOnlyList<(int Document, int Tokens)> parts) =>
             parts.Where(p => noisyDocument[Math.Min(p.Document, noisyDocument.Length - 1)]).Sum(p => p.Tokens) / (double)parts.Sum(p => p.Tokens);
 
-        public RunResult Result(double validLoss, double stepSeconds) => _statistics.Summary() is { } w
-            ? new RunResult(validLoss, stepSeconds, w.MaxWeightTimesM, w.MeanEntropy, w.NoisyWeightShare, true)
-            {
-                CleanEffectiveShare = w.CleanEffectiveShare,
-            }
-            : new RunResult(validLoss, stepSeconds, double.NaN, double.NaN, double.NaN, false);
+        public RunResult Result(double validLoss, double stepSeconds) => new(validLoss, stepSeconds, _statistics.Summary());
     }
 }
