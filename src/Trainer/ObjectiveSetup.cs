@@ -137,7 +137,8 @@ public sealed class ObjectiveSetup
             if (Gmm is null)
             {
                 if (_reservoir.Count < (idle ? MinimumGmmSample : _options.GmmSample)) return (false, null);
-                Gmm = StrategyObjectives.FitGmm(_reservoir, _options.GmmFeatures, _options.LabelRule, _options.Training.Seed, _scorerModel ?? "unknown");
+                Gmm = StrategyObjectives.FitGmm(_reservoir, _options.GmmFeatures, _options.LabelRule, _options.Training.Seed, _scorerModel ?? "unknown",
+                    _options.GmmComponents);
                 var named = _labelledClean.Count >= MinimumGmmSample;
                 // The scorer's labels are anchored on its clean reference: the documents they keep show which of this
                 // GMM's components clean text fills, and meta-em's phi starts from those alone (noise near weight 0).

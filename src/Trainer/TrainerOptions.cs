@@ -131,6 +131,9 @@ public sealed record TrainerOptions
     /// <summary>Feature map of a GMM the trainer fits itself.</summary>
     public string GmmFeatures { get; init; } = GmmFeatureSetting.Default.Name;
 
+    /// <summary>K of a GMM the trainer fits itself; 0: chosen by BIC, as the scorer chooses its own.</summary>
+    public int GmmComponents { get; init; } = StrategyObjectives.DefaultGmmComponents;
+
     /// <summary>Label rule of a GMM the trainer fits itself.</summary>
     public string LabelRule { get; init; } = LabelRules.Default.Name;
 
@@ -177,6 +180,7 @@ public sealed record TrainerOptions
                 $"Trainer:GmmFeatures '{GmmFeatures}' needs per-document bytes; the trainer's GMM is fitted on (loss mean, variance)");
         }
         LabelRules.Get(LabelRule);
+        if (GmmComponents < 0) throw new ArgumentException($"Trainer:GmmComponents must be 0 (chosen by BIC) or positive, not {GmmComponents}");
         if (!MetaGradientMethods.Names.Contains(MetaGradient))
             throw new ArgumentException($"Trainer:MetaGradient '{MetaGradient}' is unknown (known: {string.Join(", ", MetaGradientMethods.Names)})");
         if (MetaSequences is < 1) throw new ArgumentException($"Trainer:MetaSequences must be positive, not {MetaSequences}");

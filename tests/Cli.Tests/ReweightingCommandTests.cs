@@ -48,9 +48,15 @@ public sealed class ReweightingCommandTests : IDisposable
         File.Exists(Path.Combine(_dir.Path, "meta", "objective_state.json")).Should().BeTrue("phi travels with the checkpoint");
 
         var heuristic = CliRunner.Run("train", "--corpus", noisy, "--proxy", proxy, "--strategy", "cluster-heuristic", "--steps", "2", "--batch", "4", "--seq", "32",
-            "--gmm-sample", "32", "--out", Path.Combine(_dir.Path, "heuristic"));
+            "--gmm-sample", "32", "--gmm-components", "2", "--out", Path.Combine(_dir.Path, "heuristic"));
         heuristic.ExitCode.Should().Be(0, heuristic.Stderr);
         heuristic.Stderr.Should().Contain("GMM fitted on the proxy statistics of 32 training sequences");
+        var fitted = heuristic.Stderr.Split('\n').First(l => l.Contains("GMM fitted on the proxy statistics"));
+        fitted[(fitted.LastIndexOf("):", StringComparison.Ordinal) + 2)..].Split(',').Should().HaveCount(2, "--gmm-components sets K: " + fitted);
+        var badK = CliRunner.Run("train", "--corpus", noisy, "--proxy", proxy, "--strategy", "cluster-heuristic", "--steps", "2", "--gmm-components", "-1",
+            "--out", Path.Combine(_dir.Path, "w"));
+        badK.ExitCode.Should().NotBe(0);
+        badK.Stderr.Should().Contain("--gmm-components must be 0 (chosen by BIC) or positive");
         var masked = CliRunner.Run("train", "--corpus", noisy, "--proxy", proxy, "--strategy", "token-masked", "--top-q", "0.5", "--steps", "2", "--batch", "4", "--seq", "32",
             "--out", Path.Combine(_dir.Path, "masked"));
         masked.ExitCode.Should().Be(0, masked.Stderr);

@@ -1,4 +1,5 @@
 using FluentAssertions;
+using Reweighting.Contracts;
 using Reweighting.Modeling.Gpt;
 using Reweighting.MetaEm;
 using Reweighting.Modeling.Training;
@@ -127,6 +128,43 @@ public sealed class StrategyObjectiveTests
         var phi = objective is MetaEmObjective meta ? meta.Strategy.Phi.ToVector() : [];
         return (weights, [.. model.Parameters().Select(t => t.ToArray<float>())], phi);
     }
+
+    /// <summary>With K = 0 the trainer's GMM chooses K by BIC, as the scorer does: three clean domains and one noise family,
+    /// well apart in (mean, variance), give four components, the clean documents name three of them clean, and meta-em's
+    /// phi starts near every clean domain, so none of them starts with the noise's weights. Without it K is the default 3.</summary>
+    [Fact]
+    public void With_k_zero_the_trainers_gmm_chooses_k_by_bic_and_meta_em_starts_near_every_clean_domain()
+    {
+        var rng = new Random(5);
+        (double, double) Around(double mean, double variance) => (mean + 0.05 * Gaussian(rng), variance + 0.05 * Gaussian(rng));
+        (double Mean, double Variance)[] domains = [(3, 2), (4.5, 6), (6, 3)];
+        var clean = Enumerable.Range(0, 240).Select(i => Around(domains[i % 3].Mean, domains[i % 3].Variance)).ToList();
+        var noise = Enumerable.Range(0, 60).Select(_ => Around(8, 12)).ToList();
+        var reference = Enumerable.Range(0, 90).Select(i => Around(domains[i % 3].Mean, domains[i % 3].Variance)).ToList();
+        var stream = clean.Concat(noise).ToList();
+
+        var gmm = StrategyObjectives.FitGmmAnchored(stream, reference, Gmm.GmmFeatureSetting.Default.Name, Gmm.LabelRules.Default.Name, 1,
+            components: 0);
+        gmm.Parameters.Components.Should().Be(4);
+        gmm.LabelMap.Count(l => l == SampleLabel.Noisy).Should().Be(1);
+        var phi = StrategyObjectives.InitialPhi(gmm, new StrategyParameters(0.4, 0, null, 0.25, new MetaEmOptions(InitialWidth: 1), PhiFromCleanComponents: true));
+        phi.Components.Should().Be(3);
+        var features = Gmm.StatFeatures.FromParameters(gmm.Parameters);
+        double LogRawWeight((double Mean, double Variance) s)
+        {
+            var x = new double[Gmm.StatFeatures.Dimensions];
+            features.Apply(s.Mean, s.Variance, x);
+            return phi.Weigh(x).LogRawWeights[0];
+        }
+        var noiseWeight = noise.Select(LogRawWeight).Max();
+        foreach (var domain in domains)
+            LogRawWeight(domain).Should().BeGreaterThan(noiseWeight + 5, $"the clean domain at {domain} starts far above the noise");
+
+        var fixedK = StrategyObjectives.FitGmmAnchored(stream, reference, Gmm.GmmFeatureSetting.Default.Name, Gmm.LabelRules.Default.Name, 1);
+        fixedK.Parameters.Components.Should().Be(StrategyObjectives.DefaultGmmComponents).And.Be(3);
+    }
+
+    private static double Gaussian(Random rng) => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
 
     [Fact]
     public void Uniform_weights_train_exactly_like_the_plain_token_mean_and_others_do_not()

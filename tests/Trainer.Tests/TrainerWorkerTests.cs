@@ -72,6 +72,7 @@ public sealed class TrainerWorkerTests(PostgresCluster postgres)
     [Theory]
     [InlineData("Trainer:MetaGradient", "jvp", "Trainer:MetaGradient 'jvp' is unknown")]
     [InlineData("Trainer:MetaSequences", "0", "Trainer:MetaSequences must be positive")]
+    [InlineData("Trainer:GmmComponents", "-1", "Trainer:GmmComponents must be 0 (chosen by BIC) or positive")]
     public async Task Bad_meta_gradient_settings_stop_the_host_at_start_with_the_setting_named(string key, string value, string message)
     {
         var cluster = ScoredStream.Cluster();

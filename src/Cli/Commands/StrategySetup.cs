@@ -21,6 +21,8 @@ internal sealed record StrategySettings
     public int GmmSample { get; init; } = 512;
     public string GmmFeatures { get; init; } = GmmFeatureSetting.Default.Name;
     public string LabelRule { get; init; } = LabelRules.Default.Name;
+    /// <summary>K of the GMM meta-em and cluster-heuristic weigh under; 0: chosen by BIC.</summary>
+    public int GmmComponents { get; init; } = StrategyObjectives.DefaultGmmComponents;
     public ulong Seed { get; init; }
 }
 
@@ -69,7 +71,7 @@ internal static class StrategySetup
             statistics = new DocumentSequenceStatistics(train, documents.Train, options.BatchSize, options.GradientAccumulation);
             var scored = documents.Train.Where(d => d is not null).Select(d => d!.Value).ToList();
             gmm = StrategyObjectives.FitGmmAnchored(scored, anchored ? documents.Reference : null, settings.GmmFeatures, settings.LabelRule,
-                settings.Seed);
+                settings.Seed, settings.GmmComponents);
             log?.Invoke($"GMM fitted on the statistics of {scored.Count} training documents " +
                         $"({(anchored ? $"named from {documents.Reference.Count} clean documents" : $"named by {settings.LabelRule}")}): " +
                         gmm.DescribeComponents());
@@ -96,7 +98,7 @@ internal static class StrategySetup
         TrainingOptions options, Action<string>? log)
     {
         var gmm = StrategyObjectives.FitGmmOnProxy(statistics, train, settings.GmmSample, options.BatchSize, Device.Parse(options.Device), settings.GmmFeatures,
-            settings.LabelRule, settings.Seed, reference);
+            settings.LabelRule, settings.Seed, reference, settings.GmmComponents);
         var naming = reference is null ? $"named by {settings.LabelRule}" : "named from the clean validation stream";
         log?.Invoke($"GMM fitted on the proxy statistics of {gmm.SampleCount} training sequences ({naming}): {gmm.DescribeComponents()}");
         return gmm;
