@@ -84,12 +84,12 @@ public static class StrategyObjectives
     public static GmmModel FitGmm(IReadOnlyList<(double Mean, double Variance)> stats, string featureSetting, string labelRule, ulong seed,
         string scorerModel, int components = DefaultGmmComponents)
     {
-        if (components < 0) throw new ArgumentException($"K must be 0 (chosen by BIC) or positive, not {components}");
+        var settings = (LabellingDefaults.Settings with { FeatureSetting = featureSetting, LabelRule = labelRule, Components = components })
+            .Validate();
         var options = new GmmFitOptions(Seed: (int)(seed % int.MaxValue));
-        var fit = components > 0
-            ? StatisticsMixture.Fit(stats, GmmFeatureSetting.Get(featureSetting), options with { Components = components }).Fit
-            : MixtureLabelling.FitComponents(stats,
-                LabellingDefaults.Settings with { FeatureSetting = featureSetting, LabelRule = labelRule, Components = 0 }, options, null).Fit;
+        var fit = settings.ChoosesComponents
+            ? MixtureLabelling.FitComponents(stats, settings, options, null).Fit
+            : StatisticsMixture.Fit(stats, GmmFeatureSetting.Get(featureSetting), options with { Components = components }).Fit;
         var labels = LabelRules.Get(labelRule).Map(fit.Parameters);
         return new GmmModel(0, scorerModel, fit.Parameters, labels, stats.Count, fit.MeanLogLikelihood, DateTimeOffset.UtcNow);
     }

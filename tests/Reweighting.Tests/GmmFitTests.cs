@@ -3,6 +3,7 @@ using Reweighting.Contracts;
 using Reweighting.Gmm;
 using Reweighting.Statistics;
 using Xunit;
+using static Reweighting.Tests.Draws;
 
 namespace Reweighting.Tests;
 
@@ -35,7 +36,7 @@ public sealed class GmmFitTests
                 if (u <= acc) { c = candidate; break; }
             }
             drawn[c]++;
-            double z1 = Gaussian(rng), z2 = Gaussian(rng);
+            double z1 = Normal(rng), z2 = Normal(rng);
             var s = Truth[c].Sigma;
             var l11 = Math.Sqrt(s[0][0]);
             var l21 = s[1][0] / l11;
@@ -45,8 +46,6 @@ public sealed class GmmFitTests
         }
         return x;
     }
-
-    private static double Gaussian(Random rng) => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
 
     [Theory]
     [InlineData(new[] { 0, 1, 2 })]

@@ -2,6 +2,7 @@ using FluentAssertions;
 using Reweighting.Contracts;
 using Reweighting.Gmm;
 using Xunit;
+using static Reweighting.Tests.Draws;
 
 namespace Reweighting.Tests;
 
@@ -103,9 +104,6 @@ public sealed class ReferenceAnchoringTests
         var (mean, feature, spread) = CleanBlobs[random.Next(CleanBlobs.Length)];
         return [mean + spread * Normal(random), feature + spread * Normal(random)];
     }
-
-    private static double Normal(Random random) =>
-        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 
     private static int ArgMax(double[] values) => Array.IndexOf(values, values.Max());
 

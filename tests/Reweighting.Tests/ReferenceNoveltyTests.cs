@@ -4,6 +4,7 @@ using Reweighting.Evaluation;
 using Reweighting.Gmm;
 using Reweighting.Statistics;
 using Xunit;
+using static Reweighting.Tests.Draws;
 
 namespace Reweighting.Tests;
 
@@ -417,7 +418,4 @@ public sealed class ReferenceNoveltyTests
     }
 
     private static double[] Features(LossStatistics statistics) => ReferenceNovelty.Features(statistics)!;
-
-    private static double Normal(Random random) =>
-        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 }

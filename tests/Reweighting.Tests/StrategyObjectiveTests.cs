@@ -9,6 +9,7 @@ using Reweighting.Torch;
 using Reweighting.Objectives;
 using Xunit;
 using static Reweighting.Torch.Torch;
+using static Reweighting.Tests.Draws;
 
 namespace Reweighting.Tests;
 
@@ -136,7 +137,7 @@ public sealed class StrategyObjectiveTests
     public void With_k_zero_the_trainers_gmm_chooses_k_by_bic_and_meta_em_starts_near_every_clean_domain()
     {
         var rng = new Random(5);
-        (double, double) Around(double mean, double variance) => (mean + 0.05 * Gaussian(rng), variance + 0.05 * Gaussian(rng));
+        (double, double) Around(double mean, double variance) => (mean + 0.05 * Normal(rng), variance + 0.05 * Normal(rng));
         (double Mean, double Variance)[] domains = [(3, 2), (4.5, 6), (6, 3)];
         var clean = Enumerable.Range(0, 240).Select(i => Around(domains[i % 3].Mean, domains[i % 3].Variance)).ToList();
         var noise = Enumerable.Range(0, 60).Select(_ => Around(8, 12)).ToList();
@@ -163,8 +164,6 @@ public sealed class StrategyObjectiveTests
         var fixedK = StrategyObjectives.FitGmmAnchored(stream, reference, Gmm.GmmFeatureSetting.Default.Name, Gmm.LabelRules.Default.Name, 1);
         fixedK.Parameters.Components.Should().Be(StrategyObjectives.DefaultGmmComponents).And.Be(3);
     }
-
-    private static double Gaussian(Random rng) => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
 
     [Fact]
     public void Uniform_weights_train_exactly_like_the_plain_token_mean_and_others_do_not()

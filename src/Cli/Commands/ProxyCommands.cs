@@ -79,11 +79,7 @@ internal static class ProxyCommands
         var metaValidation = new Option<int>("--meta-validation") { Description = "meta-em: validation sequences per meta-update", DefaultValueFactory = _ => new MetaEmOptions().ValidationBatch };
         var topQ = new Option<double>("--top-q") { Description = "token-masked: fraction of each sequence's highest-loss tokens trained by MLE", DefaultValueFactory = _ => 0.25 };
         var gmmSample = new Option<int>("--gmm-sample") { Description = "meta-em, cluster-heuristic: training sequences scored to fit the GMM", DefaultValueFactory = _ => 512 };
-        var gmmComponents = new Option<int>("--gmm-components")
-        {
-            Description = "meta-em, cluster-heuristic: K of the (loss mean, variance) GMM they weigh under; 0: chosen by BIC",
-            DefaultValueFactory = _ => StrategyObjectives.DefaultGmmComponents,
-        };
+        var gmmComponents = StrategySetup.GmmComponentsOption();
         var phiLog = new Option<string?>("--phi-log") { Description = "meta-em: append phi after every meta-update to this JSONL file" };
         var log = new Option<string?>("--log")
         {
@@ -128,8 +124,7 @@ internal static class ProxyCommands
                     Meta = new MetaEmOptions(parse.GetValue(metaLr), parse.GetValue(metaEvery), MetaGradientMethods.Parse(parse.GetValue(metaGradient)!), BurnInSteps: parse.GetValue(burnIn),
                         ValidationBatch: parse.GetValue(metaValidation), Sequences: parse.GetValue(metaSequences)).Validate(),
                     TopFraction = parse.GetValue(topQ), GmmSample = parse.GetValue(gmmSample), Seed = parse.GetValue(seed),
-                    GmmComponents = parse.GetValue(gmmComponents) is >= 0 and var k ? k
-                        : throw new ArgumentException("--gmm-components must be 0 (chosen by BIC) or positive"),
+                    GmmComponents = StrategySetup.GmmComponents(parse, gmmComponents),
                 })
                 : null;
             if (weighting is not null && StrategyCatalogue.Get(weighting.Name).NeedsProxy && weighting.Proxy is null)

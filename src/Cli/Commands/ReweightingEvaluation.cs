@@ -52,11 +52,7 @@ internal static class ReweightingEvaluation
         {
             Description = "meta-em: validation sequences per meta-update", DefaultValueFactory = _ => new MetaEmOptions().ValidationBatch,
         };
-        var gmmComponents = new Option<int>("--gmm-components")
-        {
-            Description = "meta-em, cluster-heuristic: K of the (loss mean, variance) GMM they weigh under; 0: chosen by BIC",
-            DefaultValueFactory = _ => StrategyObjectives.DefaultGmmComponents,
-        };
+        var gmmComponents = StrategySetup.GmmComponentsOption();
         var arms = new Option<string>("--arms")
         {
             Description = "Comma-separated reference arms, or none: oracle (drop the ground-truth noisy documents; needs labels), " +
@@ -96,8 +92,7 @@ internal static class ReweightingEvaluation
                 Temperature = parse.GetValue(temperature),
                 Meta = new MetaEmOptions(parse.GetValue(metaLr), UpdateEvery: parse.GetValue(metaEvery),
                     ValidationBatch: parse.GetValue(metaValidation), InitialWidth: parse.GetValue(metaWidth)).Validate(),
-                GmmComponents = parse.GetValue(gmmComponents) is >= 0 and var k ? k
-                    : throw new ArgumentException("--gmm-components must be 0 (chosen by BIC) or positive"),
+                GmmComponents = StrategySetup.GmmComponents(parse, gmmComponents),
             };
             var armNames = ReferenceArms.Parse(parse.GetValue(arms)!);
             if (armNames.Remove(ReferenceArms.MetaEmFrozen) && names.Contains(StrategyCatalogue.MetaEm.Name))

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Reweighting.Contracts;
 using Reweighting.Gmm;
 using Reweighting.MetaEm;
@@ -41,6 +42,18 @@ internal sealed record DocumentScores(IReadOnlyList<(double Mean, double Varianc
 /// training stream; token-masked distils from the proxy.</summary>
 internal static class StrategySetup
 {
+    /// <summary>The `--gmm-components` option of `reweight train` and `eval reweighting`: K of the (loss mean, variance) GMM
+    /// meta-em and cluster-heuristic weigh under (read it with <see cref="GmmComponents"/>).</summary>
+    public static Option<int> GmmComponentsOption() => new("--gmm-components")
+    {
+        Description = "meta-em, cluster-heuristic: K of the (loss mean, variance) GMM they weigh under; 0: chosen by BIC",
+        DefaultValueFactory = _ => StrategyObjectives.DefaultGmmComponents,
+    };
+
+    /// <summary>The value of <paramref name="option"/> (<see cref="GmmComponentsOption"/>), refused below 0.</summary>
+    public static int GmmComponents(ParseResult parse, Option<int> option) => parse.GetValue(option) is >= 0 and var k ? k
+        : throw new ArgumentException("--gmm-components must be 0 (chosen by BIC) or positive");
+
     /// <summary>A strategy's objective. <paramref name="observe"/> sees each micro-batch's weights (not for token-masked,
     /// which weighs tokens rather than samples); <paramref name="log"/> gets one-off setup lines; under data parallelism
     /// <paramref name="group"/> makes the weights cover every rank's batch.</summary>
