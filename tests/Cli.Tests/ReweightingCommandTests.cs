@@ -157,5 +157,9 @@ public sealed class ReweightingCommandTests : IDisposable
         CliRunner.Run("eval", "reweighting", "--train", noisy, "--valid", valid, "--strategies", "uniform,loudest", "--steps", "3").ExitCode.Should().NotBe(0);
         CliRunner.Run("eval", "reweighting", "--train", noisy, "--valid", valid, "--strategies", "meta-em", "--arms", "oracle",
             "--steps", "3").Stderr.Should().Contain("need --proxy");
+        var wide = CliRunner.Run("eval", "reweighting", "--train", noisy, "--valid", valid, "--proxy", proxy, "--strategies", "meta-em",
+            "--arms", "none", "--meta-width", "4", "--meta-min-width", "8", "--steps", "3");
+        wide.ExitCode.Should().NotBe(0);
+        wide.Stderr.Should().Contain("narrowest kernel width must be positive and at most the initial width 4");
     }
 }

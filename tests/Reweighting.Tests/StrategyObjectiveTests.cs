@@ -105,6 +105,37 @@ public sealed class StrategyObjectiveTests
         learningStart.Should().Equal(frozenStart, "both start from the GMM");
     }
 
+    /// <summary>With a narrowest width the meta-update may move phi but never narrows a kernel past it: every lambda_k
+    /// stays at or below lambda_k0 (w0 / w_min)², where the same run without the bound takes some lambda above it.</summary>
+    [Theory]
+    [InlineData(4.0)]
+    [InlineData(3.9)]
+    public void Meta_em_with_a_narrowest_width_keeps_every_precision_at_or_below_its_bound(double minWidth)
+    {
+        using var proxy = new GptModel(Config, seed: 3);
+        var sample = Enumerable.Range(0, 60).Select(i => (Mean: 2.0 + i % 3, Variance: 0.5 + i % 5 * 0.1)).ToList();
+        var gmm = StrategyObjectives.FitGmm(sample, Gmm.GmmFeatureSetting.Default.Name, Gmm.LabelRules.Default.Name, 1, "proxy");
+        var free = new StrategyParameters(0.4, 0, null, 0.25, new MetaEmOptions(MetaLearningRate: 0.1, InitialWidth: 4));
+        var bounded = free with { Meta = free.Meta with { MinWidth = minWidth } };
+        (double[] Initial, double[] Final) Precisions(StrategyParameters parameters)
+        {
+            var objective = (MetaEmObjective)StrategyObjectives.Create("meta-em", parameters, Options.Steps, new ProxyStatistics(proxy),
+                gmm, Data());
+            var initial = objective.Strategy.Phi.LogPrecisions.ToArray();
+            using var model = new GptModel(Config, seed: 1);
+            new GptTrainer(model, Data(), Options) { Objective = objective }.Run();
+            return (initial, objective.Strategy.Phi.LogPrecisions.ToArray());
+        }
+
+        var bound = 2 * Math.Log(4 / minWidth);
+        var (freeStart, freeEnd) = Precisions(free);
+        freeEnd.Where((rho, k) => rho > freeStart[k] + bound + 1e-9).Should()
+            .NotBeEmpty("without the bound some kernel narrows past it, so the test can tell");
+        var (start, end) = Precisions(bounded);
+        start.Should().Equal(freeStart);
+        end.Where((rho, k) => rho > start[k] + bound + 1e-12).Should().BeEmpty();
+    }
+
     private static (List<BatchWeights> Weights, List<float[]> Parameters, double[] Phi) OneStep(string strategy, int batch,
         int accumulation)
     {

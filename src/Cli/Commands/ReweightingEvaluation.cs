@@ -44,6 +44,11 @@ internal static class ReweightingEvaluation
             Description = "meta-em: phi's initial kernel width in units of each GMM component's spread",
             DefaultValueFactory = _ => new MetaEmOptions().InitialWidth,
         };
+        var metaMinWidth = new Option<double?>("--meta-min-width")
+        {
+            Description = "meta-em: the narrowest kernel width the meta-update may reach, in the same units as --meta-width and at " +
+                          "most it (default: no bound)",
+        };
         var metaEvery = new Option<int>("--meta-every")
         {
             Description = "meta-em: meta-update every N steps", DefaultValueFactory = _ => new MetaEmOptions().UpdateEvery,
@@ -74,7 +79,7 @@ internal static class ReweightingEvaluation
         var command = new Command("reweighting", "Train one model per strategy and seed at equal budget and compare clean validation loss, step time and weights")
         {
             train, valid, proxy, tokenizer, preset, steps, strategies, seeds, batch, seq, lr, device, json, output, temperature, metaLr,
-            arms, metaWidth, statistics, metaEvery, metaValidation, gmmComponents,
+            arms, metaWidth, statistics, metaEvery, metaValidation, gmmComponents, metaMinWidth,
         };
         var fields = new CorpusFieldOptions().AddTo(command);
         command.SetAction(parse => CommandGuard.Run(() =>
@@ -91,7 +96,8 @@ internal static class ReweightingEvaluation
             {
                 Temperature = parse.GetValue(temperature),
                 Meta = new MetaEmOptions(parse.GetValue(metaLr), UpdateEvery: parse.GetValue(metaEvery),
-                    ValidationBatch: parse.GetValue(metaValidation), InitialWidth: parse.GetValue(metaWidth)).Validate(),
+                    ValidationBatch: parse.GetValue(metaValidation), InitialWidth: parse.GetValue(metaWidth),
+                    MinWidth: parse.GetValue(metaMinWidth)).Validate(),
                 GmmComponents = StrategySetup.GmmComponents(parse, gmmComponents),
             };
             var armNames = ReferenceArms.Parse(parse.GetValue(arms)!);

@@ -26,9 +26,13 @@ namespace Reweighting.MetaEm;
 /// The default 8 was measured against 1, 2, 4 and 16 on two corpora with 20% noise (5 seeds each, `eval reweighting`; the
 /// README's "meta-em's initial kernel width"): it has the best worse case of the two, and a third corpus, held out of
 /// the choice, confirmed it against 4.</param>
+/// <param name="MinWidth">The narrowest kernel the meta-update may make of each component, in the same units as
+/// <see cref="InitialWidth"/> (at most it): lambda_k stays at or below its value at this width, lambda_k0 (w0/w_min)².
+/// A narrower kernel concentrates a component's weight on the documents nearest its centre; null lets the meta-update
+/// narrow the kernels without bound, as the paper does.</param>
 public sealed record MetaEmOptions(double MetaLearningRate = 0.02, int UpdateEvery = 1, MetaGradientMethod Method = MetaGradientMethod.Auto,
     double Epsilon = 1e-2, long BurnInSteps = 0, int ValidationBatch = 8, int? Sequences = null,
-    double InitialWidth = MetaEmOptions.DefaultInitialWidth)
+    double InitialWidth = MetaEmOptions.DefaultInitialWidth, double? MinWidth = null)
 {
     /// <summary>phi's initial kernel width unless set (see <see cref="InitialWidth"/>).</summary>
     public const double DefaultInitialWidth = 8;
@@ -37,6 +41,9 @@ public sealed record MetaEmOptions(double MetaLearningRate = 0.02, int UpdateEve
     {
         if (!(InitialWidth > 0) || !double.IsFinite(InitialWidth))
             throw new ArgumentException($"meta-em's initial kernel width must be positive, not {InitialWidth}");
+        if (MinWidth is { } floor && !(floor > 0 && floor <= InitialWidth))
+            throw new ArgumentException(
+                $"meta-em's narrowest kernel width must be positive and at most the initial width {InitialWidth}, not {floor}");
         if (!(MetaLearningRate >= 0) || UpdateEvery < 1 || !(Epsilon > 0) || BurnInSteps < 0 || ValidationBatch < 1)
             throw new ArgumentException("meta-em needs a meta learning rate >= 0, update interval >= 1, epsilon > 0, burn-in >= 0 and a validation batch >= 1");
         if (!Enum.IsDefined(Method)) throw new ArgumentException($"unknown meta-gradient method {(int)Method}");
@@ -45,6 +52,11 @@ public sealed record MetaEmOptions(double MetaLearningRate = 0.02, int UpdateEve
             throw new ArgumentException("the exact meta-gradient unrolls the whole micro-batch's step: it takes no subset of sequences");
         return this;
     }
+
+    /// <summary>The largest log precision the meta-update may give a component whose initial log precision is
+    /// <paramref name="initial"/>: log lambda_k0 + 2 ln(w0 / w_min), or +infinity without a floor.</summary>
+    public double MaxLogPrecision(double initial) =>
+        MinWidth is { } floor ? initial + 2 * Math.Log(InitialWidth / floor) : double.PositiveInfinity;
 
     /// <summary>The method <see cref="MetaGradientMethod.Auto"/> stands for on <paramref name="device"/>.</summary>
     public MetaGradientMethod MethodOn(DeviceType device) => Method != MetaGradientMethod.Auto ? Method
@@ -83,6 +95,7 @@ public sealed class MetaEmObjective : ITrainingObjective
     private readonly StrategyObjective _weighting;
     private readonly List<PhiUpdate> _history = [];
     private double[] _adamM, _adamV;
+    private readonly double[] _maxLogPrecision;
     private long _adamT;
     private long _validationCursor;
     private int _updatesSinceSummary;
@@ -109,6 +122,7 @@ public sealed class MetaEmObjective : ITrainingObjective
         };
         _adamM = new double[strategy.Phi.Count];
         _adamV = new double[strategy.Phi.Count];
+        _maxLogPrecision = [.. strategy.Phi.LogPrecisions.Select(_options.MaxLogPrecision)];
     }
 
     public MetaEmStrategy Strategy { get; }
@@ -201,7 +215,7 @@ public sealed class MetaEmObjective : ITrainingObjective
         var dUdw = alignments.Select((g, i) => step.LearningRate * k[i] * g).ToArray();
         var predicted = dUdw.Select((d, i) => d * weights.Weights[i]).Sum();
         var gradient = phi.Gradient(weights, features, dUdw);
-        Strategy.Phi = phi.WithVector(AdamAscent(phi.ToVector(), gradient));
+        Strategy.Phi = phi.WithVector(AdamAscent(phi.ToVector(), gradient)).WithMaxLogPrecisions(_maxLogPrecision);
         var update = new PhiUpdate(step.Step, Strategy.Phi, Math.Sqrt(gradient.Sum(v => v * v)), predicted);
         _history.Add(update);
         _updatesSinceSummary++;

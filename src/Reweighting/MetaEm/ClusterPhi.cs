@@ -98,6 +98,15 @@ public sealed class ClusterPhi
         return new ClusterPhi(v[..n].ToArray(), v.Slice(n, Components).ToArray(), v.Slice(n + Components, Components).ToArray());
     }
 
+    /// <summary>This phi with each log precision rho_k clamped to at most <paramref name="bounds"/>[k] (the kernels no
+    /// narrower than the bounds allow); itself when none is above its bound.</summary>
+    public ClusterPhi WithMaxLogPrecisions(IReadOnlyList<double> bounds)
+    {
+        if (bounds.Count != Components) throw new ArgumentException($"{bounds.Count} bounds for {Components} components");
+        if (LogPrecisions.Select((r, k) => r <= bounds[k]).All(ok => ok)) return this;
+        return new ClusterPhi(Centres, [.. LogPrecisions.Select((r, k) => Math.Min(r, bounds[k]))], Logits);
+    }
+
     /// <summary>Weights of M samples whose features are <paramref name="features"/> (M × D row-major), summing to 1
     /// with w_i ≤ <paramref name="cap"/> (2/M by default). Computed in log space, so samples far from every centre
     /// keep finite, comparable weights.</summary>
