@@ -98,6 +98,10 @@ public sealed record TrainerOptions
     /// <summary>Meta-EM meta learning rate (Adam-normalised).</summary>
     public double MetaLearningRate { get; init; } = 0.02;
 
+    /// <summary>Meta-EM's narrowest kernel width (<see cref="MetaEmOptions.MinWidth"/>): null keeps the kernels at least
+    /// as wide as they start, 0 lets the meta-update narrow them without bound.</summary>
+    public double? MetaMinWidth { get; init; }
+
     /// <summary>Meta-update every this many steps.</summary>
     public int MetaUpdateEvery { get; init; } = 1;
 
@@ -150,7 +154,7 @@ public sealed record TrainerOptions
     public StrategyParameters StrategyParameters => new(Temperature, BurnIn, AnnealSteps, TopFraction, Meta);
 
     public MetaEmOptions Meta => new(MetaLearningRate, MetaUpdateEvery, MetaGradientMethods.Parse(MetaGradient), BurnInSteps: MetaBurnIn,
-        ValidationBatch: MetaValidationBatch, Sequences: MetaSequences);
+        ValidationBatch: MetaValidationBatch, Sequences: MetaSequences, MinWidth: MetaMinWidth);
 
     /// <summary>Checks every setting; throws naming the first bad one.</summary>
     public TrainerOptions Validate()

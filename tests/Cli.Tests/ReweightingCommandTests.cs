@@ -160,6 +160,6 @@ public sealed class ReweightingCommandTests : IDisposable
         var wide = CliRunner.Run("eval", "reweighting", "--train", noisy, "--valid", valid, "--proxy", proxy, "--strategies", "meta-em",
             "--arms", "none", "--meta-width", "4", "--meta-min-width", "8", "--steps", "3");
         wide.ExitCode.Should().NotBe(0);
-        wide.Stderr.Should().Contain("narrowest kernel width must be positive and at most the initial width 4");
+        wide.Stderr.Should().Contain("narrowest kernel width must be 0 (no bound) or positive and at most the initial width 4");
     }
 }

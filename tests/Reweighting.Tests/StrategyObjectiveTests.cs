@@ -106,16 +106,18 @@ public sealed class StrategyObjectiveTests
     }
 
     /// <summary>With a narrowest width the meta-update may move phi but never narrows a kernel past it: every lambda_k
-    /// stays at or below lambda_k0 (w0 / w_min)², where the same run without the bound takes some lambda above it.</summary>
+    /// stays at or below lambda_k0 (w0 / w_min)², where the same run without the bound (MinWidth 0) takes some lambda
+    /// above it. null is the default, the initial width.</summary>
     [Theory]
+    [InlineData(null)]
     [InlineData(4.0)]
     [InlineData(3.9)]
-    public void Meta_em_with_a_narrowest_width_keeps_every_precision_at_or_below_its_bound(double minWidth)
+    public void Meta_em_with_a_narrowest_width_keeps_every_precision_at_or_below_its_bound(double? minWidth)
     {
         using var proxy = new GptModel(Config, seed: 3);
         var sample = Enumerable.Range(0, 60).Select(i => (Mean: 2.0 + i % 3, Variance: 0.5 + i % 5 * 0.1)).ToList();
         var gmm = StrategyObjectives.FitGmm(sample, Gmm.GmmFeatureSetting.Default.Name, Gmm.LabelRules.Default.Name, 1, "proxy");
-        var free = new StrategyParameters(0.4, 0, null, 0.25, new MetaEmOptions(MetaLearningRate: 0.1, InitialWidth: 4));
+        var free = new StrategyParameters(0.4, 0, null, 0.25, new MetaEmOptions(MetaLearningRate: 0.1, InitialWidth: 4, MinWidth: 0));
         var bounded = free with { Meta = free.Meta with { MinWidth = minWidth } };
         (double[] Initial, double[] Final) Precisions(StrategyParameters parameters)
         {
@@ -127,13 +129,25 @@ public sealed class StrategyObjectiveTests
             return (initial, objective.Strategy.Phi.LogPrecisions.ToArray());
         }
 
-        var bound = 2 * Math.Log(4 / minWidth);
+        var bound = 2 * Math.Log(4 / (minWidth ?? 4));
         var (freeStart, freeEnd) = Precisions(free);
         freeEnd.Where((rho, k) => rho > freeStart[k] + bound + 1e-9).Should()
             .NotBeEmpty("without the bound some kernel narrows past it, so the test can tell");
         var (start, end) = Precisions(bounded);
         start.Should().Equal(freeStart);
         end.Where((rho, k) => rho > start[k] + bound + 1e-12).Should().BeEmpty();
+    }
+
+    [Fact]
+    public void By_default_the_kernels_never_narrow_and_zero_removes_the_bound()
+    {
+        new MetaEmOptions().MaxLogPrecision(-3).Should().Be(-3, "the default bound is the initial width itself");
+        new MetaEmOptions(InitialWidth: 8, MinWidth: 4).MaxLogPrecision(-3).Should().BeApproximately(-3 + 2 * Math.Log(2), 1e-12);
+        new MetaEmOptions(MinWidth: 0).MaxLogPrecision(-3).Should().Be(double.PositiveInfinity);
+        var tooWide = () => new MetaEmOptions(InitialWidth: 4, MinWidth: 8).Validate();
+        tooWide.Should().Throw<ArgumentException>().WithMessage("*at most the initial width 4*");
+        var negative = () => new MetaEmOptions(MinWidth: -1).Validate();
+        negative.Should().Throw<ArgumentException>();
     }
 
     private static (List<BatchWeights> Weights, List<float[]> Parameters, double[] Phi) OneStep(string strategy, int batch,

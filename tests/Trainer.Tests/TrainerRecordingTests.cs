@@ -61,7 +61,10 @@ public sealed class TrainerRecordingTests(PostgresCluster postgres)
         var pis = await Scalar<double[]>(db, "SELECT pis FROM cluster_parameters WHERE run_id = 'meta-1' AND source = 'meta' AND step = 5");
         pis.Sum().Should().BeApproximately(1, 1e-9);
         var lambdas = await Column<double[]>(db, "SELECT lambdas FROM cluster_parameters WHERE run_id = 'meta-1' ORDER BY source, step");
-        lambdas[^1].Should().NotEqual(lambdas[0], "the meta-update moves phi");
+        lambdas.Skip(1).Should().OnlyContain(l => l.Zip(lambdas[0]).All(p => p.First <= p.Second * (1 + 1e-12)),
+            "by default the meta-update never narrows a kernel");
+        var lastCentres = await Scalar<double[,]>(db, "SELECT centres FROM cluster_parameters WHERE run_id = 'meta-1' AND source = 'meta' AND step = 5");
+        lastCentres.Cast<double>().Should().NotEqual(initCentres.Cast<double>(), "the meta-update moves phi");
         // U_t and the meta-gradient's norm, one value with each step's metrics.
         (await Column<long>(db, "SELECT step FROM training_metrics WHERE run_id = 'meta-1' " +
                                 "AND name = 'meta_predicted_improvement' ORDER BY step"))

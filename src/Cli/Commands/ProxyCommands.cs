@@ -76,6 +76,11 @@ internal static class ProxyCommands
         };
         metaGradient.AcceptOnlyFromAmong(MetaGradientMethods.Names);
         var metaSequences = new Option<int?>("--meta-sequences") { Description = "meta-em: estimate the meta-gradient from this many random sequences of each micro-batch (default: all)" };
+        var metaMinWidth = new Option<double?>("--meta-min-width")
+        {
+            Description = "meta-em: the narrowest kernel width the meta-update may reach, in units of each component's spread and at " +
+                          "most the initial width (default: the initial width, so the kernels never narrow; 0: no bound, the paper's update)",
+        };
         var metaValidation = new Option<int>("--meta-validation") { Description = "meta-em: validation sequences per meta-update", DefaultValueFactory = _ => new MetaEmOptions().ValidationBatch };
         var topQ = new Option<double>("--top-q") { Description = "token-masked: fraction of each sequence's highest-loss tokens trained by MLE", DefaultValueFactory = _ => 0.25 };
         var gmmSample = new Option<int>("--gmm-sample") { Description = "meta-em, cluster-heuristic: training sequences scored to fit the GMM", DefaultValueFactory = _ => 512 };
@@ -109,7 +114,7 @@ internal static class ProxyCommands
             train.Options.Add(burnIn);
             train.Options.Add(anneal);
             foreach (var option in new Option[]
-                     { proxy, metaLr, metaEvery, metaGradient, metaSequences, metaValidation, topQ, gmmSample, gmmComponents, phiLog })
+                     { proxy, metaLr, metaEvery, metaGradient, metaSequences, metaValidation, metaMinWidth, topQ, gmmSample, gmmComponents, phiLog })
                 train.Options.Add(option);
         }
         train.SetAction(parse => CommandGuard.Run(() =>
@@ -122,7 +127,8 @@ internal static class ProxyCommands
                 {
                     Temperature = parse.GetValue(temperature), BurnIn = parse.GetValue(burnIn), AnnealSteps = parse.GetValue(anneal),
                     Meta = new MetaEmOptions(parse.GetValue(metaLr), parse.GetValue(metaEvery), MetaGradientMethods.Parse(parse.GetValue(metaGradient)!), BurnInSteps: parse.GetValue(burnIn),
-                        ValidationBatch: parse.GetValue(metaValidation), Sequences: parse.GetValue(metaSequences)).Validate(),
+                        ValidationBatch: parse.GetValue(metaValidation), Sequences: parse.GetValue(metaSequences),
+                        MinWidth: parse.GetValue(metaMinWidth)).Validate(),
                     TopFraction = parse.GetValue(topQ), GmmSample = parse.GetValue(gmmSample), Seed = parse.GetValue(seed),
                     GmmComponents = StrategySetup.GmmComponents(parse, gmmComponents),
                 })

@@ -47,7 +47,7 @@ internal static class ReweightingEvaluation
         var metaMinWidth = new Option<double?>("--meta-min-width")
         {
             Description = "meta-em: the narrowest kernel width the meta-update may reach, in the same units as --meta-width and at " +
-                          "most it (default: no bound)",
+                          "most it (default: --meta-width, so the kernels never narrow; 0: no bound, the paper's update)",
         };
         var metaEvery = new Option<int>("--meta-every")
         {

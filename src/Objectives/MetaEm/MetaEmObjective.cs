@@ -27,9 +27,10 @@ namespace Reweighting.MetaEm;
 /// README's "meta-em's initial kernel width"): it has the best worse case of the two, and a third corpus, held out of
 /// the choice, confirmed it against 4.</param>
 /// <param name="MinWidth">The narrowest kernel the meta-update may make of each component, in the same units as
-/// <see cref="InitialWidth"/> (at most it): lambda_k stays at or below its value at this width, lambda_k0 (w0/w_min)².
-/// A narrower kernel concentrates a component's weight on the documents nearest its centre; null lets the meta-update
-/// narrow the kernels without bound, as the paper does.</param>
+/// <see cref="InitialWidth"/> and at most it: lambda_k stays at or below lambda_k0 (w0/w_min)². A narrower kernel
+/// concentrates a component's weight on the documents nearest its centre. null: the initial width, so the kernels never
+/// narrow (the default, measured against the unbounded update on three corpora at 300 and 1,000 steps: the README's
+/// "The narrowest kernel"); 0: no bound, the paper's update.</param>
 public sealed record MetaEmOptions(double MetaLearningRate = 0.02, int UpdateEvery = 1, MetaGradientMethod Method = MetaGradientMethod.Auto,
     double Epsilon = 1e-2, long BurnInSteps = 0, int ValidationBatch = 8, int? Sequences = null,
     double InitialWidth = MetaEmOptions.DefaultInitialWidth, double? MinWidth = null)
@@ -41,9 +42,9 @@ public sealed record MetaEmOptions(double MetaLearningRate = 0.02, int UpdateEve
     {
         if (!(InitialWidth > 0) || !double.IsFinite(InitialWidth))
             throw new ArgumentException($"meta-em's initial kernel width must be positive, not {InitialWidth}");
-        if (MinWidth is { } floor && !(floor > 0 && floor <= InitialWidth))
+        if (MinWidth is { } floor && !(floor == 0 || (floor > 0 && floor <= InitialWidth)))
             throw new ArgumentException(
-                $"meta-em's narrowest kernel width must be positive and at most the initial width {InitialWidth}, not {floor}");
+                $"meta-em's narrowest kernel width must be 0 (no bound) or positive and at most the initial width {InitialWidth}, not {floor}");
         if (!(MetaLearningRate >= 0) || UpdateEvery < 1 || !(Epsilon > 0) || BurnInSteps < 0 || ValidationBatch < 1)
             throw new ArgumentException("meta-em needs a meta learning rate >= 0, update interval >= 1, epsilon > 0, burn-in >= 0 and a validation batch >= 1");
         if (!Enum.IsDefined(Method)) throw new ArgumentException($"unknown meta-gradient method {(int)Method}");
@@ -54,9 +55,10 @@ public sealed record MetaEmOptions(double MetaLearningRate = 0.02, int UpdateEve
     }
 
     /// <summary>The largest log precision the meta-update may give a component whose initial log precision is
-    /// <paramref name="initial"/>: log lambda_k0 + 2 ln(w0 / w_min), or +infinity without a floor.</summary>
+    /// <paramref name="initial"/>: log lambda_k0 + 2 ln(w0 / w_min) (the initial value itself by default), or +infinity
+    /// with <see cref="MinWidth"/> 0.</summary>
     public double MaxLogPrecision(double initial) =>
-        MinWidth is { } floor ? initial + 2 * Math.Log(InitialWidth / floor) : double.PositiveInfinity;
+        MinWidth == 0 ? double.PositiveInfinity : initial + 2 * Math.Log(InitialWidth / (MinWidth ?? InitialWidth));
 
     /// <summary>The method <see cref="MetaGradientMethod.Auto"/> stands for on <paramref name="device"/>.</summary>
     public MetaGradientMethod MethodOn(DeviceType device) => Method != MetaGradientMethod.Auto ? Method
