@@ -36,8 +36,7 @@ public sealed class StrategyObjectiveTests
         StrategyCatalogue.WeightedNames.Should().Equal(StrategyCatalogue.Names.Skip(1));
         using var proxy = new GptModel(Config, seed: 3);
         var statistics = new ProxyStatistics(proxy);
-        var sample = Enumerable.Range(0, 60).Select(i => (Mean: 2.0 + i % 3, Variance: 0.5 + i % 5 * 0.1)).ToList();
-        var gmm = StrategyObjectives.FitGmm(sample, Gmm.GmmFeatureSetting.Default.Name, Gmm.LabelRules.Default.Name, 1, "proxy");
+        var gmm = SampleGmm();
         var parameters = new StrategyParameters(0.4, 0, null, 0.25, new MetaEmOptions());
         foreach (var strategy in StrategyCatalogue.All)
         {
@@ -84,25 +83,11 @@ public sealed class StrategyObjectiveTests
     [Fact]
     public void Meta_em_with_a_meta_learning_rate_of_zero_keeps_phi_at_its_initialisation()
     {
-        using var proxy = new GptModel(Config, seed: 3);
-        var sample = Enumerable.Range(0, 60).Select(i => (Mean: 2.0 + i % 3, Variance: 0.5 + i % 5 * 0.1)).ToList();
-        var gmm = StrategyObjectives.FitGmm(sample, Gmm.GmmFeatureSetting.Default.Name, Gmm.LabelRules.Default.Name, 1, "proxy");
-        var frozen = new StrategyParameters(0.4, 0, null, 0.25, new MetaEmOptions(MetaLearningRate: 0));
-        var learning = frozen with { Meta = new MetaEmOptions(MetaLearningRate: 0.1) };
-        double[] PhiAfterTraining(StrategyParameters parameters, out double[] initial)
-        {
-            var objective = (MetaEmObjective)StrategyObjectives.Create("meta-em", parameters, Options.Steps, new ProxyStatistics(proxy),
-                gmm, Data());
-            initial = objective.Strategy.Phi.ToVector();
-            using var model = new GptModel(Config, seed: 1);
-            new GptTrainer(model, Data(), Options) { Objective = objective }.Run();
-            return objective.Strategy.Phi.ToVector();
-        }
-
-        PhiAfterTraining(frozen, out var frozenStart).Should().Equal(frozenStart);
-        PhiAfterTraining(learning, out var learningStart).Should()
-            .NotEqual(learningStart, "the same run with a meta learning rate moves phi");
-        learningStart.Should().Equal(frozenStart, "both start from the GMM");
+        var (frozenStart, frozenEnd) = TrainedPhi(new MetaEmOptions(MetaLearningRate: 0));
+        frozenEnd.ToVector().Should().Equal(frozenStart.ToVector());
+        var (learningStart, learningEnd) = TrainedPhi(new MetaEmOptions(MetaLearningRate: 0.1));
+        learningEnd.ToVector().Should().NotEqual(learningStart.ToVector(), "the same run with a meta learning rate moves phi");
+        learningStart.ToVector().Should().Equal(frozenStart.ToVector(), "both start from the GMM");
     }
 
     /// <summary>With a narrowest width the meta-update may move phi but never narrows a kernel past it: every lambda_k
@@ -114,28 +99,14 @@ public sealed class StrategyObjectiveTests
     [InlineData(3.9)]
     public void Meta_em_with_a_narrowest_width_keeps_every_precision_at_or_below_its_bound(double? minWidth)
     {
-        using var proxy = new GptModel(Config, seed: 3);
-        var sample = Enumerable.Range(0, 60).Select(i => (Mean: 2.0 + i % 3, Variance: 0.5 + i % 5 * 0.1)).ToList();
-        var gmm = StrategyObjectives.FitGmm(sample, Gmm.GmmFeatureSetting.Default.Name, Gmm.LabelRules.Default.Name, 1, "proxy");
-        var free = new StrategyParameters(0.4, 0, null, 0.25, new MetaEmOptions(MetaLearningRate: 0.1, InitialWidth: 4, MinWidth: 0));
-        var bounded = free with { Meta = free.Meta with { MinWidth = minWidth } };
-        (double[] Initial, double[] Final) Precisions(StrategyParameters parameters)
-        {
-            var objective = (MetaEmObjective)StrategyObjectives.Create("meta-em", parameters, Options.Steps, new ProxyStatistics(proxy),
-                gmm, Data());
-            var initial = objective.Strategy.Phi.LogPrecisions.ToArray();
-            using var model = new GptModel(Config, seed: 1);
-            new GptTrainer(model, Data(), Options) { Objective = objective }.Run();
-            return (initial, objective.Strategy.Phi.LogPrecisions.ToArray());
-        }
-
+        var free = new MetaEmOptions(MetaLearningRate: 0.1, InitialWidth: 4, MinWidth: 0);
         var bound = 2 * Math.Log(4 / (minWidth ?? 4));
-        var (freeStart, freeEnd) = Precisions(free);
-        freeEnd.Where((rho, k) => rho > freeStart[k] + bound + 1e-9).Should()
+        var (freeStart, freeEnd) = TrainedPhi(free);
+        freeEnd.LogPrecisions.Where((rho, k) => rho > freeStart.LogPrecisions[k] + bound + 1e-9).Should()
             .NotBeEmpty("without the bound some kernel narrows past it, so the test can tell");
-        var (start, end) = Precisions(bounded);
-        start.Should().Equal(freeStart);
-        end.Where((rho, k) => rho > start[k] + bound + 1e-12).Should().BeEmpty();
+        var (start, end) = TrainedPhi(free with { MinWidth = minWidth });
+        start.LogPrecisions.Should().Equal(freeStart.LogPrecisions);
+        end.LogPrecisions.Where((rho, k) => rho > start.LogPrecisions[k] + bound + 1e-12).Should().BeEmpty();
     }
 
     [Fact]
@@ -150,13 +121,32 @@ public sealed class StrategyObjectiveTests
         negative.Should().Throw<ArgumentException>();
     }
 
+    /// <summary>A GMM fitted on 60 constructed (mean, variance) statistics in three groups.</summary>
+    private static GmmModel SampleGmm()
+    {
+        var sample = Enumerable.Range(0, 60).Select(i => (Mean: 2.0 + i % 3, Variance: 0.5 + i % 5 * 0.1)).ToList();
+        return StrategyObjectives.FitGmm(sample, Gmm.GmmFeatureSetting.Default.Name, Gmm.LabelRules.Default.Name, 1, "proxy");
+    }
+
+    /// <summary>meta-em's phi before and after a short training run with <paramref name="meta"/>, from <see cref="SampleGmm"/>.</summary>
+    private static (ClusterPhi Initial, ClusterPhi Final) TrainedPhi(MetaEmOptions meta)
+    {
+        using var proxy = new GptModel(Config, seed: 3);
+        var parameters = new StrategyParameters(0.4, 0, null, 0.25, meta);
+        var objective = (MetaEmObjective)StrategyObjectives.Create("meta-em", parameters, Options.Steps, new ProxyStatistics(proxy),
+            SampleGmm(), Data());
+        var initial = objective.Strategy.Phi;
+        using var model = new GptModel(Config, seed: 1);
+        new GptTrainer(model, Data(), Options) { Objective = objective }.Run();
+        return (initial, objective.Strategy.Phi);
+    }
+
     private static (List<BatchWeights> Weights, List<float[]> Parameters, double[] Phi) OneStep(string strategy, int batch,
         int accumulation)
     {
         using var proxy = new GptModel(Config, seed: 3);
         var statistics = new ProxyStatistics(proxy);
-        var sample = Enumerable.Range(0, 60).Select(i => (Mean: 2.0 + i % 3, Variance: 0.5 + i % 5 * 0.1)).ToList();
-        var gmm = StrategyObjectives.FitGmm(sample, Gmm.GmmFeatureSetting.Default.Name, Gmm.LabelRules.Default.Name, 1, "proxy");
+        var gmm = SampleGmm();
         var weights = new List<BatchWeights>();
         // A sharp, fixed temperature makes the loss-shape weights far from uniform from the first step, and so does a
         // narrow kernel meta-em's.

@@ -76,11 +76,7 @@ internal static class ProxyCommands
         };
         metaGradient.AcceptOnlyFromAmong(MetaGradientMethods.Names);
         var metaSequences = new Option<int?>("--meta-sequences") { Description = "meta-em: estimate the meta-gradient from this many random sequences of each micro-batch (default: all)" };
-        var metaMinWidth = new Option<double?>("--meta-min-width")
-        {
-            Description = "meta-em: the narrowest kernel width the meta-update may reach, in units of each component's spread and at " +
-                          "most the initial width (default: the initial width, so the kernels never narrow; 0: no bound, the paper's update)",
-        };
+        var metaMinWidth = StrategySetup.MetaMinWidthOption();
         var metaValidation = new Option<int>("--meta-validation") { Description = "meta-em: validation sequences per meta-update", DefaultValueFactory = _ => new MetaEmOptions().ValidationBatch };
         var topQ = new Option<double>("--top-q") { Description = "token-masked: fraction of each sequence's highest-loss tokens trained by MLE", DefaultValueFactory = _ => 0.25 };
         var gmmSample = new Option<int>("--gmm-sample") { Description = "meta-em, cluster-heuristic: training sequences scored to fit the GMM", DefaultValueFactory = _ => 512 };

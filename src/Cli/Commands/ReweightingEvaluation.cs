@@ -44,11 +44,7 @@ internal static class ReweightingEvaluation
             Description = "meta-em: phi's initial kernel width in units of each GMM component's spread",
             DefaultValueFactory = _ => new MetaEmOptions().InitialWidth,
         };
-        var metaMinWidth = new Option<double?>("--meta-min-width")
-        {
-            Description = "meta-em: the narrowest kernel width the meta-update may reach, in the same units as --meta-width and at " +
-                          "most it (default: --meta-width, so the kernels never narrow; 0: no bound, the paper's update)",
-        };
+        var metaMinWidth = StrategySetup.MetaMinWidthOption();
         var metaEvery = new Option<int>("--meta-every")
         {
             Description = "meta-em: meta-update every N steps", DefaultValueFactory = _ => new MetaEmOptions().UpdateEvery,

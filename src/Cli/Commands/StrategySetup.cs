@@ -50,6 +50,13 @@ internal static class StrategySetup
         DefaultValueFactory = _ => StrategyObjectives.DefaultGmmComponents,
     };
 
+    /// <summary>The `--meta-min-width` option of `reweight train` and `eval reweighting` (<see cref="MetaEmOptions.MinWidth"/>).</summary>
+    public static Option<double?> MetaMinWidthOption() => new("--meta-min-width")
+    {
+        Description = "meta-em: the narrowest kernel width the meta-update may reach, in units of each GMM component's spread and at " +
+                      "most the initial width (default: the initial width, so the kernels never narrow; 0: no bound, the paper's update)",
+    };
+
     /// <summary>The value of <paramref name="option"/> (<see cref="GmmComponentsOption"/>), refused below 0.</summary>
     public static int GmmComponents(ParseResult parse, Option<int> option) => parse.GetValue(option) is >= 0 and var k ? k
         : throw new ArgumentException("--gmm-components must be 0 (chosen by BIC) or positive");
